@@ -1,0 +1,55 @@
+# multi-networkpolicy-tc — build, lint and test entry points.
+# `make test` is the whole suite: lint, unit/property tests on the host, then kernel tests in the QEMU lab.
+
+SHELL := /bin/bash
+NODE_MODULES := node_modules/.installed
+MOCHA := node_modules/.bin/mocha
+MANIFESTS ?= examples/manifests
+NODE ?= worker-1
+PROTOCOL ?= TCP
+PORT ?= 80
+NETWORK ?=
+
+.PHONY: all deps build lint test test-unit test-kernel run render lab-prepare lab-matrix bench clean
+
+all: build
+
+$(NODE_MODULES): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+deps: $(NODE_MODULES)
+
+build: $(NODE_MODULES)
+	rm -rf build
+	node_modules/.bin/tsc -p tsconfig.json
+	chmod +x build/src/cli/main.js
+
+lint: $(NODE_MODULES)
+	node_modules/.bin/tsc -p tsconfig.json --noEmit
+	node_modules/.bin/eslint .
+	node_modules/.bin/prettier --check .
+
+test-unit: build
+	$(MOCHA) --config .mocharc.unit.json
+
+test-kernel: build
+	bash test/lab/run.sh 'node_modules/.bin/mocha --config .mocharc.kernel.json'
+
+test: lint test-unit test-kernel
+
+# The main job on the embedded default: the example manifests, no cluster needed.
+run: build
+	node build/src/cli/main.js show --manifests $(MANIFESTS)
+
+render: build
+	node build/src/cli/main.js render --manifests $(MANIFESTS) --hostname-override $(NODE)
+
+lab-prepare:
+	bash test/lab/prepare.sh
+
+bench: build
+	node build/bench/run-all.js
+
+clean:
+	rm -rf build

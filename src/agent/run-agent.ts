@@ -1,0 +1,152 @@
+// The agent loop: state source -> policy model -> node pipeline -> reconcile, again on every
+// change and on a periodic resync. Devices that fail are retried with exponential backoff.
+
+import { watch } from 'node:fs';
+import type { ClusterSnapshot } from '../cluster/snapshot.js';
+import { formatProblem } from '../cluster/problem.js';
+import { loadSnapshotFromDir } from '../cluster/load-manifests.js';
+import { buildPolicyModel } from '../policy/build-model.js';
+import { compileNode } from '../tc/compile-node.js';
+import type { CompileOptions } from '../tc/compile-options.js';
+import { ExecaTcRunner } from '../tc/apply/tc-runner.js';
+import { kernelReader, Reconciler } from '../tc/apply/reconcile.js';
+import { log } from '../util/log.js';
+import { dumpFiles, writeDumps } from './rule-dumps.js';
+import type { Generation } from '../tc/layout.js';
+import { startKubeSource } from '../cluster/kube-source.js';
+
+export interface AgentOptions {
+  nodeName: string;
+  manifests?: string;
+  kubeconfig?: string;
+  master?: string;
+  podRulesPath?: string;
+  once: boolean;
+  tcBinary: string;
+  networkPlugins: string[];
+  compile: CompileOptions;
+  /** Full resync period (default 60 s). */
+  resyncMs?: number;
+}
+
+export interface StateSource {
+  /** Current snapshot; resolves once the source has synced. */
+  snapshot(): Promise<ClusterSnapshot>;
+  /** Calls `cb` whenever the state may have changed. */
+  onChange(cb: () => void): void;
+  /** Report a problem with an object (a Kubernetes Event in cluster mode). */
+  report?(problem: import('../cluster/problem.js').Problem): void;
+  stop(): void;
+}
+
+function manifestsSource(dir: string): StateSource {
+  const listeners: (() => void)[] = [];
+  const w = watch(dir, { recursive: true }, () => listeners.forEach((l) => l()));
+  return {
+    snapshot: () => loadSnapshotFromDir(dir),
+    onChange: (cb) => listeners.push(cb),
+    stop: () => w.close(),
+  };
+}
+
+export async function reconcileOnce(
+  source: StateSource,
+  reconciler: Reconciler,
+  o: AgentOptions,
+  seenProblems: Set<string>,
+): Promise<{ ok: boolean; failed: string[]; writes: number }> {
+  const snapshot = await source.snapshot();
+  const model = buildPolicyModel(snapshot, { networkPlugins: o.networkPlugins });
+  for (const p of model.problems) {
+    const text = formatProblem(p);
+    if (seenProblems.has(text)) continue;
+    seenProblems.add(text);
+    log.warn(text);
+    source.report?.(p);
+  }
+  const pipeline = compileNode(model, o.nodeName, snapshot.nodes.get(o.nodeName), o.compile);
+  for (const w of pipeline.warnings) {
+    if (!seenProblems.has(w)) {
+      seenProblems.add(w);
+      log.warn(w);
+    }
+  }
+  const report = await reconciler.reconcile(pipeline);
+  const generations = new Map<string, Generation>();
+  for (const out of report.outcomes) {
+    if (out.error) log.error(out.error);
+    else if (out.kind !== 'noop') log.info(`${out.device}: ${out.kind}, ${out.writes} tc line(s)`);
+  }
+  for (const d of pipeline.devices) generations.set(d.device, reconciler.generationOf(d.device) ?? 0);
+  if (o.podRulesPath)
+    await writeDumps(o.podRulesPath, dumpFiles(pipeline, model, generations, o.compile.ctZone));
+  log.info(
+    `reconciled node ${o.nodeName}: ${pipeline.devices.length} device(s), ${report.writes} tc line(s), ${report.failed.length} failed`,
+    1,
+  );
+  return { ok: report.failed.length === 0, failed: report.failed, writes: report.writes };
+}
+
+export async function runAgent(o: AgentOptions): Promise<number> {
+  const source = o.manifests ? manifestsSource(o.manifests) : await startKubeSource(o);
+  const runner = new ExecaTcRunner(o.tcBinary);
+  const reconciler = new Reconciler(runner, kernelReader(runner, o.tcBinary), o.compile.ctZone);
+  const seen = new Set<string>();
+  if (o.once) {
+    try {
+      const r = await reconcileOnce(source, reconciler, o, seen);
+      return r.ok ? 0 : 1;
+    } finally {
+      source.stop();
+    }
+  }
+  log.info(
+    `agent started on node ${o.nodeName} (${o.manifests ? `manifests ${o.manifests}` : 'Kubernetes API'})`,
+  );
+  let timer: NodeJS.Timeout | undefined;
+  let running = false;
+  let again = false;
+  let backoff = 1000;
+  const schedule = (ms: number) => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(tick, ms);
+  };
+  const tick = async () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    let delay = o.resyncMs ?? 60_000;
+    try {
+      const r = await reconcileOnce(source, reconciler, o, seen);
+      if (r.ok) backoff = 1000;
+      else {
+        delay = backoff;
+        backoff = Math.min(backoff * 2, 60_000);
+      }
+    } catch (e) {
+      log.error(`reconcile failed: ${e instanceof Error ? e.message : String(e)}`);
+      delay = backoff;
+      backoff = Math.min(backoff * 2, 60_000);
+    } finally {
+      running = false;
+    }
+    schedule(again ? 0 : delay);
+    again = false;
+  };
+  // Changes come in bursts (a manifest save, a rollout): wait for quiet before reconciling.
+  source.onChange(() => schedule(200));
+  schedule(0);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      if (timer) clearTimeout(timer);
+      source.stop();
+      log.info('agent stopping; rules stay in place');
+      resolve();
+    };
+    process.once('SIGTERM', stop);
+    process.once('SIGINT', stop);
+  });
+  return 0;
+}

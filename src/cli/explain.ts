@@ -1,0 +1,188 @@
+// `explain`: one flow through the pipelines of every node it crosses, with the filters that
+// decided it and the policy rules behind them; `--matrix`: the truth table of a whole network.
+
+import type { Flow, L4Protocol, ManagedInterface, PolicyModel } from '../policy/types.js';
+import { verdict as referenceVerdict } from '../policy/verdict.js';
+import type { ClusterSnapshot } from '../cluster/snapshot.js';
+import { ClusterSimulator, type TraceResult } from '../tc/trace.js';
+import type { CompileOptions } from '../tc/compile-options.js';
+import { parseAddress } from '../tc/address-space.js';
+
+import { renderFilter } from '../tc/render-tc.js';
+
+export class UsageError extends Error {}
+
+export interface Endpoint {
+  label: string;
+  ip: string;
+  iface?: ManagedInterface;
+}
+
+function podInterfaces(model: PolicyModel, pod: string, network?: string): ManagedInterface[] {
+  return model.interfaces.filter((i) => i.pod === pod && (!network || i.network === network));
+}
+
+/** Picks the network of a flow: --network, or the one network both pod endpoints share. */
+export function chooseNetwork(model: PolicyModel, from: string, to: string, network?: string): string {
+  if (network) return network;
+  const nets = (spec: string) =>
+    spec.includes('/') && !parseAddress(spec)
+      ? new Set(podInterfaces(model, spec).map((i) => i.network))
+      : undefined;
+  const a = nets(from);
+  const b = nets(to);
+  const common = a && b ? [...a].filter((n) => b.has(n)) : [...(a ?? b ?? [])];
+  if (common.length === 1) return common[0]!;
+  if (common.length === 0)
+    throw new UsageError(`no managed network joins ${from} and ${to}; pass --network NS/NAD`);
+  throw new UsageError(
+    `${from} and ${to} share several networks (${common.sort().join(', ')}); pass --network NS/NAD`,
+  );
+}
+
+function endpoint(model: PolicyModel, spec: string, network: string, family?: 4 | 6): Endpoint {
+  const addr = parseAddress(spec);
+  if (addr) {
+    const iface = model.byIp.get(network)?.get(spec);
+    return { label: iface ? iface.pod : spec, ip: spec, ...(iface ? { iface } : {}) };
+  }
+  const ifaces = podInterfaces(model, spec, network);
+  if (ifaces.length === 0) throw new UsageError(`${spec} has no managed interface on ${network}`);
+  const iface = ifaces[0]!;
+  const ip = iface.ips.find((x) => !family || parseAddress(x)?.family === family);
+  if (!ip) throw new UsageError(`${spec} has no IPv${family ?? ''} address on ${network}`);
+  return { label: spec, ip, iface };
+}
+
+export interface ExplainArgs {
+  from: string;
+  to: string;
+  protocol: L4Protocol;
+  port?: number;
+  network?: string;
+  family?: 4 | 6;
+}
+
+export function explainFlow(
+  snapshot: ClusterSnapshot,
+  model: PolicyModel,
+  opts: CompileOptions,
+  args: ExplainArgs,
+): { json: unknown; text: string; verdict: 'allow' | 'deny' } {
+  const network = chooseNetwork(model, args.from, args.to, args.network);
+  let family = args.family;
+  const src0 = endpoint(model, args.from, network, family);
+  family = family ?? parseAddress(src0.ip)!.family;
+  const src = endpoint(model, args.from, network, family);
+  const dst = endpoint(model, args.to, network, family);
+  const flow: Flow = {
+    network,
+    srcIp: src.ip,
+    dstIp: dst.ip,
+    protocol: args.protocol,
+    ...(args.port !== undefined ? { port: args.port } : {}),
+  };
+  const sim = new ClusterSimulator(snapshot, model, opts);
+  const t = sim.trace(flow);
+  const ref = referenceVerdict(model, flow);
+  const verdict = t.verdict === 'allow' && t.replyVerdict === 'allow' ? 'allow' : 'deny';
+  const hops = (list: TraceResult['forward']) =>
+    list.map((h) => ({
+      node: h.node,
+      device: h.device,
+      verdict: h.result.verdict,
+      hits: h.result.hits.map((x) => ({
+        chain: x.chain,
+        prio: x.prio,
+        note: x.note,
+        tc: renderFilter(h.device, x.chain, x.filter, 0, opts.ctZone),
+      })),
+    }));
+  const json = {
+    verdict,
+    flow: {
+      network,
+      from: src.label,
+      to: dst.label,
+      srcIp: src.ip,
+      dstIp: dst.ip,
+      protocol: args.protocol,
+      port: args.port,
+    },
+    reference: { verdict: ref.verdict, reason: ref.reason, egress: ref.egress, ingress: ref.ingress },
+    forward: hops(t.forward),
+    reply: hops(t.reply),
+  };
+  const lines: string[] = [];
+  lines.push(`verdict: ${verdict}`);
+  lines.push(
+    `flow: ${src.label} (${src.ip}) -> ${dst.label} (${dst.ip}) ${args.protocol}${args.port !== undefined ? `/${args.port}` : ''} on ${network}`,
+  );
+  lines.push(`policy: ${ref.reason}`);
+  for (const o of [...ref.egress.allowedBy, ...ref.ingress.allowedBy]) {
+    lines.push(`  allowed by ${o.policy} ${o.direction}[${o.index}]`);
+  }
+  const print = (title: string, list: ReturnType<typeof hops>) => {
+    if (list.length === 0) lines.push(`${title}: crosses no filtered device`);
+    for (const h of list) {
+      lines.push(`${title}: node ${h.node}, device ${h.device}: ${h.verdict}`);
+      for (const x of h.hits) lines.push(`  chain ${x.chain} prio ${x.prio}: ${x.note}\n    tc ${x.tc}`);
+    }
+  };
+  print('packet', json.forward);
+  if (t.verdict === 'allow') print('reply', json.reply);
+  return { json, text: lines.join('\n') + '\n', verdict };
+}
+
+export function matrixKey(i: ManagedInterface, all: ManagedInterface[]): string {
+  const twice = all.filter((x) => x.pod === i.pod).length > 1;
+  return twice ? `${i.pod}@${i.interface}` : i.pod;
+}
+
+export function explainMatrix(
+  snapshot: ClusterSnapshot,
+  model: PolicyModel,
+  opts: CompileOptions,
+  args: { protocol: L4Protocol; port?: number; network?: string; family?: 4 | 6 },
+): {
+  network: string;
+  protocol: L4Protocol;
+  port?: number;
+  matrix: Record<string, Record<string, 'allow' | 'deny'>>;
+} {
+  const networks = [...new Set(model.interfaces.map((i) => i.network))].sort();
+  const network = args.network ?? (networks.length === 1 ? networks[0] : undefined);
+  if (!network)
+    throw new UsageError(`several managed networks (${networks.join(', ')}); pass --network NS/NAD`);
+  const ifaces = model.interfaces.filter((i) => i.network === network);
+  const sim = new ClusterSimulator(snapshot, model, opts);
+  const matrix: Record<string, Record<string, 'allow' | 'deny'>> = {};
+  for (const s of ifaces) {
+    const row: Record<string, 'allow' | 'deny'> = {};
+    for (const d of ifaces) {
+      if (s.pod === d.pod) continue;
+      const fam = args.family ?? ([4, 6] as const).find((f) => hasFamily(s, f) && hasFamily(d, f));
+      if (!fam || !hasFamily(s, fam) || !hasFamily(d, fam)) continue;
+      sim.resetConntrack();
+      const t = sim.trace({
+        network,
+        srcIp: s.ips.find((x) => parseAddress(x)?.family === fam)!,
+        dstIp: d.ips.find((x) => parseAddress(x)?.family === fam)!,
+        protocol: args.protocol,
+        ...(args.port !== undefined ? { port: args.port } : {}),
+      });
+      row[matrixKey(d, ifaces)] = t.verdict === 'allow' && t.replyVerdict === 'allow' ? 'allow' : 'deny';
+    }
+    matrix[matrixKey(s, ifaces)] = row;
+  }
+  return {
+    network,
+    protocol: args.protocol,
+    ...(args.port !== undefined ? { port: args.port } : {}),
+    matrix,
+  };
+}
+
+function hasFamily(i: ManagedInterface, f: 4 | 6): boolean {
+  return i.ips.some((x) => parseAddress(x)?.family === f);
+}

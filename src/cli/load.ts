@@ -1,0 +1,25 @@
+// Shared by the commands: read a manifests directory into the policy model, logging problems.
+
+import type { ClusterSnapshot } from '../cluster/snapshot.js';
+import { formatProblem } from '../cluster/problem.js';
+import { loadSnapshotFromDir } from '../cluster/load-manifests.js';
+import { buildPolicyModel } from '../policy/build-model.js';
+import type { PolicyModel } from '../policy/types.js';
+import { log } from '../util/log.js';
+
+export interface Loaded {
+  snapshot: ClusterSnapshot;
+  model: PolicyModel;
+}
+
+export function parsePluginList(v: string | string[] | undefined): string[] {
+  const items = (Array.isArray(v) ? v : [v ?? 'accelerated-bridge']).flatMap((s) => s.split(','));
+  return items.map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+export async function loadModel(dir: string, networkPlugins: string[], quiet = false): Promise<Loaded> {
+  const snapshot = await loadSnapshotFromDir(dir);
+  const model = buildPolicyModel(snapshot, { networkPlugins });
+  if (!quiet) for (const p of model.problems) log.warn(formatProblem(p));
+  return { snapshot, model };
+}

@@ -1,0 +1,228 @@
+#!/usr/bin/env node
+// multi-networkpolicy-tc: the agent (default command) and its offline tools (show, render, explain).
+
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { hostname } from 'node:os';
+import { setVerbosity, log } from '../util/log.js';
+import { loadModel, parsePluginList } from './load.js';
+import { renderShow } from './show.js';
+import { compileNode } from '../tc/compile-node.js';
+import { renderNodeTc } from '../tc/render-tc.js';
+import { renderNodeJson } from '../tc/render-json.js';
+import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../tc/compile-options.js';
+import { explainFlow, explainMatrix, UsageError } from './explain.js';
+import type { L4Protocol } from '../policy/types.js';
+import { runAgent } from '../agent/run-agent.js';
+
+function intArg(name: string, min: number, max: number) {
+  return (v: string): number => {
+    const n = Number(v.replace(/^=/, ''));
+    if (!Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${name} must be an integer ${min}-${max}`);
+    return n;
+  };
+}
+
+function protocolArg(v: string): L4Protocol {
+  const p = v.toUpperCase();
+  if (p === 'TCP' || p === 'UDP' || p === 'SCTP' || p === 'ICMP') return p;
+  if (p === 'ICMPV6') return 'ICMPv6';
+  throw new InvalidArgumentError('protocol must be TCP, UDP, SCTP, ICMP or ICMPv6');
+}
+
+function familyArg(v: string): 4 | 6 {
+  if (v === '4' || v === '6') return Number(v) as 4 | 6;
+  throw new InvalidArgumentError('family must be 4 or 6');
+}
+
+interface Common {
+  networkPlugins: string;
+  acceptIcmp?: boolean;
+  acceptIcmpv6?: boolean;
+  ctZone?: number;
+  v?: number;
+}
+
+function compileOptions(o: Common): CompileOptions {
+  return {
+    ctZone: o.ctZone ?? DEFAULT_COMPILE_OPTIONS.ctZone,
+    acceptIcmp: o.acceptIcmp ?? false,
+    acceptIcmpv6: o.acceptIcmpv6 ?? false,
+  };
+}
+
+/** Flags every command shares; kept compatible with upstream multi-networkpolicy-tc. */
+function withCommon(c: Command): Command {
+  return c
+    .option('--network-plugins <types>', 'CNI plugin types to enforce, comma-separated', 'accelerated-bridge')
+    .option('--accept-icmp', 'let every ICMP (IPv4) packet through, like the iptables/nftables peers', false)
+    .option('--accept-icmpv6', 'let every ICMPv6 packet through (neighbour discovery always passes)', false)
+    .option(
+      '--ct-zone <zone>',
+      'conntrack zone the pipeline uses',
+      intArg('--ct-zone', 0, 65535),
+      DEFAULT_COMPILE_OPTIONS.ctZone,
+    )
+    .option('-v, --v <level>', 'log verbosity (klog style)', intArg('-v', 0, 10), 0);
+}
+
+function fail(e: unknown): never {
+  if (e instanceof UsageError || e instanceof InvalidArgumentError) {
+    log.error(e.message);
+    process.exit(2);
+  }
+  log.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
+  process.exit(1);
+}
+
+const program = new Command('multi-networkpolicy-tc')
+  .description('MultiNetworkPolicy enforcement with TC flower on SR-IOV switchdev VF representors')
+  .showHelpAfterError();
+
+withCommon(
+  program
+    .command('run', { isDefault: true })
+    .description(
+      'run the node agent: watch the cluster (or a manifests directory) and program the representors',
+    )
+    .option('--kubeconfig <path>', 'kubeconfig file (default: in-cluster config)')
+    .option('--master <url>', 'Kubernetes API server URL (overrides the kubeconfig)')
+    .option('--hostname-override <name>', 'node name (default: the host name)')
+    .option(
+      '--pod-rules-path <dir>',
+      'write each pod interface rules to <dir>/<pod uid>/<network>-<rep>.rules',
+    )
+    .option(
+      '--manifests <dir>',
+      'read the cluster state from a manifests directory instead of the API server',
+    )
+    .option('--once', 'reconcile once and exit (non-zero on failure)', false)
+    .option('--tc <path>', 'tc binary', 'tc'),
+).action(async (o) => {
+  setVerbosity(o.v);
+  try {
+    const code = await runAgent({
+      nodeName: (o.hostnameOverride ?? hostname()).toLowerCase(),
+      manifests: o.manifests,
+      kubeconfig: o.kubeconfig,
+      master: o.master,
+      podRulesPath: o.podRulesPath,
+      once: o.once,
+      tcBinary: o.tc,
+      networkPlugins: parsePluginList(o.networkPlugins),
+      compile: compileOptions(o),
+    });
+    process.exitCode = code;
+  } catch (e) {
+    fail(e);
+  }
+});
+
+withCommon(
+  program
+    .command('show')
+    .description(
+      'print each managed pod interface with its isolation and allowed peers (reference semantics)',
+    )
+    .requiredOption('--manifests <dir>', 'manifests directory'),
+).action(async (o) => {
+  setVerbosity(o.v);
+  try {
+    const { model } = await loadModel(o.manifests, parsePluginList(o.networkPlugins));
+    process.stdout.write(renderShow(model));
+  } catch (e) {
+    fail(e);
+  }
+});
+
+withCommon(
+  program
+    .command('render')
+    .description('print the TC pipeline of one node, with filter counts per device')
+    .requiredOption('--manifests <dir>', 'manifests directory')
+    .option('--hostname-override <name>', 'node to render (default: the host name)')
+    .option(
+      '--sysfs-root <dir>',
+      'sysfs root for the representor resolver (reserved; device-info is used today)',
+    )
+    .addOption(new Option('--format <format>', 'output format').choices(['tc', 'json']).default('tc')),
+).action(async (o) => {
+  setVerbosity(o.v);
+  try {
+    const { snapshot, model } = await loadModel(o.manifests, parsePluginList(o.networkPlugins));
+    const node = (o.hostnameOverride ?? hostname()).toLowerCase();
+    const opts = compileOptions(o);
+    const pipeline = compileNode(model, node, snapshot.nodes.get(node), opts);
+    for (const w of pipeline.warnings) log.warn(w);
+    process.stdout.write(
+      o.format === 'json'
+        ? JSON.stringify(renderNodeJson(pipeline, opts.ctZone), null, 2) + '\n'
+        : renderNodeTc(pipeline, opts.ctZone),
+    );
+  } catch (e) {
+    fail(e);
+  }
+});
+
+withCommon(
+  program
+    .command('explain')
+    .description('the verdict of one flow (or the truth table of a network) and the filters that decide it')
+    .requiredOption('--manifests <dir>', 'manifests directory')
+    .option('--from <ns/pod|ip>', 'source pod or address')
+    .option('--to <ns/pod|ip>', 'destination pod or address')
+    .option('--matrix', 'print the truth table for every pair of pod interfaces on the network', false)
+    .option('--protocol <protocol>', 'TCP, UDP, SCTP, ICMP or ICMPv6', protocolArg, 'TCP' as L4Protocol)
+    .option('--port <port>', 'destination port', intArg('--port', 1, 65535))
+    .option('--network <ns/nad>', 'network (needed when the endpoints share several)')
+    .option('--family <4|6>', 'address family (default: the first the endpoints share)', familyArg)
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text')),
+).action(async (o) => {
+  setVerbosity(o.v);
+  try {
+    const { snapshot, model } = await loadModel(
+      o.manifests,
+      parsePluginList(o.networkPlugins),
+      o.format === 'json',
+    );
+    const opts = compileOptions(o);
+    if (o.matrix) {
+      const m = explainMatrix(snapshot, model, opts, {
+        protocol: o.protocol,
+        port: o.port,
+        network: o.network,
+        family: o.family,
+      });
+      process.stdout.write(o.format === 'json' ? JSON.stringify(m, null, 2) + '\n' : matrixText(m.matrix));
+      return;
+    }
+    if (!o.from || !o.to) throw new UsageError('explain needs --from and --to (or --matrix)');
+    const r = explainFlow(snapshot, model, opts, {
+      from: o.from,
+      to: o.to,
+      protocol: o.protocol,
+      port: o.port,
+      network: o.network,
+      family: o.family,
+    });
+    process.stdout.write(o.format === 'json' ? JSON.stringify(r.json, null, 2) + '\n' : r.text);
+  } catch (e) {
+    fail(e);
+  }
+});
+
+function matrixText(m: Record<string, Record<string, 'allow' | 'deny'>>): string {
+  const names = Object.keys(m);
+  const w = Math.max(4, ...names.map((n) => n.length));
+  const lines = [`${'from \\ to'.padEnd(w)}  ${names.map((_, i) => `${i}`.padStart(2)).join(' ')}`];
+  names.forEach((s, i) => {
+    const cells = names.map((d) =>
+      s === d ? ' -' : m[s]![d] === 'allow' ? ' .' : m[s]![d] === 'deny' ? ' X' : ' ?',
+    );
+    lines.push(`${`${i} ${s}`.padEnd(w)}  ${cells.join(' ')}`);
+  });
+  lines.push('(. allow, X deny, - self)');
+  return lines.join('\n') + '\n';
+}
+
+program.parseAsync(process.argv).catch(fail);

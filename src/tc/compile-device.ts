@@ -1,0 +1,410 @@
+// Compiles the pipeline of one representor. See docs/tc-rule-pipeline.md for the picture:
+//
+//   chain 0 "classify"  untouched traffic passes (ARP, neighbour discovery, non-IP); IP goes
+//                       through conntrack, then to chain 1
+//   chain 1 "state"     established and related packets pass; new connections go to chain 2;
+//                       anything else (invalid) is dropped
+//   chain 2 "new"       the policy decision for a new connection, by address; it either accepts
+//                       (commit to conntrack, pass), drops, or goes to a content-named chain
+//   chains 3..          port chains ("which ports are allowed") and, on uplinks, per-destination
+//                       source chains ("who may connect to this pod")
+
+import type { ManagedInterface, PortSet } from '../policy/types.js';
+import { portSetKey, portSetIsEmpty } from '../policy/ports.js';
+import type { Chain, FilterProtocol, FlowerMatch, IpProto } from './ir.js';
+import {
+  carriersOf,
+  IP_CARRIERS,
+  UNCLASSIFIED_TAGGED,
+  type Family,
+  type IpCarrier,
+} from './encapsulation.js';
+import { prioFor } from './layout.js';
+import {
+  ChainSet,
+  CLASSIFY_CHAIN,
+  NEW_CHAIN,
+  STATE_CHAIN,
+  type PendingAction,
+  type PendingFilter,
+} from './chain-set.js';
+import {
+  intervalToCidrs,
+  normalizeIntervals,
+  parseAddress,
+  partition,
+  type Contribution,
+  type Interval,
+} from './address-space.js';
+import {
+  ALL_PORTS,
+  NO_PORTS,
+  portsForAnyPeer,
+  portsForPeer,
+  portSetIntersect,
+  portSetUnion,
+  ruleIntervals,
+} from './decision.js';
+import { resolvePorts } from '../policy/ports.js';
+import { ND_TYPES, type CompileOptions } from './compile-options.js';
+
+export interface VfDeviceInput {
+  kind: 'vf';
+  device: string;
+  iface: ManagedInterface;
+  /** Other managed interfaces of this node on the same network (their ingress is checked here). */
+  localPeers: ManagedInterface[];
+  /** Every managed interface on the network, cluster-wide (named ports resolve on them). */
+  networkInterfaces: ManagedInterface[];
+}
+
+export interface UplinkDeviceInput {
+  kind: 'uplink';
+  device: string;
+  /** Managed interfaces of this node behind this uplink, on networks that need filtering. */
+  interfaces: ManagedInterface[];
+}
+
+const FAMILIES: Family[] = [4, 6];
+const PROTO_NAME: Record<'TCP' | 'UDP' | 'SCTP', IpProto> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
+
+const ACCEPT: PendingAction[] = [{ kind: 'ct', commit: true }, { kind: 'pass' }];
+const DROP: PendingAction[] = [{ kind: 'drop' }];
+
+function filter(
+  slot: number,
+  protocol: FilterProtocol,
+  match: FlowerMatch,
+  actions: PendingAction[],
+  note: string,
+): PendingFilter {
+  return { prio: prioFor(slot, protocol), protocol, match, actions, note };
+}
+
+function onCarrier(c: IpCarrier, slot: number, match: FlowerMatch, actions: PendingAction[], note: string) {
+  return filter(slot, c.protocol, { ...c.keys, ...match }, actions, `${note} (${c.name})`);
+}
+
+function familyOf(ip: string): Family | undefined {
+  return parseAddress(ip)?.family;
+}
+
+function addressValue(ip: string): bigint {
+  return parseAddress(ip)!.value;
+}
+
+/** Chain 0: what passes untouched, what is dropped as unclassifiable, and conntrack for the rest. */
+function buildClassify(
+  set: ChainSet,
+  opts: CompileOptions,
+  track: (c: IpCarrier) => { match: FlowerMatch; note: string }[],
+): void {
+  const f = set.fixedChain(CLASSIFY_CHAIN, 'classify: pass untouched traffic, send IP through conntrack');
+  for (const c of carriersOf(6)) {
+    if (opts.acceptIcmpv6) {
+      f.push(onCarrier(c, 0, { ipProto: 'icmpv6' }, [{ kind: 'pass' }], 'ICMPv6 passes (--accept-icmpv6)'));
+    } else {
+      for (const t of ND_TYPES) {
+        f.push(
+          onCarrier(
+            c,
+            0,
+            { ipProto: 'icmpv6', icmpType: t },
+            [{ kind: 'pass' }],
+            `neighbour discovery type ${t}`,
+          ),
+        );
+      }
+    }
+  }
+  if (opts.acceptIcmp) {
+    for (const c of carriersOf(4)) {
+      f.push(onCarrier(c, 0, { ipProto: 'icmp' }, [{ kind: 'pass' }], 'ICMP passes (--accept-icmp)'));
+    }
+  }
+  for (const u of UNCLASSIFIED_TAGGED) {
+    f.push(filter(1, u.protocol, u.keys, DROP, 'tag stack the pipeline does not classify'));
+  }
+  for (const c of IP_CARRIERS) {
+    for (const t of track(c)) {
+      f.push(
+        onCarrier(
+          c,
+          2,
+          t.match,
+          [
+            { kind: 'ct', commit: false },
+            { kind: 'goto', chain: STATE_CHAIN },
+          ],
+          t.note,
+        ),
+      );
+    }
+  }
+  f.push(filter(3, 'all', {}, [{ kind: 'pass' }], 'everything else passes untouched (ARP, non-IP)'));
+}
+
+/** Chain 1: the conntrack state decides whether the policy needs to look at the packet at all. */
+function buildState(set: ChainSet): void {
+  const f = set.fixedChain(STATE_CHAIN, 'state: established and related pass, new goes to policy');
+  f.push(
+    filter(0, 'all', { ctState: '+trk+est' }, [{ kind: 'pass' }], 'packet of an established connection'),
+  );
+  f.push(filter(1, 'all', { ctState: '+trk+rel' }, [{ kind: 'pass' }], 'packet related to a connection'));
+  f.push(filter(2, 'all', { ctState: '+trk+new' }, [{ kind: 'goto', chain: NEW_CHAIN }], 'new connection'));
+  f.push(filter(3, 'all', {}, DROP, 'invalid or untrackable packet'));
+}
+
+function describePorts(ps: PortSet): string {
+  if (ps.all) return 'all traffic';
+  const parts: string[] = [];
+  for (const p of ['TCP', 'UDP', 'SCTP'] as const) {
+    for (const [a, b] of ps[p]) {
+      parts.push(a === 0 && b === 65535 ? p : a === b ? `${p}/${a}` : `${p}/${a}-${b}`);
+    }
+  }
+  return parts.join(',');
+}
+
+/** Actions for "these ports are allowed": accept all, drop, or go to the (shared) port chain. */
+function decide(set: ChainSet, family: Family, ps: PortSet): PendingAction[] {
+  if (ps.all) return ACCEPT;
+  if (portSetIsEmpty(ps)) return DROP;
+  const ref = set.namedChain(
+    `ports/ipv${family}/${portSetKey(ps)}`,
+    `ports ${describePorts(ps)} (IPv${family})`,
+    () => {
+      const out: PendingFilter[] = [];
+      for (const c of carriersOf(family)) {
+        for (const p of ['TCP', 'UDP', 'SCTP'] as const) {
+          for (const [a, b] of ps[p]) {
+            const match: FlowerMatch = { ipProto: PROTO_NAME[p] };
+            if (!(a === 0 && b === 65535)) match.dstPort = [a, b];
+            out.push(
+              onCarrier(
+                c,
+                0,
+                match,
+                ACCEPT,
+                `allow ${describePorts({ ...NO_PORTS, [p]: [[a, b]] } as PortSet)}`,
+              ),
+            );
+          }
+        }
+      }
+      out.push(filter(1, 'all', {}, DROP, 'no allowed port matched'));
+      return out;
+    },
+  );
+  return [{ kind: 'gotoRef', ref }];
+}
+
+/** Emit one filter per carrier and CIDR for every address piece. */
+function emitPieces(
+  out: PendingFilter[],
+  slot: number,
+  family: Family,
+  key: 'srcIp' | 'dstIp',
+  pieces: { interval: Interval; actions: PendingAction[]; note: string }[],
+): void {
+  for (const c of carriersOf(family)) {
+    for (const p of pieces) {
+      for (const cidr of intervalToCidrs(p.interval, family)) {
+        out.push(onCarrier(c, slot, { [key]: cidr }, p.actions, p.note));
+      }
+    }
+  }
+}
+
+function portKeyed(ps: PortSet): string {
+  return portSetKey(ps);
+}
+
+/** Chain 2 of a VF representor: new connections sent by the VF's pod. */
+function buildVfNew(set: ChainSet, input: VfDeviceInput): void {
+  const src = input.iface;
+  const out = set.fixedChain(NEW_CHAIN, `new connections from ${src.pod} (${src.network})`);
+  for (const family of FAMILIES) {
+    const srcAddrs = src.ips.filter((ip) => familyOf(ip) === family).map(addressValue);
+    // Local destinations whose ingress is isolated: egress of the source AND ingress of the
+    // destination, both known at compile time because the source is this VF.
+    const local: Contribution<PortSet>[] = [];
+    for (const q of input.localPeers) {
+      if (!q.ingress.isolated) continue;
+      let ingress: PortSet;
+      if (srcAddrs.length === 0) {
+        ingress = portsForAnyPeer(q.ingress.rules, q);
+      } else {
+        ingress = ALL_PORTS;
+        for (const a of srcAddrs)
+          ingress = portSetIntersect(ingress, portsForPeer(q.ingress.rules, family, a, q));
+      }
+      for (const ip of q.ips) {
+        if (familyOf(ip) !== family) continue;
+        const v = addressValue(ip);
+        const egress = src.egress.isolated ? portsForPeer(src.egress.rules, family, v, q) : ALL_PORTS;
+        local.push({ intervals: [[v, v]], value: portSetIntersect(egress, ingress) });
+      }
+    }
+    const localPieces = partition(local, (vs) => vs.reduce(portSetUnion, NO_PORTS), portKeyed);
+    emitPieces(
+      out,
+      0,
+      family,
+      'dstIp',
+      localPieces.map((p) => ({
+        interval: p.interval,
+        actions: decide(set, family, p.value),
+        note: `to a pod on this node: egress of ${src.pod} and ingress of the destination`,
+      })),
+    );
+    if (!src.egress.isolated) continue;
+    // Every other destination: the source's egress rules, as disjoint address pieces.
+    const contributions: Contribution<PortSet>[] = [];
+    for (const r of src.egress.rules) {
+      const intervals = ruleIntervals(r, family);
+      if (intervals.length === 0) continue;
+      contributions.push({ intervals, value: resolvePorts(r.ports, undefined) });
+      if (r.ports.kind === 'list' && r.ports.entries.some((e) => e.kind === 'named')) {
+        // Named ports resolve on the destination pod: add each pod address the rule covers.
+        for (const x of podAddressesIn(input, family, intervals)) {
+          contributions.push({
+            intervals: [[x.value, x.value]],
+            value: resolvePorts(r.ports, x.iface.podInfo),
+          });
+        }
+      }
+    }
+    const pieces = partition(contributions, (vs) => vs.reduce(portSetUnion, NO_PORTS), portKeyed).filter(
+      (p) => !portSetIsEmpty(p.value),
+    );
+    emitPieces(
+      out,
+      1,
+      family,
+      'dstIp',
+      pieces.map((p) => ({
+        interval: p.interval,
+        actions: decide(set, family, p.value),
+        note: `egress of ${src.pod}: ${describePorts(p.value)}`,
+      })),
+    );
+  }
+  out.push(
+    src.egress.isolated
+      ? filter(2, 'all', {}, DROP, `egress of ${src.pod} is isolated and no rule allows this`)
+      : filter(2, 'all', {}, ACCEPT, `egress of ${src.pod} is not isolated`),
+  );
+}
+
+/** Pod addresses (cluster-wide, same network) inside the given intervals. */
+function podAddressesIn(
+  input: VfDeviceInput,
+  family: Family,
+  intervals: Interval[],
+): { value: bigint; iface: ManagedInterface }[] {
+  const out: { value: bigint; iface: ManagedInterface }[] = [];
+  for (const x of input.networkInterfaces) {
+    for (const ip of x.ips) {
+      const a = parseAddress(ip);
+      if (!a || a.family !== family) continue;
+      if (intervals.some(([lo, hi]) => a.value >= lo && a.value <= hi))
+        out.push({ value: a.value, iface: x });
+    }
+  }
+  return out;
+}
+
+/** Source chain of one pod interface's ingress, in one family; shared between equal contents. */
+function ingressChain(set: ChainSet, q: ManagedInterface, family: Family): PendingAction[] {
+  const contributions: Contribution<PortSet>[] = q.ingress.rules.map((r) => ({
+    intervals: ruleIntervals(r, family),
+    value: resolvePorts(r.ports, q.podInfo),
+  }));
+  const pieces = partition(contributions, (vs) => vs.reduce(portSetUnion, NO_PORTS), portKeyed).filter(
+    (p) => !portSetIsEmpty(p.value),
+  );
+  const content = pieces.map((p) => `${p.interval[0]}-${p.interval[1]}:${portSetKey(p.value)}`).join(';');
+  const ref = set.namedChain(`ingress/ipv${family}/${content}`, `ingress sources (IPv${family})`, () => {
+    const out: PendingFilter[] = [];
+    emitPieces(
+      out,
+      0,
+      family,
+      'srcIp',
+      pieces.map((p) => ({
+        interval: p.interval,
+        actions: decide(set, family, p.value),
+        note: `allowed sources: ${describePorts(p.value)}`,
+      })),
+    );
+    out.push(filter(1, 'all', {}, DROP, 'ingress is isolated and no rule allows this source'));
+    return out;
+  });
+  return [{ kind: 'gotoRef', ref }];
+}
+
+/** Chain 2 of an uplink representor: new connections from outside the node to local pods. */
+function buildUplinkNew(set: ChainSet, input: UplinkDeviceInput): void {
+  const out = set.fixedChain(NEW_CHAIN, 'new connections from outside the node to pods behind this uplink');
+  for (const family of FAMILIES) {
+    // Group by address: an address shared by two networks cannot be told apart here, so new
+    // connections to it are dropped (the closed choice) and compile-node warns.
+    const owners = new Map<bigint, ManagedInterface[]>();
+    for (const q of input.interfaces) {
+      for (const ip of q.ips) {
+        if (familyOf(ip) !== family) continue;
+        const v = addressValue(ip);
+        owners.set(v, [...(owners.get(v) ?? []), q]);
+      }
+    }
+    const pieces: { interval: Interval; actions: PendingAction[]; note: string }[] = [];
+    for (const [v, qs] of [...owners.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+      const q = qs[0]!;
+      if (new Set(qs.map((x) => x.key)).size > 1) {
+        pieces.push({
+          interval: [v, v],
+          actions: DROP,
+          note: `address shared by ${qs.map((x) => x.pod).join(', ')}`,
+        });
+      } else if (q.ingress.isolated) {
+        pieces.push({
+          interval: [v, v],
+          actions: ingressChain(set, q, family),
+          note: `to ${q.pod}: its ingress rules`,
+        });
+      }
+    }
+    emitPieces(out, 0, family, 'dstIp', pieces);
+  }
+  out.push(filter(1, 'all', {}, ACCEPT, 'destination ingress is not isolated'));
+}
+
+export function compileVf(input: VfDeviceInput, opts: CompileOptions): Chain[] {
+  const set = new ChainSet();
+  buildClassify(set, opts, () => [{ match: {}, note: `IP from ${input.iface.pod} goes through conntrack` }]);
+  buildState(set);
+  buildVfNew(set, input);
+  return set.finish();
+}
+
+export function compileUplink(input: UplinkDeviceInput, opts: CompileOptions): Chain[] {
+  const set = new ChainSet();
+  buildClassify(set, opts, (c) => {
+    const values: Interval[] = [];
+    for (const q of input.interfaces) {
+      for (const ip of q.ips) {
+        const a = parseAddress(ip);
+        if (a && a.family === c.family) values.push([a.value, a.value]);
+      }
+    }
+    const cidrs = normalizeIntervals(values).flatMap((iv) => intervalToCidrs(iv, c.family));
+    return cidrs.map((cidr) => ({
+      match: { dstIp: cidr },
+      note: 'IP to a managed pod on this node goes through conntrack',
+    }));
+  });
+  buildState(set);
+  buildUplinkNew(set, input);
+  return set.finish();
+}

@@ -1,0 +1,49 @@
+// The frame shapes that carry IP through a representor: untagged, one 802.1Q tag, and QinQ
+// (802.1ad outer tag, 802.1Q inner tag). Every IP decision is rendered once per shape so tagged
+// traffic gets the same verdict as untagged traffic.
+
+import type { FilterProtocol, FlowerMatch } from './ir.js';
+
+export type Family = 4 | 6;
+
+export interface IpCarrier {
+  /** Short name for notes: "ipv4", "vlan/ipv4", "qinq/ipv4", ... */
+  name: string;
+  family: Family;
+  protocol: Exclude<FilterProtocol, 'all'>;
+  /** The VLAN keys that select this shape (empty for untagged). */
+  keys: Pick<FlowerMatch, 'vlanEthType' | 'cvlanEthType'>;
+}
+
+export const IP_CARRIERS: readonly IpCarrier[] = [
+  { name: 'ipv4', family: 4, protocol: 'ip', keys: {} },
+  { name: 'ipv6', family: 6, protocol: 'ipv6', keys: {} },
+  { name: 'vlan/ipv4', family: 4, protocol: '802.1q', keys: { vlanEthType: 'ip' } },
+  { name: 'vlan/ipv6', family: 6, protocol: '802.1q', keys: { vlanEthType: 'ipv6' } },
+  { name: 'qinq/ipv4', family: 4, protocol: '802.1ad', keys: { vlanEthType: '802.1q', cvlanEthType: 'ip' } },
+  {
+    name: 'qinq/ipv6',
+    family: 6,
+    protocol: '802.1ad',
+    keys: { vlanEthType: '802.1q', cvlanEthType: 'ipv6' },
+  },
+];
+
+export function carriersOf(family: Family): IpCarrier[] {
+  return IP_CARRIERS.filter((c) => c.family === family);
+}
+
+/**
+ * Tagged shapes that could hide IP but that the pipeline does not classify (a second 802.1Q tag,
+ * an 802.1ad tag without an inner 802.1Q tag, a third tag). They are dropped: passing them would
+ * let IP around the policy.
+ */
+export const UNCLASSIFIED_TAGGED: readonly { protocol: '802.1q' | '802.1ad'; keys: FlowerMatch }[] = [
+  { protocol: '802.1q', keys: { vlanEthType: '802.1q' } },
+  { protocol: '802.1q', keys: { vlanEthType: '802.1ad' } },
+  { protocol: '802.1ad', keys: { vlanEthType: 'ip' } },
+  { protocol: '802.1ad', keys: { vlanEthType: 'ipv6' } },
+  { protocol: '802.1ad', keys: { vlanEthType: '802.1ad' } },
+  { protocol: '802.1ad', keys: { vlanEthType: '802.1q', cvlanEthType: '802.1q' } },
+  { protocol: '802.1ad', keys: { vlanEthType: '802.1q', cvlanEthType: '802.1ad' } },
+];

@@ -1,0 +1,150 @@
+// IR -> iproute2 `tc` command lines (the arguments after `tc`, as `tc -batch` reads them).
+// Pure and deterministic: the same IR renders byte-identical lines.
+
+import type { Action, DevicePipeline, Filter, FlowerMatch, NodePipeline } from './ir.js';
+import { filterCount } from './ir.js';
+import {
+  absoluteChain,
+  ENTRY_CHAIN,
+  ENTRY_COOKIE,
+  ENTRY_HANDLE,
+  ENTRY_PRIO,
+  type Generation,
+} from './layout.js';
+
+export function renderMatch(m: FlowerMatch): string[] {
+  const out: string[] = [];
+  if (m.vlanEthType) out.push('vlan_ethtype', m.vlanEthType);
+  if (m.cvlanEthType) out.push('cvlan_ethtype', m.cvlanEthType);
+  if (m.ctState) out.push('ct_state', m.ctState);
+  if (m.ipProto) out.push('ip_proto', m.ipProto);
+  if (m.srcIp) out.push('src_ip', m.srcIp);
+  if (m.dstIp) out.push('dst_ip', m.dstIp);
+  if (m.dstPort)
+    out.push(
+      'dst_port',
+      m.dstPort[0] === m.dstPort[1] ? `${m.dstPort[0]}` : `${m.dstPort[0]}-${m.dstPort[1]}`,
+    );
+  if (m.icmpType !== undefined) out.push('type', `${m.icmpType}`);
+  return out;
+}
+
+export function renderActions(actions: Action[], gen: Generation, ctZone: number): string[] {
+  const out: string[] = [];
+  actions.forEach((a, i) => {
+    const last = i === actions.length - 1;
+    switch (a.kind) {
+      case 'pass':
+        out.push('action', 'gact', 'pass');
+        break;
+      case 'drop':
+        out.push('action', 'gact', 'drop');
+        break;
+      case 'goto':
+        out.push('action', 'gact', 'goto', 'chain', `${absoluteChain(gen, a.chain)}`);
+        break;
+      case 'ct':
+        out.push('action', 'ct');
+        if (a.commit) out.push('commit');
+        out.push('zone', `${ctZone}`);
+        // The packet continues to the next action; a lone ct ends in pipe too (verdict: continue).
+        out.push(last ? 'pipe' : 'pipe');
+        break;
+    }
+  });
+  return out;
+}
+
+export function renderFilter(
+  dev: string,
+  chainAbs: number,
+  f: Filter,
+  gen: Generation,
+  ctZone: number,
+): string {
+  return [
+    'filter',
+    'add',
+    'dev',
+    dev,
+    'ingress',
+    'protocol',
+    f.protocol,
+    'pref',
+    `${f.prio}`,
+    'chain',
+    `${chainAbs}`,
+    'flower',
+    ...renderMatch(f.match),
+    ...renderActions(f.actions, gen, ctZone),
+  ].join(' ');
+}
+
+/** The one filter in chain 0 that sends everything to the live generation. */
+export function renderEntry(dev: string, gen: Generation, verb: 'add' | 'replace'): string {
+  return [
+    'filter',
+    verb,
+    'dev',
+    dev,
+    'ingress',
+    'protocol',
+    'all',
+    'pref',
+    `${ENTRY_PRIO}`,
+    'handle',
+    `${ENTRY_HANDLE}`,
+    'chain',
+    `${ENTRY_CHAIN}`,
+    'flower',
+    'action',
+    'gact',
+    'goto',
+    'chain',
+    `${absoluteChain(gen, 0)}`,
+    'cookie',
+    ENTRY_COOKIE,
+  ].join(' ');
+}
+
+/** Every filter line of one device's generation, without the entry filter. */
+export function renderGenerationLines(d: DevicePipeline, gen: Generation, ctZone: number): string[] {
+  const lines: string[] = [];
+  for (const c of d.chains) {
+    for (const f of c.filters)
+      lines.push(renderFilter(d.device, absoluteChain(gen, c.index), f, gen, ctZone));
+  }
+  return lines;
+}
+
+/** Kernel filters a device ends up with: the IR filters plus the entry filter. */
+export function kernelFilterCount(d: DevicePipeline): number {
+  return d.chains.length === 0 ? 0 : filterCount(d) + 1;
+}
+
+/**
+ * A readable, `tc -batch`-compatible rendering of a whole node for a fresh install in generation 0
+ * (comments start with '#').
+ */
+export function renderNodeTc(p: NodePipeline, ctZone: number): string {
+  const out: string[] = [`# node ${p.node}: ${p.devices.length} device(s)`];
+  for (const w of p.warnings) out.push(`# warning: ${w}`);
+  for (const d of p.devices) {
+    out.push('');
+    out.push(
+      `# device ${d.device} (${d.kind}; networks: ${d.networks.join(', ') || '-'}; filters: ${kernelFilterCount(d)})`,
+    );
+    if (d.chains.length === 0) {
+      out.push('# no filters: nothing on this device needs filtering');
+      continue;
+    }
+    out.push(`qdisc add dev ${d.device} clsact`);
+    for (const c of d.chains) {
+      out.push(`# chain ${absoluteChain(0, c.index)}: ${c.purpose}`);
+      for (const f of c.filters) out.push(renderFilter(d.device, absoluteChain(0, c.index), f, 0, ctZone));
+    }
+    out.push(`# entry: chain 0 sends every packet to chain ${absoluteChain(0, 0)}`);
+    out.push(renderEntry(d.device, 0, 'add'));
+  }
+  return out.join('\n') + '\n';
+}

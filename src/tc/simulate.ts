@@ -1,0 +1,95 @@
+// Runs one packet through one device's pipeline, filter by filter, as the kernel's flower
+// classifier would: the test oracle for the compiler and the engine behind `explain`.
+
+import type { Action, DevicePipeline, Filter, FlowerMatch } from './ir.js';
+import { Conntrack, type Packet } from './packet.js';
+import { parseAddress, parseCidrInterval } from './address-space.js';
+import { absoluteChain } from './layout.js';
+
+export interface Hit {
+  chain: number;
+  prio: number;
+  note: string;
+  actions: Action[];
+  filter: Filter;
+}
+
+export interface DeviceResult {
+  device: string;
+  verdict: 'pass' | 'drop';
+  /** True when no filter decided: the packet fell off a chain (the kernel then accepts it). */
+  unclassified: boolean;
+  hits: Hit[];
+}
+
+function outerProtocol(p: Packet): string {
+  return p.tags.length > 0 ? p.tags[0]! : p.ethType;
+}
+
+/** Ethertype after `depth` tags: what vlan_ethtype (depth 1) and cvlan_ethtype (depth 2) see. */
+function ethTypeAfter(p: Packet, depth: number): string {
+  return p.tags.length > depth ? p.tags[depth]! : p.ethType;
+}
+
+function ipIn(ip: string | undefined, cidr: string): boolean {
+  if (!ip) return false;
+  const a = parseAddress(ip);
+  const c = parseCidrInterval(cidr);
+  return !!a && !!c && a.family === c.family && a.value >= c.interval[0] && a.value <= c.interval[1];
+}
+
+function matches(f: Filter, m: FlowerMatch, p: Packet, ct: 'untracked' | 'est' | 'new'): boolean {
+  if (f.protocol !== 'all' && f.protocol !== outerProtocol(p)) return false;
+  if (m.vlanEthType && (p.tags.length < 1 || ethTypeAfter(p, 1) !== m.vlanEthType)) return false;
+  if (m.cvlanEthType && (p.tags.length < 2 || ethTypeAfter(p, 2) !== m.cvlanEthType)) return false;
+  if (m.ctState) {
+    if (ct === 'untracked') return false;
+    if (m.ctState === '+trk+est' && ct !== 'est') return false;
+    if (m.ctState === '+trk+new' && ct !== 'new') return false;
+    if (m.ctState === '+trk+rel') return false; // the simulator has no related connections
+  }
+  const isIp = p.ethType === 'ip' || p.ethType === 'ipv6';
+  if ((m.ipProto || m.srcIp || m.dstIp || m.dstPort || m.icmpType !== undefined) && !isIp) return false;
+  if (m.ipProto && p.ipProto !== m.ipProto) return false;
+  if (m.srcIp && !ipIn(p.srcIp, m.srcIp)) return false;
+  if (m.dstIp && !ipIn(p.dstIp, m.dstIp)) return false;
+  if (m.dstPort && (p.dstPort === undefined || p.dstPort < m.dstPort[0] || p.dstPort > m.dstPort[1]))
+    return false;
+  if (m.icmpType !== undefined && p.icmpType !== m.icmpType) return false;
+  return true;
+}
+
+/**
+ * Simulate `p` on device `d`. `conntrack` is the node's table: ct actions look it up and commits
+ * add to it, so a reply simulated afterwards sees the connection.
+ */
+export function simulateDevice(d: DevicePipeline, p: Packet, conntrack: Conntrack): DeviceResult {
+  const hits: Hit[] = [];
+  if (d.chains.length === 0) return { device: d.device, verdict: 'pass', unclassified: true, hits };
+  const chains = new Map(d.chains.map((c) => [c.index, c]));
+  let chain = 0;
+  let ct: 'untracked' | 'est' | 'new' = 'untracked';
+  for (let steps = 0; steps < 64; steps++) {
+    const c = chains.get(chain);
+    const f = c?.filters.find((x) => matches(x, x.match, p, ct));
+    if (!c || !f) return { device: d.device, verdict: 'pass', unclassified: true, hits };
+    hits.push({ chain: absoluteChain(0, chain), prio: f.prio, note: f.note, actions: f.actions, filter: f });
+    let next: number | undefined;
+    for (const a of f.actions) {
+      if (a.kind === 'ct') {
+        ct = conntrack.lookup(p);
+        if (a.commit) conntrack.commit(p);
+      } else if (a.kind === 'pass') {
+        return { device: d.device, verdict: 'pass', unclassified: false, hits };
+      } else if (a.kind === 'drop') {
+        return { device: d.device, verdict: 'drop', unclassified: false, hits };
+      } else {
+        next = a.chain;
+        break;
+      }
+    }
+    if (next === undefined) return { device: d.device, verdict: 'pass', unclassified: true, hits };
+    chain = next;
+  }
+  throw new Error(`simulate: chain loop on ${d.device}`);
+}

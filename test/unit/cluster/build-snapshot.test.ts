@@ -1,0 +1,155 @@
+import { expect } from 'chai';
+import { buildSnapshot } from '../../../src/cluster/build-snapshot.js';
+
+const ns = (name: string, labels: Record<string, string> = {}) => ({
+  apiVersion: 'v1',
+  kind: 'Namespace',
+  metadata: { name, labels },
+});
+
+const status = JSON.stringify([
+  { name: 'cbr0', interface: 'eth0', ips: ['10.56.200.1'], default: true },
+  { name: 'app/accel-net', interface: 'net1', ips: ['10.56.1.5/24'], mac: '02:56:00:00:00:05' },
+]);
+
+const pod = {
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: {
+    name: 'api',
+    namespace: 'app',
+    labels: { app: 'api' },
+    annotations: { 'k8s.v1.cni.cncf.io/networks': 'accel-net', 'k8s.v1.cni.cncf.io/network-status': status },
+  },
+  spec: {
+    nodeName: 'worker-1',
+    containers: [
+      { name: 'a', ports: [{ name: 'http', containerPort: 8080 }, { containerPort: 9000 }] },
+      { name: 'b', ports: [{ name: 'dns', containerPort: 53, protocol: 'UDP' }] },
+    ],
+  },
+};
+
+const nad = {
+  apiVersion: 'k8s.cni.cncf.io/v1',
+  kind: 'NetworkAttachmentDefinition',
+  metadata: { name: 'accel-net', namespace: 'app' },
+  spec: { config: '{"type":"accelerated-bridge"}' },
+};
+
+const badPolicy = {
+  apiVersion: 'k8s.cni.cncf.io/v1beta1',
+  kind: 'MultiNetworkPolicy',
+  metadata: { name: 'bad', namespace: 'app' },
+  spec: { podSelector: {}, ingress: [{ ports: [{ port: true }] }] },
+};
+
+describe('buildSnapshot', () => {
+  it('builds namespaces with the metadata.name label Kubernetes adds', () => {
+    const s = buildSnapshot([{ obj: ns('x', { team: 'blue', 'kubernetes.io/metadata.name': 'wrong' }) }]);
+    expect(s.namespaces.get('x')).to.deep.equal({ team: 'blue', 'kubernetes.io/metadata.name': 'x' });
+    expect(s.problems).to.deep.equal([]);
+  });
+
+  it('reads pods: labels, node, named ports (TCP by default), interfaces', () => {
+    const s = buildSnapshot([{ obj: ns('app') }, { obj: pod }, { obj: nad }]);
+    expect(s.problems).to.deep.equal([]);
+    expect(s.pods).to.deep.equal([
+      {
+        namespace: 'app',
+        name: 'api',
+        uid: 'app/api',
+        labels: { app: 'api' },
+        nodeName: 'worker-1',
+        hostNetwork: false,
+        phase: 'Running',
+        namedPorts: [
+          { name: 'http', port: 8080, protocol: 'TCP' },
+          { name: 'dns', port: 53, protocol: 'UDP' },
+        ],
+        interfaces: [
+          { network: 'app/accel-net', interface: 'net1', ips: ['10.56.1.5'], mac: '02:56:00:00:00:05' },
+        ],
+      },
+    ]);
+    expect(s.networks.get('app/accel-net')).to.deep.equal({
+      key: 'app/accel-net',
+      pluginType: 'accelerated-bridge',
+    });
+    expect(s.raw?.pods).to.have.length(1);
+  });
+
+  it('keeps a policy that fails the schema and reports why, with its source', () => {
+    const s = buildSnapshot([{ obj: ns('app') }, { obj: badPolicy, source: 'p.yaml#1' }]);
+    expect(s.policies.map((p) => p.metadata.name)).to.deep.equal(['bad']);
+    expect(s.problems).to.have.length(1);
+    expect(s.problems[0]).to.include({
+      path: 'spec.ingress[0].ports[0].port',
+      source: 'p.yaml#1',
+      severity: 'error',
+    });
+  });
+
+  it('ignores unknown kinds with a problem', () => {
+    const s = buildSnapshot([
+      { obj: { apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'd' } } },
+    ]);
+    expect(s.problems.map((p) => p.message)).to.deep.equal(['unknown kind "Deployment"']);
+  });
+
+  it('keeps the last of duplicate objects and warns', () => {
+    const s = buildSnapshot([
+      { obj: ns('x', { v: '1' }), source: 'a.yaml#1' },
+      { obj: ns('x', { v: '2' }), source: 'b.yaml#1' },
+    ]);
+    expect(s.namespaces.get('x')?.v).to.equal('2');
+    expect(s.problems).to.have.length(1);
+    expect(s.problems[0]).to.include({ severity: 'warning', object: 'Namespace x', source: 'b.yaml#1' });
+    expect(s.problems[0]?.message).to.contain('a.yaml#1');
+  });
+
+  it('defaults a missing namespace to "default" and assumes namespaces nobody defined', () => {
+    const s = buildSnapshot([{ obj: { ...badPolicy, metadata: { name: 'p' }, spec: { podSelector: {} } } }]);
+    expect(s.policies[0]?.metadata.namespace).to.equal('default');
+    expect(s.namespaces.get('default')).to.deep.equal({ 'kubernetes.io/metadata.name': 'default' });
+    expect(s.problems.map((p) => p.severity)).to.deep.equal(['warning']);
+  });
+
+  it('reads node uplinks', () => {
+    const node = {
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: {
+        name: 'w',
+        annotations: { 'multi-networkpolicy-tc.k8s.cni.cncf.io/uplink-representors': 'p0' },
+      },
+    };
+    expect(buildSnapshot([{ obj: node }]).nodes.get('w')).to.deep.equal({
+      name: 'w',
+      uplinks: { '*': 'p0' },
+    });
+  });
+
+  it('warns when a pod asks for a network that network-status does not list', () => {
+    const annotations = {
+      ...pod.metadata.annotations,
+      'k8s.v1.cni.cncf.io/networks': 'accel-net, accel-net-2',
+    };
+    const s = buildSnapshot([
+      { obj: ns('app') },
+      { obj: { ...pod, metadata: { ...pod.metadata, annotations } } },
+    ]);
+    expect(s.problems.map((p) => p.message)).to.deep.equal(['network-status does not list app/accel-net-2']);
+  });
+
+  it('never throws on garbage', () => {
+    const s = buildSnapshot([
+      { obj: null },
+      { obj: 42 },
+      { obj: { kind: 'Pod' } },
+      { obj: { kind: 'Pod', metadata: { name: 'p' }, spec: 7 } },
+    ]);
+    expect(s.pods).to.have.length(1);
+    expect(s.problems.filter((p) => p.severity === 'error').length).to.be.greaterThan(3);
+  });
+});
