@@ -41,6 +41,8 @@ test: lint test-unit test-kernel
 # The main job on the embedded default: the example manifests, no cluster needed.
 run: build
 	node build/src/cli/main.js show --manifests $(MANIFESTS)
+	node build/src/cli/main.js render --manifests $(MANIFESTS) --hostname-override $(NODE)
+	node build/src/cli/main.js explain --manifests $(MANIFESTS) --matrix --network app/accel-net --protocol TCP --port 8080
 
 render: build
 	node build/src/cli/main.js render --manifests $(MANIFESTS) --hostname-override $(NODE)

@@ -125,7 +125,8 @@ export function explainFlow(
   const print = (title: string, list: ReturnType<typeof hops>) => {
     if (list.length === 0) lines.push(`${title}: crosses no filtered device`);
     for (const h of list) {
-      lines.push(`${title}: node ${h.node}, device ${h.device}: ${h.verdict}`);
+      const none = h.hits.length === 0 ? ' (no filters on this device)' : '';
+      lines.push(`${title}: node ${h.node}, device ${h.device}: ${h.verdict}${none}`);
       for (const x of h.hits) lines.push(`  chain ${x.chain} prio ${x.prio}: ${x.note}\n    tc ${x.tc}`);
     }
   };
