@@ -26,7 +26,7 @@ GUEST_MODULES=(cls_flower act_gact act_mirred act_ct act_vlan sch_ingress veth b
 INITRD_MODULES=(virtio_pci 9pnet_virtio 9p overlay)
 
 HOST_PKGS=(qemu-system-x86 qemu-system-data busybox-static socat ncat kmod cpio iproute2 ethtool
-           iputils-ping xz-utils zstd gzip procps util-linux coreutils)
+           iputils-ping xz-utils zstd gzip procps util-linux coreutils jq)
 
 mkdir -p "$CACHE_ROOT" || die "cannot create cache dir $CACHE_ROOT"
 exec 9>"$CACHE_ROOT/.lock"
@@ -83,18 +83,28 @@ if [[ ${MNP_LAB_OFFLINE:-0} != 1 ]]; then
     kpkg=$(sed -n 2p "$CACHE_ROOT/.resolved")
   else
     kpkg=$(resolve_kpkg || true)
-    if [[ -z $kpkg ]]; then apt_update; kpkg=$(resolve_kpkg || true); fi
+    if [[ -z $kpkg ]] && (apt_update); then apt_updated=1; kpkg=$(resolve_kpkg || true); fi
     [[ -n $kpkg ]] && printf '%s\n%s\n' "$META $(lists_stamp)" "$kpkg" >"$CACHE_ROOT/.resolved"
   fi
 fi
-if [[ -z $kpkg ]]; then
-  # Offline fallback: newest complete cached kernel.
+# Newest kernel already extracted in the cache (offline fallback).
+newest_cached_kver() {
+  local d
   for d in $(ls -1d "$CACHE_ROOT"/*/ 2>/dev/null | sort -V -r); do
-    if complete_kdir "${d%/}"; then echo "${d%/}"; log "offline: using cached $(basename "$d")"; exit 0; fi
+    if [[ -f ${d%/}/.extracted && -f ${d%/}/kver ]]; then cat "${d%/}/kver"; return 0; fi
   done
-  die "cannot resolve the kernel package from '$META' (apt-cache depends gave nothing) and no cached kernel"
+  return 1
+}
+if [[ -n $kpkg ]]; then
+  KVER=${kpkg#linux-image-}
+elif KVER=$(newest_cached_kver); then
+  kpkg=linux-image-$KVER
+  log "could not resolve the kernel from '$META' via apt (offline?); using cached kernel $KVER"
+elif [[ ${MNP_LAB_OFFLINE:-0} == 1 ]]; then
+  die "MNP_LAB_OFFLINE=1 but no extracted kernel in $CACHE_ROOT"
+else
+  die "cannot resolve the kernel package from '$META' (apt-cache depends gave no linux-image-* dependency) and no cached kernel"
 fi
-KVER=${kpkg#linux-image-}
 KDIR=$CACHE_ROOT/$KVER
 if complete_kdir "$KDIR"; then
   log "cache: $KDIR (kernel $KVER, ready)"
@@ -106,10 +116,19 @@ fi
 # $KDIR/root is the extracted .deb (+ modules.dep); it is only rebuilt if missing.
 if [[ ! -f $KDIR/.extracted ]]; then
   log "kernel package $kpkg (from $META); extracting into $KDIR"
-  rm -rf "$KDIR"
-  mkdir -p "$KDIR.dl"
-  (cd "$KDIR.dl" && { apt-get download "$kpkg" >&2 || { apt_update && apt-get download "$kpkg" >&2; }; }) \
-    || die "apt-get download $kpkg failed"
+  rm -rf "$KDIR" "$KDIR.dl"
+  mkdir -p "$KDIR" "$KDIR.dl"
+  if ! (cd "$KDIR.dl" && { apt-get download "$kpkg" >&2 || { apt_update && apt-get download "$kpkg" >&2; }; }); then
+    rm -rf "$KDIR" "$KDIR.dl"
+    if old=$(newest_cached_kver); then
+      log "WARNING: apt-get download $kpkg failed; using cached kernel $old"
+      KVER=$old kpkg=linux-image-$old KDIR=$CACHE_ROOT/$old
+    else
+      die "apt-get download $kpkg failed (no cached kernel to fall back to)"
+    fi
+  fi
+fi
+if [[ ! -f $KDIR/.extracted ]]; then
   deb=$(ls "$KDIR.dl"/*.deb 2>/dev/null | head -n1)
   [[ -n $deb ]] || die "no .deb downloaded for $kpkg"
   dpkg-deb -x "$deb" "$KDIR/root" || die "dpkg-deb -x $deb failed"
@@ -200,7 +219,16 @@ while read -r rel; do
   cp "$MODDIR/$rel" "$IR/mods/$f"
   echo "$f" >>"$IR/mods/order"
 done <"$B/initrd-modules.list"
-cp "$B/guest-modules.list" "$IR/guest-modules.list"
+# The guest modules ride in the initramfs as well, so they load in the background
+# while the 9p/overlay mounts are being set up.
+mkdir -p "$IR/gmods"
+i=0
+while read -r rel; do
+  i=$((i + 1))
+  f=$(printf '%02d-%s' "$i" "$(basename "$rel")")
+  cp "$MODDIR/$rel" "$IR/gmods/$f"
+  echo "$f" >>"$IR/gmods/order"
+done <"$B/guest-modules.list"
 
 cat >"$IR/init" <<'INIT'
 #!/bin/sh
@@ -214,6 +242,12 @@ case " $(cat /proc/cmdline) " in *" labdebug "*) echo "lab-init: start at $(cut 
 for m in $(cat /mods/order); do
   insmod "/mods/$m" 2>/dev/null || echo "lab-init: insmod $m failed"
 done
+(
+  for m in $(cat /gmods/order); do
+    insmod "/gmods/$m" 2>/dev/null || echo "lab-init: insmod $m failed"
+  done
+) &
+gmods_pid=$!
 o9p="trans=virtio,version=9p2000.L,msize=262144"
 mount -t 9p -o "$o9p,ro,cache=loose" hostroot /lower || fail "mount hostroot"
 mount -t tmpfs -o mode=0755 tmpfs /ov || fail "tmpfs"
@@ -232,9 +266,7 @@ kver=$(cat /proc/sys/kernel/osrelease)
 mkdir -p $N/lib/modules/$kver
 mount -t 9p -o "$o9p,ro,cache=loose" klmod $N/lib/modules/$kver || fail "mount klmod"
 case " $(cat /proc/cmdline) " in *" labdebug "*) echo "lab-init: mounts done at $(cut -d' ' -f1 /proc/uptime)";; esac
-for m in $(cat /guest-modules.list); do
-  insmod "$N/lib/modules/$kver/$m" 2>/dev/null || echo "lab-init: insmod $m failed"
-done
+wait $gmods_pid
 ip link set lo up
 case " $(cat /proc/cmdline) " in *" labdebug "*) echo "lab-init: switch_root at $(cut -d' ' -f1 /proc/uptime)";; esac
 mount -o move /proc $N/proc

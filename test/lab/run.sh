@@ -11,6 +11,7 @@
 #      MNP_LAB_MEM (default 2G), MNP_LAB_SMP (default 2), MNP_LAB_ACCEL (auto|tcg|kvm),
 #      MNP_LAB_CACHE / MNP_LAB_KERNEL_META / MNP_LAB_OFFLINE (see prepare.sh),
 #      MNP_LAB_KEEP=1 keeps the run dir (console log) for debugging,
+#      MNP_LAB_BOOT=bzimage forces the (slower) bzImage boot instead of PVH vmlinux,
 #      MNP_LAB_APPEND extra kernel command line (e.g. 'loglevel=7' to see the boot).
 set -euo pipefail
 
@@ -60,10 +61,10 @@ export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 export HOME=/root TERM=dumb LANG=C.UTF-8 KERNEL_LAB=1
 cd / || true
 . /run/kl/env
-cwd=$(cat /run/kl/cwd)
+cwd=$(</run/kl/cwd)
 cd "$cwd" || { echo "lab-guest: cannot cd to $cwd" >/run/kl/stderr; echo 125 >/run/kl/rc; busybox poweroff -f; }
 read -r up _ </proc/uptime; echo "$up" >/run/kl/started
-bash -c "$(cat /run/kl/cmd)" </dev/null >>/run/kl/stdout 2>>/run/kl/stderr
+bash -c "$(</run/kl/cmd)" </dev/null >>/run/kl/stdout 2>>/run/kl/stderr
 rc=$?
 read -r up _ </proc/uptime; echo "$up" >/run/kl/finished
 echo "$rc" >/run/kl/rc
@@ -79,13 +80,13 @@ if [[ $ACCEL == auto ]]; then
 fi
 case $ACCEL in
   kvm) accel_args=(-accel kvm -cpu host) ;;
-  tcg) accel_args=(-accel tcg,thread=multi -cpu max) ;;
+  tcg) accel_args=(-accel "tcg,thread=multi" -cpu max) ;;
   *) die "MNP_LAB_ACCEL must be auto, tcg or kvm" ;;
 esac
 
 q9p() { printf '%s' "${1//,/,,}"; } # QEMU option values need doubled commas
 boot_args=()
-if [[ $(cat "$KDIR/boot-mode") == pvh && -f $KDIR/vmlinux ]]; then
+if [[ ${MNP_LAB_BOOT:-auto} != bzimage && $(cat "$KDIR/boot-mode") == pvh && -f $KDIR/vmlinux ]]; then
   boot_args=(-kernel "$KDIR/vmlinux")
   [[ -f /usr/share/qemu/qboot.rom ]] && boot_args+=(-bios /usr/share/qemu/qboot.rom)
 else
@@ -112,11 +113,19 @@ tail -q -c +1 -f --pid="$QPID" "$RUN/stdout" &
 TAILS+=($!)
 tail -q -c +1 -f --pid="$QPID" "$RUN/stderr" >&2 &
 TAILS+=($!)
-( sleep "$TIMEOUT"; touch "$RUN/timeout"; kill -KILL "$QPID" 2>/dev/null ) &
+# Watchdog: must not hold our stdout/stderr open (a pipe reader would wait for it) and
+# must take its sleep down with it when it is killed.
+(
+  trap 'kill "$s" 2>/dev/null; exit 0' TERM
+  sleep "$TIMEOUT" & s=$!
+  wait "$s"
+  touch "$RUN/timeout"
+  kill -KILL "$QPID" 2>/dev/null
+) </dev/null >/dev/null 2>&1 &
 WDOG=$!
 
 set +e
-wait "$QPID"
+wait "$QPID" 2>/dev/null
 qrc=$?
 set -e
 t_end=$(now)
