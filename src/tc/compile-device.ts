@@ -69,6 +69,15 @@ const FAMILIES: Family[] = [4, 6];
 const PROTO_NAME: Record<'TCP' | 'UDP' | 'SCTP', IpProto> = { TCP: 'tcp', UDP: 'udp', SCTP: 'sctp' };
 
 const ACCEPT: PendingAction[] = [{ kind: 'ct', commit: true }, { kind: 'pass' }];
+/** Accept for frame shapes conntrack cannot follow (QinQ): pass without commit. */
+const ACCEPT_STATELESS: PendingAction[] = [{ kind: 'pass' }];
+
+function accept(c: IpCarrier): PendingAction[] {
+  return c.stateless ? ACCEPT_STATELESS : ACCEPT;
+}
+
+/** A decision that depends on the frame shape (stateful or not). */
+type Decision = (c: IpCarrier) => PendingAction[];
 const DROP: PendingAction[] = [{ kind: 'drop' }];
 
 function filter(
@@ -127,18 +136,13 @@ function buildClassify(
   }
   for (const c of IP_CARRIERS) {
     for (const t of track(c)) {
-      f.push(
-        onCarrier(
-          c,
-          2,
-          t.match,
-          [
+      const actions: PendingAction[] = c.stateless
+        ? [{ kind: 'goto', chain: NEW_CHAIN }]
+        : [
             { kind: 'ct', commit: false },
             { kind: 'goto', chain: STATE_CHAIN },
-          ],
-          t.note,
-        ),
-      );
+          ];
+      f.push(onCarrier(c, 2, t.match, actions, c.stateless ? `${t.note}, judged without conntrack` : t.note));
     }
   }
   f.push(filter(3, 'all', {}, [{ kind: 'pass' }], 'everything else passes untouched (ARP, non-IP)'));
@@ -167,36 +171,50 @@ function describePorts(ps: PortSet): string {
 }
 
 /** Actions for "these ports are allowed": accept all, drop, or go to the (shared) port chain. */
-function decide(set: ChainSet, family: Family, ps: PortSet): PendingAction[] {
-  if (ps.all) return ACCEPT;
-  if (portSetIsEmpty(ps)) return DROP;
-  const ref = set.namedChain(
-    `ports/ipv${family}/${portSetKey(ps)}`,
-    `ports ${describePorts(ps)} (IPv${family})`,
-    () => {
-      const out: PendingFilter[] = [];
-      for (const c of carriersOf(family)) {
-        for (const p of ['TCP', 'UDP', 'SCTP'] as const) {
-          for (const [a, b] of ps[p]) {
-            const match: FlowerMatch = { ipProto: PROTO_NAME[p] };
-            if (!(a === 0 && b === 65535)) match.dstPort = [a, b];
-            out.push(
-              onCarrier(
-                c,
-                0,
-                match,
-                ACCEPT,
-                `allow ${describePorts({ ...NO_PORTS, [p]: [[a, b]] } as PortSet)}`,
-              ),
-            );
+function decide(set: ChainSet, family: Family, ps: PortSet): Decision {
+  if (ps.all) return accept;
+  if (portSetIsEmpty(ps)) return () => DROP;
+  const refs = new Map<boolean, string>();
+  for (const stateless of [false, true]) {
+    const kind = stateless ? 'stateless' : 'stateful';
+    const ref = set.namedChain(
+      `ports/ipv${family}/${kind}/${portSetKey(ps)}`,
+      `ports ${describePorts(ps)} (IPv${family}${stateless ? ', QinQ without conntrack' : ''})`,
+      () => {
+        const out: PendingFilter[] = [];
+        for (const c of carriersOf(family)) {
+          if (c.stateless !== stateless) continue;
+          for (const p of ['TCP', 'UDP', 'SCTP'] as const) {
+            for (const [a, b] of ps[p]) {
+              const match: FlowerMatch = { ipProto: PROTO_NAME[p] };
+              if (!(a === 0 && b === 65535)) match.dstPort = [a, b];
+              out.push(
+                onCarrier(
+                  c,
+                  0,
+                  match,
+                  accept(c),
+                  `allow ${describePorts({ ...NO_PORTS, [p]: [[a, b]] } as PortSet)}`,
+                ),
+              );
+            }
           }
         }
-      }
-      out.push(filter(1, 'all', {}, DROP, 'no allowed port matched'));
-      return out;
-    },
-  );
-  return [{ kind: 'gotoRef', ref }];
+        out.push(filter(1, 'all', {}, DROP, 'no allowed port matched'));
+        return out;
+      },
+    );
+    refs.set(stateless, ref);
+  }
+  return (c) => [{ kind: 'gotoRef', ref: refs.get(c.stateless)! }];
+}
+
+/** Accept everything left in a chain: QinQ frames without conntrack, the rest with a commit. */
+function acceptRest(out: PendingFilter[], slot: number, note: string): void {
+  for (const c of IP_CARRIERS) {
+    if (c.stateless) out.push(onCarrier(c, slot, {}, ACCEPT_STATELESS, note));
+  }
+  out.push(filter(slot, 'all', {}, ACCEPT, note));
 }
 
 /** Emit one filter per carrier and CIDR for every address piece. */
@@ -205,12 +223,12 @@ function emitPieces(
   slot: number,
   family: Family,
   key: 'srcIp' | 'dstIp',
-  pieces: { interval: Interval; actions: PendingAction[]; note: string }[],
+  pieces: { interval: Interval; actions: Decision; note: string }[],
 ): void {
   for (const c of carriersOf(family)) {
     for (const p of pieces) {
       for (const cidr of intervalToCidrs(p.interval, family)) {
-        out.push(onCarrier(c, slot, { [key]: cidr }, p.actions, p.note));
+        out.push(onCarrier(c, slot, { [key]: cidr }, p.actions(c), p.note));
       }
     }
   }
@@ -290,11 +308,11 @@ function buildVfNew(set: ChainSet, input: VfDeviceInput): void {
       })),
     );
   }
-  out.push(
-    src.egress.isolated
-      ? filter(2, 'all', {}, DROP, `egress of ${src.pod} is isolated and no rule allows this`)
-      : filter(2, 'all', {}, ACCEPT, `egress of ${src.pod} is not isolated`),
-  );
+  if (src.egress.isolated) {
+    out.push(filter(2, 'all', {}, DROP, `egress of ${src.pod} is isolated and no rule allows this`));
+  } else {
+    acceptRest(out, 2, `egress of ${src.pod} is not isolated`);
+  }
 }
 
 /** Pod addresses (cluster-wide, same network) inside the given intervals. */
@@ -316,7 +334,7 @@ function podAddressesIn(
 }
 
 /** Source chain of one pod interface's ingress, in one family; shared between equal contents. */
-function ingressChain(set: ChainSet, q: ManagedInterface, family: Family): PendingAction[] {
+function ingressChain(set: ChainSet, q: ManagedInterface, family: Family): Decision {
   const contributions: Contribution<PortSet>[] = q.ingress.rules.map((r) => ({
     intervals: ruleIntervals(r, family),
     value: resolvePorts(r.ports, q.podInfo),
@@ -341,7 +359,7 @@ function ingressChain(set: ChainSet, q: ManagedInterface, family: Family): Pendi
     out.push(filter(1, 'all', {}, DROP, 'ingress is isolated and no rule allows this source'));
     return out;
   });
-  return [{ kind: 'gotoRef', ref }];
+  return () => [{ kind: 'gotoRef', ref }];
 }
 
 /** Chain 2 of an uplink representor: new connections from outside the node to local pods. */
@@ -358,13 +376,13 @@ function buildUplinkNew(set: ChainSet, input: UplinkDeviceInput): void {
         owners.set(v, [...(owners.get(v) ?? []), q]);
       }
     }
-    const pieces: { interval: Interval; actions: PendingAction[]; note: string }[] = [];
+    const pieces: { interval: Interval; actions: Decision; note: string }[] = [];
     for (const [v, qs] of [...owners.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       const q = qs[0]!;
       if (new Set(qs.map((x) => x.key)).size > 1) {
         pieces.push({
           interval: [v, v],
-          actions: DROP,
+          actions: () => DROP,
           note: `address shared by ${qs.map((x) => x.pod).join(', ')}`,
         });
       } else if (q.ingress.isolated) {
@@ -377,7 +395,7 @@ function buildUplinkNew(set: ChainSet, input: UplinkDeviceInput): void {
     }
     emitPieces(out, 0, family, 'dstIp', pieces);
   }
-  out.push(filter(1, 'all', {}, ACCEPT, 'destination ingress is not isolated'));
+  acceptRest(out, 1, 'destination ingress is not isolated');
 }
 
 export function compileVf(input: VfDeviceInput, opts: CompileOptions): Chain[] {

@@ -13,19 +13,32 @@ export interface IpCarrier {
   protocol: Exclude<FilterProtocol, 'all'>;
   /** The VLAN keys that select this shape (empty for untagged). */
   keys: Pick<FlowerMatch, 'vlanEthType' | 'cvlanEthType'>;
+  /**
+   * Conntrack cannot follow this shape: act_ct on Linux 6.1 drops QinQ frames (measured in the
+   * lab, test/lab/FINDINGS.md). Such frames are judged without conntrack, every packet as a new
+   * connection: never more than the policy allows, but replies across an isolated direction drop.
+   */
+  stateless: boolean;
 }
 
 export const IP_CARRIERS: readonly IpCarrier[] = [
-  { name: 'ipv4', family: 4, protocol: 'ip', keys: {} },
-  { name: 'ipv6', family: 6, protocol: 'ipv6', keys: {} },
-  { name: 'vlan/ipv4', family: 4, protocol: '802.1q', keys: { vlanEthType: 'ip' } },
-  { name: 'vlan/ipv6', family: 6, protocol: '802.1q', keys: { vlanEthType: 'ipv6' } },
-  { name: 'qinq/ipv4', family: 4, protocol: '802.1ad', keys: { vlanEthType: '802.1q', cvlanEthType: 'ip' } },
+  { name: 'ipv4', family: 4, protocol: 'ip', keys: {}, stateless: false },
+  { name: 'ipv6', family: 6, protocol: 'ipv6', keys: {}, stateless: false },
+  { name: 'vlan/ipv4', family: 4, protocol: '802.1q', keys: { vlanEthType: 'ip' }, stateless: false },
+  { name: 'vlan/ipv6', family: 6, protocol: '802.1q', keys: { vlanEthType: 'ipv6' }, stateless: false },
+  {
+    name: 'qinq/ipv4',
+    family: 4,
+    protocol: '802.1ad',
+    keys: { vlanEthType: '802.1q', cvlanEthType: 'ip' },
+    stateless: true,
+  },
   {
     name: 'qinq/ipv6',
     family: 6,
     protocol: '802.1ad',
     keys: { vlanEthType: '802.1q', cvlanEthType: 'ipv6' },
+    stateless: true,
   },
 ];
 

@@ -77,6 +77,11 @@ export function simulateDevice(d: DevicePipeline, p: Packet, conntrack: Conntrac
     let next: number | undefined;
     for (const a of f.actions) {
       if (a.kind === 'ct') {
+        // act_ct on Linux 6.1 cannot parse a frame whose inner 802.1Q tag sits in the payload
+        // (QinQ) and drops it; the compiler must keep such frames away from ct.
+        if (p.tags[0] === '802.1ad') {
+          return { device: d.device, verdict: 'drop', unclassified: false, hits };
+        }
         ct = conntrack.lookup(p);
         if (a.commit) conntrack.commit(p);
       } else if (a.kind === 'pass') {

@@ -29,8 +29,10 @@ export interface DeviceState {
   device: string;
   /** Whether an ingress-capable qdisc (clsact or ingress) is attached. */
   qdisc: 'clsact' | 'ingress' | undefined;
-  /** Generation the entry filter points at, when the entry is present. */
+  /** Generation the entry filter points at, when the entry is present and valid. */
   entry?: Generation;
+  /** An entry filter (ours by position and cookie) exists, valid or not: replace it, never add. */
+  entryPresent: boolean;
   /** Filters in the agent's chains, by generation. */
   generations: [KernelFilter[], KernelFilter[]];
   /** Filters outside the agent's ranges (never touched). */
@@ -47,10 +49,20 @@ export function isEntry(f: KernelFilter): boolean {
   );
 }
 
-export function classify(device: string, qdisc: DeviceState['qdisc'], filters: KernelFilter[]): DeviceState {
-  const state: DeviceState = { device, qdisc, generations: [[], []], foreign: [] };
+/**
+ * Sorts one device's filters. `egress` holds the egress hook's filters: never the agent's, but
+ * they count as foreign (removing the clsact qdisc would remove them too).
+ */
+export function classify(
+  device: string,
+  qdisc: DeviceState['qdisc'],
+  filters: KernelFilter[],
+  egress: KernelFilter[] = [],
+): DeviceState {
+  const state: DeviceState = { device, qdisc, generations: [[], []], foreign: [], entryPresent: false };
   for (const f of filters) {
     if (isEntry(f)) {
+      state.entryPresent = true;
       const g = f.gotoChain === undefined ? undefined : generationOfChain(f.gotoChain);
       if (g !== undefined && f.gotoChain === GENERATION_BASE[g]) state.entry = g;
       continue;
@@ -59,5 +71,6 @@ export function classify(device: string, qdisc: DeviceState['qdisc'], filters: K
     if (g === undefined) state.foreign.push(f);
     else state.generations[g].push(f);
   }
+  state.foreign.push(...egress);
   return state;
 }

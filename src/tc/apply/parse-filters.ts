@@ -7,6 +7,7 @@
 
 import type { Action, EthType, FilterProtocol, FlowerMatch, IpProto } from '../ir.js';
 import type { KernelFilter } from './device-state.js';
+import { formatAddress, parseCidrInterval } from '../address-space.js';
 
 type Json = Record<string, unknown>;
 
@@ -22,10 +23,14 @@ function ethTypeOf(v: unknown): EthType | undefined {
   return (['ip', 'ipv6', '802.1q', '802.1ad', 'arp'] as const).find((x) => x === s);
 }
 
+/** tc prints hosts without a prefix and IPv6 through inet_ntop (::ffff:1.2.3.4): canonicalise. */
 function withPrefix(ip: unknown): string | undefined {
   if (typeof ip !== 'string') return undefined;
-  if (ip.includes('/')) return ip;
-  return ip.includes(':') ? `${ip}/128` : `${ip}/32`;
+  const parsed = parseCidrInterval(ip);
+  if (!parsed) return ip;
+  const [addr, len] = ip.split('/');
+  const prefix = len ?? (addr!.includes(':') ? '128' : '32');
+  return `${formatAddress(parsed.interval[0], parsed.family)}/${prefix}`;
 }
 
 /** Flower keys back into a FlowerMatch; undefined when a key is one the compiler never writes. */

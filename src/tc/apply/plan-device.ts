@@ -74,7 +74,7 @@ export function planDevice(desired: DevicePipeline, state: DeviceState, ctZone: 
   const del = (chain: number) => `chain del dev ${dev} ingress chain ${chain}`;
   if (desired.chains.length === 0) {
     const lines: string[] = [];
-    if (state.entry !== undefined) {
+    if (state.entryPresent) {
       lines.push(`filter del dev ${dev} ingress protocol all pref 1 handle 1 chain 0 flower`);
     }
     for (const g of [0, 1] as const) for (const c of chainsOf(state.generations[g])) lines.push(del(c));
@@ -107,7 +107,7 @@ export function planDevice(desired: DevicePipeline, state: DeviceState, ctZone: 
   if (!state.qdisc) lines.push(`qdisc add dev ${dev} clsact`);
   for (const c of chainsOf(state.generations[next])) lines.push(del(c));
   lines.push(...renderGenerationLines(desired, next, ctZone));
-  lines.push(renderEntry(dev, next, state.entry === undefined ? 'add' : 'replace'));
+  lines.push(renderEntry(dev, next, state.entryPresent ? 'replace' : 'add'));
   // The old generation goes only after the switch; without an entry it was never live.
   for (const c of chainsOf(state.generations[old])) lines.push(del(c));
   return { device: dev, kind: state.entry === undefined ? 'install' : 'update', lines, generation: next };

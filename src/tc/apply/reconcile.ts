@@ -29,8 +29,8 @@ export interface ReadDevices {
   links(): Promise<Set<string>>;
   /** qdisc kind per device that has an ingress-capable qdisc. */
   ingressQdiscs(): Promise<Map<string, 'clsact' | 'ingress'>>;
-  /** Raw `tc -j filter show dev X ingress` documents, one per device, in order. */
-  filterDumps(devices: string[]): Promise<unknown[][]>;
+  /** Raw `tc -j filter show dev X ingress|egress` documents, per device, in order. */
+  filterDumps(devices: string[]): Promise<{ ingress: unknown[]; egress: unknown[] }[]>;
 }
 
 /** Reads through the tc runner: three processes however many devices there are. */
@@ -51,14 +51,16 @@ export function kernelReader(runner: TcRunner, tcBinary = 'tc', ipBinary = 'ip')
     },
     async filterDumps(devices) {
       if (devices.length === 0) return [];
-      const input = devices.map((d) => `filter show dev ${d} ingress`).join('\n') + '\n';
+      const input =
+        devices.map((d) => `filter show dev ${d} ingress\nfilter show dev ${d} egress`).join('\n') + '\n';
       const r = await execa(tcBinary, ['-s', '-j', '-batch', '-'], { input, reject: false });
       if (r.exitCode !== 0) throw new Error(`tc filter show: ${r.stderr.trim()}`);
       const docs = splitJsonDocuments(r.stdout);
-      if (docs.length !== devices.length) {
-        throw new Error(`tc filter show: expected ${devices.length} dumps, got ${docs.length}`);
+      if (docs.length !== 2 * devices.length) {
+        throw new Error(`tc filter show: expected ${2 * devices.length} dumps, got ${docs.length}`);
       }
-      return docs.map((d) => (Array.isArray(d) ? d : [d]));
+      const list = (d: unknown) => (Array.isArray(d) ? d : [d]);
+      return devices.map((_, i) => ({ ingress: list(docs[2 * i]), egress: list(docs[2 * i + 1]) }));
     },
   };
 }
@@ -87,7 +89,15 @@ export class Reconciler {
     const states = new Map<string, DeviceState>();
     for (const d of devices) states.set(d, classify(d, undefined, []));
     withQdisc.forEach((d, i) =>
-      states.set(d, classify(d, qdiscs.get(d), parseFilterDump(dumps[i]!, this.ctZone))),
+      states.set(
+        d,
+        classify(
+          d,
+          qdiscs.get(d),
+          parseFilterDump(dumps[i]!.ingress, this.ctZone),
+          parseFilterDump(dumps[i]!.egress),
+        ),
+      ),
     );
     return states;
   }
@@ -99,8 +109,8 @@ export class Reconciler {
     const devices = [...qdiscs.keys()].sort();
     const dumps = await this.reader.filterDumps(devices);
     devices.forEach((d, i) => {
-      const s = classify(d, qdiscs.get(d), parseFilterDump(dumps[i]!, this.ctZone));
-      if (s.entry !== undefined || s.generations[0].length + s.generations[1].length > 0) this.known.add(d);
+      const s = classify(d, qdiscs.get(d), parseFilterDump(dumps[i]!.ingress, this.ctZone));
+      if (s.entryPresent || s.generations[0].length + s.generations[1].length > 0) this.known.add(d);
     });
     this.discovered = true;
   }

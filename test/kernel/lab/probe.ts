@@ -1,0 +1,73 @@
+// Real connections between pod namespaces with socat: servers answer "ok"; a probe is allowed
+// when the client reads that answer back (so the reply direction is checked too).
+
+import { sh } from './shell.js';
+
+export type ProbeProtocol = 'TCP' | 'UDP' | 'SCTP';
+
+export interface Probe {
+  id: string;
+  srcNs: string;
+  dstIp: string;
+  protocol: ProbeProtocol;
+  port: number;
+}
+
+function addr(p: ProbeProtocol, ip: string, port: number): string {
+  const v6 = ip.includes(':');
+  const host = v6 ? `[${ip}]` : ip;
+  const fam = v6 ? '6' : '4';
+  if (p === 'TCP') return `TCP${fam}:${host}:${port},connect-timeout=2`;
+  if (p === 'SCTP') return `SCTP${fam}:${host}:${port},connect-timeout=2`;
+  return `UDP${fam}:${host}:${port}`;
+}
+
+/** Starts servers in every namespace for every (protocol, port), on IPv4 and IPv6. */
+export async function startServers(
+  namespaces: string[],
+  protocols: ProbeProtocol[],
+  ports: number[],
+): Promise<void> {
+  const lines: string[] = [];
+  for (const ns of namespaces) {
+    for (const p of protocols) {
+      for (const port of ports) {
+        for (const fam of ['4', '6']) {
+          const listen =
+            p === 'TCP'
+              ? `TCP${fam}-LISTEN:${port},fork,reuseaddr`
+              : p === 'SCTP'
+                ? `SCTP${fam}-LISTEN:${port},fork,reuseaddr`
+                : `UDP${fam}-RECVFROM:${port},fork,reuseaddr`;
+          lines.push(
+            `ip netns exec ${ns} setsid socat ${listen} SYSTEM:'echo ok' </dev/null >/dev/null 2>&1 &`,
+          );
+        }
+      }
+    }
+  }
+  lines.push('sleep 1');
+  await sh(lines.join('\n'));
+}
+
+/** Runs probes in parallel (bounded) inside one bash; returns id -> allowed. */
+export async function runProbes(probes: Probe[], concurrency = 24): Promise<Map<string, boolean>> {
+  const lines = ['run() {'];
+  lines.push('  local id=$1 ns=$2 a=$3 out');
+  lines.push('  out=$(echo ping | ip netns exec "$ns" timeout 4 socat -T2 - "$a" 2>/dev/null)');
+  lines.push('  if [[ $out == *ok* ]]; then echo "$id allow"; else echo "$id deny"; fi');
+  lines.push('}');
+  for (const p of probes) {
+    lines.push(`run '${p.id}' ${p.srcNs} '${addr(p.protocol, p.dstIp, p.port)}' &`);
+    lines.push(`while (( $(jobs -rp | wc -l) >= ${concurrency} )); do wait -n; done`);
+  }
+  lines.push('wait');
+  const out = await sh(lines.join('\n'));
+  const res = new Map<string, boolean>();
+  for (const l of out.split('\n')) {
+    const m = /^(\S+) (allow|deny)$/.exec(l.trim());
+    if (m) res.set(m[1]!, m[2] === 'allow');
+  }
+  for (const p of probes) if (!res.has(p.id)) throw new Error(`probe ${p.id} printed nothing`);
+  return res;
+}
