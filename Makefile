@@ -50,6 +50,11 @@ render: build
 lab-prepare:
 	bash test/lab/prepare.sh
 
+# Observed truth table in the kernel lab; compare with `explain --matrix --format json` using diff.
+lab-matrix:
+	@$(MAKE) -s build >&2
+	@bash test/lab/run.sh 'node build/test/kernel/lab/lab-matrix.js $(MANIFESTS) $(PROTOCOL) $(PORT) $(NETWORK)'
+
 bench: build
 	node build/bench/run-all.js
 

@@ -13,7 +13,6 @@ import { kernelReader, Reconciler } from '../tc/apply/reconcile.js';
 import { log } from '../util/log.js';
 import { dumpFiles, writeDumps } from './rule-dumps.js';
 import type { Generation } from '../tc/layout.js';
-import { startKubeSource } from '../cluster/kube-source.js';
 
 export interface AgentOptions {
   nodeName: string;
@@ -88,7 +87,10 @@ export async function reconcileOnce(
 }
 
 export async function runAgent(o: AgentOptions): Promise<number> {
-  const source = o.manifests ? manifestsSource(o.manifests) : await startKubeSource(o);
+  // The Kubernetes client is a large module graph: load it only when the API server is the source.
+  const source = o.manifests
+    ? manifestsSource(o.manifests)
+    : await (await import('../cluster/kube-source.js')).startKubeSource(o);
   const runner = new ExecaTcRunner(o.tcBinary);
   const reconciler = new Reconciler(runner, kernelReader(runner, o.tcBinary), o.compile.ctZone);
   const seen = new Set<string>();

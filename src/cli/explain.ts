@@ -5,6 +5,7 @@ import type { Flow, L4Protocol, ManagedInterface, PolicyModel } from '../policy/
 import { verdict as referenceVerdict } from '../policy/verdict.js';
 import type { ClusterSnapshot } from '../cluster/snapshot.js';
 import { ClusterSimulator, type TraceResult } from '../tc/trace.js';
+import type { VlanTpid } from '../tc/packet.js';
 import type { CompileOptions } from '../tc/compile-options.js';
 import { parseAddress } from '../tc/address-space.js';
 
@@ -144,7 +145,7 @@ export function explainMatrix(
   snapshot: ClusterSnapshot,
   model: PolicyModel,
   opts: CompileOptions,
-  args: { protocol: L4Protocol; port?: number; network?: string; family?: 4 | 6 },
+  args: { protocol: L4Protocol; port?: number; network?: string; family?: 4 | 6; tags?: VlanTpid[] },
 ): {
   network: string;
   protocol: L4Protocol;
@@ -165,13 +166,16 @@ export function explainMatrix(
       const fam = args.family ?? ([4, 6] as const).find((f) => hasFamily(s, f) && hasFamily(d, f));
       if (!fam || !hasFamily(s, fam) || !hasFamily(d, fam)) continue;
       sim.resetConntrack();
-      const t = sim.trace({
-        network,
-        srcIp: s.ips.find((x) => parseAddress(x)?.family === fam)!,
-        dstIp: d.ips.find((x) => parseAddress(x)?.family === fam)!,
-        protocol: args.protocol,
-        ...(args.port !== undefined ? { port: args.port } : {}),
-      });
+      const t = sim.trace(
+        {
+          network,
+          srcIp: s.ips.find((x) => parseAddress(x)?.family === fam)!,
+          dstIp: d.ips.find((x) => parseAddress(x)?.family === fam)!,
+          protocol: args.protocol,
+          ...(args.port !== undefined ? { port: args.port } : {}),
+        },
+        args.tags ?? [],
+      );
       row[matrixKey(d, ifaces)] = t.verdict === 'allow' && t.replyVerdict === 'allow' ? 'allow' : 'deny';
     }
     matrix[matrixKey(s, ifaces)] = row;

@@ -7,7 +7,7 @@ import type { Generation } from '../layout.js';
 import { classify, type DeviceState } from './device-state.js';
 import { planDevice, type DevicePlan } from './plan-device.js';
 import { parseFilterDump } from './parse-filters.js';
-import type { TcRunner } from './tc-runner.js';
+import { command, type TcRunner } from './tc-runner.js';
 import { splitJsonDocuments } from './json-stream.js';
 import { execa } from 'execa';
 
@@ -34,10 +34,12 @@ export interface ReadDevices {
 }
 
 /** Reads through the tc runner: three processes however many devices there are. */
-export function kernelReader(runner: TcRunner, tcBinary = 'tc', ipBinary = 'ip'): ReadDevices {
+export function kernelReader(runner: TcRunner, tcBinary = 'tc', netns?: string): ReadDevices {
+  const ip = command('ip', netns);
+  const tc = command(tcBinary, netns);
   return {
     async links() {
-      const r = await execa(ipBinary, ['-j', 'link', 'show'], { reject: false });
+      const r = await execa(ip.file, [...ip.args, '-j', 'link', 'show'], { reject: false });
       if (r.exitCode !== 0) throw new Error(`ip -j link show: ${r.stderr.trim()}`);
       const list = JSON.parse(r.stdout || '[]') as { ifname?: string }[];
       return new Set(list.map((l) => l.ifname ?? '').filter(Boolean));
@@ -53,7 +55,7 @@ export function kernelReader(runner: TcRunner, tcBinary = 'tc', ipBinary = 'ip')
       if (devices.length === 0) return [];
       const input =
         devices.map((d) => `filter show dev ${d} ingress\nfilter show dev ${d} egress`).join('\n') + '\n';
-      const r = await execa(tcBinary, ['-s', '-j', '-batch', '-'], { input, reject: false });
+      const r = await execa(tc.file, [...tc.args, '-s', '-j', '-batch', '-'], { input, reject: false });
       if (r.exitCode !== 0) throw new Error(`tc filter show: ${r.stderr.trim()}`);
       const docs = splitJsonDocuments(r.stdout);
       if (docs.length !== 2 * devices.length) {

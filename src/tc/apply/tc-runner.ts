@@ -18,21 +18,37 @@ export interface TcRunner {
   readonly writes: number;
 }
 
+/** How to start a program: the tc binary, optionally inside a network namespace (labs, tests). */
+export interface Command {
+  file: string;
+  args: string[];
+}
+
+export function command(binary: string, netns?: string): Command {
+  return netns ? { file: 'ip', args: ['netns', 'exec', netns, binary] } : { file: binary, args: [] };
+}
+
 export class ExecaTcRunner implements TcRunner {
   writes = 0;
+  readonly tc: Command;
 
-  constructor(private readonly binary = 'tc') {}
+  constructor(binary = 'tc', netns?: string) {
+    this.tc = command(binary, netns);
+  }
 
   async batch(lines: string[]): Promise<BatchFailure | undefined> {
     if (lines.length === 0) return undefined;
     this.writes += lines.length;
-    const r = await execa(this.binary, ['-batch', '-'], { input: lines.join('\n') + '\n', reject: false });
+    const r = await execa(this.tc.file, [...this.tc.args, '-batch', '-'], {
+      input: lines.join('\n') + '\n',
+      reject: false,
+    });
     if (r.exitCode === 0) return undefined;
     return parseBatchFailure(lines, `${r.stderr}\n${r.stdout}`);
   }
 
   async json(args: string[]): Promise<unknown[]> {
-    const r = await execa(this.binary, ['-j', ...args], { reject: false });
+    const r = await execa(this.tc.file, [...this.tc.args, '-j', ...args], { reject: false });
     if (r.exitCode !== 0)
       throw new Error(`tc -j ${args.join(' ')}: ${r.stderr.trim() || `exit ${r.exitCode}`}`);
     return parseJsonOutput(r.stdout);

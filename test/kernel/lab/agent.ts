@@ -37,3 +37,46 @@ export async function agentOnce(
   const m = /reconciled node \S+: \d+ device\(s\), (\d+) tc line\(s\)/.exec(r.stderr);
   return { code: r.exitCode ?? -1, writes: m ? Number(m[1]) : -1, stderr: r.stderr };
 }
+
+import { reconcileOnce, type AgentOptions } from '../../../src/agent/run-agent.js';
+import { loadSnapshotFromDir } from '../../../src/cluster/load-manifests.js';
+import { ExecaTcRunner } from '../../../src/tc/apply/tc-runner.js';
+import { kernelReader, Reconciler } from '../../../src/tc/apply/reconcile.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
+
+/**
+ * The agent's reconcile loop run in this process against one node namespace: the same code as
+ * `--once` without a Node.js start per node (each costs seconds under TCG). One instance plays
+ * one long-running agent; a new instance plays a restarted one.
+ */
+export class InProcessAgent {
+  readonly runner: ExecaTcRunner;
+  private readonly reconciler: Reconciler;
+  private readonly seen = new Set<string>();
+
+  constructor(
+    readonly node: string,
+    readonly netns: string,
+    readonly compile = DEFAULT_COMPILE_OPTIONS,
+  ) {
+    this.runner = new ExecaTcRunner('tc', netns);
+    this.reconciler = new Reconciler(this.runner, kernelReader(this.runner, 'tc', netns), compile.ctZone);
+  }
+
+  async reconcile(manifests: string): Promise<{ ok: boolean; writes: number; failed: string[] }> {
+    const o: AgentOptions = {
+      nodeName: this.node,
+      manifests,
+      once: true,
+      tcBinary: 'tc',
+      networkPlugins: ['accelerated-bridge'],
+      compile: this.compile,
+    };
+    const source = {
+      snapshot: () => loadSnapshotFromDir(manifests),
+      onChange: () => undefined,
+      stop: () => undefined,
+    };
+    return reconcileOnce(source, this.reconciler, o, this.seen);
+  }
+}

@@ -21,8 +21,11 @@ export const WIRE_NS = 'wire';
 export interface TopologyOptions {
   v4Prefix?: number;
   v6Prefix?: number;
-  /** Also give each pod a VLAN device on top of each interface: "<if>.<vid>", addresses from `vlanAddr`. */
-  vlan?: { id: number; addr: (ip: string) => string | undefined; qinqOuter?: number };
+  /**
+   * Carry the pod traffic tagged: each interface gets a VLAN device "v<id>" (on top of an 802.1ad
+   * device when `qinqOuter` is set) holding the network-status addresses instead of the interface.
+   */
+  vlan?: { id: number; qinqOuter?: number };
 }
 
 export async function buildTopology(
@@ -67,10 +70,11 @@ export async function buildTopology(
     lines.push(`ip -n ${ns} link set ${i.representor} master br0 up`);
     if (i.mac) lines.push(`ip -n ${pns} link set ${i.interface} address ${i.mac}`);
     lines.push(`ip -n ${pns} link set ${i.interface} up`);
-    for (const ip of i.ips) {
-      lines.push(`ip -n ${pns} addr add ${ip}/${ip.includes(':') ? v6 : v4} dev ${i.interface} nodad`);
-    }
-    if (opts.vlan) {
+    if (!opts.vlan) {
+      for (const ip of i.ips) {
+        lines.push(`ip -n ${pns} addr add ${ip}/${ip.includes(':') ? v6 : v4} dev ${i.interface} nodad`);
+      }
+    } else {
       let base = i.interface;
       if (opts.vlan.qinqOuter !== undefined) {
         const outer = `${i.interface}.s${opts.vlan.qinqOuter}`;
@@ -84,8 +88,7 @@ export async function buildTopology(
       lines.push(`ip -n ${pns} link add link ${base} name ${dev} type vlan id ${opts.vlan.id}`);
       lines.push(`ip -n ${pns} link set ${dev} up`);
       for (const ip of i.ips) {
-        const a = opts.vlan.addr(ip);
-        if (a) lines.push(`ip -n ${pns} addr add ${a}/${a.includes(':') ? v6 : v4} dev ${dev} nodad`);
+        lines.push(`ip -n ${pns} addr add ${ip}/${ip.includes(':') ? v6 : v4} dev ${dev} nodad`);
       }
     }
   }

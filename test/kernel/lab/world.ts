@@ -1,0 +1,133 @@
+// The Kubernetes NetworkPolicy e2e world as manifests: namespaces x, y, z; pods a, b, c in each
+// (label pod=<name>), spread over two nodes; one accelerated-bridge network x/net1; every pod
+// serving ports 80 and 81 over TCP, UDP and SCTP with the e2e names (serve-80-tcp, ...).
+
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export const NETWORK = 'x/net1';
+export const NAMESPACES = ['x', 'y', 'z'] as const;
+export const POD_NAMES = ['a', 'b', 'c'] as const;
+export const NODES = ['node-1', 'node-2'] as const;
+
+export interface WorldPod {
+  ns: string;
+  name: string;
+  node: string;
+  ipv4: string;
+  ipv6: string;
+  rep: string;
+  mac: string;
+}
+
+export function worldPods(): WorldPod[] {
+  const pods: WorldPod[] = [];
+  let k = 0;
+  for (const ns of NAMESPACES) {
+    for (const name of POD_NAMES) {
+      const n = 10 + k;
+      pods.push({
+        ns,
+        name,
+        node: NODES[k % 2]!,
+        ipv4: `10.1.0.${n}`,
+        ipv6: `fd00:1::${n.toString(16)}`,
+        rep: `rep${k}`,
+        mac: `02:00:00:00:01:${n.toString(16).padStart(2, '0')}`,
+      });
+      k++;
+    }
+  }
+  return pods;
+}
+
+export function worldObjects(opts: { ipv6?: boolean } = {}): unknown[] {
+  const objs: unknown[] = [];
+  for (const ns of NAMESPACES)
+    objs.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { ns } } });
+  objs.push({
+    apiVersion: 'k8s.cni.cncf.io/v1',
+    kind: 'NetworkAttachmentDefinition',
+    metadata: { name: 'net1', namespace: 'x' },
+    spec: {
+      config: JSON.stringify({
+        cniVersion: '0.3.1',
+        name: 'net1',
+        type: 'accelerated-bridge',
+        bridge: 'br0',
+      }),
+    },
+  });
+  for (const node of NODES) {
+    objs.push({
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: {
+        name: node,
+        annotations: { 'multi-networkpolicy-tc.k8s.cni.cncf.io/uplink-representors': 'p0' },
+      },
+    });
+  }
+  for (const p of worldPods()) {
+    const ips = opts.ipv6 ? [p.ipv4, p.ipv6] : [p.ipv4];
+    const ports = [];
+    for (const port of [80, 81]) {
+      for (const protocol of ['TCP', 'UDP', 'SCTP']) {
+        ports.push({ name: `serve-${port}-${protocol.toLowerCase()}`, containerPort: port, protocol });
+      }
+    }
+    objs.push({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: {
+        name: p.name,
+        namespace: p.ns,
+        uid: `uid-${p.ns}-${p.name}`,
+        labels: { pod: p.name },
+        annotations: {
+          'k8s.v1.cni.cncf.io/networks': 'x/net1@net1',
+          'k8s.v1.cni.cncf.io/network-status': JSON.stringify([
+            {
+              name: NETWORK,
+              interface: 'net1',
+              ips,
+              mac: p.mac,
+              'device-info': {
+                type: 'pci',
+                version: '1.1.0',
+                pci: {
+                  'pci-address': `0000:03:00.${2 + (worldPods().indexOf(p) % 6)}`,
+                  'representor-device': p.rep,
+                },
+              },
+            },
+          ]),
+        },
+      },
+      spec: { nodeName: p.node, containers: [{ name: 'server', image: 'agnhost', ports }] },
+      status: { phase: 'Running' },
+    });
+  }
+  return objs;
+}
+
+/** A MultiNetworkPolicy on the world's network. */
+export function policy(ns: string, name: string, spec: Record<string, unknown>): unknown {
+  return {
+    apiVersion: 'k8s.cni.cncf.io/v1beta1',
+    kind: 'MultiNetworkPolicy',
+    metadata: { name, namespace: ns, annotations: { 'k8s.v1.cni.cncf.io/policy-for': NETWORK } },
+    spec,
+  };
+}
+
+/** Writes objects as one JSON manifest file in a fresh directory; returns the directory. */
+export async function writeManifests(objects: unknown[], dir?: string): Promise<string> {
+  const d = dir ?? (await mkdtemp(join(tmpdir(), 'mnp-manifests-')));
+  await writeFile(
+    join(d, 'cluster.json'),
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: objects }, null, 1),
+  );
+  return d;
+}
