@@ -64,7 +64,9 @@ export function buildDeviceMap(
         `${iface.pod} ${iface.interface} on ${iface.network}: no uplink representor known; traffic from outside the node to it is not filtered`,
       );
     } else {
-      uplinks.set(up, [...(uplinks.get(up) ?? []), iface]);
+      const list = uplinks.get(up);
+      if (list) list.push(iface);
+      else uplinks.set(up, [iface]);
     }
   }
   for (const up of uplinks.keys()) {

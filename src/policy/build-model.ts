@@ -155,7 +155,11 @@ export function buildPolicyModel(snapshot: ClusterSnapshot, opts: BuildModelOpti
   const byKey = new Map(interfaces.map((i) => [i.key, i]));
   const byIp = indexByIp(interfaces, problems);
   const onNetwork = new Map<string, ManagedInterface[]>();
-  for (const itf of interfaces) onNetwork.set(itf.network, [...(onNetwork.get(itf.network) ?? []), itf]);
+  for (const itf of interfaces) {
+    const list = onNetwork.get(itf.network);
+    if (list) list.push(itf);
+    else onNetwork.set(itf.network, [itf]);
+  }
 
   const namespaceLabels = new Map<string, Record<string, string>>();
   for (const [ns, labels] of snapshot.namespaces) {
@@ -210,9 +214,17 @@ export function buildPolicyModel(snapshot: ClusterSnapshot, opts: BuildModelOpti
     return result;
   };
 
+  // Policies select pods of their own namespace only: index them by namespace.
+  const policiesByNs = new Map<string, NormalizedPolicy[]>();
+  for (const p of policies) {
+    const list = policiesByNs.get(p.namespace);
+    if (list) list.push(p);
+    else policiesByNs.set(p.namespace, [p]);
+  }
+
   const directionPolicy = (itf: ManagedInterface, direction: Direction): DirectionPolicy => {
     const pod = itf.podInfo;
-    const selecting = policies.filter(
+    const selecting = (policiesByNs.get(pod.namespace) ?? []).filter(
       (p) =>
         p[direction] &&
         p.namespace === pod.namespace &&

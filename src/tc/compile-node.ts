@@ -27,7 +27,11 @@ export function compileNode(
   const warnings = [...map.warnings];
   const active = activeNetworks(model, nodeName);
   const onNetwork = new Map<string, ManagedInterface[]>();
-  for (const i of model.interfaces) onNetwork.set(i.network, [...(onNetwork.get(i.network) ?? []), i]);
+  for (const i of model.interfaces) {
+    const list = onNetwork.get(i.network);
+    if (list) list.push(i);
+    else onNetwork.set(i.network, [i]);
+  }
   const devices: DevicePipeline[] = [];
   for (const vf of map.vfs) {
     const net = vf.iface.network;

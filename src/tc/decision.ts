@@ -5,15 +5,33 @@
 import type { AddressBlock, ManagedInterface, PortSet, ResolvedRule } from '../policy/types.js';
 import { ALL_PORTS, emptyPortSet, resolvePorts, portSetUnion, portSetIntersect } from '../policy/ports.js';
 import type { Family } from './encapsulation.js';
-import { FULL_SPACE, parseCidrInterval, subtractIntervals, type Interval } from './address-space.js';
+import {
+  FULL_SPACE,
+  normalizeIntervals,
+  parseCidrInterval,
+  subtractIntervals,
+  type Interval,
+} from './address-space.js';
 
 export const NO_PORTS: PortSet = emptyPortSet();
 
-/** The addresses a rule's peers cover, in one family. */
+// Resolved rules are shared by every interface they apply to and never change once built, so
+// their intervals are computed once (the compiler asks for them per source, destination and port).
+const intervalCache = new WeakMap<ResolvedRule, Partial<Record<Family, Interval[]>>>();
+
+/** The addresses a rule's peers cover, in one family (sorted, merged). */
 export function ruleIntervals(rule: ResolvedRule, family: Family): Interval[] {
-  if (rule.peers.kind === 'any') return [FULL_SPACE[family]];
-  const out: Interval[] = [];
-  for (const b of rule.peers.blocks) out.push(...blockIntervals(b, family));
+  let cached = intervalCache.get(rule);
+  if (!cached) {
+    cached = {};
+    intervalCache.set(rule, cached);
+  }
+  const hit = cached[family];
+  if (hit) return hit;
+  let out: Interval[];
+  if (rule.peers.kind === 'any') out = [FULL_SPACE[family]];
+  else out = normalizeIntervals(rule.peers.blocks.flatMap((b) => blockIntervals(b, family)));
+  cached[family] = out;
   return out;
 }
 
@@ -28,8 +46,18 @@ export function blockIntervals(block: AddressBlock, family: Family): Interval[] 
   return subtractIntervals([base.interval], holes);
 }
 
+/** Binary search in sorted, disjoint intervals. */
 function contains(intervals: Interval[], v: bigint): boolean {
-  return intervals.some(([lo, hi]) => v >= lo && v <= hi);
+  let lo = 0;
+  let hi = intervals.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const [a, b] = intervals[mid]!;
+    if (v < a) hi = mid - 1;
+    else if (v > b) lo = mid + 1;
+    else return true;
+  }
+  return false;
 }
 
 /** Ports that `rules` allow for the peer address `addr`, with named ports resolved on `dst`. */

@@ -33,15 +33,16 @@ export async function startServers(
     for (const p of protocols) {
       for (const port of ports) {
         for (const fam of ['4', '6']) {
+          // ipv6only: the IPv6 listener must not claim the IPv4 port of its twin.
+          const opts = `fork,reuseaddr${fam === '6' ? ',ipv6only=1' : ''}`;
           const listen =
             p === 'TCP'
-              ? `TCP${fam}-LISTEN:${port},fork,reuseaddr`
+              ? `TCP${fam}-LISTEN:${port},${opts}`
               : p === 'SCTP'
-                ? `SCTP${fam}-LISTEN:${port},fork,reuseaddr`
-                : `UDP${fam}-RECVFROM:${port},fork,reuseaddr`;
-          lines.push(
-            `ip netns exec ${ns} setsid socat ${listen} SYSTEM:'echo ok' </dev/null >/dev/null 2>&1 &`,
-          );
+                ? `SCTP${fam}-LISTEN:${port},${opts}`
+                : `UDP${fam}-RECVFROM:${port},${opts}`;
+          // PIPE echoes what the client sends: no process start per connection on the server.
+          lines.push(`ip netns exec ${ns} setsid socat ${listen} PIPE </dev/null >/dev/null 2>&1 &`);
         }
       }
     }
