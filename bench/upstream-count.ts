@@ -1,6 +1,6 @@
 // Upstream multi-networkpolicy-tc's exact filter count for one egress interface, for side-by-side
 // comparison (upstream cannot be built offline; see
-// /work/shared/reference/upstream-multi-networkpolicy-tc.md, sections 2 and 7).
+// the project's shared reference digest of upstream (shared/reference/upstream-multi-networkpolicy-tc.md), sections 2 and 7).
 //
 // Upstream programs one stateless rule list in chain 0 of each VF representor, for the pod's
 // EGRESS only. This module rebuilds that rule list from the raw MultiNetworkPolicies in our

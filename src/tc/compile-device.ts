@@ -228,7 +228,10 @@ function emitPieces(
   for (const c of carriersOf(family)) {
     for (const p of pieces) {
       for (const cidr of intervalToCidrs(p.interval, family)) {
-        out.push(onCarrier(c, slot, { [key]: cidr }, p.actions(c), p.note));
+        // The whole address space is "no address key": the kernel does not match a /0 prefix
+        // the way the simulator would (measured: src_ip 0.0.0.0/0 matched nothing).
+        const match: FlowerMatch = cidr.endsWith('/0') ? {} : { [key]: cidr };
+        out.push(onCarrier(c, slot, match, p.actions(c), p.note));
       }
     }
   }

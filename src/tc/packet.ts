@@ -30,15 +30,25 @@ export class Conntrack {
     return `${p.ipProto}|${a}|${pa ?? ''}|${b}|${pb ?? ''}`;
   }
 
+  /** ICMP echo: a request opens a connection, only a reply (in reverse) belongs to it. */
+  private static icmpRole(p: Packet): 'request' | 'reply' | undefined {
+    if (p.ipProto !== 'icmp' && p.ipProto !== 'icmpv6') return undefined;
+    return p.icmpType === 0 || p.icmpType === 129 ? 'reply' : 'request';
+  }
+
   /** ct lookup: established when the packet belongs to a committed connection (either direction). */
   lookup(p: Packet): 'est' | 'new' {
+    const role = Conntrack.icmpRole(p);
+    if (role === 'request') return this.entries.has(Conntrack.tuple(p, false)) ? 'est' : 'new';
+    if (role === 'reply') return this.entries.has(Conntrack.tuple(p, true)) ? 'est' : 'new';
     return this.entries.has(Conntrack.tuple(p, false)) || this.entries.has(Conntrack.tuple(p, true))
       ? 'est'
       : 'new';
   }
 
   commit(p: Packet): void {
-    if (this.lookup(p) === 'new') this.entries.add(Conntrack.tuple(p, false));
+    if (this.lookup(p) === 'new' && Conntrack.icmpRole(p) !== 'reply')
+      this.entries.add(Conntrack.tuple(p, false));
   }
 
   get size(): number {

@@ -84,8 +84,9 @@ export function planDevice(desired: DevicePipeline, state: DeviceState, ctZone: 
     }
     return { device: dev, kind: lines.length > 0 ? 'cleanup' : 'noop', lines };
   }
-  const want = desiredSet(desired, ctZone);
   if (state.entry !== undefined) {
+    // Only a live generation can already be right; a fresh install skips the comparison.
+    const want = desiredSet(desired, ctZone);
     const live = state.entry;
     const spare = (1 - live) as Generation;
     const have = kernelSet(state.generations[live], live, ctZone);
