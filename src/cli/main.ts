@@ -213,7 +213,8 @@ withCommon(
 
 function matrixText(m: Record<string, Record<string, 'allow' | 'deny'>>): string {
   const names = Object.keys(m);
-  const w = Math.max(4, ...names.map((n) => n.length));
+  // Row labels are "<index> <name>": leave room for the index.
+  const w = Math.max(10, ...names.map((n, i) => `${i} ${n}`.length));
   const lines = [`${'from \\ to'.padEnd(w)}  ${names.map((_, i) => `${i}`.padStart(2)).join(' ')}`];
   names.forEach((s, i) => {
     const cells = names.map((d) =>

@@ -18,7 +18,7 @@ function addr(p: ProbeProtocol, ip: string, port: number): string {
   const host = v6 ? `[${ip}]` : ip;
   const fam = v6 ? '6' : '4';
   if (p === 'TCP') return `TCP${fam}:${host}:${port},connect-timeout=3`;
-  if (p === 'SCTP') return `SCTP${fam}:${host}:${port},connect-timeout=3`;
+  if (p === 'SCTP') return `SCTP${fam}:${host}:${port},connect-timeout=6`;
   return `UDP${fam}:${host}:${port}`;
 }
 
@@ -34,7 +34,8 @@ export async function startServers(
       for (const port of ports) {
         for (const fam of ['4', '6']) {
           // ipv6only: the IPv6 listener must not claim the IPv4 port of its twin.
-          const opts = `fork,reuseaddr${fam === '6' ? ',ipv6only=1' : ''}`;
+          // A deep backlog: a full queue drops SCTP INITs, which are retried only after 3 s.
+          const opts = `fork,reuseaddr${p === 'UDP' ? '' : ',backlog=128'}${fam === '6' ? ',ipv6only=1' : ''}`;
           const listen =
             p === 'TCP'
               ? `TCP${fam}-LISTEN:${port},${opts}`
@@ -60,7 +61,7 @@ export async function startServers(
 export async function runProbes(probes: Probe[], concurrency = 12): Promise<Map<string, boolean>> {
   const lines = ['once() {'];
   lines.push('  local out');
-  lines.push('  out=$( (echo ping; sleep 1) | ip netns exec "$1" timeout 8 socat -T3 - "$2" 2>/dev/null)');
+  lines.push('  out=$( (echo ping; sleep 1) | ip netns exec "$1" timeout 10 socat -T3 - "$2" 2>/dev/null)');
   lines.push('  [[ $out == *ping* ]]');
   lines.push('}');
   lines.push('run() {');
