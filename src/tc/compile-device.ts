@@ -237,10 +237,6 @@ function emitPieces(
   }
 }
 
-function portKeyed(ps: PortSet): string {
-  return portSetKey(ps);
-}
-
 /** Chain 2 of a VF representor: new connections sent by the VF's pod. */
 function buildVfNew(set: ChainSet, input: VfDeviceInput): void {
   const src = input.iface;
@@ -267,7 +263,7 @@ function buildVfNew(set: ChainSet, input: VfDeviceInput): void {
         local.push({ intervals: [[v, v]], value: portSetIntersect(egress, ingress) });
       }
     }
-    const localPieces = partition(local, (vs) => vs.reduce(portSetUnion, NO_PORTS), portKeyed);
+    const localPieces = partition(local, (vs) => vs.reduce(portSetUnion, NO_PORTS), portSetKey);
     emitPieces(
       out,
       0,
@@ -296,7 +292,7 @@ function buildVfNew(set: ChainSet, input: VfDeviceInput): void {
         }
       }
     }
-    const pieces = partition(contributions, (vs) => vs.reduce(portSetUnion, NO_PORTS), portKeyed).filter(
+    const pieces = partition(contributions, (vs) => vs.reduce(portSetUnion, NO_PORTS), portSetKey).filter(
       (p) => !portSetIsEmpty(p.value),
     );
     emitPieces(
@@ -342,7 +338,7 @@ function ingressChain(set: ChainSet, q: ManagedInterface, family: Family): Decis
     intervals: ruleIntervals(r, family),
     value: resolvePorts(r.ports, q.podInfo),
   }));
-  const pieces = partition(contributions, (vs) => vs.reduce(portSetUnion, NO_PORTS), portKeyed).filter(
+  const pieces = partition(contributions, (vs) => vs.reduce(portSetUnion, NO_PORTS), portSetKey).filter(
     (p) => !portSetIsEmpty(p.value),
   );
   const content = pieces.map((p) => `${p.interval[0]}-${p.interval[1]}:${portSetKey(p.value)}`).join(';');

@@ -31,8 +31,7 @@ export function renderMatch(m: FlowerMatch): string[] {
 
 export function renderActions(actions: Action[], gen: Generation, ctZone: number): string[] {
   const out: string[] = [];
-  actions.forEach((a, i) => {
-    const last = i === actions.length - 1;
+  actions.forEach((a) => {
     switch (a.kind) {
       case 'pass':
         out.push('action', 'gact', 'pass');
@@ -47,8 +46,8 @@ export function renderActions(actions: Action[], gen: Generation, ctZone: number
         out.push('action', 'ct');
         if (a.commit) out.push('commit');
         out.push('zone', `${ctZone}`);
-        // The packet continues to the next action; a lone ct ends in pipe too (verdict: continue).
-        out.push(last ? 'pipe' : 'pipe');
+        // The packet continues to the next action (the compiler always follows ct with one).
+        out.push('pipe');
         break;
     }
   });

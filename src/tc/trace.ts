@@ -4,7 +4,7 @@
 
 import type { ClusterSnapshot } from '../cluster/snapshot.js';
 import type { Flow, ManagedInterface, PolicyModel } from '../policy/types.js';
-import { buildDeviceMap, uplinkFor } from '../node/device-map.js';
+import { buildDeviceMap, uplinkFor, type DeviceMap } from '../node/device-map.js';
 import { compileNode } from './compile-node.js';
 import type { CompileOptions } from './compile-options.js';
 import type { IpProto, NodePipeline } from './ir.js';
@@ -29,6 +29,7 @@ export interface TraceResult {
 /** Compiles nodes on demand and keeps one conntrack table per node. */
 export class ClusterSimulator {
   private pipelines = new Map<string, NodePipeline>();
+  private deviceMaps = new Map<string, DeviceMap>();
   private conntracks = new Map<string, Conntrack>();
 
   constructor(
@@ -60,7 +61,12 @@ export class ClusterSimulator {
   }
 
   private vfOf(i: ManagedInterface): Hop | undefined {
-    const map = buildDeviceMap(this.model, i.nodeName, this.snapshot.nodes.get(i.nodeName));
+    // One device map per node: a matrix traces every pair, and the map only depends on the node.
+    let map = this.deviceMaps.get(i.nodeName);
+    if (!map) {
+      map = buildDeviceMap(this.model, i.nodeName, this.snapshot.nodes.get(i.nodeName));
+      this.deviceMaps.set(i.nodeName, map);
+    }
     const vf = map.vfs.find((v) => v.iface.key === i.key);
     return vf ? { node: i.nodeName, device: vf.device } : undefined;
   }
