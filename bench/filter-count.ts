@@ -329,15 +329,15 @@ export async function runFilterCount(): Promise<void> {
     );
   }
   console.log(
-    'Each address piece costs one filter per frame shape (untagged, 802.1Q, QinQ) in chain +2; ports\n' +
-      'cost one filter per frame shape in a port chain shared by every piece with the same ports\n' +
-      '(stateful chain: untagged + 802.1Q; stateless QinQ chain), each ending in a drop. So N scattered\n' +
-      'IPv4 peers x P scattered ports cost 3N + 3P + 37 filters (34 fixed, 2 port-chain drops, 1 final\n' +
-      'drop) instead of upstream 2NP + 4, which ignores QinQ, ingress and state.\n' +
-      'Where we lose: an ipBlock except is subtracted from its CIDR as address intervals, so a /16 minus\n' +
-      'two /24 becomes 9 prefixes, each x 3 frame shapes (upstream: 1 pass + 1 drop per except, x 2\n' +
-      'shapes x P ports); with few ports that costs more than upstream. "stacked policies" loses for\n' +
-      'the same reason (192.168.0.0/16 minus one /24 = 8 prefixes) plus the fixed 34.',
+    'Chain +2 holds the fewest longest-prefix rules for the address map (src/tc/prefix-rules.ts), each\n' +
+      'one filter per frame shape (untagged, 802.1Q, QinQ); ports cost one filter per frame shape in a\n' +
+      'port chain shared by every prefix with the same ports, ending in a drop. So N scattered IPv4 peers\n' +
+      'x P scattered ports cost 3N + 3P + 36 filters (34 fixed, 1 port-chain drop, 1 final drop) instead\n' +
+      'of upstream 2NP + 4, which ignores QinQ, ingress and state. An ipBlock except is one longer\n' +
+      'prefix (a hole) before its CIDR: 5 neighbouring /16s minus two /24 each are 12 prefixes\n' +
+      '(10.20.0.0/14, 10.24.0.0/16 and 10 holes).\n' +
+      'Where we lose: with few ports per peer, upstream pays 2 filters per address and port, we pay 3\n' +
+      'per prefix plus the fixed 34 of every device ("stacked policies": 2 ports per peer group).',
   );
   console.log(
     `\nupstream-count self-check: the research's worked example gives ${upstreamSelfCheck()} (doc: 12)`,

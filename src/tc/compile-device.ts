@@ -19,7 +19,8 @@ import {
   type Family,
   type IpCarrier,
 } from './encapsulation.js';
-import { prioFor } from './layout.js';
+import { FALLBACK_SLOT, prefixSlot, prioFor } from './layout.js';
+import { FAMILY_BITS, prefixRules } from './prefix-rules.js';
 import {
   ChainSet,
   CLASSIFY_CHAIN,
@@ -29,12 +30,15 @@ import {
   type PendingFilter,
 } from './chain-set.js';
 import {
+  formatAddress,
   intervalToCidrs,
   normalizeIntervals,
+  overlayPieces,
   parseAddress,
   partition,
   type Contribution,
   type Interval,
+  type Piece,
 } from './address-space.js';
 import {
   ALL_PORTS,
@@ -170,43 +174,41 @@ function describePorts(ps: PortSet): string {
   return parts.join(',');
 }
 
-/** Actions for "these ports are allowed": accept all, drop, or go to the (shared) port chain. */
+/**
+ * Actions for "these ports are allowed": accept all, drop, or go to the port chain of this port
+ * set. One port chain per family and port set serves every frame shape (QinQ rules in it accept
+ * without conntrack).
+ */
 function decide(set: ChainSet, family: Family, ps: PortSet): Decision {
   if (ps.all) return accept;
   if (portSetIsEmpty(ps)) return () => DROP;
-  const refs = new Map<boolean, string>();
-  for (const stateless of [false, true]) {
-    const kind = stateless ? 'stateless' : 'stateful';
-    const ref = set.namedChain(
-      `ports/ipv${family}/${kind}/${portSetKey(ps)}`,
-      `ports ${describePorts(ps)} (IPv${family}${stateless ? ', QinQ without conntrack' : ''})`,
-      () => {
-        const out: PendingFilter[] = [];
-        for (const c of carriersOf(family)) {
-          if (c.stateless !== stateless) continue;
-          for (const p of ['TCP', 'UDP', 'SCTP'] as const) {
-            for (const [a, b] of ps[p]) {
-              const match: FlowerMatch = { ipProto: PROTO_NAME[p] };
-              if (!(a === 0 && b === 65535)) match.dstPort = [a, b];
-              out.push(
-                onCarrier(
-                  c,
-                  0,
-                  match,
-                  accept(c),
-                  `allow ${describePorts({ ...NO_PORTS, [p]: [[a, b]] } as PortSet)}`,
-                ),
-              );
-            }
+  const ref = set.namedChain(
+    `ports/ipv${family}/${portSetKey(ps)}`,
+    `ports ${describePorts(ps)} (IPv${family})`,
+    () => {
+      const out: PendingFilter[] = [];
+      for (const c of carriersOf(family)) {
+        for (const p of ['TCP', 'UDP', 'SCTP'] as const) {
+          for (const [a, b] of ps[p]) {
+            const match: FlowerMatch = { ipProto: PROTO_NAME[p] };
+            if (!(a === 0 && b === 65535)) match.dstPort = [a, b];
+            out.push(
+              onCarrier(
+                c,
+                0,
+                match,
+                accept(c),
+                `allow ${describePorts({ ...NO_PORTS, [p]: [[a, b]] } as PortSet)}`,
+              ),
+            );
           }
         }
-        out.push(filter(1, 'all', {}, DROP, 'no allowed port matched'));
-        return out;
-      },
-    );
-    refs.set(stateless, ref);
-  }
-  return (c) => [{ kind: 'gotoRef', ref: refs.get(c.stateless)! }];
+      }
+      out.push(filter(1, 'all', {}, DROP, 'no allowed port matched'));
+      return out;
+    },
+  );
+  return () => [{ kind: 'gotoRef', ref }];
 }
 
 /** Accept everything left in a chain: QinQ frames without conntrack, the rest with a commit. */
@@ -217,22 +219,41 @@ function acceptRest(out: PendingFilter[], slot: number, note: string): void {
   out.push(filter(slot, 'all', {}, ACCEPT, note));
 }
 
-/** Emit one filter per carrier and CIDR for every address piece. */
-function emitPieces(
+/** One family's address decisions: disjoint pieces, and the fallback for every other address. */
+interface AddressMap<V> {
+  pieces: Piece<V>[];
+  fallback: V;
+  key: (v: V) => string;
+  /** Actions and note of the filters that give a prefix the value `v`. */
+  act: (v: V) => { actions: Decision; note: string };
+}
+
+/**
+ * Emit the map as longest-prefix rules, one filter per frame shape and rule, a /N rule at the prio
+ * of its length (longer first). Addresses the rules leave to the fallback fall through to the
+ * filters in FALLBACK_SLOT, which the caller writes. The whole address space is "no address key":
+ * the kernel does not match a /0 prefix the way the simulator would (measured: src_ip 0.0.0.0/0
+ * matched nothing).
+ */
+function emitAddressMap<V>(
   out: PendingFilter[],
-  slot: number,
   family: Family,
-  key: 'srcIp' | 'dstIp',
-  pieces: { interval: Interval; actions: Decision; note: string }[],
-): void {
+  matchKey: 'srcIp' | 'dstIp',
+  map: AddressMap<V>,
+) {
+  const byKey = new Map<string, V>([[map.key(map.fallback), map.fallback]]);
+  const keyed = map.pieces.map((p) => {
+    const k = map.key(p.value);
+    byKey.set(k, p.value);
+    return { interval: p.interval, key: k };
+  });
+  const rules = prefixRules(keyed, map.key(map.fallback), family);
+  const bits = FAMILY_BITS[family];
   for (const c of carriersOf(family)) {
-    for (const p of pieces) {
-      for (const cidr of intervalToCidrs(p.interval, family)) {
-        // The whole address space is "no address key": the kernel does not match a /0 prefix
-        // the way the simulator would (measured: src_ip 0.0.0.0/0 matched nothing).
-        const match: FlowerMatch = cidr.endsWith('/0') ? {} : { [key]: cidr };
-        out.push(onCarrier(c, slot, match, p.actions(c), p.note));
-      }
+    for (const r of rules) {
+      const { actions, note } = map.act(byKey.get(r.key)!);
+      const match: FlowerMatch = r.len === 0 ? {} : { [matchKey]: `${formatAddress(r.lo, family)}/${r.len}` };
+      out.push(onCarrier(c, prefixSlot(bits, r.len), match, actions(c), note));
     }
   }
 }
@@ -264,53 +285,43 @@ function buildVfNew(set: ChainSet, input: VfDeviceInput): void {
       }
     }
     const localPieces = partition(local, (vs) => vs.reduce(portSetUnion, NO_PORTS), portSetKey);
-    emitPieces(
-      out,
-      0,
-      family,
-      'dstIp',
-      localPieces.map((p) => ({
-        interval: p.interval,
-        actions: decide(set, family, p.value),
-        note: `to a pod on this node: egress of ${src.pod} and ingress of the destination`,
-      })),
-    );
-    if (!src.egress.isolated) continue;
     // Every other destination: the source's egress rules, as disjoint address pieces.
-    const contributions: Contribution<PortSet>[] = [];
-    for (const r of src.egress.rules) {
-      const intervals = ruleIntervals(r, family);
-      if (intervals.length === 0) continue;
-      contributions.push({ intervals, value: resolvePorts(r.ports, undefined) });
-      if (r.ports.kind === 'list' && r.ports.entries.some((e) => e.kind === 'named')) {
-        // Named ports resolve on the destination pod: add each pod address the rule covers.
-        for (const x of podAddressesIn(input, family, intervals)) {
-          contributions.push({
-            intervals: [[x.value, x.value]],
-            value: resolvePorts(r.ports, x.iface.podInfo),
-          });
+    let egressPieces: Piece<PortSet>[] = [];
+    if (src.egress.isolated) {
+      const contributions: Contribution<PortSet>[] = [];
+      for (const r of src.egress.rules) {
+        const intervals = ruleIntervals(r, family);
+        if (intervals.length === 0) continue;
+        contributions.push({ intervals, value: resolvePorts(r.ports, undefined) });
+        if (r.ports.kind === 'list' && r.ports.entries.some((e) => e.kind === 'named')) {
+          // Named ports resolve on the destination pod: add each pod address the rule covers.
+          for (const x of podAddressesIn(input, family, intervals)) {
+            contributions.push({
+              intervals: [[x.value, x.value]],
+              value: resolvePorts(r.ports, x.iface.podInfo),
+            });
+          }
         }
       }
+      egressPieces = partition(contributions, (vs) => vs.reduce(portSetUnion, NO_PORTS), portSetKey);
     }
-    const pieces = partition(contributions, (vs) => vs.reduce(portSetUnion, NO_PORTS), portSetKey).filter(
-      (p) => !portSetIsEmpty(p.value),
-    );
-    emitPieces(
-      out,
-      1,
-      family,
-      'dstIp',
-      pieces.map((p) => ({
-        interval: p.interval,
-        actions: decide(set, family, p.value),
-        note: `egress of ${src.pod}: ${describePorts(p.value)}`,
-      })),
-    );
+    // Pods of this node decide by their own piece (egress AND ingress); the rest by egress alone.
+    emitAddressMap(out, family, 'dstIp', {
+      pieces: overlayPieces(egressPieces, localPieces, portSetKey),
+      fallback: src.egress.isolated ? NO_PORTS : ALL_PORTS,
+      key: portSetKey,
+      act: (ps) => ({
+        actions: decide(set, family, ps),
+        note: `new connection from ${src.pod}: ${portSetIsEmpty(ps) ? 'nothing' : describePorts(ps)} allowed to these destinations`,
+      }),
+    });
   }
   if (src.egress.isolated) {
-    out.push(filter(2, 'all', {}, DROP, `egress of ${src.pod} is isolated and no rule allows this`));
+    out.push(
+      filter(FALLBACK_SLOT, 'all', {}, DROP, `egress of ${src.pod} is isolated and no rule allows this`),
+    );
   } else {
-    acceptRest(out, 2, `egress of ${src.pod} is not isolated`);
+    acceptRest(out, FALLBACK_SLOT, `egress of ${src.pod} is not isolated`);
   }
 }
 
@@ -333,7 +344,7 @@ function podAddressesIn(
 }
 
 /** Source chain of one pod interface's ingress, in one family; shared between equal contents. */
-function ingressChain(set: ChainSet, q: ManagedInterface, family: Family): Decision {
+function ingressChain(set: ChainSet, q: ManagedInterface, family: Family): string {
   const contributions: Contribution<PortSet>[] = q.ingress.rules.map((r) => ({
     intervals: ruleIntervals(r, family),
     value: resolvePorts(r.ports, q.podInfo),
@@ -342,23 +353,20 @@ function ingressChain(set: ChainSet, q: ManagedInterface, family: Family): Decis
     (p) => !portSetIsEmpty(p.value),
   );
   const content = pieces.map((p) => `${p.interval[0]}-${p.interval[1]}:${portSetKey(p.value)}`).join(';');
-  const ref = set.namedChain(`ingress/ipv${family}/${content}`, `ingress sources (IPv${family})`, () => {
+  return set.namedChain(`ingress/ipv${family}/${content}`, `ingress sources (IPv${family})`, () => {
     const out: PendingFilter[] = [];
-    emitPieces(
-      out,
-      0,
-      family,
-      'srcIp',
-      pieces.map((p) => ({
-        interval: p.interval,
-        actions: decide(set, family, p.value),
-        note: `allowed sources: ${describePorts(p.value)}`,
-      })),
-    );
-    out.push(filter(1, 'all', {}, DROP, 'ingress is isolated and no rule allows this source'));
+    emitAddressMap(out, family, 'srcIp', {
+      pieces,
+      fallback: NO_PORTS,
+      key: portSetKey,
+      act: (ps) => ({
+        actions: decide(set, family, ps),
+        note: `sources allowed ${portSetIsEmpty(ps) ? 'nothing' : describePorts(ps)}`,
+      }),
+    });
+    out.push(filter(FALLBACK_SLOT, 'all', {}, DROP, 'ingress is isolated and no rule allows this source'));
     return out;
   });
-  return () => [{ kind: 'gotoRef', ref }];
 }
 
 /** Chain 2 of an uplink representor: new connections from outside the node to local pods. */
@@ -375,26 +383,33 @@ function buildUplinkNew(set: ChainSet, input: UplinkDeviceInput): void {
         owners.set(v, [...(owners.get(v) ?? []), q]);
       }
     }
-    const pieces: { interval: Interval; actions: Decision; note: string }[] = [];
+    // Values: "accept" (not isolated, the fallback), "drop" (shared address) or a source chain.
+    const pieces: Piece<string>[] = [];
+    const notes = new Map<string, string>();
     for (const [v, qs] of [...owners.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       const q = qs[0]!;
       if (new Set(qs.map((x) => x.key)).size > 1) {
-        pieces.push({
-          interval: [v, v],
-          actions: () => DROP,
-          note: `address shared by ${qs.map((x) => x.pod).join(', ')}`,
-        });
+        pieces.push({ interval: [v, v], value: 'drop' });
+        notes.set('drop', 'address shared by pods of two networks: new connections to it are dropped');
       } else if (q.ingress.isolated) {
-        pieces.push({
-          interval: [v, v],
-          actions: ingressChain(set, q, family),
-          note: `to ${q.pod}: its ingress rules`,
-        });
+        const ref = ingressChain(set, q, family);
+        pieces.push({ interval: [v, v], value: `chain:${ref}` });
+        const prev = notes.get(`chain:${ref}`);
+        notes.set(`chain:${ref}`, prev ? `${prev}, ${q.pod}` : `ingress rules of ${q.pod}`);
       }
     }
-    emitPieces(out, 0, family, 'dstIp', pieces);
+    emitAddressMap(out, family, 'dstIp', {
+      pieces,
+      fallback: 'accept',
+      key: (v) => v,
+      act: (v) => {
+        if (v === 'accept') return { actions: accept, note: 'destination ingress is not isolated' };
+        if (v === 'drop') return { actions: () => DROP, note: notes.get(v)! };
+        return { actions: () => [{ kind: 'gotoRef', ref: v.slice('chain:'.length) }], note: notes.get(v)! };
+      },
+    });
   }
-  acceptRest(out, 1, 'destination ingress is not isolated');
+  acceptRest(out, FALLBACK_SLOT, 'destination ingress is not isolated');
 }
 
 export function compileVf(input: VfDeviceInput, opts: CompileOptions): Chain[] {

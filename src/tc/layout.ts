@@ -46,3 +46,13 @@ export const PROTOCOL_OFFSET = { ip: 0, ipv6: 1, '802.1q': 2, '802.1ad': 3, all:
 export function prioFor(slot: number, protocol: keyof typeof PROTOCOL_OFFSET): number {
   return 10 * (slot + 1) + PROTOCOL_OFFSET[protocol];
 }
+
+/**
+ * Chains that decide by address hold longest-prefix rules: a /N rule of a family with B address
+ * bits sits in slot B - N (so /32 and /128 come first and /0 last), and the chain's fallback
+ * after every prefix, in FALLBACK_SLOT. Prios therefore run from 10 to 1304.
+ */
+export function prefixSlot(bits: number, len: number): number {
+  return bits - len;
+}
+export const FALLBACK_SLOT = 129;
