@@ -126,6 +126,18 @@ export function portSetIsEmpty(set: PortSet): boolean {
 /** Canonical text: "all", or e.g. "TCP:80,8000-8080;UDP:;SCTP:". Equal sets give equal keys. */
 export function portSetKey(set: PortSet): string {
   if (set.all) return 'all';
+  let key = keyCache.get(set);
+  if (key === undefined) {
+    key = computeKey(set);
+    keyCache.set(set, key);
+  }
+  return key;
+}
+
+// Port sets are never changed once built, and the compiler asks for the key of one set many times.
+const keyCache = new WeakMap<PortSet, string>();
+
+function computeKey(set: Extract<PortSet, { all: false }>): string {
   return PROTOCOLS.map(
     (p) =>
       `${p}:${normalizeRanges(set[p])

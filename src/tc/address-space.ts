@@ -223,17 +223,3 @@ export const FULL_SPACE: Record<Family, Interval> = {
   6: [0n, (1n << 128n) - 1n],
 };
 
-/** `base` with `top` laid over it: where both have a piece, the piece of `top` wins. */
-export function overlayPieces<V>(base: Piece<V>[], top: Piece<V>[], key: (v: V) => string): Piece<V>[] {
-  type Ranked = { rank: number; value: V };
-  const ranked: Contribution<Ranked>[] = [
-    ...top.map((p) => ({ intervals: [p.interval], value: { rank: 0, value: p.value } })),
-    ...base.map((p) => ({ intervals: [p.interval], value: { rank: 1, value: p.value } })),
-  ];
-  const pieces = partition(
-    ranked,
-    (vs) => vs.reduce((a, b) => (b.rank < a.rank ? b : a)),
-    (r) => `${r.rank}:${key(r.value)}`,
-  );
-  return pieces.map((p) => ({ interval: p.interval, value: p.value.value }));
-}

@@ -19,9 +19,20 @@ export interface PendingFilter extends Omit<Filter, 'actions'> {
   actions: PendingAction[];
 }
 
+interface NamedChain {
+  purpose: string;
+  filters: PendingFilter[];
+}
+
+/** Filters and named chains built once, reusable in another compile (see ChainSet.capture). */
+export interface ChainFragment {
+  filters: PendingFilter[];
+  chains: Map<string, NamedChain>;
+}
+
 export class ChainSet {
-  private fixed = new Map<number, { purpose: string; filters: PendingFilter[] }>();
-  private named = new Map<string, { purpose: string; filters: PendingFilter[] }>();
+  private fixed = new Map<number, NamedChain>();
+  private named = new Map<string, NamedChain>();
 
   fixedChain(index: number, purpose: string): PendingFilter[] {
     let c = this.fixed.get(index);
@@ -32,27 +43,64 @@ export class ChainSet {
     return c.filters;
   }
 
+  private capturing: Map<string, NamedChain>[] = [];
+
   /** Returns the ref of the chain with this content key, building it on first use. */
   namedChain(ref: string, purpose: string, build: () => PendingFilter[]): string {
-    if (!this.named.has(ref)) this.named.set(ref, { purpose, filters: build() });
+    let c = this.named.get(ref);
+    if (!c) {
+      c = { purpose, filters: build() };
+      this.named.set(ref, c);
+    }
+    for (const cap of this.capturing) cap.set(ref, c);
     return ref;
+  }
+
+  /**
+   * Runs `build` and returns what it wrote as a fragment: its filters and every named chain it
+   * used. A fragment depends only on the inputs of `build`, so a cache can keep it and `replay` it
+   * into the ChainSet of a later compile instead of building it again.
+   */
+  capture(build: (out: PendingFilter[]) => void): ChainFragment {
+    const chains = new Map<string, NamedChain>();
+    const filters: PendingFilter[] = [];
+    this.capturing.push(chains);
+    try {
+      build(filters);
+    } finally {
+      this.capturing.pop();
+    }
+    return { filters, chains };
+  }
+
+  /** Adds a captured fragment: its filters to `out`, its named chains to this set. */
+  replay(fragment: ChainFragment, out: PendingFilter[]): void {
+    for (const [ref, c] of fragment.chains) {
+      if (!this.named.has(ref)) this.named.set(ref, c);
+      for (const cap of this.capturing) cap.set(ref, c);
+    }
+    for (const f of fragment.filters) out.push(f);
   }
 
   finish(): Chain[] {
     const refs = [...this.named.keys()].sort();
     const number = new Map<string, number>();
     refs.forEach((r, i) => number.set(r, FIXED + i));
+    const resolveAction = (a: PendingAction): Action => {
+      if (a.kind !== 'gotoRef') return a;
+      const n = number.get(a.ref);
+      if (n === undefined) throw new Error(`internal: chain ref ${a.ref} was never built`);
+      return { kind: 'goto', chain: n };
+    };
+    // Only filters with a chain reference need a copy; the others are shared as they are (pending
+    // filters may come from a cached fragment, so they are never changed here).
     const resolve = (filters: PendingFilter[]): Filter[] =>
       sortFilters(
-        filters.map((f) => ({
-          ...f,
-          actions: f.actions.map((a): Action => {
-            if (a.kind !== 'gotoRef') return a;
-            const n = number.get(a.ref);
-            if (n === undefined) throw new Error(`internal: chain ref ${a.ref} was never built`);
-            return { kind: 'goto', chain: n };
-          }),
-        })),
+        filters.map((f) =>
+          f.actions.some((a) => a.kind === 'gotoRef')
+            ? { ...f, actions: f.actions.map(resolveAction) }
+            : (f as Filter),
+        ),
       );
     const chains: Chain[] = [];
     for (const [index, c] of [...this.fixed.entries()].sort((a, b) => a[0] - b[0])) {
@@ -66,9 +114,10 @@ export class ChainSet {
   }
 }
 
-/** Stable order: by prio, then by the canonical text of the match (filters in one prio are disjoint). */
+/**
+ * Order by prio. Filters that share a prio are disjoint, so among them the compiler's own order
+ * (deterministic: it walks sorted inputs) is kept; the sort is stable.
+ */
 export function sortFilters(filters: Filter[]): Filter[] {
-  const keyed = filters.map((f) => ({ f, k: JSON.stringify([f.match, f.actions]) }));
-  keyed.sort((a, b) => a.f.prio - b.f.prio || (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
-  return keyed.map((x) => x.f);
+  return [...filters].sort((a, b) => a.prio - b.prio);
 }

@@ -9,7 +9,7 @@
 //   chains 3..          port chains ("which ports are allowed") and, on uplinks, per-destination
 //                       source chains ("who may connect to this pod")
 
-import type { ManagedInterface, PortSet } from '../policy/types.js';
+import type { ManagedInterface, PortSet, ResolvedRule } from '../policy/types.js';
 import { portSetKey, portSetIsEmpty } from '../policy/ports.js';
 import type { Chain, FilterProtocol, FlowerMatch, IpProto } from './ir.js';
 import {
@@ -19,8 +19,10 @@ import {
   type Family,
   type IpCarrier,
 } from './encapsulation.js';
-import { FALLBACK_SLOT, prefixSlot, prioFor } from './layout.js';
+import { FALLBACK_SLOT, OVERRIDE_SLOT, prefixSlot, prioFor } from './layout.js';
+import type { CompileCache } from './compile-cache.js';
 import { FAMILY_BITS, prefixRules } from './prefix-rules.js';
+import { addressesOf, ownersIn } from './interface-addresses.js';
 import {
   ChainSet,
   CLASSIFY_CHAIN,
@@ -33,8 +35,6 @@ import {
   formatAddress,
   intervalToCidrs,
   normalizeIntervals,
-  overlayPieces,
-  parseAddress,
   partition,
   type Contribution,
   type Interval,
@@ -96,14 +96,6 @@ function filter(
 
 function onCarrier(c: IpCarrier, slot: number, match: FlowerMatch, actions: PendingAction[], note: string) {
   return filter(slot, c.protocol, { ...c.keys, ...match }, actions, `${note} (${c.name})`);
-}
-
-function familyOf(ip: string): Family | undefined {
-  return parseAddress(ip)?.family;
-}
-
-function addressValue(ip: string): bigint {
-  return parseAddress(ip)!.value;
 }
 
 /** Chain 0: what passes untouched, what is dropped as unclassifiable, and conntrack for the rest. */
@@ -247,74 +239,60 @@ function emitAddressMap<V>(
     byKey.set(k, p.value);
     return { interval: p.interval, key: k };
   });
-  const rules = prefixRules(keyed, map.key(map.fallback), family);
   const bits = FAMILY_BITS[family];
+  const rules = prefixRules(keyed, map.key(map.fallback), family).map((r) => ({
+    slot: prefixSlot(bits, r.len),
+    match: (r.len === 0 ? {} : { [matchKey]: `${formatAddress(r.lo, family)}/${r.len}` }) as FlowerMatch,
+    ...map.act(byKey.get(r.key)!),
+  }));
   for (const c of carriersOf(family)) {
-    for (const r of rules) {
-      const { actions, note } = map.act(byKey.get(r.key)!);
-      const match: FlowerMatch = r.len === 0 ? {} : { [matchKey]: `${formatAddress(r.lo, family)}/${r.len}` };
-      out.push(onCarrier(c, prefixSlot(bits, r.len), match, actions(c), note));
-    }
+    for (const r of rules) out.push(onCarrier(c, r.slot, r.match, r.actions(c), r.note));
   }
 }
 
 /** Chain 2 of a VF representor: new connections sent by the VF's pod. */
-function buildVfNew(set: ChainSet, input: VfDeviceInput): void {
+function buildVfNew(set: ChainSet, input: VfDeviceInput, cache: CompileCache | undefined): void {
   const src = input.iface;
   const out = set.fixedChain(NEW_CHAIN, `new connections from ${src.pod} (${src.network})`);
   for (const family of FAMILIES) {
-    const srcAddrs = src.ips.filter((ip) => familyOf(ip) === family).map(addressValue);
-    // Local destinations whose ingress is isolated: egress of the source AND ingress of the
-    // destination, both known at compile time because the source is this VF.
-    const local: Contribution<PortSet>[] = [];
-    for (const q of input.localPeers) {
-      if (!q.ingress.isolated) continue;
-      let ingress: PortSet;
-      if (srcAddrs.length === 0) {
-        ingress = portsForAnyPeer(q.ingress.rules, q);
-      } else {
-        ingress = ALL_PORTS;
-        for (const a of srcAddrs)
-          ingress = portSetIntersect(ingress, portsForPeer(q.ingress.rules, family, a, q));
-      }
-      for (const ip of q.ips) {
-        if (familyOf(ip) !== family) continue;
-        const v = addressValue(ip);
-        const egress = src.egress.isolated ? portsForPeer(src.egress.rules, family, v, q) : ALL_PORTS;
-        local.push({ intervals: [[v, v]], value: portSetIntersect(egress, ingress) });
-      }
-    }
-    const localPieces = partition(local, (vs) => vs.reduce(portSetUnion, NO_PORTS), portSetKey);
-    // Every other destination: the source's egress rules, as disjoint address pieces.
-    let egressPieces: Piece<PortSet>[] = [];
-    if (src.egress.isolated) {
-      const contributions: Contribution<PortSet>[] = [];
-      for (const r of src.egress.rules) {
-        const intervals = ruleIntervals(r, family);
-        if (intervals.length === 0) continue;
-        contributions.push({ intervals, value: resolvePorts(r.ports, undefined) });
-        if (r.ports.kind === 'list' && r.ports.entries.some((e) => e.kind === 'named')) {
-          // Named ports resolve on the destination pod: add each pod address the rule covers.
-          for (const x of podAddressesIn(input, family, intervals)) {
-            contributions.push({
-              intervals: [[x.value, x.value]],
-              value: resolvePorts(r.ports, x.iface.podInfo),
-            });
-          }
+    // Pods of this node whose ingress is isolated come first, in the override slot: for them both
+    // the egress of the source and the ingress of the destination apply, and both are known at
+    // compile time because the source is this VF. Their pieces are disjoint; whatever they do not
+    // cover falls through to the egress rules below.
+    const localPieces = partition(
+      localDecisions(input, family),
+      (vs) => vs.reduce(portSetUnion, NO_PORTS),
+      portSetKey,
+    );
+    for (const c of carriersOf(family)) {
+      for (const p of localPieces) {
+        const actions = decide(set, family, p.value)(c);
+        const note = `new connection from ${src.pod} to a pod of this node: ${describeAllowed(p.value)} (its egress and the destination's ingress)`;
+        for (const cidr of intervalToCidrs(p.interval, family)) {
+          out.push(onCarrier(c, OVERRIDE_SLOT, { dstIp: cidr }, actions, note));
         }
       }
-      egressPieces = partition(contributions, (vs) => vs.reduce(portSetUnion, NO_PORTS), portSetKey);
     }
-    // Pods of this node decide by their own piece (egress AND ingress); the rest by egress alone.
-    emitAddressMap(out, family, 'dstIp', {
-      pieces: overlayPieces(egressPieces, localPieces, portSetKey),
-      fallback: src.egress.isolated ? NO_PORTS : ALL_PORTS,
-      key: portSetKey,
-      act: (ps) => ({
-        actions: decide(set, family, ps),
-        note: `new connection from ${src.pod}: ${portSetIsEmpty(ps) ? 'nothing' : describePorts(ps)} allowed to these destinations`,
-      }),
-    });
+    if (!src.egress.isolated) continue;
+    // Every other destination: the source's egress rules. They depend on nothing local, so a
+    // recompile after a change elsewhere on the node replays them from the cache.
+    const named = namedPortOwners(input, family);
+    const build = () =>
+      set.capture((frag) => {
+        emitAddressMap(frag, family, 'dstIp', {
+          pieces: egressPieces(input, family),
+          fallback: NO_PORTS,
+          key: portSetKey,
+          act: (ps) => ({
+            actions: decide(set, family, ps),
+            note: `new connection from ${src.pod}: ${describeAllowed(ps)} to these destinations (its egress)`,
+          }),
+        });
+      });
+    const fragment = cache
+      ? cache.egress.get(`${src.key}/ipv${family}`, [src.pod, ...src.egress.rules, '|', ...named], build)
+      : build();
+    set.replay(fragment, out);
   }
   if (src.egress.isolated) {
     out.push(
@@ -325,26 +303,105 @@ function buildVfNew(set: ChainSet, input: VfDeviceInput): void {
   }
 }
 
-/** Pod addresses (cluster-wide, same network) inside the given intervals. */
-function podAddressesIn(
-  input: VfDeviceInput,
-  family: Family,
-  intervals: Interval[],
-): { value: bigint; iface: ManagedInterface }[] {
-  const out: { value: bigint; iface: ManagedInterface }[] = [];
-  for (const x of input.networkInterfaces) {
-    for (const ip of x.ips) {
-      const a = parseAddress(ip);
-      if (!a || a.family !== family) continue;
-      if (intervals.some(([lo, hi]) => a.value >= lo && a.value <= hi))
-        out.push({ value: a.value, iface: x });
+function describeAllowed(ps: PortSet): string {
+  return portSetIsEmpty(ps) ? 'nothing allowed' : `${describePorts(ps)} allowed`;
+}
+
+/** What the source may open to each ingress-isolated pod of the node, by destination address. */
+function localDecisions(input: VfDeviceInput, family: Family): Contribution<PortSet>[] {
+  const src = input.iface;
+  const srcAddrs = addressesOf(src, family);
+  const local: Contribution<PortSet>[] = [];
+  for (const q of input.localPeers) {
+    if (!q.ingress.isolated) continue;
+    let ingress: PortSet;
+    if (srcAddrs.length === 0) {
+      ingress = portsForAnyPeer(q.ingress.rules, q);
+    } else {
+      ingress = ALL_PORTS;
+      for (const a of srcAddrs)
+        ingress = portSetIntersect(ingress, portsForPeer(q.ingress.rules, family, a, q));
     }
+    for (const v of addressesOf(q, family)) {
+      const egress = src.egress.isolated ? portsForPeer(src.egress.rules, family, v, q) : ALL_PORTS;
+      local.push({ intervals: [[v, v]], value: portSetIntersect(egress, ingress) });
+    }
+  }
+  return local;
+}
+
+/**
+ * The model objects a VF's pipeline is built from: its own interface, the other pods of the node
+ * on its network, and the pods whose named ports its egress rules resolve. The pipeline is the
+ * same as long as these are the same objects (the model never changes an object once built).
+ */
+export function vfDependencies(input: VfDeviceInput): unknown[] {
+  return [
+    input.iface,
+    ...input.localPeers,
+    '|',
+    ...namedPortOwners(input, 4),
+    '|',
+    ...namedPortOwners(input, 6),
+  ];
+}
+
+function hasNamedPorts(r: ResolvedRule): boolean {
+  return r.ports.kind === 'list' && r.ports.entries.some((e) => e.kind === 'named');
+}
+
+/** Pods whose named ports the source's egress rules resolve (they cover the pod's address). */
+function namedPortOwners(input: VfDeviceInput, family: Family): ManagedInterface[] {
+  const out: ManagedInterface[] = [];
+  for (const r of input.iface.egress.rules) {
+    if (!hasNamedPorts(r)) continue;
+    for (const x of ownersIn(input.networkInterfaces, family, ruleIntervals(r, family))) out.push(x.iface);
   }
   return out;
 }
 
+/** The source's egress rules as disjoint address pieces with the ports each piece allows. */
+function egressPieces(input: VfDeviceInput, family: Family): Piece<PortSet>[] {
+  const contributions: Contribution<PortSet>[] = [];
+  for (const r of input.iface.egress.rules) {
+    const intervals = ruleIntervals(r, family);
+    if (intervals.length === 0) continue;
+    contributions.push({ intervals, value: resolvePorts(r.ports, undefined) });
+    if (hasNamedPorts(r)) {
+      // Named ports resolve on the destination pod: add each pod address the rule covers.
+      for (const x of ownersIn(input.networkInterfaces, family, intervals)) {
+        contributions.push({
+          intervals: [[x.value, x.value]],
+          value: resolvePorts(r.ports, x.iface.podInfo),
+        });
+      }
+    }
+  }
+  return partition(contributions, (vs) => vs.reduce(portSetUnion, NO_PORTS), portSetKey);
+}
+
 /** Source chain of one pod interface's ingress, in one family; shared between equal contents. */
-function ingressChain(set: ChainSet, q: ManagedInterface, family: Family): string {
+function ingressChain(
+  set: ChainSet,
+  q: ManagedInterface,
+  family: Family,
+  cache: CompileCache | undefined,
+): string {
+  const build = () => {
+    let ref = '';
+    const fragment = set.capture(() => {
+      ref = buildIngressChain(set, q, family);
+    });
+    return { ref, fragment };
+  };
+  const hit = cache
+    ? cache.ingress.get(`${q.key}/ipv${family}`, [q.podInfo, ...q.ingress.rules], build)
+    : build();
+  set.replay(hit.fragment, []);
+  return hit.ref;
+}
+
+function buildIngressChain(set: ChainSet, q: ManagedInterface, family: Family): string {
   const contributions: Contribution<PortSet>[] = q.ingress.rules.map((r) => ({
     intervals: ruleIntervals(r, family),
     value: resolvePorts(r.ports, q.podInfo),
@@ -370,17 +427,17 @@ function ingressChain(set: ChainSet, q: ManagedInterface, family: Family): strin
 }
 
 /** Chain 2 of an uplink representor: new connections from outside the node to local pods. */
-function buildUplinkNew(set: ChainSet, input: UplinkDeviceInput): void {
+function buildUplinkNew(set: ChainSet, input: UplinkDeviceInput, cache: CompileCache | undefined): void {
   const out = set.fixedChain(NEW_CHAIN, 'new connections from outside the node to pods behind this uplink');
   for (const family of FAMILIES) {
     // Group by address: an address shared by two networks cannot be told apart here, so new
     // connections to it are dropped (the closed choice) and compile-node warns.
     const owners = new Map<bigint, ManagedInterface[]>();
     for (const q of input.interfaces) {
-      for (const ip of q.ips) {
-        if (familyOf(ip) !== family) continue;
-        const v = addressValue(ip);
-        owners.set(v, [...(owners.get(v) ?? []), q]);
+      for (const v of addressesOf(q, family)) {
+        const list = owners.get(v);
+        if (list) list.push(q);
+        else owners.set(v, [q]);
       }
     }
     // Values: "accept" (not isolated, the fallback), "drop" (shared address) or a source chain.
@@ -392,7 +449,7 @@ function buildUplinkNew(set: ChainSet, input: UplinkDeviceInput): void {
         pieces.push({ interval: [v, v], value: 'drop' });
         notes.set('drop', 'address shared by pods of two networks: new connections to it are dropped');
       } else if (q.ingress.isolated) {
-        const ref = ingressChain(set, q, family);
+        const ref = ingressChain(set, q, family, cache);
         pieces.push({ interval: [v, v], value: `chain:${ref}` });
         const prev = notes.get(`chain:${ref}`);
         notes.set(`chain:${ref}`, prev ? `${prev}, ${q.pod}` : `ingress rules of ${q.pod}`);
@@ -412,23 +469,20 @@ function buildUplinkNew(set: ChainSet, input: UplinkDeviceInput): void {
   acceptRest(out, FALLBACK_SLOT, 'destination ingress is not isolated');
 }
 
-export function compileVf(input: VfDeviceInput, opts: CompileOptions): Chain[] {
+export function compileVf(input: VfDeviceInput, opts: CompileOptions, cache?: CompileCache): Chain[] {
   const set = new ChainSet();
   buildClassify(set, opts, () => [{ match: {}, note: `IP from ${input.iface.pod} goes through conntrack` }]);
   buildState(set);
-  buildVfNew(set, input);
+  buildVfNew(set, input, cache);
   return set.finish();
 }
 
-export function compileUplink(input: UplinkDeviceInput, opts: CompileOptions): Chain[] {
+export function compileUplink(input: UplinkDeviceInput, opts: CompileOptions, cache?: CompileCache): Chain[] {
   const set = new ChainSet();
   buildClassify(set, opts, (c) => {
     const values: Interval[] = [];
     for (const q of input.interfaces) {
-      for (const ip of q.ips) {
-        const a = parseAddress(ip);
-        if (a && a.family === c.family) values.push([a.value, a.value]);
-      }
+      for (const v of addressesOf(q, c.family)) values.push([v, v]);
     }
     const cidrs = normalizeIntervals(values).flatMap((iv) => intervalToCidrs(iv, c.family));
     return cidrs.map((cidr) => ({
@@ -437,6 +491,6 @@ export function compileUplink(input: UplinkDeviceInput, opts: CompileOptions): C
     }));
   });
   buildState(set);
-  buildUplinkNew(set, input);
+  buildUplinkNew(set, input, cache);
   return set.finish();
 }

@@ -49,10 +49,12 @@ export function prioFor(slot: number, protocol: keyof typeof PROTOCOL_OFFSET): n
 
 /**
  * Chains that decide by address hold longest-prefix rules: a /N rule of a family with B address
- * bits sits in slot B - N (so /32 and /128 come first and /0 last), and the chain's fallback
- * after every prefix, in FALLBACK_SLOT. Prios therefore run from 10 to 1304.
+ * bits sits in slot 1 + B - N (so /32 and /128 come first and /0 last), and the chain's fallback
+ * after every prefix, in FALLBACK_SLOT. Slot 0 is left for exact overrides that come before every
+ * prefix (on a VF: the pods of the node). Prios therefore run from 10 to 1314.
  */
+export const OVERRIDE_SLOT = 0;
 export function prefixSlot(bits: number, len: number): number {
-  return bits - len;
+  return 1 + bits - len;
 }
-export const FALLBACK_SLOT = 129;
+export const FALLBACK_SLOT = 130;

@@ -1,0 +1,64 @@
+// Numeric addresses of pod interfaces, parsed once per interface object. The compiler looks at the
+// same interfaces from every representor of a node (as sources, destinations and named-port
+// owners), and parsing address text is a large part of a compile otherwise.
+
+import type { ManagedInterface } from '../policy/types.js';
+import { parseAddress, type Interval } from './address-space.js';
+import type { Family } from './encapsulation.js';
+
+const parsed = new WeakMap<ManagedInterface, Record<Family, bigint[]>>();
+
+/** The interface's addresses of one family, in the order of its `ips`. */
+export function addressesOf(itf: ManagedInterface, family: Family): bigint[] {
+  let entry = parsed.get(itf);
+  if (!entry) {
+    entry = { 4: [], 6: [] };
+    for (const ip of itf.ips) {
+      const a = parseAddress(ip);
+      if (a) entry[a.family].push(a.value);
+    }
+    parsed.set(itf, entry);
+  }
+  return entry[family];
+}
+
+export interface AddressOwner {
+  value: bigint;
+  iface: ManagedInterface;
+}
+
+const indexes = new WeakMap<readonly ManagedInterface[], Record<Family, AddressOwner[]>>();
+
+/** Every address of `interfaces` inside `intervals`, in address order (interfaces' list order on ties). */
+export function ownersIn(
+  interfaces: readonly ManagedInterface[],
+  family: Family,
+  intervals: readonly Interval[],
+): AddressOwner[] {
+  let index = indexes.get(interfaces);
+  if (!index) {
+    index = { 4: [], 6: [] };
+    for (const iface of interfaces) {
+      for (const f of [4, 6] as const) {
+        for (const value of addressesOf(iface, f)) index[f].push({ value, iface });
+      }
+    }
+    for (const f of [4, 6] as const)
+      index[f].sort((a, b) => (a.value < b.value ? -1 : a.value > b.value ? 1 : 0));
+    indexes.set(interfaces, index);
+  }
+  const sorted = index[family];
+  const out: AddressOwner[] = [];
+  for (const [lo, hi] of intervals) {
+    // First owner at or above lo (binary search), then walk while inside the interval.
+    let a = 0;
+    let b = sorted.length;
+    while (a < b) {
+      const mid = (a + b) >> 1;
+      if (sorted[mid]!.value < lo) a = mid + 1;
+      else b = mid;
+    }
+    for (let i = a; i < sorted.length && sorted[i]!.value <= hi; i++) out.push(sorted[i]!);
+  }
+  return out;
+}
