@@ -222,4 +222,3 @@ export const FULL_SPACE: Record<Family, Interval> = {
   4: [0n, (1n << 32n) - 1n],
   6: [0n, (1n << 128n) - 1n],
 };
-
