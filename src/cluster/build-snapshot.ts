@@ -3,7 +3,7 @@
 
 import { EFFECT } from './effects.js';
 import { nadPluginType } from './nad-plugin-type.js';
-import type { KubeObject, MultiNetworkPolicy } from './objects.js';
+import type { KubeObject, MultiNetworkPolicy, Pod } from './objects.js';
 import { ANNOTATION } from './objects.js';
 import { CLUSTER_SCOPED, describeObject, objectNamespace } from './object-ref.js';
 import { parseUplinkRepresentors } from './parse-uplinks.js';
@@ -38,11 +38,42 @@ function withNamespace(obj: KubeObject): KubeObject {
   return { ...obj, metadata: { ...obj.metadata, namespace: objectNamespace(obj) } } as KubeObject;
 }
 
+// A watch keeps each object as the same value until it changes, and a snapshot is rebuilt on
+// every change: remember what reading an object gave, per object and source. Objects are never
+// changed in place (the loader and the watcher replace them), so a hit is exactly a new reading.
+const validated = new WeakMap<object, { source: string | undefined; problems: Problem[] }>();
+const podsRead = new WeakMap<
+  object,
+  { object: string; source: string | undefined; value: PodInfo; problems: Problem[] }
+>();
+
+function validateOnce(obj: unknown, source: string | undefined): Problem[] {
+  if (typeof obj !== 'object' || obj === null) return withSource(validateObject(obj, source), source);
+  const hit = validated.get(obj);
+  if (hit && hit.source === source) return hit.problems;
+  const problems = withSource(validateObject(obj, source), source);
+  validated.set(obj, { source, problems });
+  return problems;
+}
+
+function readPodOnce(
+  pod: Pod,
+  object: string,
+  source: string | undefined,
+): { value: PodInfo; problems: Problem[] } {
+  const hit = podsRead.get(pod);
+  if (hit && hit.object === object && hit.source === source) return hit;
+  const info = readPod(pod, object);
+  const entry = { object, source, value: info.value, problems: withSource(info.problems, source) };
+  podsRead.set(pod, entry);
+  return entry;
+}
+
 /** Validates every object and keeps the last of each kind/namespace/name. */
 function dedupe(objects: SourcedObject[], problems: Problem[]): Map<string, Keyed> {
   const byKey = new Map<string, Keyed>();
   for (const { obj, source } of objects) {
-    problems.push(...withSource(validateObject(obj, source), source));
+    problems.push(...validateOnce(obj, source));
     const kind = stringField(obj, 'kind');
     const name = stringField(asRecord(obj)?.metadata, 'name');
     // Objects without a kind we read or without a name were reported by validateObject.
@@ -146,8 +177,8 @@ export function buildSnapshot(objects: SourcedObject[]): ClusterSnapshot {
       }
       case 'Pod': {
         raw.pods.push(obj);
-        const info = readPod(obj, object);
-        problems.push(...withSource(info.problems, source));
+        const info = readPodOnce(obj, object, source);
+        problems.push(...info.problems);
         pods.push(info.value);
         use(info.value.namespace, object);
         break;

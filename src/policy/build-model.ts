@@ -4,7 +4,7 @@
 
 import type { Problem } from '../cluster/problem.js';
 import type { ClusterSnapshot, PodInfo } from '../cluster/snapshot.js';
-import { canonicalIpText, compareCidr, formatCidr, hostCidr, parseCidr, parseIp } from './cidr.js';
+import { canonicalIpText, type Cidr, compareCidr, hostCidr, parseCidr, parseIp } from './cidr.js';
 import { normalizePolicy } from './normalize-policy.js';
 import { selectorMatches } from './selector.js';
 import type {
@@ -16,6 +16,7 @@ import type {
   Peer,
   PolicyModel,
   ResolvedRule,
+  Selector,
 } from './types.js';
 
 export interface BuildModelOptions {
@@ -25,13 +26,15 @@ export interface BuildModelOptions {
 
 type Direction = 'ingress' | 'egress';
 
+type SelectorPeer = Extract<Peer, { kind: 'selector' }>;
+
 /** Label every namespace carries in a real cluster; added here so manifests need not spell it out. */
 const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
 
 const STATUS_PATH = 'metadata.annotations["k8s.v1.cni.cncf.io/network-status"]';
 
 /** Pods that are gone (Succeeded/Failed) or share the node's network are never enforced. */
-function isLivePod(pod: PodInfo): boolean {
+export function isLivePod(pod: PodInfo): boolean {
   return !pod.hostNetwork && pod.phase !== 'Succeeded' && pod.phase !== 'Failed';
 }
 
@@ -39,66 +42,86 @@ function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function collectInterfaces(
-  snapshot: ClusterSnapshot,
-  plugins: Set<string>,
-  problems: Problem[],
-): ManagedInterface[] {
-  const managedNetworks = new Set<string>();
+/** Networks whose CNI plugin type this agent enforces (--network-plugins). */
+export function managedNetworks(snapshot: ClusterSnapshot, plugins: readonly string[]): Set<string> {
+  const wanted = new Set(plugins);
+  const out = new Set<string>();
   for (const [key, net] of snapshot.networks) {
-    if (net.pluginType !== undefined && plugins.has(net.pluginType)) managedNetworks.add(key);
+    if (net.pluginType !== undefined && wanted.has(net.pluginType)) out.add(key);
   }
+  return out;
+}
+
+/** One live pod's interfaces on managed networks (direction policies still empty). */
+export function podInterfaces(pod: PodInfo, managed: Set<string>, problems: Problem[]): ManagedInterface[] {
+  const podKey = `${pod.namespace}/${pod.name}`;
   const out = new Map<string, ManagedInterface>();
-  for (const pod of snapshot.pods) {
-    if (!isLivePod(pod)) continue;
-    const podKey = `${pod.namespace}/${pod.name}`;
-    for (const itf of pod.interfaces) {
-      if (!managedNetworks.has(itf.network)) continue;
-      const key = `${podKey}/${itf.network}/${itf.interface}`;
-      if (out.has(key)) {
+  for (const itf of pod.interfaces) {
+    if (!managed.has(itf.network)) continue;
+    const key = `${podKey}/${itf.network}/${itf.interface}`;
+    if (out.has(key)) {
+      problems.push({
+        severity: 'warning',
+        object: `Pod ${podKey}`,
+        path: STATUS_PATH,
+        message: `interface ${itf.interface} on network ${itf.network} is listed twice`,
+        effect: 'the first entry is used',
+      });
+      continue;
+    }
+    const ips: string[] = [];
+    for (const ip of itf.ips) {
+      const canonical = canonicalIpText(ip);
+      if (canonical === undefined) {
         problems.push({
           severity: 'warning',
           object: `Pod ${podKey}`,
           path: STATUS_PATH,
-          message: `interface ${itf.interface} on network ${itf.network} is listed twice`,
-          effect: 'the first entry is used',
+          message: `address ${JSON.stringify(ip)} of ${itf.interface} is not a valid IP`,
+          effect: 'the address is ignored',
         });
-        continue;
+      } else if (!ips.includes(canonical)) {
+        ips.push(canonical);
       }
-      const ips: string[] = [];
-      for (const ip of itf.ips) {
-        const canonical = canonicalIpText(ip);
-        if (canonical === undefined) {
-          problems.push({
-            severity: 'warning',
-            object: `Pod ${podKey}`,
-            path: STATUS_PATH,
-            message: `address ${JSON.stringify(ip)} of ${itf.interface} is not a valid IP`,
-            effect: 'the address is ignored',
-          });
-        } else if (!ips.includes(canonical)) {
-          ips.push(canonical);
-        }
-      }
-      const managed: ManagedInterface = {
-        key,
-        pod: podKey,
-        network: itf.network,
-        interface: itf.interface,
-        nodeName: pod.nodeName,
-        ips,
-        podInfo: pod,
-        ingress: { isolated: false, rules: [], policies: [] },
-        egress: { isolated: false, rules: [], policies: [] },
-      };
-      if (itf.mac !== undefined) managed.mac = itf.mac;
-      if (itf.pciAddress !== undefined) managed.pciAddress = itf.pciAddress;
-      if (itf.pfPciAddress !== undefined) managed.pfPciAddress = itf.pfPciAddress;
-      if (itf.representor !== undefined) managed.representor = itf.representor;
-      out.set(key, managed);
     }
+    const managedItf: ManagedInterface = {
+      key,
+      pod: podKey,
+      network: itf.network,
+      interface: itf.interface,
+      nodeName: pod.nodeName,
+      ips,
+      podInfo: pod,
+      ingress: { isolated: false, rules: [], policies: [] },
+      egress: { isolated: false, rules: [], policies: [] },
+    };
+    if (itf.mac !== undefined) managedItf.mac = itf.mac;
+    if (itf.pciAddress !== undefined) managedItf.pciAddress = itf.pciAddress;
+    if (itf.pfPciAddress !== undefined) managedItf.pfPciAddress = itf.pfPciAddress;
+    if (itf.representor !== undefined) managedItf.representor = itf.representor;
+    out.set(key, managedItf);
   }
-  return [...out.values()].sort((a, b) => compareText(a.key, b.key));
+  return [...out.values()];
+}
+
+function collectInterfaces(
+  snapshot: ClusterSnapshot,
+  plugins: string[],
+  problems: Problem[],
+): ManagedInterface[] {
+  const managed = managedNetworks(snapshot, plugins);
+  const out: ManagedInterface[] = [];
+  for (const pod of snapshot.pods) {
+    if (isLivePod(pod)) out.push(...podInterfaces(pod, managed, problems));
+  }
+  return out.sort((a, b) => compareText(a.key, b.key));
+}
+
+/** Namespace labels as selectors see them: with the name label every namespace carries. */
+export function namespaceLabelsOf(snapshot: ClusterSnapshot): Map<string, Record<string, string>> {
+  const out = new Map<string, Record<string, string>>();
+  for (const [ns, labels] of snapshot.namespaces) out.set(ns, { ...labels, [NAMESPACE_NAME_LABEL]: ns });
+  return out;
 }
 
 function indexByIp(
@@ -127,16 +150,181 @@ function indexByIp(
   return byIp;
 }
 
-/** Sorted by address, de-duplicated. */
-function sortBlocks(blocks: AddressBlock[]): AddressBlock[] {
-  const unique = new Map<string, AddressBlock>();
-  for (const b of blocks) unique.set(`${b.cidr}|${b.except.join(',')}`, b);
-  const parsed = [...unique.values()].map((b) => ({ b, c: parseCidr(b.cidr) }));
-  parsed.sort((x, y) => {
-    if (x.c && y.c) return compareCidr(x.c, y.c) || compareText(x.b.except.join(','), y.b.except.join(','));
-    return compareText(x.b.cidr, y.b.cidr);
-  });
-  return parsed.map((x) => x.b);
+/** An address block any rule can list, with its place in the order rules list blocks. */
+interface RankedBlock {
+  /**
+   * What rules list. Shared by every rule that lists the block: like ResolvedRules (shared by
+   * every interface of a network), blocks are read-only once the model is built.
+   */
+  block: AddressBlock;
+  exceptText: string;
+  parsed: Cidr;
+  /** Index in the output order; -1 until the table is ranked. */
+  rank: number;
+}
+
+/**
+ * Every distinct address block rules can list (pod host blocks, ipBlock peers), each parsed and
+ * formatted once, then ranked once by address (compareCidr), then except text. Ordering a rule's
+ * blocks is then an integer sort instead of comparing CIDRs per rule.
+ */
+class BlockTable {
+  private readonly byId = new Map<string, RankedBlock>();
+  private ordered: RankedBlock[] = [];
+
+  /** The one block for this cidr and excepts (same text, same object). */
+  intern(cidr: string, except: string[], parsed: Cidr): RankedBlock {
+    const exceptText = except.join(',');
+    const id = `${cidr}|${exceptText}`;
+    let block = this.byId.get(id);
+    if (!block)
+      this.byId.set(id, (block = { block: { cidr, except: [...except] }, exceptText, parsed, rank: -1 }));
+    return block;
+  }
+
+  /** Call once every block is interned. */
+  rank(): void {
+    this.ordered = [...this.byId.values()].sort(
+      (x, y) => compareCidr(x.parsed, y.parsed) || compareText(x.exceptText, y.exceptText),
+    );
+    this.ordered.forEach((b, i) => (b.rank = i));
+  }
+
+  /** Blocks by rank, de-duplicated. */
+  sorted(ranks: number[]): AddressBlock[] {
+    const order = Int32Array.from(ranks).sort();
+    const out: AddressBlock[] = [];
+    for (let i = 0; i < order.length; i++) {
+      if (i > 0 && order[i] === order[i - 1]) continue;
+      out.push((this.ordered[order[i] as number] as RankedBlock).block);
+    }
+    return out;
+  }
+}
+
+/**
+ * An ipBlock peer's block. normalizePeers writes the cidr with formatCidr, so it always parses
+ * and is canonical: equal addresses have equal text.
+ */
+function ipBlockOf(peer: Extract<Peer, { kind: 'ipBlock' }>, table: BlockTable): RankedBlock {
+  const parsed = parseCidr(peer.cidr);
+  if (!parsed) throw new Error(`ipBlock cidr ${JSON.stringify(peer.cidr)} was not normalised`);
+  return table.intern(peer.cidr, peer.except, parsed);
+}
+
+/** Interns the block of every ipBlock peer, so the table can be ranked before rules resolve. */
+function internIpBlocks(policies: NormalizedPolicy[], table: BlockTable): void {
+  for (const p of policies) {
+    for (const rule of [...p.ingressRules, ...p.egressRules]) {
+      if (rule.peers.kind === 'all') continue;
+      for (const peer of rule.peers.peers) if (peer.kind === 'ipBlock') ipBlockOf(peer, table);
+    }
+  }
+}
+
+/** Label keys a selector reads; its answer depends on nothing else. */
+function selectorKeys(sel: Selector): string[] {
+  return [...Object.keys(sel.matchLabels), ...sel.matchExpressions.map((e) => e.key)];
+}
+
+/** Every label key that some selector applied to pod labels reads, sorted. */
+function podSelectorKeys(policies: NormalizedPolicy[]): string[] {
+  const keys = new Set<string>();
+  for (const p of policies) {
+    for (const k of selectorKeys(p.podSelector)) keys.add(k);
+    for (const rule of [...p.ingressRules, ...p.egressRules]) {
+      if (rule.peers.kind === 'all') continue;
+      for (const peer of rule.peers.peers) {
+        if (peer.kind === 'selector' && peer.podSelector)
+          for (const k of selectorKeys(peer.podSelector)) keys.add(k);
+      }
+    }
+  }
+  return [...keys].sort(compareText);
+}
+
+/**
+ * The labels seen through `keys` (absent as null; own properties only, as selectorMatches reads
+ * them). Pods with equal views are matched alike by every selector that reads only those keys.
+ */
+function labelView(labels: Record<string, string>, keys: string[]): string {
+  return JSON.stringify(keys.map((k) => (Object.hasOwn(labels, k) ? labels[k] : null)));
+}
+
+/**
+ * selectorMatches remembered per (selector, view): `view` must be equal only for label sets
+ * every memoised selector answers alike (a labelView, or a namespace name).
+ */
+function memoSelectorMatches(): (sel: Selector, labels: Record<string, string>, view: string) => boolean {
+  const results = new Map<Selector, Map<string, boolean>>();
+  return (sel, labels, view) => {
+    let byView = results.get(sel);
+    if (!byView) results.set(sel, (byView = new Map()));
+    let match = byView.get(view);
+    if (match === undefined) byView.set(view, (match = selectorMatches(sel, labels)));
+    return match;
+  };
+}
+
+/**
+ * Interfaces of one network and namespace whose pods look alike to every pod selector (same
+ * labelView): every policy question (is it selected, is it a peer) has one answer for the group.
+ */
+interface LabelGroup {
+  namespace: string;
+  network: string;
+  /** Labels of the group's first pod; the others differ only in keys no selector reads. */
+  labels: Record<string, string>;
+  view: string;
+  interfaces: ManagedInterface[];
+  /** Host blocks (/32, /128) of every address of these interfaces. */
+  hosts: RankedBlock[];
+}
+
+/** network -> namespace -> label view -> group; every level in interface-key order. */
+type GroupIndex = Map<string, Map<string, Map<string, LabelGroup>>>;
+
+function hostBlocks(itf: ManagedInterface, table: BlockTable): RankedBlock[] {
+  const out: RankedBlock[] = [];
+  for (const ip of itf.ips) {
+    const addr = parseIp(ip);
+    if (!addr) continue;
+    const cidr = hostCidr(addr);
+    // `ip` is canonical text (collectInterfaces), so this is formatCidr(cidr) without formatting.
+    out.push(table.intern(`${ip}/${cidr.prefix}`, [], cidr));
+  }
+  return out;
+}
+
+function groupInterfaces(interfaces: ManagedInterface[], keys: string[], table: BlockTable): GroupIndex {
+  const index: GroupIndex = new Map();
+  // A pod's interfaces share its labels object: compute its view once per object.
+  const viewOf = new Map<Record<string, string>, string>();
+  for (const itf of interfaces) {
+    const pod = itf.podInfo;
+    const labels = pod.labels ?? {};
+    let view = viewOf.get(labels);
+    if (view === undefined) viewOf.set(labels, (view = labelView(labels, keys)));
+    let byNs = index.get(itf.network);
+    if (!byNs) index.set(itf.network, (byNs = new Map()));
+    let byLabels = byNs.get(pod.namespace);
+    if (!byLabels) byNs.set(pod.namespace, (byLabels = new Map()));
+    let group = byLabels.get(view);
+    if (!group) {
+      group = {
+        namespace: pod.namespace,
+        network: itf.network,
+        labels,
+        view,
+        interfaces: [],
+        hosts: [],
+      };
+      byLabels.set(view, group);
+    }
+    group.interfaces.push(itf);
+    group.hosts.push(...hostBlocks(itf, table));
+  }
+  return index;
 }
 
 export function buildPolicyModel(snapshot: ClusterSnapshot, opts: BuildModelOptions): PolicyModel {
@@ -151,36 +339,36 @@ export function buildPolicyModel(snapshot: ClusterSnapshot, opts: BuildModelOpti
   const policyKey = (p: NormalizedPolicy): string => `${p.namespace}/${p.name}`;
   policies.sort((a, b) => compareText(policyKey(a), policyKey(b)));
 
-  const interfaces = collectInterfaces(snapshot, new Set(opts.networkPlugins), problems);
+  const interfaces = collectInterfaces(snapshot, opts.networkPlugins, problems);
   const byKey = new Map(interfaces.map((i) => [i.key, i]));
   const byIp = indexByIp(interfaces, problems);
-  const onNetwork = new Map<string, ManagedInterface[]>();
-  for (const itf of interfaces) {
-    const list = onNetwork.get(itf.network);
-    if (list) list.push(itf);
-    else onNetwork.set(itf.network, [itf]);
-  }
+  const table = new BlockTable();
+  const groups = groupInterfaces(interfaces, podSelectorKeys(policies), table);
+  internIpBlocks(policies, table);
+  table.rank();
+  const podMatches = memoSelectorMatches();
 
-  const namespaceLabels = new Map<string, Record<string, string>>();
-  for (const [ns, labels] of snapshot.namespaces) {
-    namespaceLabels.set(ns, { ...labels, [NAMESPACE_NAME_LABEL]: ns });
-  }
+  const namespaceLabels = namespaceLabelsOf(snapshot);
+  // Namespace labels are a function of the name: the name is their view.
+  const namespaceMatches = memoSelectorMatches();
 
-  /** Does a selector peer of a policy in `policyNs` select this interface's pod? */
-  const peerSelects = (
-    peer: Extract<Peer, { kind: 'selector' }>,
-    policyNs: string,
-    itf: ManagedInterface,
-  ): boolean => {
-    const pod = itf.podInfo;
-    if (peer.namespaceSelector) {
-      const nsLabels = namespaceLabels.get(pod.namespace);
-      // A pod in an unknown namespace matches no namespaceSelector, not even {}.
-      if (!nsLabels || !selectorMatches(peer.namespaceSelector, nsLabels)) return false;
-    } else if (pod.namespace !== policyNs) {
-      return false;
+  /** Does a selector peer of a policy in `policyNs` cover pods of namespace `ns`? */
+  const peerCoversNamespace = (peer: SelectorPeer, policyNs: string, ns: string): boolean => {
+    if (!peer.namespaceSelector) return ns === policyNs;
+    // A pod in an unknown namespace matches no namespaceSelector, not even {}.
+    const nsLabels = namespaceLabels.get(ns);
+    return nsLabels !== undefined && namespaceMatches(peer.namespaceSelector, nsLabels, ns);
+  };
+
+  /** Ranks of the host blocks of every interface on `network` that a selector peer selects. */
+  const selectedHosts = (peer: SelectorPeer, policyNs: string, network: string, out: number[]): void => {
+    for (const [ns, byLabels] of groups.get(network) ?? []) {
+      if (!peerCoversNamespace(peer, policyNs, ns)) continue;
+      for (const group of byLabels.values()) {
+        if (!peer.podSelector || podMatches(peer.podSelector, group.labels, group.view))
+          for (const h of group.hosts) out.push(h.rank);
+      }
     }
-    return !peer.podSelector || selectorMatches(peer.podSelector, pod.labels ?? {});
   };
 
   // A rule resolves the same way for every interface of one network: resolve once.
@@ -193,21 +381,12 @@ export function buildPolicyModel(snapshot: ClusterSnapshot, opts: BuildModelOpti
     if (rule.peers.kind === 'all') {
       peers = { kind: 'any' };
     } else {
-      const blocks: AddressBlock[] = [];
+      const ranks: number[] = [];
       for (const peer of rule.peers.peers) {
-        if (peer.kind === 'ipBlock') {
-          blocks.push({ cidr: peer.cidr, except: [...peer.except] });
-          continue;
-        }
-        for (const itf of onNetwork.get(network) ?? []) {
-          if (!peerSelects(peer, policy.namespace, itf)) continue;
-          for (const ip of itf.ips) {
-            const addr = parseIp(ip);
-            if (addr) blocks.push({ cidr: formatCidr(hostCidr(addr)), except: [] });
-          }
-        }
+        if (peer.kind === 'ipBlock') ranks.push(ipBlockOf(peer, table).rank);
+        else selectedHosts(peer, policy.namespace, network, ranks);
       }
-      peers = { kind: 'blocks', blocks: sortBlocks(blocks) };
+      peers = { kind: 'blocks', blocks: table.sorted(ranks) };
     }
     const result: ResolvedRule = { origin: rule.origin, peers, ports: rule.ports };
     resolved.set(cacheKey, result);
@@ -222,24 +401,37 @@ export function buildPolicyModel(snapshot: ClusterSnapshot, opts: BuildModelOpti
     else policiesByNs.set(p.namespace, [p]);
   }
 
-  const directionPolicy = (itf: ManagedInterface, direction: Direction): DirectionPolicy => {
-    const pod = itf.podInfo;
-    const selecting = (policiesByNs.get(pod.namespace) ?? []).filter(
+  /** One answer per label group; each interface gets its own copy of the arrays. */
+  const directionPolicy = (group: LabelGroup, direction: Direction): DirectionPolicy => {
+    const selecting = (policiesByNs.get(group.namespace) ?? []).filter(
       (p) =>
         p[direction] &&
-        p.namespace === pod.namespace &&
-        p.networks.includes(itf.network) &&
-        selectorMatches(p.podSelector, pod.labels ?? {}),
+        p.namespace === group.namespace &&
+        p.networks.includes(group.network) &&
+        podMatches(p.podSelector, group.labels, group.view),
     );
     const rules = selecting.flatMap((p) =>
-      (direction === 'ingress' ? p.ingressRules : p.egressRules).map((r) => resolveRule(r, p, itf.network)),
+      (direction === 'ingress' ? p.ingressRules : p.egressRules).map((r) => resolveRule(r, p, group.network)),
     );
     return { isolated: selecting.length > 0, rules, policies: [...new Set(selecting.map(policyKey))] };
   };
+  const copyOf = (d: DirectionPolicy): DirectionPolicy => ({
+    isolated: d.isolated,
+    rules: [...d.rules],
+    policies: [...d.policies],
+  });
 
-  for (const itf of interfaces) {
-    itf.ingress = directionPolicy(itf, 'ingress');
-    itf.egress = directionPolicy(itf, 'egress');
+  for (const byNs of groups.values()) {
+    for (const byLabels of byNs.values()) {
+      for (const group of byLabels.values()) {
+        const ingress = directionPolicy(group, 'ingress');
+        const egress = directionPolicy(group, 'egress');
+        for (const itf of group.interfaces) {
+          itf.ingress = copyOf(ingress);
+          itf.egress = copyOf(egress);
+        }
+      }
+    }
   }
 
   return { interfaces, byKey, byIp, policies, problems };

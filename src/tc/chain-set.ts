@@ -22,6 +22,8 @@ export interface PendingFilter extends Omit<Filter, 'actions'> {
 interface NamedChain {
   purpose: string;
   filters: PendingFilter[];
+  /** Named chains its filters jump to, directly or further on. */
+  deps: Map<string, NamedChain>;
 }
 
 /** Filters and named chains built once, reusable in another compile (see ChainSet.capture). */
@@ -31,7 +33,7 @@ export interface ChainFragment {
 }
 
 export class ChainSet {
-  private fixed = new Map<number, NamedChain>();
+  private fixed = new Map<number, { purpose: string; filters: PendingFilter[] }>();
   private named = new Map<string, NamedChain>();
 
   fixedChain(index: number, purpose: string): PendingFilter[] {
@@ -49,11 +51,27 @@ export class ChainSet {
   namedChain(ref: string, purpose: string, build: () => PendingFilter[]): string {
     let c = this.named.get(ref);
     if (!c) {
-      c = { purpose, filters: build() };
+      // The chains this one jumps to are captured with it, so a fragment that uses it is whole.
+      const deps = new Map<string, NamedChain>();
+      this.capturing.push(deps);
+      let filters: PendingFilter[];
+      try {
+        filters = build();
+      } finally {
+        this.capturing.pop();
+      }
+      c = { purpose, filters, deps };
       this.named.set(ref, c);
     }
-    for (const cap of this.capturing) cap.set(ref, c);
+    this.record(ref, c);
     return ref;
+  }
+
+  private record(ref: string, c: NamedChain): void {
+    for (const cap of this.capturing) {
+      cap.set(ref, c);
+      for (const [r, d] of c.deps) cap.set(r, d);
+    }
   }
 
   /**
@@ -77,7 +95,7 @@ export class ChainSet {
   replay(fragment: ChainFragment, out: PendingFilter[]): void {
     for (const [ref, c] of fragment.chains) {
       if (!this.named.has(ref)) this.named.set(ref, c);
-      for (const cap of this.capturing) cap.set(ref, c);
+      this.record(ref, c);
     }
     for (const f of fragment.filters) out.push(f);
   }

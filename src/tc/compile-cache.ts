@@ -5,6 +5,7 @@
 // what building again would give; the compile result is the same with or without a cache.
 
 import type { ChainFragment } from './chain-set.js';
+import type { EgressPart } from './compile-device.js';
 
 interface Entry<V> {
   inputs: readonly unknown[];
@@ -48,7 +49,7 @@ export class Memo<V> {
 
 export class CompileCache {
   /** Chain +2 part of a VF for destinations off the node: the source's egress rules. */
-  readonly egress = new Memo<ChainFragment>();
+  readonly egress = new Memo<EgressPart>();
   /** Source chain of one local pod's ingress on an uplink. */
   readonly ingress = new Memo<{ ref: string; fragment: ChainFragment }>();
 

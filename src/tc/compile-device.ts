@@ -28,6 +28,7 @@ import {
   CLASSIFY_CHAIN,
   NEW_CHAIN,
   STATE_CHAIN,
+  type ChainFragment,
   type PendingAction,
   type PendingFilter,
 } from './chain-set.js';
@@ -255,15 +256,17 @@ function buildVfNew(set: ChainSet, input: VfDeviceInput, cache: CompileCache | u
   const src = input.iface;
   const out = set.fixedChain(NEW_CHAIN, `new connections from ${src.pod} (${src.network})`);
   for (const family of FAMILIES) {
-    // Pods of this node whose ingress is isolated come first, in the override slot: for them both
-    // the egress of the source and the ingress of the destination apply, and both are known at
-    // compile time because the source is this VF. Their pieces are disjoint; whatever they do not
-    // cover falls through to the egress rules below.
-    const localPieces = partition(
-      localDecisions(input, family),
-      (vs) => vs.reduce(portSetUnion, NO_PORTS),
-      portSetKey,
+    // Every destination by the source's egress rules alone. They depend on nothing local, so a
+    // recompile after a change elsewhere on the node replays them from the cache.
+    const egress = egressPart(set, input, family, cache);
+    // Pods of this node whose ingress is isolated, where that changes the decision: both the
+    // egress of the source and the ingress of the destination apply, and both are known at
+    // compile time because the source is this VF. These exact overrides come before every prefix
+    // (OVERRIDE_SLOT); what they do not cover falls through to the egress rules.
+    const overrides = localDecisions(input, family).filter(
+      (d) => portSetKey(d.value) !== portSetKey(egress.valueAt(d.intervals[0]![0])),
     );
+    const localPieces = partition(overrides, (vs) => vs.reduce(portSetUnion, NO_PORTS), portSetKey);
     for (const c of carriersOf(family)) {
       for (const p of localPieces) {
         const actions = decide(set, family, p.value)(c);
@@ -273,26 +276,7 @@ function buildVfNew(set: ChainSet, input: VfDeviceInput, cache: CompileCache | u
         }
       }
     }
-    if (!src.egress.isolated) continue;
-    // Every other destination: the source's egress rules. They depend on nothing local, so a
-    // recompile after a change elsewhere on the node replays them from the cache.
-    const named = namedPortOwners(input, family);
-    const build = () =>
-      set.capture((frag) => {
-        emitAddressMap(frag, family, 'dstIp', {
-          pieces: egressPieces(input, family),
-          fallback: NO_PORTS,
-          key: portSetKey,
-          act: (ps) => ({
-            actions: decide(set, family, ps),
-            note: `new connection from ${src.pod}: ${describeAllowed(ps)} to these destinations (its egress)`,
-          }),
-        });
-      });
-    const fragment = cache
-      ? cache.egress.get(`${src.key}/ipv${family}`, [src.pod, ...src.egress.rules, '|', ...named], build)
-      : build();
-    set.replay(fragment, out);
+    if (egress.fragment) set.replay(egress.fragment, out);
   }
   if (src.egress.isolated) {
     out.push(
@@ -301,6 +285,60 @@ function buildVfNew(set: ChainSet, input: VfDeviceInput, cache: CompileCache | u
   } else {
     acceptRest(out, FALLBACK_SLOT, `egress of ${src.pod} is not isolated`);
   }
+}
+
+export interface EgressPart {
+  /** The filters and port chains of the egress rules (none when egress is not isolated). */
+  fragment?: ChainFragment;
+  /** The ports the egress rules allow to one address. */
+  valueAt: (addr: bigint) => PortSet;
+}
+
+function egressPart(
+  set: ChainSet,
+  input: VfDeviceInput,
+  family: Family,
+  cache: CompileCache | undefined,
+): EgressPart {
+  const src = input.iface;
+  if (!src.egress.isolated) return { valueAt: () => ALL_PORTS };
+  const build = (): EgressPart => {
+    const pieces = egressPieces(input, family);
+    const fragment = set.capture((frag) => {
+      emitAddressMap(frag, family, 'dstIp', {
+        pieces,
+        fallback: NO_PORTS,
+        key: portSetKey,
+        act: (ps) => ({
+          actions: decide(set, family, ps),
+          note: `new connection from ${src.pod}: ${describeAllowed(ps)} to these destinations (its egress)`,
+        }),
+      });
+    });
+    return { fragment, valueAt: (addr) => pieceValue(pieces, addr) ?? NO_PORTS };
+  };
+  const named = namedPortOwners(input, family);
+  return cache
+    ? cache.egress.get(
+        `${src.key}/ipv${family}`,
+        [src.pod, ...src.egress.rules, '|', ...ownerDeps(named)],
+        build,
+      )
+    : build();
+}
+
+/** The value of the piece that holds `addr` (pieces sorted and disjoint), by binary search. */
+function pieceValue<V>(pieces: Piece<V>[], addr: bigint): V | undefined {
+  let lo = 0;
+  let hi = pieces.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const [a, b] = pieces[mid]!.interval;
+    if (addr < a) hi = mid - 1;
+    else if (addr > b) lo = mid + 1;
+    else return pieces[mid]!.value;
+  }
+  return undefined;
 }
 
 function describeAllowed(ps: PortSet): string {
@@ -336,14 +374,22 @@ function localDecisions(input: VfDeviceInput, family: Family): Contribution<Port
  * same as long as these are the same objects (the model never changes an object once built).
  */
 export function vfDependencies(input: VfDeviceInput): unknown[] {
-  return [
-    input.iface,
-    ...input.localPeers,
-    '|',
-    ...namedPortOwners(input, 4),
-    '|',
-    ...namedPortOwners(input, 6),
-  ];
+  const src = input.iface;
+  const deps: unknown[] = [src.key, src.pod, src.ips, src.egress];
+  // Of the other pods of the node, only what their ingress needs (never their egress).
+  for (const q of input.localPeers) deps.push(q.key, q.ips, q.podInfo, q.ingress);
+  deps.push('|', ...ownerDeps(namedPortOwners(input, 4)), '|', ...ownerDeps(namedPortOwners(input, 6)));
+  return deps;
+}
+
+/** What an uplink's pipeline is built from, per pod behind it (never their egress). */
+export function uplinkDependencies(input: UplinkDeviceInput): unknown[] {
+  return input.interfaces.flatMap((q) => [q.key, q.pod, q.network, q.ips, q.podInfo, q.ingress]);
+}
+
+/** What a named-port owner contributes: its addresses and its container ports. */
+function ownerDeps(owners: ManagedInterface[]): unknown[] {
+  return owners.flatMap((x) => [x.key, x.ips, x.podInfo]);
 }
 
 function hasNamedPorts(r: ResolvedRule): boolean {

@@ -9,7 +9,7 @@ import type { NodeInfo } from '../cluster/snapshot.js';
 import type { ManagedInterface, PolicyModel } from '../policy/types.js';
 import { buildDeviceMap, type RepresentorLookup } from '../node/device-map.js';
 import { CompileCache, Memo, sameInputs } from './compile-cache.js';
-import { compileUplink, compileVf, vfDependencies } from './compile-device.js';
+import { compileUplink, compileVf, uplinkDependencies, vfDependencies } from './compile-device.js';
 import type { CompileOptions } from './compile-options.js';
 import type { DevicePipeline, NodePipeline } from './ir.js';
 
@@ -64,7 +64,7 @@ export class NodeCompiler {
         networkInterfaces: onNetwork.get(net) ?? [],
       };
       const isActive = active.has(net);
-      const inputs = isActive ? ['active', ...vfDependencies(input)] : ['idle', vf.iface];
+      const inputs = isActive ? ['active', ...vfDependencies(input)] : ['idle', vf.iface.key];
       devices.push(
         this.devices.get(`vf/${vf.device}`, inputs, () => ({
           device: vf.device,
@@ -78,8 +78,9 @@ export class NodeCompiler {
     for (const up of map.uplinks) {
       const behind = up.interfaces.filter((i) => active.has(i.network));
       warnings.push(...ipClashes(behind, up.device));
+      const input = { kind: 'uplink' as const, device: up.device, interfaces: behind };
       devices.push(
-        this.devices.get(`uplink/${up.device}`, behind, () => ({
+        this.devices.get(`uplink/${up.device}`, uplinkDependencies(input), () => ({
           device: up.device,
           kind: 'uplink',
           networks: [...new Set(behind.map((i) => i.network))].sort(),

@@ -1,0 +1,39 @@
+// What changed between two snapshots, for the incremental model update: either only some pods
+// (by "namespace/name"), or something else too, which needs a full rebuild.
+
+import type { ClusterSnapshot, PodInfo } from './snapshot.js';
+
+export type SnapshotDiff = { kind: 'pods'; changed: string[] } | { kind: 'other'; what: string };
+
+function podKey(p: PodInfo): string {
+  return `${p.namespace}/${p.name}`;
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return a === b || JSON.stringify(a) === JSON.stringify(b);
+}
+
+function mapJson<V>(m: Map<string, V>): string {
+  return JSON.stringify([...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+}
+
+export function diffSnapshots(prev: ClusterSnapshot, next: ClusterSnapshot): SnapshotDiff {
+  if (
+    prev.policies.length !== next.policies.length ||
+    !prev.policies.every((p, i) => sameJson(p, next.policies[i]))
+  )
+    return { kind: 'other', what: 'policies' };
+  if (mapJson(prev.namespaces) !== mapJson(next.namespaces)) return { kind: 'other', what: 'namespaces' };
+  if (mapJson(prev.networks) !== mapJson(next.networks)) return { kind: 'other', what: 'networks' };
+  if (mapJson(prev.nodes) !== mapJson(next.nodes)) return { kind: 'other', what: 'nodes' };
+  const before = new Map(prev.pods.map((p) => [podKey(p), p]));
+  const changed: string[] = [];
+  for (const p of next.pods) {
+    const key = podKey(p);
+    const old = before.get(key);
+    before.delete(key);
+    if (!old || !sameJson(old, p)) changed.push(key);
+  }
+  changed.push(...before.keys());
+  return { kind: 'pods', changed: changed.sort() };
+}

@@ -1,0 +1,392 @@
+// Updates a PolicyModel after some pods changed (labels, addresses, new or deleted pods), without
+// rebuilding it. The result equals what buildPolicyModel gives for the new snapshot, and every
+// interface and resolved rule that did not change stays the same object: that is what lets the
+// node compiler (src/tc/compile-node.ts) reuse what it built from them.
+//
+// Anything the update does not handle (a change to policies, namespaces, networks or nodes; a pod
+// with reading problems or an address clash) falls back to a full build, and says why.
+
+import type { ClusterSnapshot, PodInfo } from '../cluster/snapshot.js';
+import type { Problem } from '../cluster/problem.js';
+import { compareCidr, hostCidr, parseCidr, parseIp } from './cidr.js';
+import {
+  buildPolicyModel,
+  isLivePod,
+  managedNetworks,
+  namespaceLabelsOf,
+  podInterfaces,
+  type BuildModelOptions,
+} from './build-model.js';
+import { selectorMatches } from './selector.js';
+import type {
+  AddressBlock,
+  DirectionPolicy,
+  ManagedInterface,
+  NormalizedPolicy,
+  NormalizedRule,
+  Peer,
+  PolicyModel,
+  ResolvedRule,
+} from './types.js';
+
+export type ModelUpdate =
+  | { model: PolicyModel; incremental: true; changedInterfaces: number; changedRules: number }
+  | { model: PolicyModel; incremental: false; reason: string };
+
+type Direction = 'ingress' | 'egress';
+type SelectorPeer = Extract<Peer, { kind: 'selector' }>;
+
+/** One resolved rule of the model: a policy rule on one network, and who uses it. */
+interface RuleEntry {
+  network: string;
+  policy: NormalizedPolicy;
+  rule: NormalizedRule;
+  resolved: ResolvedRule;
+  /** Keys of the interfaces whose direction policies list it. */
+  users: ReadonlySet<string>;
+}
+
+/** What the update needs to know about a model beyond its public fields. */
+interface ModelIndex {
+  rules: Map<string, RuleEntry>;
+  byPod: Map<string, ManagedInterface[]>;
+  policiesByNs: Map<string, NormalizedPolicy[]>;
+}
+
+const indexes = new WeakMap<PolicyModel, ModelIndex>();
+
+function ruleKey(network: string, r: { origin: ResolvedRule['origin'] }): string {
+  return `${network}\n${r.origin.policy}\n${r.origin.direction}\n${r.origin.index}`;
+}
+
+function policyKey(p: NormalizedPolicy): string {
+  return `${p.namespace}/${p.name}`;
+}
+
+function rulesOf(p: NormalizedPolicy, d: Direction): NormalizedRule[] {
+  return d === 'ingress' ? p.ingressRules : p.egressRules;
+}
+
+function indexOf(model: PolicyModel): ModelIndex {
+  const known = indexes.get(model);
+  if (known) return known;
+  const policiesByNs = new Map<string, NormalizedPolicy[]>();
+  const policyByKey = new Map<string, NormalizedPolicy>();
+  for (const p of model.policies) {
+    policyByKey.set(policyKey(p), p);
+    const list = policiesByNs.get(p.namespace);
+    if (list) list.push(p);
+    else policiesByNs.set(p.namespace, [p]);
+  }
+  const rules = new Map<string, RuleEntry>();
+  const byPod = new Map<string, ManagedInterface[]>();
+  for (const itf of model.interfaces) {
+    const list = byPod.get(itf.pod);
+    if (list) list.push(itf);
+    else byPod.set(itf.pod, [itf]);
+    for (const d of ['ingress', 'egress'] as const) {
+      for (const r of itf[d].rules) {
+        const key = ruleKey(itf.network, r);
+        let e = rules.get(key);
+        if (!e) {
+          const policy = policyByKey.get(r.origin.policy)!;
+          const rule = rulesOf(policy, d).find((x) => x.origin.index === r.origin.index)!;
+          e = { network: itf.network, policy, rule, resolved: r, users: new Set() };
+          rules.set(key, e);
+        }
+        (e.users as Set<string>).add(itf.key);
+      }
+    }
+  }
+  const index = { rules, byPod, policiesByNs };
+  indexes.set(model, index);
+  return index;
+}
+
+/** Problems of the model that are not the snapshot's, and that name this pod. */
+function podHasModelProblems(problems: Problem[], pod: string): boolean {
+  return problems.some((p) => p.object === `Pod ${pod}` || p.message.includes(` ${pod}/`));
+}
+
+/** Sorted like buildPolicyModel lists blocks: by address, then except text; de-duplicated. */
+function orderBlocks(blocks: AddressBlock[]): AddressBlock[] {
+  const unique = new Map<string, { b: AddressBlock; except: string }>();
+  for (const b of blocks) {
+    const except = b.except.join(',');
+    unique.set(`${b.cidr}|${except}`, { b, except });
+  }
+  const parsed = [...unique.values()].map((x) => ({ ...x, c: parseCidr(x.b.cidr)! }));
+  parsed.sort((x, y) => compareCidr(x.c, y.c) || (x.except < y.except ? -1 : x.except > y.except ? 1 : 0));
+  return parsed.map((x) => x.b);
+}
+
+/** `blocks` (in orderBlocks order) with `b` added at its place, unless it is there already. */
+function insertBlock(blocks: AddressBlock[], b: AddressBlock): AddressBlock[] {
+  const c = parseCidr(b.cidr)!;
+  const except = b.except.join(',');
+  let lo = 0;
+  let hi = blocks.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const m = blocks[mid]!;
+    const me = m.except.join(',');
+    const cmp = compareCidr(parseCidr(m.cidr)!, c) || (me < except ? -1 : me > except ? 1 : 0);
+    if (cmp === 0) return blocks;
+    if (cmp < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return [...blocks.slice(0, lo), b, ...blocks.slice(lo)];
+}
+
+function sameBlocks(a: AddressBlock[], b: AddressBlock[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every((x, i) => x.cidr === b[i]!.cidr && x.except.join(',') === b[i]!.except.join(','))
+  );
+}
+
+function hostBlocksOf(itf: ManagedInterface): AddressBlock[] {
+  const out: AddressBlock[] = [];
+  for (const ip of itf.ips) {
+    const addr = parseIp(ip);
+    if (addr) out.push({ cidr: `${ip}/${hostCidr(addr).prefix}`, except: [] });
+  }
+  return out;
+}
+
+export function updatePolicyModel(
+  prev: PolicyModel,
+  prevSnapshot: ClusterSnapshot,
+  next: ClusterSnapshot,
+  changedPods: readonly string[],
+  opts: BuildModelOptions,
+): ModelUpdate {
+  const full = (reason: string): ModelUpdate => ({
+    model: buildPolicyModel(next, opts),
+    incremental: false,
+    reason,
+  });
+  const changed = new Set(changedPods);
+  const modelProblems = prev.problems.slice(prevSnapshot.problems.length);
+  for (const pod of changed) {
+    if (podHasModelProblems(modelProblems, pod)) return full(`pod ${pod} had problems`);
+  }
+  const idx = indexOf(prev);
+  const nsLabels = namespaceLabelsOf(next);
+
+  // The changed pods' interfaces in the new snapshot.
+  const managed = managedNetworks(next, opts.networkPlugins);
+  const added: ManagedInterface[] = [];
+  for (const pod of next.pods) {
+    if (!changed.has(`${pod.namespace}/${pod.name}`) || !isLivePod(pod)) continue;
+    const problems: Problem[] = [];
+    added.push(...podInterfaces(pod, managed, problems));
+    if (problems.length > 0) return full(`pod ${pod.namespace}/${pod.name} has problems`);
+  }
+  added.sort((a, b) => (a.key < b.key ? -1 : 1));
+  const removed = [...changed].flatMap((pod) => idx.byPod.get(pod) ?? []);
+  // Addresses must stay unique per network; a clash is reported by the full build.
+  const claimed = new Set<string>();
+  for (const itf of added) {
+    for (const ip of itf.ips) {
+      const owner = prev.byIp.get(itf.network)?.get(ip);
+      const id = `${itf.network}\n${ip}`;
+      if ((owner && !changed.has(owner.pod)) || claimed.has(id)) return full(`address ${ip} clashes`);
+      claimed.add(id);
+    }
+  }
+
+  const peerSelects = (peer: SelectorPeer, policyNs: string, pod: PodInfo): boolean => {
+    if (peer.namespaceSelector) {
+      const labels = nsLabels.get(pod.namespace);
+      if (!labels || !selectorMatches(peer.namespaceSelector, labels)) return false;
+    } else if (pod.namespace !== policyNs) {
+      return false;
+    }
+    return !peer.podSelector || selectorMatches(peer.podSelector, pod.labels ?? {});
+  };
+
+  // Interfaces per network after the change, built only when a rule has to be resolved again.
+  const touchedNetworks = new Set([...removed, ...added].map((i) => i.network));
+  const removedKeys = new Set(removed.map((i) => i.key));
+  const afterOn = new Map<string, ManagedInterface[]>();
+  const interfacesAfter = (network: string): ManagedInterface[] => {
+    let list = afterOn.get(network);
+    if (!list) {
+      list = prev.interfaces.filter((i) => i.network === network && !removedKeys.has(i.key));
+      list.push(...added.filter((i) => i.network === network));
+      afterOn.set(network, list);
+    }
+    return list;
+  };
+  const resolve = (rule: NormalizedRule, policy: NormalizedPolicy, network: string): ResolvedRule => {
+    if (rule.peers.kind === 'all') return { origin: rule.origin, peers: { kind: 'any' }, ports: rule.ports };
+    const blocks: AddressBlock[] = [];
+    for (const peer of rule.peers.peers) {
+      if (peer.kind === 'ipBlock') {
+        blocks.push({ cidr: peer.cidr, except: [...peer.except] });
+        continue;
+      }
+      for (const itf of interfacesAfter(network)) {
+        if (peerSelects(peer, policy.namespace, itf.podInfo)) blocks.push(...hostBlocksOf(itf));
+      }
+    }
+    return { origin: rule.origin, peers: { kind: 'blocks', blocks: orderBlocks(blocks) }, ports: rule.ports };
+  };
+
+  // Rules whose selector peers selected a removed interface or select an added one: their
+  // blocks lose and gain those host blocks (addresses are unique per network, so no other
+  // interface holds them; an ipBlock peer of the same rule may, and keeps its block).
+  const rules = new Map(idx.rules);
+  const replacedRules = new Map<ResolvedRule, ResolvedRule>();
+  const replacedKeys: string[] = [];
+  for (const [key, e] of idx.rules) {
+    if (!touchedNetworks.has(e.network) || e.rule.peers.kind === 'all' || e.resolved.peers.kind !== 'blocks')
+      continue;
+    const peers = e.rule.peers.peers.filter((p): p is SelectorPeer => p.kind === 'selector');
+    if (peers.length === 0) continue;
+    const selected = (itf: ManagedInterface) =>
+      itf.network === e.network && peers.some((p) => peerSelects(p, e.policy.namespace, itf.podInfo));
+    const gone = new Set(removed.filter(selected).flatMap((i) => hostBlocksOf(i).map((b) => b.cidr)));
+    const come = added.filter(selected).flatMap(hostBlocksOf);
+    if (gone.size === 0 && come.length === 0) continue;
+    for (const peer of e.rule.peers.peers) {
+      if (peer.kind === 'ipBlock' && peer.except.length === 0) gone.delete(peer.cidr);
+    }
+    let blocks = e.resolved.peers.blocks.filter((b) => !(b.except.length === 0 && gone.has(b.cidr)));
+    for (const h of come) blocks = insertBlock(blocks, h);
+    if (sameBlocks(blocks, e.resolved.peers.blocks)) continue;
+    const fresh: ResolvedRule = {
+      origin: e.resolved.origin,
+      peers: { kind: 'blocks', blocks },
+      ports: e.resolved.ports,
+    };
+    replacedRules.set(e.resolved, fresh);
+    replacedKeys.push(key);
+    rules.set(key, { ...e, resolved: fresh });
+  }
+
+  // Direction policies of the added interfaces, as buildPolicyModel computes them.
+  const directionPolicy = (itf: ManagedInterface, d: Direction): DirectionPolicy => {
+    const pod = itf.podInfo;
+    const selecting = (idx.policiesByNs.get(pod.namespace) ?? []).filter(
+      (p) => p[d] && p.networks.includes(itf.network) && selectorMatches(p.podSelector, pod.labels ?? {}),
+    );
+    const list: ResolvedRule[] = [];
+    for (const p of selecting) {
+      for (const r of rulesOf(p, d)) {
+        const key = ruleKey(itf.network, r);
+        let e = rules.get(key);
+        if (!e) {
+          e = {
+            network: itf.network,
+            policy: p,
+            rule: r,
+            resolved: resolve(r, p, itf.network),
+            users: new Set(),
+          };
+          rules.set(key, e);
+        }
+        list.push(e.resolved);
+      }
+    }
+    return { isolated: selecting.length > 0, rules: list, policies: [...new Set(selecting.map(policyKey))] };
+  };
+  for (const itf of added) {
+    itf.ingress = directionPolicy(itf, 'ingress');
+    itf.egress = directionPolicy(itf, 'egress');
+  }
+
+  // Users of replaced rules get a new interface object with the new rules.
+  const remap = (dp: DirectionPolicy): DirectionPolicy =>
+    dp.rules.some((r) => replacedRules.has(r))
+      ? { ...dp, rules: dp.rules.map((r) => replacedRules.get(r) ?? r) }
+      : dp;
+  const replaced = new Map<string, ManagedInterface>();
+  for (const ruleId of replacedKeys) {
+    for (const key of idx.rules.get(ruleId)!.users) {
+      if (removedKeys.has(key) || replaced.has(key)) continue;
+      const itf = prev.byKey.get(key)!;
+      replaced.set(key, { ...itf, ingress: remap(itf.ingress), egress: remap(itf.egress) });
+    }
+  }
+
+  // Usage bookkeeping for the next update.
+  const touchUsers = (key: string, edit: (users: Set<string>) => void) => {
+    const e = rules.get(key)!;
+    const users = new Set(e.users);
+    edit(users);
+    rules.set(key, { ...e, users });
+  };
+  for (const itf of removed) {
+    for (const d of ['ingress', 'egress'] as const) {
+      for (const r of itf[d].rules) {
+        const key = ruleKey(itf.network, r);
+        if (rules.has(key)) touchUsers(key, (u) => u.delete(itf.key));
+      }
+    }
+  }
+  for (const itf of added) {
+    for (const d of ['ingress', 'egress'] as const) {
+      for (const r of itf[d].rules) touchUsers(ruleKey(itf.network, r), (u) => u.add(itf.key));
+    }
+  }
+  for (const [key, e] of rules) if (e.users.size === 0) rules.delete(key);
+
+  // The new model: the old one with removed, added and replaced interfaces.
+  const kept = prev.interfaces.filter((i) => !removedKeys.has(i.key)).map((i) => replaced.get(i.key) ?? i);
+  const interfaces = mergeByKey(kept, added);
+  const byKey = new Map(prev.byKey);
+  for (const i of removed) byKey.delete(i.key);
+  for (const i of [...replaced.values(), ...added]) byKey.set(i.key, i);
+  const byIp = new Map(prev.byIp);
+  const ownNet = (network: string) => {
+    const copy = new Map(byIp.get(network) ?? []);
+    byIp.set(network, copy);
+    return copy;
+  };
+  const netCopies = new Map<string, Map<string, ManagedInterface>>();
+  const netOf = (n: string) => netCopies.get(n) ?? netCopies.set(n, ownNet(n)).get(n)!;
+  for (const i of removed) for (const ip of i.ips) netOf(i.network).delete(ip);
+  for (const i of added) for (const ip of i.ips) netOf(i.network).set(ip, i);
+  // A replaced interface takes over only the addresses it owned (a clash leaves them to another).
+  for (const i of replaced.values()) {
+    for (const ip of i.ips) if (byIp.get(i.network)?.get(ip)?.key === i.key) netOf(i.network).set(ip, i);
+  }
+  for (const [n, m] of netCopies) if (m.size === 0) byIp.delete(n);
+
+  const model: PolicyModel = {
+    interfaces,
+    byKey,
+    byIp,
+    policies: prev.policies,
+    problems: [...next.problems, ...modelProblems],
+  };
+  const byPod = new Map(idx.byPod);
+  for (const pod of changed) byPod.delete(pod);
+  for (const i of added) byPod.set(i.pod, [...(byPod.get(i.pod) ?? []), i]);
+  for (const i of replaced.values())
+    byPod.set(
+      i.pod,
+      byPod.get(i.pod)!.map((x) => (x.key === i.key ? i : x)),
+    );
+  indexes.set(model, { rules, byPod, policiesByNs: idx.policiesByNs });
+  return {
+    model,
+    incremental: true,
+    changedInterfaces: added.length + replaced.size,
+    changedRules: replacedRules.size,
+  };
+}
+
+/** Two key-sorted lists merged into one. */
+function mergeByKey(a: ManagedInterface[], b: ManagedInterface[]): ManagedInterface[] {
+  const out: ManagedInterface[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (j >= b.length || (i < a.length && a[i]!.key < b[j]!.key)) out.push(a[i++]!);
+    else out.push(b[j++]!);
+  }
+  return out;
+}
