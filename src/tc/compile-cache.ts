@@ -4,13 +4,27 @@
 // src/policy/update-model.ts), and never changes them once built. A hit therefore gives exactly
 // what building again would give; the compile result is the same with or without a cache.
 
-import type { ChainFragment } from './chain-set.js';
-import type { EgressPart } from './compile-device.js';
+import type { ManagedInterface, PortSet } from '../policy/types.js';
+import type { Family } from './encapsulation.js';
+import type { Contribution } from './address-space.js';
+import type { EgressPart, IngressPart } from './compile-device.js';
 
 interface Entry<V> {
   inputs: readonly unknown[];
+  /** Content key (getStaged only). */
+  content?: string;
   value: V;
   used: boolean;
+}
+
+const ids = new WeakMap<object, number>();
+let nextId = 1;
+
+/** A number for an object, the same for as long as the object lives (for cache names). */
+export function objectId(o: object): number {
+  let id = ids.get(o);
+  if (id === undefined) ids.set(o, (id = nextId++));
+  return id;
 }
 
 export function sameInputs(a: readonly unknown[], b: readonly unknown[]): boolean {
@@ -34,6 +48,28 @@ export class Memo<V> {
     return value;
   }
 
+  /**
+   * Like `get`, in two stages: when the inputs are new objects, `stage` computes a cheap content
+   * key first; if that equals the key of the cached value, the cached value is kept (the same
+   * object, so whatever depends on it is reused too) and only `build` is skipped.
+   */
+  getStaged(name: string, inputs: readonly unknown[], stage: () => { content: string; build: () => V }): V {
+    const e = this.entries.get(name);
+    if (e && sameInputs(e.inputs, inputs)) {
+      e.used = true;
+      return e.value;
+    }
+    const { content, build } = stage();
+    if (e && e.content === content) {
+      e.inputs = inputs;
+      e.used = true;
+      return e.value;
+    }
+    const value = build();
+    this.entries.set(name, { inputs, content, value, used: true });
+    return value;
+  }
+
   /** Forget what the last compile did not use (deleted pods, replaced rules). */
   sweep(): void {
     for (const [name, e] of this.entries) {
@@ -47,14 +83,63 @@ export class Memo<V> {
   }
 }
 
+interface PairEntry {
+  src: ManagedInterface;
+  q: ManagedInterface;
+  value: Contribution<PortSet>[];
+  used: boolean;
+}
+
+/**
+ * Decisions between two pod interfaces of one node. A node has (VFs × pods) of them, so this memo
+ * compares the fields a decision reads directly, without building an inputs list per lookup.
+ */
+export class PairMemo {
+  private entries = new Map<string, PairEntry>();
+
+  get(
+    src: ManagedInterface,
+    q: ManagedInterface,
+    family: Family,
+    build: (src: ManagedInterface, q: ManagedInterface, family: Family) => Contribution<PortSet>[],
+  ): Contribution<PortSet>[] {
+    const name = `${src.key}>${q.key}/${family}`;
+    const e = this.entries.get(name);
+    if (
+      e &&
+      e.src.ips === src.ips &&
+      e.src.egress === src.egress &&
+      e.q.ips === q.ips &&
+      e.q.ingress === q.ingress &&
+      e.q.podInfo === q.podInfo
+    ) {
+      e.used = true;
+      return e.value;
+    }
+    const value = build(src, q, family);
+    this.entries.set(name, { src, q, value, used: true });
+    return value;
+  }
+
+  sweep(): void {
+    for (const [name, e] of this.entries) {
+      if (!e.used) this.entries.delete(name);
+      else e.used = false;
+    }
+  }
+}
+
 export class CompileCache {
   /** Chain +2 part of a VF for destinations off the node: the source's egress rules. */
   readonly egress = new Memo<EgressPart>();
+  /** What one VF's pod may open to one other pod of the node. */
+  readonly pairs = new PairMemo();
   /** Source chain of one local pod's ingress on an uplink. */
-  readonly ingress = new Memo<{ ref: string; fragment: ChainFragment }>();
+  readonly ingress = new Memo<IngressPart>();
 
   sweep(): void {
     this.egress.sweep();
+    this.pairs.sweep();
     this.ingress.sweep();
   }
 }

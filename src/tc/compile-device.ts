@@ -20,7 +20,7 @@ import {
   type IpCarrier,
 } from './encapsulation.js';
 import { FALLBACK_SLOT, OVERRIDE_SLOT, prefixSlot, prioFor } from './layout.js';
-import type { CompileCache } from './compile-cache.js';
+import { objectId, type CompileCache } from './compile-cache.js';
 import { FAMILY_BITS, prefixRules } from './prefix-rules.js';
 import { addressesOf, ownersIn } from './interface-addresses.js';
 import {
@@ -59,7 +59,10 @@ export interface VfDeviceInput {
   iface: ManagedInterface;
   /** Other managed interfaces of this node on the same network (their ingress is checked here). */
   localPeers: ManagedInterface[];
-  /** Every managed interface on the network, cluster-wide (named ports resolve on them). */
+  /**
+   * Every managed interface on the network, cluster-wide: named ports resolve on them. Only their
+   * key, addresses and pod are read.
+   */
   networkInterfaces: ManagedInterface[];
 }
 
@@ -251,22 +254,60 @@ function emitAddressMap<V>(
   }
 }
 
-/** Chain 2 of a VF representor: new connections sent by the VF's pod. */
-function buildVfNew(set: ChainSet, input: VfDeviceInput, cache: CompileCache | undefined): void {
+/**
+ * What a VF's pipeline is built from, computed before building it: equal `deps` (compared
+ * element by element, by identity) mean equal chains, so a recompile can reuse the device.
+ */
+export interface VfPlan {
+  input: VfDeviceInput;
+  egress: Record<Family, EgressPart>;
+  /** Decisions for pods of this node that differ from what the egress rules alone decide. */
+  overrides: Record<Family, Contribution<PortSet>[]>;
+  deps: unknown[];
+}
+
+export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
   const src = input.iface;
+  const egress = { 4: egressPart(input, 4, cache), 6: egressPart(input, 6, cache) };
+  const overrides: Record<Family, Contribution<PortSet>[]> = { 4: [], 6: [] };
+  const signature: string[] = [];
+  for (const family of FAMILIES) {
+    for (const q of input.localPeers) {
+      const decisions = cache
+        ? cache.pairs.get(src, q, family, pairDecisions)
+        : pairDecisions(src, q, family);
+      for (const d of decisions) {
+        const key = portSetKey(d.value);
+        const v = d.intervals[0]![0];
+        if (key === portSetKey(egress[family].valueAt(v))) continue;
+        overrides[family].push(d);
+        signature.push(`${v}:${key}`);
+      }
+    }
+    signature.push('|');
+  }
+  return {
+    input,
+    egress,
+    overrides,
+    deps: [src.key, src.pod, src.egress.isolated, egress[4], egress[6], signature.join(',')],
+  };
+}
+
+/** Chain 2 of a VF representor: new connections sent by the VF's pod. */
+function buildVfNew(set: ChainSet, plan: VfPlan): void {
+  const src = plan.input.iface;
   const out = set.fixedChain(NEW_CHAIN, `new connections from ${src.pod} (${src.network})`);
   for (const family of FAMILIES) {
-    // Every destination by the source's egress rules alone. They depend on nothing local, so a
-    // recompile after a change elsewhere on the node replays them from the cache.
-    const egress = egressPart(set, input, family, cache);
     // Pods of this node whose ingress is isolated, where that changes the decision: both the
     // egress of the source and the ingress of the destination apply, and both are known at
     // compile time because the source is this VF. These exact overrides come before every prefix
     // (OVERRIDE_SLOT); what they do not cover falls through to the egress rules.
-    const overrides = localDecisions(input, family).filter(
-      (d) => portSetKey(d.value) !== portSetKey(egress.valueAt(d.intervals[0]![0])),
+    const localPieces = partition(
+      plan.overrides[family],
+      (vs) => vs.reduce(portSetUnion, NO_PORTS),
+      portSetKey,
     );
-    const localPieces = partition(overrides, (vs) => vs.reduce(portSetUnion, NO_PORTS), portSetKey);
     for (const c of carriersOf(family)) {
       for (const p of localPieces) {
         const actions = decide(set, family, p.value)(c);
@@ -276,7 +317,9 @@ function buildVfNew(set: ChainSet, input: VfDeviceInput, cache: CompileCache | u
         }
       }
     }
-    if (egress.fragment) set.replay(egress.fragment, out);
+    // Every other destination by the source's egress rules alone (a cached fragment).
+    const fragment = plan.egress[family].fragment;
+    if (fragment) set.replay(fragment, out);
   }
   if (src.egress.isolated) {
     out.push(
@@ -294,16 +337,18 @@ export interface EgressPart {
   valueAt: (addr: bigint) => PortSet;
 }
 
-function egressPart(
-  set: ChainSet,
-  input: VfDeviceInput,
-  family: Family,
-  cache: CompileCache | undefined,
-): EgressPart {
+/** Egress that is not isolated allows everything and writes no filters (one object, so it never differs). */
+const UNISOLATED_EGRESS: EgressPart = { valueAt: () => ALL_PORTS };
+
+/**
+ * The egress rules of a VF's pod as a fragment of chain +2 (with its port chains), built in a set
+ * of its own so that it can be cached and replayed into the device's set.
+ */
+function egressPart(input: VfDeviceInput, family: Family, cache: CompileCache | undefined): EgressPart {
   const src = input.iface;
-  if (!src.egress.isolated) return { valueAt: () => ALL_PORTS };
-  const build = (): EgressPart => {
-    const pieces = egressPieces(input, family);
+  if (!src.egress.isolated) return UNISOLATED_EGRESS;
+  const build = (pieces: Piece<PortSet>[]): EgressPart => {
+    const set = new ChainSet();
     const fragment = set.capture((frag) => {
       emitAddressMap(frag, family, 'dstIp', {
         pieces,
@@ -317,14 +362,20 @@ function egressPart(
     });
     return { fragment, valueAt: (addr) => pieceValue(pieces, addr) ?? NO_PORTS };
   };
-  const named = namedPortOwners(input, family);
-  return cache
-    ? cache.egress.get(
-        `${src.key}/ipv${family}`,
-        [src.pod, ...src.egress.rules, '|', ...ownerDeps(named)],
-        build,
-      )
-    : build();
+  if (!cache) return build(egressPieces(input, family));
+  // New rule objects often decide the same (another rule covers the address that moved): then
+  // the pieces are equal and the cached part, filters and all, is kept.
+  // Named ports resolve on the pods of the network: then their list matters too (NodeCompiler
+  // keeps it as the same array while no pod on the network changes).
+  const named = src.egress.rules.some(hasNamedPorts) ? input.networkInterfaces : '';
+  return cache.egress.getStaged(`${src.key}/ipv${family}`, [src.pod, ...src.egress.rules, named], () => {
+    const pieces = egressPieces(input, family);
+    return { content: `${src.pod}\n${piecesKey(pieces)}`, build: () => build(pieces) };
+  });
+}
+
+function piecesKey(pieces: Piece<PortSet>[]): string {
+  return pieces.map((p) => `${p.interval[0]}-${p.interval[1]}:${portSetKey(p.value)}`).join(';');
 }
 
 /** The value of the piece that holds `addr` (pieces sorted and disjoint), by binary search. */
@@ -345,65 +396,26 @@ function describeAllowed(ps: PortSet): string {
   return portSetIsEmpty(ps) ? 'nothing allowed' : `${describePorts(ps)} allowed`;
 }
 
-/** What the source may open to each ingress-isolated pod of the node, by destination address. */
-function localDecisions(input: VfDeviceInput, family: Family): Contribution<PortSet>[] {
-  const src = input.iface;
+/** What `src` may open to the pod interface `q` of the same node, per address of `q`. */
+function pairDecisions(src: ManagedInterface, q: ManagedInterface, family: Family): Contribution<PortSet>[] {
+  if (!q.ingress.isolated) return [];
   const srcAddrs = addressesOf(src, family);
-  const local: Contribution<PortSet>[] = [];
-  for (const q of input.localPeers) {
-    if (!q.ingress.isolated) continue;
-    let ingress: PortSet;
-    if (srcAddrs.length === 0) {
-      ingress = portsForAnyPeer(q.ingress.rules, q);
-    } else {
-      ingress = ALL_PORTS;
-      for (const a of srcAddrs)
-        ingress = portSetIntersect(ingress, portsForPeer(q.ingress.rules, family, a, q));
-    }
-    for (const v of addressesOf(q, family)) {
-      const egress = src.egress.isolated ? portsForPeer(src.egress.rules, family, v, q) : ALL_PORTS;
-      local.push({ intervals: [[v, v]], value: portSetIntersect(egress, ingress) });
-    }
+  let ingress: PortSet;
+  if (srcAddrs.length === 0) {
+    ingress = portsForAnyPeer(q.ingress.rules, q);
+  } else {
+    ingress = ALL_PORTS;
+    for (const a of srcAddrs)
+      ingress = portSetIntersect(ingress, portsForPeer(q.ingress.rules, family, a, q));
   }
-  return local;
-}
-
-/**
- * The model objects a VF's pipeline is built from: its own interface, the other pods of the node
- * on its network, and the pods whose named ports its egress rules resolve. The pipeline is the
- * same as long as these are the same objects (the model never changes an object once built).
- */
-export function vfDependencies(input: VfDeviceInput): unknown[] {
-  const src = input.iface;
-  const deps: unknown[] = [src.key, src.pod, src.ips, src.egress];
-  // Of the other pods of the node, only what their ingress needs (never their egress).
-  for (const q of input.localPeers) deps.push(q.key, q.ips, q.podInfo, q.ingress);
-  deps.push('|', ...ownerDeps(namedPortOwners(input, 4)), '|', ...ownerDeps(namedPortOwners(input, 6)));
-  return deps;
-}
-
-/** What an uplink's pipeline is built from, per pod behind it (never their egress). */
-export function uplinkDependencies(input: UplinkDeviceInput): unknown[] {
-  return input.interfaces.flatMap((q) => [q.key, q.pod, q.network, q.ips, q.podInfo, q.ingress]);
-}
-
-/** What a named-port owner contributes: its addresses and its container ports. */
-function ownerDeps(owners: ManagedInterface[]): unknown[] {
-  return owners.flatMap((x) => [x.key, x.ips, x.podInfo]);
+  return addressesOf(q, family).map((v) => {
+    const egress = src.egress.isolated ? portsForPeer(src.egress.rules, family, v, q) : ALL_PORTS;
+    return { intervals: [[v, v]], value: portSetIntersect(egress, ingress) };
+  });
 }
 
 function hasNamedPorts(r: ResolvedRule): boolean {
   return r.ports.kind === 'list' && r.ports.entries.some((e) => e.kind === 'named');
-}
-
-/** Pods whose named ports the source's egress rules resolve (they cover the pod's address). */
-function namedPortOwners(input: VfDeviceInput, family: Family): ManagedInterface[] {
-  const out: ManagedInterface[] = [];
-  for (const r of input.iface.egress.rules) {
-    if (!hasNamedPorts(r)) continue;
-    for (const x of ownersIn(input.networkInterfaces, family, ruleIntervals(r, family))) out.push(x.iface);
-  }
-  return out;
 }
 
 /** The source's egress rules as disjoint address pieces with the ports each piece allows. */
@@ -426,54 +438,82 @@ function egressPieces(input: VfDeviceInput, family: Family): Piece<PortSet>[] {
   return partition(contributions, (vs) => vs.reduce(portSetUnion, NO_PORTS), portSetKey);
 }
 
-/** Source chain of one pod interface's ingress, in one family; shared between equal contents. */
-function ingressChain(
-  set: ChainSet,
-  q: ManagedInterface,
-  family: Family,
-  cache: CompileCache | undefined,
-): string {
-  const build = () => {
-    let ref = '';
-    const fragment = set.capture(() => {
-      ref = buildIngressChain(set, q, family);
-    });
-    return { ref, fragment };
-  };
-  const hit = cache
-    ? cache.ingress.get(`${q.key}/ipv${family}`, [q.podInfo, ...q.ingress.rules], build)
-    : build();
-  set.replay(hit.fragment, []);
-  return hit.ref;
+/** A source chain (with its port chains) as a fragment, and its content-named ref. */
+export interface IngressPart {
+  ref: string;
+  fragment: ChainFragment;
 }
 
-function buildIngressChain(set: ChainSet, q: ManagedInterface, family: Family): string {
-  const contributions: Contribution<PortSet>[] = q.ingress.rules.map((r) => ({
-    intervals: ruleIntervals(r, family),
-    value: resolvePorts(r.ports, q.podInfo),
-  }));
-  const pieces = partition(contributions, (vs) => vs.reduce(portSetUnion, NO_PORTS), portSetKey).filter(
-    (p) => !portSetIsEmpty(p.value),
-  );
-  const content = pieces.map((p) => `${p.interval[0]}-${p.interval[1]}:${portSetKey(p.value)}`).join(';');
-  return set.namedChain(`ingress/ipv${family}/${content}`, `ingress sources (IPv${family})`, () => {
-    const out: PendingFilter[] = [];
-    emitAddressMap(out, family, 'srcIp', {
-      pieces,
-      fallback: NO_PORTS,
-      key: portSetKey,
-      act: (ps) => ({
-        actions: decide(set, family, ps),
-        note: `sources allowed ${portSetIsEmpty(ps) ? 'nothing' : describePorts(ps)}`,
-      }),
+/** Source chain of one pod interface's ingress, in one family; shared between equal contents. */
+function ingressPart(q: ManagedInterface, family: Family, cache: CompileCache | undefined): IngressPart {
+  const stage = () => {
+    const contributions: Contribution<PortSet>[] = q.ingress.rules.map((r) => ({
+      intervals: ruleIntervals(r, family),
+      value: resolvePorts(r.ports, q.podInfo),
+    }));
+    const pieces = partition(contributions, (vs) => vs.reduce(portSetUnion, NO_PORTS), portSetKey).filter(
+      (p) => !portSetIsEmpty(p.value),
+    );
+    const content = `ingress/ipv${family}/${piecesKey(pieces)}`;
+    return { content, build: () => buildIngressChain(family, pieces, content) };
+  };
+  if (!cache) return stage().build();
+  // Pods selected by the same policies share their rule objects, and so one source chain; the
+  // pod itself matters only for named ports.
+  const named = q.ingress.rules.some(hasNamedPorts);
+  const name = `ipv${family}/${q.ingress.rules.map(objectId).join(',')}${named ? `/pod${objectId(q.podInfo)}` : ''}`;
+  return cache.ingress.getStaged(name, [...q.ingress.rules, named ? q.podInfo : ''], stage);
+}
+
+function buildIngressChain(family: Family, pieces: Piece<PortSet>[], ref: string): IngressPart {
+  const set = new ChainSet();
+  const fragment = set.capture(() => {
+    set.namedChain(ref, `ingress sources (IPv${family})`, () => {
+      const out: PendingFilter[] = [];
+      emitAddressMap(out, family, 'srcIp', {
+        pieces,
+        fallback: NO_PORTS,
+        key: portSetKey,
+        act: (ps) => ({
+          actions: decide(set, family, ps),
+          note: `sources allowed ${portSetIsEmpty(ps) ? 'nothing' : describePorts(ps)}`,
+        }),
+      });
+      out.push(filter(FALLBACK_SLOT, 'all', {}, DROP, 'ingress is isolated and no rule allows this source'));
+      return out;
     });
-    out.push(filter(FALLBACK_SLOT, 'all', {}, DROP, 'ingress is isolated and no rule allows this source'));
-    return out;
   });
+  return { ref, fragment };
+}
+
+/** What an uplink's chains are built from; equal `deps` mean equal chains (see VfPlan). */
+export interface UplinkPlan {
+  input: UplinkDeviceInput;
+  /** Source chain per isolated pod interface and family. */
+  sources: Map<ManagedInterface, Partial<Record<Family, IngressPart>>>;
+  deps: unknown[];
+}
+
+export function planUplink(input: UplinkDeviceInput, cache?: CompileCache): UplinkPlan {
+  const sources = new Map<ManagedInterface, Partial<Record<Family, IngressPart>>>();
+  const deps: unknown[] = [];
+  for (const q of input.interfaces) {
+    deps.push(q.key, q.pod, q.network, q.ips, q.ingress.isolated);
+    if (!q.ingress.isolated) continue;
+    const parts: Partial<Record<Family, IngressPart>> = {};
+    for (const family of FAMILIES) {
+      if (addressesOf(q, family).length === 0) continue;
+      parts[family] = ingressPart(q, family, cache);
+      deps.push(parts[family]);
+    }
+    sources.set(q, parts);
+  }
+  return { input, sources, deps };
 }
 
 /** Chain 2 of an uplink representor: new connections from outside the node to local pods. */
-function buildUplinkNew(set: ChainSet, input: UplinkDeviceInput, cache: CompileCache | undefined): void {
+function buildUplinkNew(set: ChainSet, plan: UplinkPlan): void {
+  const input = plan.input;
   const out = set.fixedChain(NEW_CHAIN, 'new connections from outside the node to pods behind this uplink');
   for (const family of FAMILIES) {
     // Group by address: an address shared by two networks cannot be told apart here, so new
@@ -495,7 +535,9 @@ function buildUplinkNew(set: ChainSet, input: UplinkDeviceInput, cache: CompileC
         pieces.push({ interval: [v, v], value: 'drop' });
         notes.set('drop', 'address shared by pods of two networks: new connections to it are dropped');
       } else if (q.ingress.isolated) {
-        const ref = ingressChain(set, q, family, cache);
+        const part = plan.sources.get(q)![family]!;
+        set.replay(part.fragment, []);
+        const ref = part.ref;
         pieces.push({ interval: [v, v], value: `chain:${ref}` });
         const prev = notes.get(`chain:${ref}`);
         notes.set(`chain:${ref}`, prev ? `${prev}, ${q.pod}` : `ingress rules of ${q.pod}`);
@@ -516,18 +558,28 @@ function buildUplinkNew(set: ChainSet, input: UplinkDeviceInput, cache: CompileC
 }
 
 export function compileVf(input: VfDeviceInput, opts: CompileOptions, cache?: CompileCache): Chain[] {
+  return buildVf(planVf(input, cache), opts);
+}
+
+export function buildVf(plan: VfPlan, opts: CompileOptions): Chain[] {
   const set = new ChainSet();
-  buildClassify(set, opts, () => [{ match: {}, note: `IP from ${input.iface.pod} goes through conntrack` }]);
+  buildClassify(set, opts, () => [
+    { match: {}, note: `IP from ${plan.input.iface.pod} goes through conntrack` },
+  ]);
   buildState(set);
-  buildVfNew(set, input, cache);
+  buildVfNew(set, plan);
   return set.finish();
 }
 
 export function compileUplink(input: UplinkDeviceInput, opts: CompileOptions, cache?: CompileCache): Chain[] {
+  return buildUplink(planUplink(input, cache), opts);
+}
+
+export function buildUplink(plan: UplinkPlan, opts: CompileOptions): Chain[] {
   const set = new ChainSet();
   buildClassify(set, opts, (c) => {
     const values: Interval[] = [];
-    for (const q of input.interfaces) {
+    for (const q of plan.input.interfaces) {
       for (const v of addressesOf(q, c.family)) values.push([v, v]);
     }
     const cidrs = normalizeIntervals(values).flatMap((iv) => intervalToCidrs(iv, c.family));
@@ -537,6 +589,6 @@ export function compileUplink(input: UplinkDeviceInput, opts: CompileOptions, ca
     }));
   });
   buildState(set);
-  buildUplinkNew(set, input, cache);
+  buildUplinkNew(set, plan);
   return set.finish();
 }

@@ -8,8 +8,8 @@
 import type { NodeInfo } from '../cluster/snapshot.js';
 import type { ManagedInterface, PolicyModel } from '../policy/types.js';
 import { buildDeviceMap, type RepresentorLookup } from '../node/device-map.js';
-import { CompileCache, Memo, sameInputs } from './compile-cache.js';
-import { compileUplink, compileVf, uplinkDependencies, vfDependencies } from './compile-device.js';
+import { CompileCache, Memo } from './compile-cache.js';
+import { buildUplink, buildVf, planUplink, planVf } from './compile-device.js';
 import type { CompileOptions } from './compile-options.js';
 import type { DevicePipeline, NodePipeline } from './ir.js';
 
@@ -35,7 +35,7 @@ export function compileNode(
 export class NodeCompiler {
   private readonly cache = new CompileCache();
   private readonly devices = new Memo<DevicePipeline>();
-  /** Interfaces per network, kept as the same array while its members are the same objects. */
+  /** Interfaces per network as named ports read them (see networksOf). */
   private networks = new Map<string, ManagedInterface[]>();
 
   constructor(private readonly opts: CompileOptions) {}
@@ -49,8 +49,8 @@ export class NodeCompiler {
     const map = buildDeviceMap(model, nodeName, node, lookup);
     const warnings = [...map.warnings];
     const active = activeNetworks(model, nodeName);
-    const onNetwork = this.networksOf(model);
-    const localOn = (net: string) => (onNetwork.get(net) ?? []).filter((q) => q.nodeName === nodeName);
+    const { current, stable } = this.networksOf(model);
+    const localOn = (net: string) => (current.get(net) ?? []).filter((q) => q.nodeName === nodeName);
     const localByNet = new Map<string, ManagedInterface[]>();
     const devices: DevicePipeline[] = [];
     for (const vf of map.vfs) {
@@ -61,38 +61,31 @@ export class NodeCompiler {
         device: vf.device,
         iface: vf.iface,
         localPeers: localByNet.get(net)!.filter((q) => q.key !== vf.iface.key),
-        networkInterfaces: onNetwork.get(net) ?? [],
+        networkInterfaces: stable.get(net) ?? [],
       };
-      const isActive = active.has(net);
-      const inputs = isActive ? ['active', ...vfDependencies(input)] : ['idle', vf.iface.key];
+      const plan = active.has(net) ? planVf(input, this.cache) : undefined;
+      const inputs = plan ? ['active', ...plan.deps] : ['idle', vf.iface.key];
       devices.push(
         this.devices.get(`vf/${vf.device}`, inputs, () => ({
           device: vf.device,
           kind: 'vf',
           networks: [net],
           interfaces: [vf.iface.key],
-          chains: isActive ? compileVf(input, this.opts, this.cache) : [],
+          chains: plan ? buildVf(plan, this.opts) : [],
         })),
       );
     }
     for (const up of map.uplinks) {
       const behind = up.interfaces.filter((i) => active.has(i.network));
       warnings.push(...ipClashes(behind, up.device));
-      const input = { kind: 'uplink' as const, device: up.device, interfaces: behind };
+      const plan = planUplink({ kind: 'uplink', device: up.device, interfaces: behind }, this.cache);
       devices.push(
-        this.devices.get(`uplink/${up.device}`, uplinkDependencies(input), () => ({
+        this.devices.get(`uplink/${up.device}`, plan.deps, () => ({
           device: up.device,
           kind: 'uplink',
           networks: [...new Set(behind.map((i) => i.network))].sort(),
           interfaces: behind.map((i) => i.key),
-          chains:
-            behind.length > 0
-              ? compileUplink(
-                  { kind: 'uplink', device: up.device, interfaces: behind },
-                  this.opts,
-                  this.cache,
-                )
-              : [],
+          chains: behind.length > 0 ? buildUplink(plan, this.opts) : [],
         })),
       );
     }
@@ -102,19 +95,34 @@ export class NodeCompiler {
     return { node: nodeName, devices, warnings };
   }
 
-  private networksOf(model: PolicyModel): Map<string, ManagedInterface[]> {
-    const fresh = new Map<string, ManagedInterface[]>();
+  /**
+   * Interfaces per network: `current` as the model has them, and `stable` for named-port
+   * resolution, which reads only their key, addresses and pod: the previous array is kept while
+   * those are the same, so that what depends on it is reused.
+   */
+  private networksOf(model: PolicyModel): {
+    current: Map<string, ManagedInterface[]>;
+    stable: Map<string, ManagedInterface[]>;
+  } {
+    const current = new Map<string, ManagedInterface[]>();
     for (const i of model.interfaces) {
-      const list = fresh.get(i.network);
+      const list = current.get(i.network);
       if (list) list.push(i);
-      else fresh.set(i.network, [i]);
+      else current.set(i.network, [i]);
     }
-    for (const [net, list] of fresh) {
+    const stable = new Map<string, ManagedInterface[]>();
+    for (const [net, list] of current) {
       const prev = this.networks.get(net);
-      if (prev && sameInputs(prev, list)) fresh.set(net, prev);
+      const same =
+        prev !== undefined &&
+        prev.length === list.length &&
+        prev.every(
+          (p, i) => p.key === list[i]!.key && p.ips === list[i]!.ips && p.podInfo === list[i]!.podInfo,
+        );
+      stable.set(net, same ? prev : list);
     }
-    this.networks = fresh;
-    return fresh;
+    this.networks = stable;
+    return { current, stable };
   }
 }
 
