@@ -340,9 +340,14 @@ export function synthesize(o: SynthOptions): Synth {
 
 /** A copy of the object list where one pod's `app` label (and tier) changed. */
 export function withLabelChange(objects: Obj[], index: number, app: string): Obj[] {
+  return withLabels(objects, index, { app, tier: TIER[app as App] ?? 'other' });
+}
+
+/** A copy of the object list where one pod got these labels on top of its own. */
+export function withLabels(objects: Obj[], index: number, labels: Labels): Obj[] {
   const out = objects.slice();
   const p = structuredClone(objects[index]!) as { metadata: { labels: Labels } };
-  p.metadata.labels = { ...p.metadata.labels, app, tier: TIER[app as App] ?? 'other' };
+  p.metadata.labels = { ...p.metadata.labels, ...labels };
   out[index] = p as unknown as Obj;
   return out;
 }

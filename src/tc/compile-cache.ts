@@ -4,6 +4,7 @@
 // src/policy/update-model.ts), and never changes them once built. A hit therefore gives exactly
 // what building again would give; the compile result is the same with or without a cache.
 
+import type { PodInfo } from '../cluster/snapshot.js';
 import type { ManagedInterface, PortSet } from '../policy/types.js';
 import type { Family } from './encapsulation.js';
 import type { Contribution } from './address-space.js';
@@ -25,6 +26,20 @@ export function objectId(o: object): number {
   let id = ids.get(o);
   if (id === undefined) ids.set(o, (id = nextId++));
   return id;
+}
+
+/** Equal address lists (a changed pod gets new arrays, mostly with the same addresses). */
+export function sameIps(a: readonly string[], b: readonly string[]): boolean {
+  return a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
+}
+
+const namedPortKeys = new WeakMap<PodInfo, string>();
+
+/** A pod as the compiler reads it: only its named ports (a label change leaves them alone). */
+export function namedPortsKey(pod: PodInfo): string {
+  let key = namedPortKeys.get(pod);
+  if (key === undefined) namedPortKeys.set(pod, (key = JSON.stringify(pod.namedPorts)));
+  return key;
 }
 
 export function sameInputs(a: readonly unknown[], b: readonly unknown[]): boolean {
@@ -95,7 +110,8 @@ interface PairEntry {
  * compares the fields a decision reads directly, without building an inputs list per lookup.
  */
 export class PairMemo {
-  private entries = new Map<string, PairEntry>();
+  /** source key -> destination key -> one entry per family. */
+  private bySource = new Map<string, Map<string, Partial<Record<Family, PairEntry>>>>();
 
   get(
     src: ManagedInterface,
@@ -103,28 +119,38 @@ export class PairMemo {
     family: Family,
     build: (src: ManagedInterface, q: ManagedInterface, family: Family) => Contribution<PortSet>[],
   ): Contribution<PortSet>[] {
-    const name = `${src.key}>${q.key}/${family}`;
-    const e = this.entries.get(name);
+    let row = this.bySource.get(src.key);
+    if (!row) this.bySource.set(src.key, (row = new Map()));
+    let cell = row.get(q.key);
+    if (!cell) row.set(q.key, (cell = {}));
+    const e = cell[family];
     if (
       e &&
-      e.src.ips === src.ips &&
       e.src.egress === src.egress &&
-      e.q.ips === q.ips &&
       e.q.ingress === q.ingress &&
-      e.q.podInfo === q.podInfo
+      sameIps(e.src.ips, src.ips) &&
+      sameIps(e.q.ips, q.ips) &&
+      namedPortsKey(e.q.podInfo) === namedPortsKey(q.podInfo)
     ) {
       e.used = true;
       return e.value;
     }
     const value = build(src, q, family);
-    this.entries.set(name, { src, q, value, used: true });
+    cell[family] = { src, q, value, used: true };
     return value;
   }
 
   sweep(): void {
-    for (const [name, e] of this.entries) {
-      if (!e.used) this.entries.delete(name);
-      else e.used = false;
+    for (const [s, row] of this.bySource) {
+      for (const [q, cell] of row) {
+        for (const f of [4, 6] as const) {
+          const e = cell[f];
+          if (e && !e.used) delete cell[f];
+          else if (e) e.used = false;
+        }
+        if (!cell[4] && !cell[6]) row.delete(q);
+      }
+      if (row.size === 0) this.bySource.delete(s);
     }
   }
 }

@@ -20,7 +20,7 @@ import {
   type IpCarrier,
 } from './encapsulation.js';
 import { FALLBACK_SLOT, OVERRIDE_SLOT, prefixSlot, prioFor } from './layout.js';
-import { objectId, type CompileCache } from './compile-cache.js';
+import { namedPortsKey, objectId, type CompileCache } from './compile-cache.js';
 import { FAMILY_BITS, prefixRules } from './prefix-rules.js';
 import { addressesOf, ownersIn } from './interface-addresses.js';
 import {
@@ -461,8 +461,8 @@ function ingressPart(q: ManagedInterface, family: Family, cache: CompileCache | 
   // Pods selected by the same policies share their rule objects, and so one source chain; the
   // pod itself matters only for named ports.
   const named = q.ingress.rules.some(hasNamedPorts);
-  const name = `ipv${family}/${q.ingress.rules.map(objectId).join(',')}${named ? `/pod${objectId(q.podInfo)}` : ''}`;
-  return cache.ingress.getStaged(name, [...q.ingress.rules, named ? q.podInfo : ''], stage);
+  const name = `ipv${family}/${q.ingress.rules.map(objectId).join(',')}${named ? `/${q.key}` : ''}`;
+  return cache.ingress.getStaged(name, [...q.ingress.rules, named ? namedPortsKey(q.podInfo) : ''], stage);
 }
 
 function buildIngressChain(family: Family, pieces: Piece<PortSet>[], ref: string): IngressPart {
@@ -498,7 +498,7 @@ export function planUplink(input: UplinkDeviceInput, cache?: CompileCache): Upli
   const sources = new Map<ManagedInterface, Partial<Record<Family, IngressPart>>>();
   const deps: unknown[] = [];
   for (const q of input.interfaces) {
-    deps.push(q.key, q.pod, q.network, q.ips, q.ingress.isolated);
+    deps.push(q.key, q.pod, q.network, q.ips.join(','), q.ingress.isolated);
     if (!q.ingress.isolated) continue;
     const parts: Partial<Record<Family, IngressPart>> = {};
     for (const family of FAMILIES) {

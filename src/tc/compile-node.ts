@@ -8,7 +8,7 @@
 import type { NodeInfo } from '../cluster/snapshot.js';
 import type { ManagedInterface, PolicyModel } from '../policy/types.js';
 import { buildDeviceMap, type RepresentorLookup } from '../node/device-map.js';
-import { CompileCache, Memo } from './compile-cache.js';
+import { CompileCache, Memo, namedPortsKey, sameIps } from './compile-cache.js';
 import { buildUplink, buildVf, planUplink, planVf } from './compile-device.js';
 import type { CompileOptions } from './compile-options.js';
 import type { DevicePipeline, NodePipeline } from './ir.js';
@@ -97,8 +97,8 @@ export class NodeCompiler {
 
   /**
    * Interfaces per network: `current` as the model has them, and `stable` for named-port
-   * resolution, which reads only their key, addresses and pod: the previous array is kept while
-   * those are the same, so that what depends on it is reused.
+   * resolution, which reads only their key, addresses and named ports: the previous array is kept
+   * while those are the same, so that what depends on it is reused.
    */
   private networksOf(model: PolicyModel): {
     current: Map<string, ManagedInterface[]>;
@@ -117,7 +117,10 @@ export class NodeCompiler {
         prev !== undefined &&
         prev.length === list.length &&
         prev.every(
-          (p, i) => p.key === list[i]!.key && p.ips === list[i]!.ips && p.podInfo === list[i]!.podInfo,
+          (p, i) =>
+            p.key === list[i]!.key &&
+            sameIps(p.ips, list[i]!.ips) &&
+            namedPortsKey(p.podInfo) === namedPortsKey(list[i]!.podInfo),
         );
       stable.set(net, same ? prev : list);
     }

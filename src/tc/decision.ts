@@ -35,7 +35,17 @@ export function ruleIntervals(rule: ResolvedRule, family: Family): Interval[] {
   return out;
 }
 
+// Blocks are shared by every rule that lists them, and kept when a rule is rebuilt after a pod
+// change (src/policy/update-model.ts): parse each once.
+const blockCache = new WeakMap<AddressBlock, Partial<Record<Family, Interval[]>>>();
+
 export function blockIntervals(block: AddressBlock, family: Family): Interval[] {
+  let cached = blockCache.get(block);
+  if (!cached) blockCache.set(block, (cached = {}));
+  return (cached[family] ??= parseBlock(block, family));
+}
+
+function parseBlock(block: AddressBlock, family: Family): Interval[] {
   const base = parseCidrInterval(block.cidr);
   if (!base || base.family !== family) return [];
   const holes: Interval[] = [];
