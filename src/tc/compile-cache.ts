@@ -8,7 +8,7 @@ import type { PodInfo } from '../cluster/snapshot.js';
 import type { ManagedInterface, PortSet } from '../policy/types.js';
 import type { Family } from './encapsulation.js';
 import type { Contribution } from './address-space.js';
-import type { EgressPart, IngressPart } from './compile-device.js';
+import type { EgressPart, IngressPart, Overrides } from './compile-device.js';
 
 interface Entry<V> {
   inputs: readonly unknown[];
@@ -160,12 +160,15 @@ export class CompileCache {
   readonly egress = new Memo<EgressPart>();
   /** What one VF's pod may open to one other pod of the node. */
   readonly pairs = new PairMemo();
+  /** A VF's decisions for the pods of its node that differ from its egress rules. */
+  readonly overrides = new Memo<Overrides>();
   /** Source chain of one local pod's ingress on an uplink. */
   readonly ingress = new Memo<IngressPart>();
 
   sweep(): void {
     this.egress.sweep();
     this.pairs.sweep();
+    this.overrides.sweep();
     this.ingress.sweep();
   }
 }

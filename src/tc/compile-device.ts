@@ -269,14 +269,42 @@ export interface VfPlan {
 export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
   const src = input.iface;
   const egress = { 4: egressPart(input, 4, cache), 6: egressPart(input, 6, cache) };
+  const decisions: Record<Family, Contribution<PortSet>[][]> = { 4: [], 6: [] };
+  for (const family of FAMILIES) {
+    for (const q of input.localPeers) {
+      decisions[family].push(
+        cache ? cache.pairs.get(src, q, family, pairDecisions) : pairDecisions(src, q, family),
+      );
+    }
+  }
+  // Which decisions override the egress rules, and the text that stands for them: the same as
+  // last time while the egress parts and every decision are the same objects.
+  const compute = () => overridesOf(egress, decisions);
+  const { overrides, signature } = cache
+    ? cache.overrides.get(src.key, [egress[4], egress[6], ...decisions[4], '|', ...decisions[6]], compute)
+    : compute();
+  return {
+    input,
+    egress,
+    overrides,
+    deps: [src.key, src.pod, src.egress.isolated, egress[4], egress[6], signature],
+  };
+}
+
+export interface Overrides {
+  overrides: Record<Family, Contribution<PortSet>[]>;
+  signature: string;
+}
+
+function overridesOf(
+  egress: Record<Family, EgressPart>,
+  decisions: Record<Family, Contribution<PortSet>[][]>,
+): Overrides {
   const overrides: Record<Family, Contribution<PortSet>[]> = { 4: [], 6: [] };
   const signature: string[] = [];
   for (const family of FAMILIES) {
-    for (const q of input.localPeers) {
-      const decisions = cache
-        ? cache.pairs.get(src, q, family, pairDecisions)
-        : pairDecisions(src, q, family);
-      for (const d of decisions) {
+    for (const list of decisions[family]) {
+      for (const d of list) {
         const key = portSetKey(d.value);
         const v = d.intervals[0]![0];
         if (key === portSetKey(egress[family].valueAt(v))) continue;
@@ -286,12 +314,7 @@ export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
     }
     signature.push('|');
   }
-  return {
-    input,
-    egress,
-    overrides,
-    deps: [src.key, src.pod, src.egress.isolated, egress[4], egress[6], signature.join(',')],
-  };
+  return { overrides, signature: signature.join(',') };
 }
 
 /** Chain 2 of a VF representor: new connections sent by the VF's pod. */
