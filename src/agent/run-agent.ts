@@ -5,12 +5,11 @@ import { watch } from 'node:fs';
 import type { ClusterSnapshot } from '../cluster/snapshot.js';
 import { formatProblem } from '../cluster/problem.js';
 import { loadSnapshotFromDir } from '../cluster/load-manifests.js';
-import { buildPolicyModel } from '../policy/build-model.js';
-import { compileNode } from '../tc/compile-node.js';
 import type { CompileOptions } from '../tc/compile-options.js';
 import { ExecaTcRunner } from '../tc/apply/tc-runner.js';
 import { kernelReader, Reconciler } from '../tc/apply/reconcile.js';
 import { log } from '../util/log.js';
+import { NodePipelineBuilder } from './node-pipeline-builder.js';
 import { dumpFiles, writeDumps } from './rule-dumps.js';
 import type { Generation } from '../tc/layout.js';
 
@@ -51,11 +50,14 @@ function manifestsSource(dir: string): StateSource {
 export async function reconcileOnce(
   source: StateSource,
   reconciler: Reconciler,
+  builder: NodePipelineBuilder,
   o: AgentOptions,
   seenProblems: Set<string>,
 ): Promise<{ ok: boolean; failed: string[]; writes: number }> {
   const snapshot = await source.snapshot();
-  const model = buildPolicyModel(snapshot, { networkPlugins: o.networkPlugins });
+  const t0 = performance.now();
+  const { model, pipeline, how } = builder.build(snapshot);
+  log.info(`compiled node ${o.nodeName}: ${how}, ${(performance.now() - t0).toFixed(1)} ms`, 1);
   for (const p of model.problems) {
     const text = formatProblem(p);
     if (seenProblems.has(text)) continue;
@@ -63,7 +65,6 @@ export async function reconcileOnce(
     log.warn(text);
     source.report?.(p);
   }
-  const pipeline = compileNode(model, o.nodeName, snapshot.nodes.get(o.nodeName), o.compile);
   for (const w of pipeline.warnings) {
     if (!seenProblems.has(w)) {
       seenProblems.add(w);
@@ -94,9 +95,10 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   const runner = new ExecaTcRunner(o.tcBinary);
   const reconciler = new Reconciler(runner, kernelReader(runner, o.tcBinary), o.compile.ctZone);
   const seen = new Set<string>();
+  const builder = new NodePipelineBuilder(o.nodeName, o.networkPlugins, o.compile);
   if (o.once) {
     try {
-      const r = await reconcileOnce(source, reconciler, o, seen);
+      const r = await reconcileOnce(source, reconciler, builder, o, seen);
       return r.ok ? 0 : 1;
     } finally {
       source.stop();
@@ -121,7 +123,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
     running = true;
     let delay = o.resyncMs ?? 60_000;
     try {
-      const r = await reconcileOnce(source, reconciler, o, seen);
+      const r = await reconcileOnce(source, reconciler, builder, o, seen);
       if (r.ok) backoff = 1000;
       else {
         delay = backoff;

@@ -38,6 +38,7 @@ export async function agentOnce(
   return { code: r.exitCode ?? -1, writes: m ? Number(m[1]) : -1, stderr: r.stderr };
 }
 
+import { NodePipelineBuilder } from '../../../src/agent/node-pipeline-builder.js';
 import { reconcileOnce, type AgentOptions } from '../../../src/agent/run-agent.js';
 import { loadSnapshotFromDir } from '../../../src/cluster/load-manifests.js';
 import { ExecaTcRunner } from '../../../src/tc/apply/tc-runner.js';
@@ -53,6 +54,8 @@ export class InProcessAgent {
   readonly runner: ExecaTcRunner;
   private readonly reconciler: Reconciler;
   private readonly seen = new Set<string>();
+  /** Kept across reconciles, as the agent keeps it: changes go through the incremental path. */
+  private readonly builder: NodePipelineBuilder;
 
   constructor(
     readonly node: string,
@@ -61,6 +64,7 @@ export class InProcessAgent {
   ) {
     this.runner = new ExecaTcRunner('tc', netns);
     this.reconciler = new Reconciler(this.runner, kernelReader(this.runner, 'tc', netns), compile.ctZone);
+    this.builder = new NodePipelineBuilder(node, ['accelerated-bridge'], compile);
   }
 
   async reconcile(manifests: string): Promise<{ ok: boolean; writes: number; failed: string[] }> {
@@ -77,6 +81,6 @@ export class InProcessAgent {
       onChange: () => undefined,
       stop: () => undefined,
     };
-    return reconcileOnce(source, this.reconciler, o, this.seen);
+    return reconcileOnce(source, this.reconciler, this.builder, o, this.seen);
   }
 }

@@ -1,0 +1,59 @@
+// From a cluster snapshot to the node's pipeline, remembering the previous run: when only pods
+// changed, the model is updated instead of rebuilt and the node compiler reuses every device whose
+// inputs did not change. The result is always the one a full build would give (unit-tested in
+// test/unit/policy/update-model.test.ts); only the time differs.
+
+import type { ClusterSnapshot } from '../cluster/snapshot.js';
+import { diffSnapshots } from '../cluster/snapshot-diff.js';
+import { buildPolicyModel } from '../policy/build-model.js';
+import type { PolicyModel } from '../policy/types.js';
+import { updatePolicyModel } from '../policy/update-model.js';
+import { NodeCompiler } from '../tc/compile-node.js';
+import type { CompileOptions } from '../tc/compile-options.js';
+import type { NodePipeline } from '../tc/ir.js';
+
+export interface NodeBuild {
+  model: PolicyModel;
+  pipeline: NodePipeline;
+  /** How the model was obtained, for the log. */
+  how: string;
+}
+
+export class NodePipelineBuilder {
+  private last?: { snapshot: ClusterSnapshot; model: PolicyModel };
+  private readonly compiler: NodeCompiler;
+
+  constructor(
+    private readonly nodeName: string,
+    private readonly networkPlugins: string[],
+    compile: CompileOptions,
+  ) {
+    this.compiler = new NodeCompiler(compile);
+  }
+
+  build(snapshot: ClusterSnapshot): NodeBuild {
+    const opts = { networkPlugins: this.networkPlugins };
+    let model: PolicyModel;
+    let how: string;
+    const diff = this.last ? diffSnapshots(this.last.snapshot, snapshot) : undefined;
+    if (!this.last || !diff) {
+      model = buildPolicyModel(snapshot, opts);
+      how = 'full build (first run)';
+    } else if (diff.kind === 'other') {
+      model = buildPolicyModel(snapshot, opts);
+      how = `full build (${diff.what} changed)`;
+    } else if (diff.changed.length === 0) {
+      model = this.last.model;
+      how = 'no change';
+    } else {
+      const upd = updatePolicyModel(this.last.model, this.last.snapshot, snapshot, diff.changed, opts);
+      model = upd.model;
+      how = upd.incremental
+        ? `incremental (${diff.changed.length} pod(s) changed)`
+        : `full build (${upd.reason})`;
+    }
+    this.last = { snapshot, model };
+    const pipeline = this.compiler.compile(model, this.nodeName, snapshot.nodes.get(this.nodeName));
+    return { model, pipeline, how };
+  }
+}

@@ -1,0 +1,66 @@
+import { expect } from 'chai';
+import { NodePipelineBuilder } from '../../../src/agent/node-pipeline-builder.js';
+import { buildSnapshot, type SourcedObject } from '../../../src/cluster/build-snapshot.js';
+import { loadManifestsDir } from '../../../src/cluster/load-manifests.js';
+import { buildPolicyModel } from '../../../src/policy/build-model.js';
+import { compileNode } from '../../../src/tc/compile-node.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
+
+const PLUGINS = ['accelerated-bridge'];
+const NODE = 'worker-1';
+
+type Obj = { kind?: string; metadata?: { name?: string; labels?: Record<string, string> } };
+
+function withPodLabels(
+  objects: SourcedObject[],
+  name: string,
+  labels: Record<string, string>,
+): SourcedObject[] {
+  return objects.map((s) => {
+    const o = s.obj as Obj;
+    if (o.kind !== 'Pod' || o.metadata?.name !== name) return s;
+    return { ...s, obj: { ...o, metadata: { ...o.metadata, labels } } };
+  });
+}
+
+describe('NodePipelineBuilder (the agent path from snapshot to pipeline)', () => {
+  it('updates after pod changes, rebuilds after other changes, and always equals a full compile', async () => {
+    const { objects } = await loadManifestsDir('examples/manifests');
+    const builder = new NodePipelineBuilder(NODE, PLUGINS, DEFAULT_COMPILE_OPTIONS);
+    const steps: { objects: SourcedObject[]; how: RegExp }[] = [
+      { objects, how: /^full build \(first run\)$/ },
+      { objects, how: /^no change$/ },
+      {
+        objects: withPodLabels(objects, 'api-1', { app: 'other' }),
+        how: /^incremental \(1 pod\(s\) changed\)$/,
+      },
+      {
+        objects: withPodLabels(objects, 'api-1', { app: 'other' }).filter(
+          (s) =>
+            (s.obj as Obj).kind !== 'MultiNetworkPolicy' ||
+            (s.obj as Obj).metadata?.name !== 'allow-api-from-frontend',
+        ),
+        how: /^full build \(policies changed\)$/,
+      },
+      { objects, how: /^full build \(policies changed\)$/ },
+    ];
+    let previous: ReturnType<NodePipelineBuilder['build']> | undefined;
+    for (const [i, step] of steps.entries()) {
+      const snapshot = buildSnapshot(step.objects);
+      const got = builder.build(snapshot);
+      expect(got.how, `step ${i}`).to.match(step.how);
+      const want = compileNode(
+        buildPolicyModel(snapshot, { networkPlugins: PLUGINS }),
+        NODE,
+        snapshot.nodes.get(NODE),
+        DEFAULT_COMPILE_OPTIONS,
+      );
+      expect(got.pipeline, `step ${i}`).to.deep.equal(want);
+      if (i === 1) {
+        // Nothing changed: every device is the very object compiled before.
+        expect(got.pipeline.devices.every((d, k) => d === previous!.pipeline.devices[k])).to.equal(true);
+      }
+      previous = got;
+    }
+  });
+});
