@@ -4,7 +4,15 @@
 
 import type { Problem } from '../cluster/problem.js';
 import type { ClusterSnapshot, PodInfo } from '../cluster/snapshot.js';
-import { canonicalIpText, type Cidr, compareCidr, hostCidr, parseCidr, parseIp } from './cidr.js';
+import {
+  canonicalIpText,
+  type Cidr,
+  type IpAddress,
+  compareCidr,
+  hostCidr,
+  parseCidr,
+  parseIp,
+} from './cidr.js';
 import { normalizePolicy } from './normalize-policy.js';
 import { selectorMatches } from './selector.js';
 import type {
@@ -52,6 +60,36 @@ export function managedNetworks(snapshot: ClusterSnapshot, plugins: readonly str
   return out;
 }
 
+/**
+ * The value of `text` when it is canonical IPv4 text (four decimal octets up to 255, no leading
+ * zeros), else undefined. canonicalIpText and parseIp would give that same text and value, but
+ * through BigInt arithmetic whose garbage dominates reading thousands of pod addresses; almost
+ * every pod address is written this way.
+ */
+function canonicalIpv4Value(text: string): number | undefined {
+  if (typeof text !== 'string') return undefined;
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x2e /* . */) {
+      if (digits === 0 || ++dots > 3) return undefined;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+    } else if (c >= 0x30 && c <= 0x39) {
+      if (digits > 0 && octet === 0) return undefined; // a leading zero
+      octet = octet * 10 + (c - 0x30);
+      if (++digits > 3 || octet > 255) return undefined;
+    } else {
+      return undefined;
+    }
+  }
+  return dots === 3 && digits > 0 ? value * 256 + octet : undefined;
+}
+
 /** One live pod's interfaces on managed networks (direction policies still empty). */
 export function podInterfaces(pod: PodInfo, managed: Set<string>, problems: Problem[]): ManagedInterface[] {
   const podKey = `${pod.namespace}/${pod.name}`;
@@ -71,7 +109,7 @@ export function podInterfaces(pod: PodInfo, managed: Set<string>, problems: Prob
     }
     const ips: string[] = [];
     for (const ip of itf.ips) {
-      const canonical = canonicalIpText(ip);
+      const canonical = canonicalIpv4Value(ip) !== undefined ? ip : canonicalIpText(ip);
       if (canonical === undefined) {
         problems.push({
           severity: 'warning',
@@ -192,7 +230,7 @@ class BlockTable {
 
   /** Blocks by rank, de-duplicated. */
   sorted(ranks: number[]): AddressBlock[] {
-    const order = Int32Array.from(ranks).sort();
+    const order = new Int32Array(ranks).sort();
     const out: AddressBlock[] = [];
     for (let i = 0; i < order.length; i++) {
       if (i > 0 && order[i] === order[i - 1]) continue;
@@ -244,82 +282,102 @@ function podSelectorKeys(policies: NormalizedPolicy[]): string[] {
 }
 
 /**
- * The labels seen through `keys` (absent as null; own properties only, as selectorMatches reads
- * them). Pods with equal views are matched alike by every selector that reads only those keys.
+ * A label set as selectors see it, shared by every label set they cannot tell apart, with each
+ * selector's answer remembered: many pods (and every interface of one pod) look alike.
  */
-function labelView(labels: Record<string, string>, keys: string[]): string {
-  return JSON.stringify(keys.map((k) => (Object.hasOwn(labels, k) ? labels[k] : null)));
+class LabelView {
+  private readonly answers = new Map<Selector, boolean>();
+
+  /** `labels`: any one of the label sets this view stands for. */
+  constructor(private readonly labels: Record<string, string>) {}
+
+  matches(sel: Selector): boolean {
+    let answer = this.answers.get(sel);
+    if (answer === undefined) this.answers.set(sel, (answer = selectorMatches(sel, this.labels)));
+    return answer;
+  }
 }
 
 /**
- * selectorMatches remembered per (selector, view): `view` must be equal only for label sets
- * every memoised selector answers alike (a labelView, or a namespace name).
+ * Pod label sets -> shared views. Two sets share a view when they agree on `keys` (absent or
+ * value; own properties only, as selectorMatches reads them): every selector that reads only
+ * those keys answers both alike.
  */
-function memoSelectorMatches(): (sel: Selector, labels: Record<string, string>, view: string) => boolean {
-  const results = new Map<Selector, Map<string, boolean>>();
-  return (sel, labels, view) => {
-    let byView = results.get(sel);
-    if (!byView) results.set(sel, (byView = new Map()));
-    let match = byView.get(view);
-    if (match === undefined) byView.set(view, (match = selectorMatches(sel, labels)));
-    return match;
+function podLabelViews(keys: string[]): (labels: Record<string, string>) => LabelView {
+  const byText = new Map<string, LabelView>();
+  // A pod's interfaces share its labels object: look each object up once.
+  const byObject = new Map<Record<string, string>, LabelView>();
+  return (labels) => {
+    let view = byObject.get(labels);
+    if (view) return view;
+    const text = JSON.stringify(keys.map((k) => (Object.hasOwn(labels, k) ? labels[k] : null)));
+    view = byText.get(text);
+    if (!view) byText.set(text, (view = new LabelView(labels)));
+    byObject.set(labels, view);
+    return view;
   };
 }
 
 /**
- * Interfaces of one network and namespace whose pods look alike to every pod selector (same
- * labelView): every policy question (is it selected, is it a peer) has one answer for the group.
+ * Selectors -> one shared object per distinct content. Policies repeat selectors (`app: db` in
+ * many of them), and LabelView remembers answers per selector object.
+ */
+function selectorPool(): (sel: Selector) => Selector {
+  const byText = new Map<string, Selector>();
+  return (sel) => {
+    const text = JSON.stringify(sel);
+    let shared = byText.get(text);
+    if (!shared) byText.set(text, (shared = sel));
+    return shared;
+  };
+}
+
+/**
+ * Interfaces of one network and namespace whose pods share a label view: every policy question
+ * (is it selected, is it a peer) has one answer for the whole group.
  */
 interface LabelGroup {
   namespace: string;
   network: string;
-  /** Labels of the group's first pod; the others differ only in keys no selector reads. */
-  labels: Record<string, string>;
-  view: string;
+  view: LabelView;
   interfaces: ManagedInterface[];
   /** Host blocks (/32, /128) of every address of these interfaces. */
   hosts: RankedBlock[];
 }
 
 /** network -> namespace -> label view -> group; every level in interface-key order. */
-type GroupIndex = Map<string, Map<string, Map<string, LabelGroup>>>;
+type GroupIndex = Map<string, Map<string, Map<LabelView, LabelGroup>>>;
 
 function hostBlocks(itf: ManagedInterface, table: BlockTable): RankedBlock[] {
   const out: RankedBlock[] = [];
   for (const ip of itf.ips) {
-    const addr = parseIp(ip);
+    const v4 = canonicalIpv4Value(ip);
+    const addr: IpAddress | undefined = v4 !== undefined ? { family: 4, value: BigInt(v4) } : parseIp(ip);
     if (!addr) continue;
     const cidr = hostCidr(addr);
-    // `ip` is canonical text (collectInterfaces), so this is formatCidr(cidr) without formatting.
+    // `ip` is canonical text (podInterfaces), so this is formatCidr(cidr) without formatting.
     out.push(table.intern(`${ip}/${cidr.prefix}`, [], cidr));
   }
   return out;
 }
 
-function groupInterfaces(interfaces: ManagedInterface[], keys: string[], table: BlockTable): GroupIndex {
+function groupInterfaces(
+  interfaces: ManagedInterface[],
+  viewOf: (labels: Record<string, string>) => LabelView,
+  table: BlockTable,
+): GroupIndex {
   const index: GroupIndex = new Map();
-  // A pod's interfaces share its labels object: compute its view once per object.
-  const viewOf = new Map<Record<string, string>, string>();
   for (const itf of interfaces) {
     const pod = itf.podInfo;
-    const labels = pod.labels ?? {};
-    let view = viewOf.get(labels);
-    if (view === undefined) viewOf.set(labels, (view = labelView(labels, keys)));
+    const view = viewOf(pod.labels ?? {});
     let byNs = index.get(itf.network);
     if (!byNs) index.set(itf.network, (byNs = new Map()));
-    let byLabels = byNs.get(pod.namespace);
-    if (!byLabels) byNs.set(pod.namespace, (byLabels = new Map()));
-    let group = byLabels.get(view);
+    let byView = byNs.get(pod.namespace);
+    if (!byView) byNs.set(pod.namespace, (byView = new Map()));
+    let group = byView.get(view);
     if (!group) {
-      group = {
-        namespace: pod.namespace,
-        network: itf.network,
-        labels,
-        view,
-        interfaces: [],
-        hosts: [],
-      };
-      byLabels.set(view, group);
+      group = { namespace: pod.namespace, network: itf.network, view, interfaces: [], hosts: [] };
+      byView.set(view, group);
     }
     group.interfaces.push(itf);
     group.hosts.push(...hostBlocks(itf, table));
@@ -343,30 +401,31 @@ export function buildPolicyModel(snapshot: ClusterSnapshot, opts: BuildModelOpti
   const byKey = new Map(interfaces.map((i) => [i.key, i]));
   const byIp = indexByIp(interfaces, problems);
   const table = new BlockTable();
-  const groups = groupInterfaces(interfaces, podSelectorKeys(policies), table);
+  const groups = groupInterfaces(interfaces, podLabelViews(podSelectorKeys(policies)), table);
   internIpBlocks(policies, table);
   table.rank();
-  const podMatches = memoSelectorMatches();
 
-  const namespaceLabels = namespaceLabelsOf(snapshot);
-  // Namespace labels are a function of the name: the name is their view.
-  const namespaceMatches = memoSelectorMatches();
+  // One view per namespace: namespaceSelectors read the namespace's whole label set.
+  const namespaceViews = new Map<string, LabelView>();
+  for (const [ns, labels] of namespaceLabelsOf(snapshot)) namespaceViews.set(ns, new LabelView(labels));
+
+  const shared = selectorPool();
 
   /** Does a selector peer of a policy in `policyNs` cover pods of namespace `ns`? */
-  const peerCoversNamespace = (peer: SelectorPeer, policyNs: string, ns: string): boolean => {
-    if (!peer.namespaceSelector) return ns === policyNs;
+  const peerCoversNamespace = (nsSelector: Selector | undefined, policyNs: string, ns: string): boolean => {
+    if (!nsSelector) return ns === policyNs;
     // A pod in an unknown namespace matches no namespaceSelector, not even {}.
-    const nsLabels = namespaceLabels.get(ns);
-    return nsLabels !== undefined && namespaceMatches(peer.namespaceSelector, nsLabels, ns);
+    return namespaceViews.get(ns)?.matches(nsSelector) ?? false;
   };
 
   /** Ranks of the host blocks of every interface on `network` that a selector peer selects. */
   const selectedHosts = (peer: SelectorPeer, policyNs: string, network: string, out: number[]): void => {
-    for (const [ns, byLabels] of groups.get(network) ?? []) {
-      if (!peerCoversNamespace(peer, policyNs, ns)) continue;
-      for (const group of byLabels.values()) {
-        if (!peer.podSelector || podMatches(peer.podSelector, group.labels, group.view))
-          for (const h of group.hosts) out.push(h.rank);
+    const nsSelector = peer.namespaceSelector && shared(peer.namespaceSelector);
+    const podSelector = peer.podSelector && shared(peer.podSelector);
+    for (const [ns, byView] of groups.get(network) ?? []) {
+      if (!peerCoversNamespace(nsSelector, policyNs, ns)) continue;
+      for (const group of byView.values()) {
+        if (!podSelector || group.view.matches(podSelector)) for (const h of group.hosts) out.push(h.rank);
       }
     }
   };
@@ -394,22 +453,26 @@ export function buildPolicyModel(snapshot: ClusterSnapshot, opts: BuildModelOpti
   };
 
   // Policies select pods of their own namespace only: index them by namespace.
-  const policiesByNs = new Map<string, NormalizedPolicy[]>();
-  for (const p of policies) {
-    const list = policiesByNs.get(p.namespace);
-    if (list) list.push(p);
-    else policiesByNs.set(p.namespace, [p]);
+  const policiesByNs = new Map<string, { policy: NormalizedPolicy; podSelector: Selector }[]>();
+  for (const policy of policies) {
+    const entry = { policy, podSelector: shared(policy.podSelector) };
+    const list = policiesByNs.get(policy.namespace);
+    if (list) list.push(entry);
+    else policiesByNs.set(policy.namespace, [entry]);
   }
 
   /** One answer per label group; each interface gets its own copy of the arrays. */
   const directionPolicy = (group: LabelGroup, direction: Direction): DirectionPolicy => {
-    const selecting = (policiesByNs.get(group.namespace) ?? []).filter(
-      (p) =>
+    const selecting: NormalizedPolicy[] = [];
+    for (const { policy: p, podSelector } of policiesByNs.get(group.namespace) ?? []) {
+      if (
         p[direction] &&
         p.namespace === group.namespace &&
         p.networks.includes(group.network) &&
-        podMatches(p.podSelector, group.labels, group.view),
-    );
+        group.view.matches(podSelector)
+      )
+        selecting.push(p);
+    }
     const rules = selecting.flatMap((p) =>
       (direction === 'ingress' ? p.ingressRules : p.egressRules).map((r) => resolveRule(r, p, group.network)),
     );
@@ -422,8 +485,8 @@ export function buildPolicyModel(snapshot: ClusterSnapshot, opts: BuildModelOpti
   });
 
   for (const byNs of groups.values()) {
-    for (const byLabels of byNs.values()) {
-      for (const group of byLabels.values()) {
+    for (const byView of byNs.values()) {
+      for (const group of byView.values()) {
         const ingress = directionPolicy(group, 'ingress');
         const egress = directionPolicy(group, 'egress');
         for (const itf of group.interfaces) {
