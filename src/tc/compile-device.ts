@@ -448,17 +448,34 @@ function egressPieces(input: VfDeviceInput, family: Family): Piece<PortSet>[] {
     const intervals = ruleIntervals(r, family);
     if (intervals.length === 0) continue;
     contributions.push({ intervals, value: resolvePorts(r.ports, undefined) });
-    if (hasNamedPorts(r)) {
-      // Named ports resolve on the destination pod: add each pod address the rule covers.
-      for (const x of ownersIn(input.networkInterfaces, family, intervals)) {
-        contributions.push({
-          intervals: [[x.value, x.value]],
-          value: resolvePorts(r.ports, x.iface.podInfo),
-        });
-      }
-    }
+    if (hasNamedPorts(r)) contributions.push(...namedPortContributions(r, family, input.networkInterfaces));
   }
   return partition(contributions, (vs) => vs.reduce(portSetUnion, NO_PORTS), portSetKey);
+}
+
+// Per rule and family: the network array they were resolved on, and the result. Rules are shared
+// by every pod they apply to, and NodeCompiler keeps the network array while its pods are the same.
+const namedCache = new WeakMap<
+  ResolvedRule,
+  Partial<Record<Family, { on: unknown; out: Contribution<PortSet>[] }>>
+>();
+
+/** Named ports resolve on the destination pod: one contribution per pod address the rule covers. */
+function namedPortContributions(
+  r: ResolvedRule,
+  family: Family,
+  network: readonly ManagedInterface[],
+): Contribution<PortSet>[] {
+  let cached = namedCache.get(r);
+  if (!cached) namedCache.set(r, (cached = {}));
+  const hit = cached[family];
+  if (hit && hit.on === network) return hit.out;
+  const out = ownersIn(network, family, ruleIntervals(r, family)).map((x) => ({
+    intervals: [[x.value, x.value] as Interval],
+    value: resolvePorts(r.ports, x.iface.podInfo),
+  }));
+  cached[family] = { on: network, out };
+  return out;
 }
 
 /** A source chain (with its port chains) as a fragment, and its content-named ref. */
