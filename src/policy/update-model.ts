@@ -41,6 +41,8 @@ interface RuleEntry {
   network: string;
   policy: NormalizedPolicy;
   rule: NormalizedRule;
+  /** The rule's selector peers (the ones a pod change can affect). */
+  selectors: SelectorPeer[];
   resolved: ResolvedRule;
   /** Keys of the interfaces whose direction policies list it. */
   users: ReadonlySet<string>;
@@ -57,6 +59,12 @@ const indexes = new WeakMap<PolicyModel, ModelIndex>();
 
 function ruleKey(network: string, r: { origin: ResolvedRule['origin'] }): string {
   return `${network}\n${r.origin.policy}\n${r.origin.direction}\n${r.origin.index}`;
+}
+
+function selectorPeers(rule: NormalizedRule): SelectorPeer[] {
+  return rule.peers.kind === 'all'
+    ? []
+    : rule.peers.peers.filter((p): p is SelectorPeer => p.kind === 'selector');
 }
 
 function policyKey(p: NormalizedPolicy): string {
@@ -91,7 +99,14 @@ function indexOf(model: PolicyModel): ModelIndex {
         if (!e) {
           const policy = policyByKey.get(r.origin.policy)!;
           const rule = rulesOf(policy, d).find((x) => x.origin.index === r.origin.index)!;
-          e = { network: itf.network, policy, rule, resolved: r, users: new Set() };
+          e = {
+            network: itf.network,
+            policy,
+            rule,
+            selectors: selectorPeers(rule),
+            resolved: r,
+            users: new Set(),
+          };
           rules.set(key, e);
         }
         (e.users as Set<string>).add(itf.key);
@@ -177,8 +192,16 @@ export function updatePolicyModel(
   // The changed pods' interfaces in the new snapshot.
   const managed = managedNetworks(next, opts.networkPlugins);
   const added: ManagedInterface[] = [];
+  const changedByNs = new Map<string, Set<string>>();
+  for (const key of changed) {
+    const slash = key.indexOf('/');
+    const ns = key.slice(0, slash);
+    const names = changedByNs.get(ns) ?? new Set<string>();
+    names.add(key.slice(slash + 1));
+    changedByNs.set(ns, names);
+  }
   for (const pod of next.pods) {
-    if (!changed.has(`${pod.namespace}/${pod.name}`) || !isLivePod(pod)) continue;
+    if (!changedByNs.get(pod.namespace)?.has(pod.name) || !isLivePod(pod)) continue;
     const problems: Problem[] = [];
     added.push(...podInterfaces(pod, managed, problems));
     if (problems.length > 0) return full(`pod ${pod.namespace}/${pod.name} has problems`);
@@ -243,7 +266,7 @@ export function updatePolicyModel(
   for (const [key, e] of idx.rules) {
     if (!touchedNetworks.has(e.network) || e.rule.peers.kind === 'all' || e.resolved.peers.kind !== 'blocks')
       continue;
-    const peers = e.rule.peers.peers.filter((p): p is SelectorPeer => p.kind === 'selector');
+    const peers = e.selectors;
     if (peers.length === 0) continue;
     const selected = (itf: ManagedInterface) =>
       itf.network === e.network && peers.some((p) => peerSelects(p, e.policy.namespace, itf.podInfo));
@@ -282,6 +305,7 @@ export function updatePolicyModel(
             network: itf.network,
             policy: p,
             rule: r,
+            selectors: selectorPeers(r),
             resolved: resolve(r, p, itf.network),
             users: new Set(),
           };

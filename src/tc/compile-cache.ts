@@ -5,7 +5,7 @@
 // what building again would give; the compile result is the same with or without a cache.
 
 import type { PodInfo } from '../cluster/snapshot.js';
-import type { ManagedInterface, PortSet } from '../policy/types.js';
+import type { DirectionPolicy, ManagedInterface, PortSet } from '../policy/types.js';
 import type { Family } from './encapsulation.js';
 import type { Contribution } from './address-space.js';
 import type { EgressPart, IngressPart, Overrides } from './compile-device.js';
@@ -40,6 +40,14 @@ export function namedPortsKey(pod: PodInfo): string {
   let key = namedPortKeys.get(pod);
   if (key === undefined) namedPortKeys.set(pod, (key = JSON.stringify(pod.namedPorts)));
   return key;
+}
+
+/**
+ * Equal direction policies as the compiler reads them: isolation and the same rule objects (a
+ * changed pod gets a new policy object, mostly with the same rules).
+ */
+export function sameDirection(a: DirectionPolicy, b: DirectionPolicy): boolean {
+  return a === b || (a.isolated === b.isolated && sameInputs(a.rules, b.rules));
 }
 
 export function sameInputs(a: readonly unknown[], b: readonly unknown[]): boolean {
@@ -126,8 +134,8 @@ export class PairMemo {
     const e = cell[family];
     if (
       e &&
-      e.src.egress === src.egress &&
-      e.q.ingress === q.ingress &&
+      sameDirection(e.src.egress, src.egress) &&
+      sameDirection(e.q.ingress, q.ingress) &&
       sameIps(e.src.ips, src.ips) &&
       sameIps(e.q.ips, q.ips) &&
       namedPortsKey(e.q.podInfo) === namedPortsKey(q.podInfo)
