@@ -322,7 +322,7 @@ export async function runFilterCount(): Promise<void> {
   if (overhead) {
     console.log(
       `\nFixed overhead of every filtered device: ${overhead.fixed} filters = classify chain ${overhead.classify}` +
-        ` (IPv6 neighbour discovery passes ${overhead.nd}: ICMPv6 types 133-137 x untagged/802.1Q/QinQ;` +
+        ` (IPv6 neighbour discovery passes ${overhead.nd}: ICMPv6 types 133-137 as 3 masked matches x untagged/802.1Q/QinQ;` +
         ` unclassified-tag drops ${overhead.unclassified}; conntrack entry ${overhead.conntrack}:` +
         ` one per IP frame shape, 2 families x untagged/802.1Q/QinQ; catch-all pass ${overhead.catchAll})` +
         ` + state chain ${overhead.state} (+est, +rel, +new, invalid drop) + entry filter ${overhead.entry}.`,
@@ -332,12 +332,12 @@ export async function runFilterCount(): Promise<void> {
     'Chain +2 holds the fewest longest-prefix rules for the address map (src/tc/prefix-rules.ts), each\n' +
       'one filter per frame shape (untagged, 802.1Q, QinQ); ports cost one filter per frame shape in a\n' +
       'port chain shared by every prefix with the same ports, ending in a drop. So N scattered IPv4 peers\n' +
-      'x P scattered ports cost 3N + 3P + 36 filters (34 fixed, 1 port-chain drop, 1 final drop) instead\n' +
+      'x P scattered ports cost 3N + 3P + 30 filters (28 fixed, 1 port-chain drop, 1 final drop) instead\n' +
       'of upstream 2NP + 4, which ignores QinQ, ingress and state. An ipBlock except is one longer\n' +
       'prefix (a hole) before its CIDR: 5 neighbouring /16s minus two /24 each are 12 prefixes\n' +
       '(10.20.0.0/14, 10.24.0.0/16 and 10 holes).\n' +
       'Where we lose: with few ports per peer, upstream pays 2 filters per address and port, we pay 3\n' +
-      'per prefix plus the fixed 34 of every device ("stacked policies": 2 ports per peer group).',
+      'per prefix plus the fixed 28 of every device ("stacked policies": 2 ports per peer group).',
   );
   console.log(
     `\nupstream-count self-check: the research's worked example gives ${upstreamSelfCheck()} (doc: 12)`,

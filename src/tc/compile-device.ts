@@ -51,7 +51,7 @@ import {
   ruleIntervals,
 } from './decision.js';
 import { resolvePorts } from '../policy/ports.js';
-import { ND_TYPES, type CompileOptions } from './compile-options.js';
+import { ND_TYPE_MATCHES, type CompileOptions } from './compile-options.js';
 
 export interface VfDeviceInput {
   kind: 'vf';
@@ -113,16 +113,10 @@ function buildClassify(
     if (opts.acceptIcmpv6) {
       f.push(onCarrier(c, 0, { ipProto: 'icmpv6' }, [{ kind: 'pass' }], 'ICMPv6 passes (--accept-icmpv6)'));
     } else {
-      for (const t of ND_TYPES) {
-        f.push(
-          onCarrier(
-            c,
-            0,
-            { ipProto: 'icmpv6', icmpType: t },
-            [{ kind: 'pass' }],
-            `neighbour discovery type ${t}`,
-          ),
-        );
+      for (const t of ND_TYPE_MATCHES) {
+        const match: FlowerMatch = { ipProto: 'icmpv6', icmpType: t.type };
+        if (t.mask !== undefined) match.icmpTypeMask = t.mask;
+        f.push(onCarrier(c, 0, match, [{ kind: 'pass' }], `neighbour discovery: ${t.note}`));
       }
     }
   }

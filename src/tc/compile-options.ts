@@ -17,3 +17,13 @@ export const DEFAULT_COMPILE_OPTIONS: CompileOptions = {
 
 /** ICMPv6 neighbour discovery: router solicitation/advertisement, neighbour solicitation/advertisement, redirect. */
 export const ND_TYPES = [133, 134, 135, 136, 137] as const;
+
+/**
+ * ND_TYPES as masked matches, three filters instead of five per frame shape: 133 exactly, then
+ * 134/254 (134 and 135) and 136/254 (136 and 137). No other type matches.
+ */
+export const ND_TYPE_MATCHES: readonly { type: number; mask?: number; note: string }[] = [
+  { type: 133, note: 'router solicitation' },
+  { type: 134, mask: 0xfe, note: 'router advertisement, neighbour solicitation' },
+  { type: 136, mask: 0xfe, note: 'neighbour advertisement, redirect' },
+];

@@ -27,8 +27,10 @@ export interface FlowerMatch {
   dstIp?: string;
   /** Inclusive destination-port range; rendered as "N" when both ends are equal. */
   dstPort?: [number, number];
-  /** ICMP/ICMPv6 type (exact). */
+  /** ICMP/ICMPv6 type: exact, or under icmpTypeMask. */
   icmpType?: number;
+  /** Bits of the type that must equal icmpType (absent: all of them). */
+  icmpTypeMask?: number;
 }
 
 export type Action =

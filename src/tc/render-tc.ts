@@ -25,7 +25,8 @@ export function renderMatch(m: FlowerMatch): string[] {
       'dst_port',
       m.dstPort[0] === m.dstPort[1] ? `${m.dstPort[0]}` : `${m.dstPort[0]}-${m.dstPort[1]}`,
     );
-  if (m.icmpType !== undefined) out.push('type', `${m.icmpType}`);
+  if (m.icmpType !== undefined)
+    out.push('type', m.icmpTypeMask === undefined ? `${m.icmpType}` : `${m.icmpType}/${m.icmpTypeMask}`);
   return out;
 }
 

@@ -55,7 +55,10 @@ function matches(f: Filter, m: FlowerMatch, p: Packet, ct: 'untracked' | 'est' |
   if (m.dstIp && !ipIn(p.dstIp, m.dstIp)) return false;
   if (m.dstPort && (p.dstPort === undefined || p.dstPort < m.dstPort[0] || p.dstPort > m.dstPort[1]))
     return false;
-  if (m.icmpType !== undefined && p.icmpType !== m.icmpType) return false;
+  if (m.icmpType !== undefined) {
+    const mask = m.icmpTypeMask ?? 0xff;
+    if (p.icmpType === undefined || (p.icmpType & mask) !== m.icmpType) return false;
+  }
   return true;
 }
 

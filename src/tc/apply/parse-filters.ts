@@ -68,9 +68,15 @@ function parseKeys(keys: Json): FlowerMatch | undefined {
           m.dstPort = [v.start, v.end];
         else return undefined;
         break;
-      case 'icmp_type':
-        m.icmpType = Number(v);
+      case 'icmp_type': {
+        // "135", or "134/254" for a masked type (iproute2 prints the mask when it is not 255).
+        const [value, mask] = String(v).split('/');
+        m.icmpType = Number(value);
+        if (mask !== undefined && Number(mask) !== 0xff) m.icmpTypeMask = Number(mask);
+        if (!Number.isInteger(m.icmpType) || (mask !== undefined && !Number.isInteger(Number(mask))))
+          return undefined;
         break;
+      }
       default:
         return undefined;
     }

@@ -333,7 +333,12 @@ function checkKeys(p: ParsedLine, line: string): void {
   if (type !== undefined) {
     check(proto === 'icmp' || proto === 'icmpv6', `${line}: type needs icmp`);
     check(proto === 'icmp' ? inner === 'ip' : inner === 'ipv6', `${line}: ICMP version matches IP version`);
-    check(Number.isInteger(Number(type)) && Number(type) >= 0 && Number(type) <= 255, line);
+    const byte = (x: string | undefined) => x !== undefined && /^\d+$/.test(x) && Number(x) <= 255;
+    const [value, mask, ...rest] = type.split('/');
+    check(
+      byte(value) && (mask === undefined || byte(mask)) && rest.length === 0,
+      `${line}: type N or N/MASK`,
+    );
   }
   if (proto === 'icmpv6') checkEqual(inner, 'ipv6', line);
   if (proto === 'icmp') checkEqual(inner, 'ip', line);

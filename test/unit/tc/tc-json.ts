@@ -153,7 +153,9 @@ export function keysJson(f: Filter): Json {
     const [a, b] = m.dstPort;
     keys.dst_port = a === b ? a : { start: a, end: b };
   }
-  if (m.icmpType !== undefined) keys.icmp_type = `${m.icmpType}`;
+  // Measured in the lab (Linux 6.1, iproute2 6.1): a masked type reads back as "134/254".
+  if (m.icmpType !== undefined)
+    keys.icmp_type = m.icmpTypeMask === undefined ? `${m.icmpType}` : `${m.icmpType}/${m.icmpTypeMask}`;
   if (m.ctState) keys.ct_state = m.ctState;
   return keys;
 }
