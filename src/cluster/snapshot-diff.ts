@@ -26,6 +26,9 @@ export function diffSnapshots(prev: ClusterSnapshot, next: ClusterSnapshot): Sna
   if (mapJson(prev.namespaces) !== mapJson(next.namespaces)) return { kind: 'other', what: 'namespaces' };
   if (mapJson(prev.networks) !== mapJson(next.networks)) return { kind: 'other', what: 'networks' };
   if (mapJson(prev.nodes) !== mapJson(next.nodes)) return { kind: 'other', what: 'nodes' };
+  // The model carries the snapshot's problems first (and the update relies on their count).
+  if (prev.problems.length !== next.problems.length || !sameJson(prev.problems, next.problems))
+    return { kind: 'other', what: 'problems' };
   const before = new Map(prev.pods.map((p) => [podKey(p), p]));
   const changed: string[] = [];
   for (const p of next.pods) {

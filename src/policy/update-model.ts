@@ -3,8 +3,10 @@
 // interface and resolved rule that did not change stays the same object: that is what lets the
 // node compiler (src/tc/compile-node.ts) reuse what it built from them.
 //
-// Anything the update does not handle (a change to policies, namespaces, networks or nodes; a pod
-// with reading problems or an address clash) falls back to a full build, and says why.
+// Precondition: `next` differs from `prevSnapshot` only in the pods listed in `changedPods`
+// (diffSnapshots in src/cluster/snapshot-diff.ts says whether that holds; a change to policies,
+// namespaces, networks, nodes or problems needs a full build). A changed pod with reading problems
+// or an address clash falls back to a full build here, and says why.
 
 import type { ClusterSnapshot, PodInfo } from '../cluster/snapshot.js';
 import type { Problem } from '../cluster/problem.js';
@@ -371,13 +373,21 @@ export function updatePolicyModel(
   };
   const netCopies = new Map<string, Map<string, ManagedInterface>>();
   const netOf = (n: string) => netCopies.get(n) ?? netCopies.set(n, ownNet(n)).get(n)!;
-  for (const i of removed) for (const ip of i.ips) netOf(i.network).delete(ip);
-  for (const i of added) for (const ip of i.ips) netOf(i.network).set(ip, i);
+  for (const i of removed) {
+    const net = netOf(i.network);
+    for (const ip of i.ips) net.delete(ip);
+  }
+  for (const i of added) {
+    // As buildPolicyModel: a network with interfaces has a map, even when none has an address.
+    const net = netOf(i.network);
+    for (const ip of i.ips) net.set(ip, i);
+  }
   // A replaced interface takes over only the addresses it owned (a clash leaves them to another).
   for (const i of replaced.values()) {
     for (const ip of i.ips) if (byIp.get(i.network)?.get(ip)?.key === i.key) netOf(i.network).set(ip, i);
   }
-  for (const [n, m] of netCopies) if (m.size === 0) byIp.delete(n);
+  for (const [n, m] of netCopies)
+    if (m.size === 0 && !interfaces.some((i) => i.network === n)) byIp.delete(n);
 
   const model: PolicyModel = {
     interfaces,

@@ -8,7 +8,7 @@ import type { PodInfo } from '../cluster/snapshot.js';
 import type { DirectionPolicy, ManagedInterface, PortSet } from '../policy/types.js';
 import type { Family } from './encapsulation.js';
 import type { Contribution } from './address-space.js';
-import type { EgressPart, IngressPart, Overrides } from './compile-device.js';
+import type { EgressPart, IngressPart, IngressSources, Overrides } from './compile-device.js';
 
 interface Entry<V> {
   inputs: readonly unknown[];
@@ -170,7 +170,9 @@ export class CompileCache {
   readonly pairs = new PairMemo();
   /** A VF's decisions for the pods of its node that differ from its egress rules. */
   readonly overrides = new Memo<Overrides>();
-  /** Source chain of one local pod's ingress on an uplink. */
+  /** Sources one local pod's ingress rules allow, per set of rule objects. */
+  readonly ingressSources = new Memo<IngressSources>();
+  /** Source chain (on an uplink) per content. */
   readonly ingress = new Memo<IngressPart>();
 
   sweep(): void {
@@ -178,5 +180,6 @@ export class CompileCache {
     this.pairs.sweep();
     this.overrides.sweep();
     this.ingress.sweep();
+    this.ingressSources.sweep();
   }
 }

@@ -297,14 +297,21 @@ function overridesOf(
   const overrides: Record<Family, Contribution<PortSet>[]> = { 4: [], 6: [] };
   const signature: string[] = [];
   for (const family of FAMILIES) {
+    // Two pods of the node with one address (the model warns; the address belongs to one of
+    // them) get what both allow: never more than the pod that owns it.
+    const byAddress = new Map<bigint, PortSet>();
     for (const list of decisions[family]) {
       for (const d of list) {
-        const key = portSetKey(d.value);
         const v = d.intervals[0]![0];
-        if (key === portSetKey(egress[family].valueAt(v))) continue;
-        overrides[family].push(d);
-        signature.push(`${v}:${key}`);
+        const prev = byAddress.get(v);
+        byAddress.set(v, prev === undefined ? d.value : portSetIntersect(prev, d.value));
       }
+    }
+    for (const [v, value] of byAddress) {
+      const key = portSetKey(value);
+      if (key === portSetKey(egress[family].valueAt(v))) continue;
+      overrides[family].push({ intervals: [[v, v]], value });
+      signature.push(`${v}:${key}`);
     }
     signature.push('|');
   }
@@ -447,11 +454,12 @@ function egressPieces(input: VfDeviceInput, family: Family): Piece<PortSet>[] {
   return partition(contributions, (vs) => vs.reduce(portSetUnion, NO_PORTS), portSetKey);
 }
 
-// Per rule and family: the network array they were resolved on, and the result. Rules are shared
-// by every pod they apply to, and NodeCompiler keeps the network array while its pods are the same.
+// Per network array, then per rule and family. Rules are shared by every pod they apply to, and
+// NodeCompiler keeps the array while its pods are the same; a replaced array takes its entries
+// with it (keyed the other way round, a long-lived rule would keep old arrays alive).
 const namedCache = new WeakMap<
-  ResolvedRule,
-  Partial<Record<Family, { on: unknown; out: Contribution<PortSet>[] }>>
+  readonly ManagedInterface[],
+  WeakMap<ResolvedRule, Partial<Record<Family, Contribution<PortSet>[]>>>
 >();
 
 /** Named ports resolve on the destination pod: one contribution per pod address the rule covers. */
@@ -460,16 +468,14 @@ function namedPortContributions(
   family: Family,
   network: readonly ManagedInterface[],
 ): Contribution<PortSet>[] {
-  let cached = namedCache.get(r);
-  if (!cached) namedCache.set(r, (cached = {}));
-  const hit = cached[family];
-  if (hit && hit.on === network) return hit.out;
-  const out = ownersIn(network, family, ruleIntervals(r, family)).map((x) => ({
+  let byRule = namedCache.get(network);
+  if (!byRule) namedCache.set(network, (byRule = new WeakMap()));
+  let cached = byRule.get(r);
+  if (!cached) byRule.set(r, (cached = {}));
+  return (cached[family] ??= ownersIn(network, family, ruleIntervals(r, family)).map((x) => ({
     intervals: [[x.value, x.value] as Interval],
     value: resolvePorts(r.ports, x.iface.podInfo),
-  }));
-  cached[family] = { on: network, out };
-  return out;
+  })));
 }
 
 /** A source chain (with its port chains) as a fragment, and its content-named ref. */
@@ -480,7 +486,7 @@ export interface IngressPart {
 
 /** Source chain of one pod interface's ingress, in one family; shared between equal contents. */
 function ingressPart(q: ManagedInterface, family: Family, cache: CompileCache | undefined): IngressPart {
-  const stage = () => {
+  const sources = (): IngressSources => {
     const contributions: Contribution<PortSet>[] = q.ingress.rules.map((r) => ({
       intervals: ruleIntervals(r, family),
       value: resolvePorts(r.ports, q.podInfo),
@@ -488,15 +494,29 @@ function ingressPart(q: ManagedInterface, family: Family, cache: CompileCache | 
     const pieces = partition(contributions, (vs) => vs.reduce(portSetUnion, NO_PORTS), portSetKey).filter(
       (p) => !portSetIsEmpty(p.value),
     );
-    const content = `ingress/ipv${family}/${piecesKey(pieces)}`;
-    return { content, build: () => buildIngressChain(family, pieces, content) };
+    return { pieces, content: `ingress/ipv${family}/${piecesKey(pieces)}` };
   };
-  if (!cache) return stage().build();
-  // Pods selected by the same policies share their rule objects, and so one source chain; the
-  // pod itself matters only for named ports.
+  if (!cache) {
+    const s = sources();
+    return buildIngressChain(family, s.pieces, s.content);
+  }
+  // Two levels: the allowed sources per set of rule objects (pods selected by the same policies
+  // share them; the pod itself matters only for named ports), then the chain per content, so
+  // that new rule objects with the same sources keep the same chain object.
   const named = q.ingress.rules.some(hasNamedPorts);
   const name = `ipv${family}/${q.ingress.rules.map(objectId).join(',')}${named ? `/${q.key}` : ''}`;
-  return cache.ingress.getStaged(name, [...q.ingress.rules, named ? namedPortsKey(q.podInfo) : ''], stage);
+  const s = cache.ingressSources.get(
+    name,
+    [...q.ingress.rules, named ? namedPortsKey(q.podInfo) : ''],
+    sources,
+  );
+  return cache.ingress.get(s.content, [], () => buildIngressChain(family, s.pieces, s.content));
+}
+
+/** The sources one pod's ingress rules allow, as pieces, and their content key. */
+export interface IngressSources {
+  pieces: Piece<PortSet>[];
+  content: string;
 }
 
 function buildIngressChain(family: Family, pieces: Piece<PortSet>[], ref: string): IngressPart {

@@ -57,7 +57,7 @@ function matches(f: Filter, m: FlowerMatch, p: Packet, ct: 'untracked' | 'est' |
     return false;
   if (m.icmpType !== undefined) {
     const mask = m.icmpTypeMask ?? 0xff;
-    if (p.icmpType === undefined || (p.icmpType & mask) !== m.icmpType) return false;
+    if (p.icmpType === undefined || (p.icmpType & mask) !== (m.icmpType & mask)) return false;
   }
   return true;
 }

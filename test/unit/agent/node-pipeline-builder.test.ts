@@ -23,6 +23,20 @@ function withPodLabels(
   });
 }
 
+/** The objects with an ignored (invalid) extra entry in a Node's uplink annotation: only problems change. */
+function withBadUplinkEntry(objects: SourcedObject[], node: string): SourcedObject[] {
+  return objects.map((s) => {
+    const o = s.obj as Obj & { metadata: { annotations?: Record<string, string> } };
+    if (o.kind !== 'Node' || o.metadata.name !== node) return s;
+    const key = 'multi-networkpolicy-tc.k8s.cni.cncf.io/uplink-representors';
+    const annotations = {
+      ...o.metadata.annotations,
+      [key]: `${o.metadata.annotations?.[key] ?? ''},bad!name`,
+    };
+    return { ...s, obj: { ...o, metadata: { ...o.metadata, annotations } } };
+  });
+}
+
 describe('NodePipelineBuilder (the agent path from snapshot to pipeline)', () => {
   it('updates after pod changes, rebuilds after other changes, and always equals a full compile', async () => {
     const { objects } = await loadManifestsDir('examples/manifests');
@@ -43,6 +57,9 @@ describe('NodePipelineBuilder (the agent path from snapshot to pipeline)', () =>
         how: /^full build \(policies changed\)$/,
       },
       { objects, how: /^full build \(policies changed\)$/ },
+      // Only the snapshot's problems change: the model carries them, so it is rebuilt.
+      { objects: withBadUplinkEntry(objects, NODE), how: /^full build \(problems changed\)$/ },
+      { objects, how: /^full build \(problems changed\)$/ },
     ];
     let previous: ReturnType<NodePipelineBuilder['build']> | undefined;
     for (const [i, step] of steps.entries()) {
@@ -56,6 +73,9 @@ describe('NodePipelineBuilder (the agent path from snapshot to pipeline)', () =>
         DEFAULT_COMPILE_OPTIONS,
       );
       expect(got.pipeline, `step ${i}`).to.deep.equal(want);
+      expect(got.model.problems, `step ${i}`).to.deep.equal(
+        buildPolicyModel(snapshot, { networkPlugins: PLUGINS }).problems,
+      );
       if (i === 1) {
         // Nothing changed: every device is the very object compiled before.
         expect(got.pipeline.devices.every((d, k) => d === previous!.pipeline.devices[k])).to.equal(true);

@@ -21,13 +21,24 @@ type Obj = Record<string, unknown> & { kind?: string; metadata?: Record<string, 
 
 interface Edit {
   pod: number;
-  op: 'labels' | 'delete' | 'finish' | 'copy';
+  op: 'labels' | 'delete' | 'finish' | 'copy' | 'address' | 'noAddress' | 'node' | 'ports';
   labels: Record<string, string>;
 }
 
 const editArb: fc.Arbitrary<Edit> = fc.record({
   pod: fc.nat(),
-  op: fc.constantFrom('labels', 'labels', 'labels', 'delete', 'finish', 'copy'),
+  op: fc.constantFrom(
+    'labels',
+    'labels',
+    'labels',
+    'delete',
+    'finish',
+    'copy',
+    'address',
+    'noAddress',
+    'node',
+    'ports',
+  ),
   labels: fc.record(
     {
       app: fc.constantFrom('web', 'api', 'db'),
@@ -48,7 +59,43 @@ function applyEdit(objects: Obj[], e: Edit, step: number): Obj[] {
   if (e.op === 'delete') out.splice(at, 1);
   else if (e.op === 'labels') out[at] = { ...pod, metadata: { ...meta, labels: e.labels } };
   else if (e.op === 'finish') out[at] = { ...pod, status: { ...(pod.status as object), phase: 'Succeeded' } };
-  else
+  else if (e.op === 'address' || e.op === 'noAddress') {
+    // Move the pod's secondary addresses (possibly onto another pod's: a clash), or drop them.
+    const annotations = (meta.annotations ?? {}) as Record<string, string>;
+    const status = JSON.parse(annotations['k8s.v1.cni.cncf.io/network-status'] ?? '[]') as {
+      ips?: string[];
+      default?: boolean;
+    }[];
+    for (const s of status) {
+      if (s.default || !s.ips) continue;
+      s.ips =
+        e.op === 'noAddress'
+          ? []
+          : s.ips.map((ip) =>
+              ip.replace(/(\d+)(\/\d+)?$/, (_, n: string) => `${(Number(n) + step + 1) % 250}`),
+            );
+    }
+    out[at] = {
+      ...pod,
+      metadata: {
+        ...meta,
+        annotations: { ...annotations, 'k8s.v1.cni.cncf.io/network-status': JSON.stringify(status) },
+      },
+    };
+  } else if (e.op === 'node') {
+    const spec = pod.spec as Record<string, unknown>;
+    out[at] = { ...pod, spec: { ...spec, nodeName: spec.nodeName === 'n1' ? 'n2' : 'n1' } };
+  } else if (e.op === 'ports') {
+    // Named ports change: one container port renamed or renumbered.
+    const spec = pod.spec as { containers: { ports?: { name?: string; containerPort: number }[] }[] };
+    const containers = spec.containers.map((c) => ({
+      ...c,
+      ports: (c.ports ?? []).map((p, k) =>
+        k === 0 ? { ...p, containerPort: p.containerPort === 80 ? 8080 : 80 } : p,
+      ),
+    }));
+    out[at] = { ...pod, spec: { ...spec, containers } };
+  } else
     out.push({ ...pod, metadata: { ...meta, name: `${String(meta.name)}-copy${step}`, labels: e.labels } });
   return out;
 }
