@@ -318,6 +318,23 @@ function overridesOf(
   return { overrides, signature: signature.join(',') };
 }
 
+/** An address map whose decisions are port sets (nothing allowed outside the pieces). */
+function emitPortMap(
+  set: ChainSet,
+  out: PendingFilter[],
+  family: Family,
+  matchKey: 'srcIp' | 'dstIp',
+  pieces: Piece<PortSet>[],
+  note: (ps: PortSet) => string,
+): void {
+  emitAddressMap(out, family, matchKey, {
+    pieces,
+    fallback: NO_PORTS,
+    key: portSetKey,
+    act: (ps) => ({ actions: decide(set, family, ps), note: note(ps) }),
+  });
+}
+
 /** Chain 2 of a VF representor: new connections sent by the VF's pod. */
 function buildVfNew(set: ChainSet, plan: VfPlan): void {
   const src = plan.input.iface;
@@ -373,17 +390,16 @@ function egressPart(input: VfDeviceInput, family: Family, cache: CompileCache | 
   if (!src.egress.isolated) return UNISOLATED_EGRESS;
   const build = (pieces: Piece<PortSet>[]): EgressPart => {
     const set = new ChainSet();
-    const fragment = set.capture((frag) => {
-      emitAddressMap(frag, family, 'dstIp', {
+    const fragment = set.capture((frag) =>
+      emitPortMap(
+        set,
+        frag,
+        family,
+        'dstIp',
         pieces,
-        fallback: NO_PORTS,
-        key: portSetKey,
-        act: (ps) => ({
-          actions: decide(set, family, ps),
-          note: `new connection from ${src.pod}: ${describeAllowed(ps)} to these destinations (its egress)`,
-        }),
-      });
-    });
+        (ps) => `new connection from ${src.pod}: ${describeAllowed(ps)} to these destinations (its egress)`,
+      ),
+    );
     return { fragment, valueAt: (addr) => pieceValue(pieces, addr) ?? NO_PORTS };
   };
   if (!cache) return build(egressPieces(input, family));
@@ -524,15 +540,14 @@ function buildIngressChain(family: Family, pieces: Piece<PortSet>[], ref: string
   const fragment = set.capture(() => {
     set.namedChain(ref, `ingress sources (IPv${family})`, () => {
       const out: PendingFilter[] = [];
-      emitAddressMap(out, family, 'srcIp', {
+      emitPortMap(
+        set,
+        out,
+        family,
+        'srcIp',
         pieces,
-        fallback: NO_PORTS,
-        key: portSetKey,
-        act: (ps) => ({
-          actions: decide(set, family, ps),
-          note: `sources allowed ${portSetIsEmpty(ps) ? 'nothing' : describePorts(ps)}`,
-        }),
-      });
+        (ps) => `sources allowed ${portSetIsEmpty(ps) ? 'nothing' : describePorts(ps)}`,
+      );
       out.push(filter(FALLBACK_SLOT, 'all', {}, DROP, 'ingress is isolated and no rule allows this source'));
       return out;
     });
