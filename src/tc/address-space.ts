@@ -222,3 +222,17 @@ export const FULL_SPACE: Record<Family, Interval> = {
   4: [0n, (1n << 32n) - 1n],
   6: [0n, (1n << 128n) - 1n],
 };
+
+/** Index of the item whose interval holds `v` (items sorted and disjoint), or -1: a binary search. */
+export function findInterval<T>(items: readonly T[], v: bigint, interval: (item: T) => Interval): number {
+  let lo = 0;
+  let hi = items.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const [a, b] = interval(items[mid]!);
+    if (v < a) hi = mid - 1;
+    else if (v > b) lo = mid + 1;
+    else return mid;
+  }
+  return -1;
+}

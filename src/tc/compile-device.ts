@@ -33,6 +33,7 @@ import {
   type PendingFilter,
 } from './chain-set.js';
 import {
+  findInterval,
   formatAddress,
   intervalToCidrs,
   normalizeIntervals,
@@ -400,7 +401,10 @@ function egressPart(input: VfDeviceInput, family: Family, cache: CompileCache | 
         (ps) => `new connection from ${src.pod}: ${describeAllowed(ps)} to these destinations (its egress)`,
       ),
     );
-    return { fragment, valueAt: (addr) => pieceValue(pieces, addr) ?? NO_PORTS };
+    return {
+      fragment,
+      valueAt: (addr) => pieces[findInterval(pieces, addr, (p) => p.interval)]?.value ?? NO_PORTS,
+    };
   };
   if (!cache) return build(egressPieces(input, family));
   // New rule objects often decide the same (another rule covers the address that moved): then
@@ -416,20 +420,6 @@ function egressPart(input: VfDeviceInput, family: Family, cache: CompileCache | 
 
 function piecesKey(pieces: Piece<PortSet>[]): string {
   return pieces.map((p) => `${p.interval[0]}-${p.interval[1]}:${portSetKey(p.value)}`).join(';');
-}
-
-/** The value of the piece that holds `addr` (pieces sorted and disjoint), by binary search. */
-function pieceValue<V>(pieces: Piece<V>[], addr: bigint): V | undefined {
-  let lo = 0;
-  let hi = pieces.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const [a, b] = pieces[mid]!.interval;
-    if (addr < a) hi = mid - 1;
-    else if (addr > b) lo = mid + 1;
-    else return pieces[mid]!.value;
-  }
-  return undefined;
 }
 
 function describeAllowed(ps: PortSet): string {

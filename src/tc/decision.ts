@@ -6,6 +6,7 @@ import type { AddressBlock, ManagedInterface, PortSet, ResolvedRule } from '../p
 import { ALL_PORTS, emptyPortSet, resolvePorts, portSetUnion, portSetIntersect } from '../policy/ports.js';
 import type { Family } from './encapsulation.js';
 import {
+  findInterval,
   FULL_SPACE,
   normalizeIntervals,
   parseCidrInterval,
@@ -56,20 +57,6 @@ function parseBlock(block: AddressBlock, family: Family): Interval[] {
   return subtractIntervals([base.interval], holes);
 }
 
-/** Binary search in sorted, disjoint intervals. */
-function contains(intervals: Interval[], v: bigint): boolean {
-  let lo = 0;
-  let hi = intervals.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const [a, b] = intervals[mid]!;
-    if (v < a) hi = mid - 1;
-    else if (v > b) lo = mid + 1;
-    else return true;
-  }
-  return false;
-}
-
 /** Ports that `rules` allow for the peer address `addr`, with named ports resolved on `dst`. */
 export function portsForPeer(
   rules: ResolvedRule[],
@@ -79,7 +66,7 @@ export function portsForPeer(
 ): PortSet {
   let acc: PortSet = NO_PORTS;
   for (const r of rules) {
-    if (contains(ruleIntervals(r, family), addr)) {
+    if (findInterval(ruleIntervals(r, family), addr, (iv) => iv) >= 0) {
       acc = portSetUnion(acc, resolvePorts(r.ports, dst?.podInfo));
     }
   }
