@@ -123,9 +123,9 @@ export interface ManagedInterface {
 export interface PolicyModel {
   /** Managed interfaces sorted by key. Only live pods (not Succeeded/Failed, not hostNetwork). */
   interfaces: ManagedInterface[];
-  byKey: Map<string, ManagedInterface>;
+  byKey: ReadonlyMap<string, ManagedInterface>;
   /** network -> canonical ip -> interface */
-  byIp: Map<string, Map<string, ManagedInterface>>;
+  byIp: ReadonlyMap<string, ReadonlyMap<string, ManagedInterface>>;
   policies: NormalizedPolicy[];
   problems: import('../cluster/problem.js').Problem[];
 }

@@ -20,6 +20,7 @@ import {
   type BuildModelOptions,
 } from './build-model.js';
 import { selectorMatches } from './selector.js';
+import { MapDraft } from '../util/layered-map.js';
 import type {
   AddressBlock,
   DirectionPolicy,
@@ -52,8 +53,8 @@ interface RuleEntry {
 
 /** What the update needs to know about a model beyond its public fields. */
 interface ModelIndex {
-  rules: Map<string, RuleEntry>;
-  byPod: Map<string, ManagedInterface[]>;
+  rules: ReadonlyMap<string, RuleEntry>;
+  byPod: ReadonlyMap<string, ManagedInterface[]>;
   policiesByNs: Map<string, NormalizedPolicy[]>;
 }
 
@@ -262,7 +263,7 @@ export function updatePolicyModel(
   // Rules whose selector peers selected a removed interface or select an added one: their
   // blocks lose and gain those host blocks (addresses are unique per network, so no other
   // interface holds them; an ipBlock peer of the same rule may, and keeps its block).
-  const rules = new Map(idx.rules);
+  const rules = new MapDraft(idx.rules);
   const replacedRules = new Map<ResolvedRule, ResolvedRule>();
   const replacedKeys: string[] = [];
   for (const [key, e] of idx.rules) {
@@ -357,22 +358,18 @@ export function updatePolicyModel(
       for (const r of itf[d].rules) touchUsers(ruleKey(itf.network, r), (u) => u.add(itf.key));
     }
   }
-  for (const [key, e] of rules) if (e.users.size === 0) rules.delete(key);
+  for (const key of [...rules.touched()]) if (rules.get(key)?.users.size === 0) rules.delete(key);
 
   // The new model: the old one with removed, added and replaced interfaces.
   const kept = prev.interfaces.filter((i) => !removedKeys.has(i.key)).map((i) => replaced.get(i.key) ?? i);
   const interfaces = mergeByKey(kept, added);
-  const byKey = new Map(prev.byKey);
+  const byKey = new MapDraft(prev.byKey);
   for (const i of removed) byKey.delete(i.key);
   for (const i of [...replaced.values(), ...added]) byKey.set(i.key, i);
   const byIp = new Map(prev.byIp);
-  const ownNet = (network: string) => {
-    const copy = new Map(byIp.get(network) ?? []);
-    byIp.set(network, copy);
-    return copy;
-  };
-  const netCopies = new Map<string, Map<string, ManagedInterface>>();
-  const netOf = (n: string) => netCopies.get(n) ?? netCopies.set(n, ownNet(n)).get(n)!;
+  const netCopies = new Map<string, MapDraft<string, ManagedInterface>>();
+  const netOf = (n: string) =>
+    netCopies.get(n) ?? netCopies.set(n, new MapDraft(byIp.get(n) ?? new Map())).get(n)!;
   for (const i of removed) {
     const net = netOf(i.network);
     for (const ip of i.ips) net.delete(ip);
@@ -386,17 +383,20 @@ export function updatePolicyModel(
   for (const i of replaced.values()) {
     for (const ip of i.ips) if (byIp.get(i.network)?.get(ip)?.key === i.key) netOf(i.network).set(ip, i);
   }
-  for (const [n, m] of netCopies)
+  for (const [n, draft] of netCopies) {
+    const m = draft.finish();
     if (m.size === 0 && !interfaces.some((i) => i.network === n)) byIp.delete(n);
+    else byIp.set(n, m);
+  }
 
   const model: PolicyModel = {
     interfaces,
-    byKey,
+    byKey: byKey.finish(),
     byIp,
     policies: prev.policies,
     problems: [...next.problems, ...modelProblems],
   };
-  const byPod = new Map(idx.byPod);
+  const byPod = new MapDraft(idx.byPod);
   for (const pod of changed) byPod.delete(pod);
   for (const i of added) byPod.set(i.pod, [...(byPod.get(i.pod) ?? []), i]);
   for (const i of replaced.values())
@@ -404,7 +404,7 @@ export function updatePolicyModel(
       i.pod,
       byPod.get(i.pod)!.map((x) => (x.key === i.key ? i : x)),
     );
-  indexes.set(model, { rules, byPod, policiesByNs: idx.policiesByNs });
+  indexes.set(model, { rules: rules.finish(), byPod: byPod.finish(), policiesByNs: idx.policiesByNs });
   return {
     model,
     incremental: true,

@@ -104,22 +104,28 @@ export class ChainSet {
     const refs = [...this.named.keys()].sort();
     const number = new Map<string, number>();
     refs.forEach((r, i) => number.set(r, FIXED + i));
-    const resolveAction = (a: PendingAction): Action => {
-      if (a.kind !== 'gotoRef') return a;
-      const n = number.get(a.ref);
-      if (n === undefined) throw new Error(`internal: chain ref ${a.ref} was never built`);
-      return { kind: 'goto', chain: n };
+    const chainOf = (ref: string): number => {
+      const n = number.get(ref);
+      if (n === undefined) throw new Error(`internal: chain ref ${ref} was never built`);
+      return n;
     };
     // Only filters with a chain reference need a copy; the others are shared as they are (pending
-    // filters may come from a cached fragment, so they are never changed here).
-    const resolve = (filters: PendingFilter[]): Filter[] =>
-      sortFilters(
-        filters.map((f) =>
-          f.actions.some((a) => a.kind === 'gotoRef')
-            ? { ...f, actions: f.actions.map(resolveAction) }
-            : (f as Filter),
-        ),
-      );
+    // filters may come from a cached fragment, so they are never changed here). The copy is kept
+    // with the pending filter while its chain keeps its number.
+    const resolveFilter = (f: PendingFilter): Filter => {
+      const ref = gotoRefOf(f);
+      if (ref === undefined) return f as Filter;
+      const chain = chainOf(ref);
+      const hit = resolved.get(f);
+      if (hit && hit.chain === chain) return hit.filter;
+      const filter: Filter = {
+        ...f,
+        actions: f.actions.map((a) => (a.kind === 'gotoRef' ? { kind: 'goto', chain: chainOf(a.ref) } : a)),
+      };
+      resolved.set(f, { chain, filter });
+      return filter;
+    };
+    const resolve = (filters: PendingFilter[]): Filter[] => sortFilters(filters.map(resolveFilter));
     const chains: Chain[] = [];
     for (const [index, c] of [...this.fixed.entries()].sort((a, b) => a[0] - b[0])) {
       chains.push({ index, purpose: c.purpose, filters: resolve(c.filters) });
@@ -131,6 +137,19 @@ export class ChainSet {
     return chains;
   }
 }
+
+/** The one chain a filter jumps to by reference, if any (the compiler writes at most one). */
+function gotoRefOf(f: PendingFilter): string | undefined {
+  let ref: string | undefined;
+  for (const a of f.actions) {
+    if (a.kind !== 'gotoRef') continue;
+    if (ref !== undefined) throw new Error('internal: a filter with two chain references');
+    ref = a.ref;
+  }
+  return ref;
+}
+
+const resolved = new WeakMap<PendingFilter, { chain: number; filter: Filter }>();
 
 /**
  * Order by prio. Filters that share a prio are disjoint, so among them the compiler's own order

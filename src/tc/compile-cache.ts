@@ -6,9 +6,17 @@
 
 import type { PodInfo } from '../cluster/snapshot.js';
 import type { DirectionPolicy, ManagedInterface, PortSet } from '../policy/types.js';
+import { portSetKey } from '../policy/ports.js';
 import type { Family } from './encapsulation.js';
 import type { Contribution } from './address-space.js';
-import type { EgressPart, IngressPart, IngressSources, Overrides } from './compile-device.js';
+import type { PendingFilter } from './chain-set.js';
+import type {
+  AddressMapState,
+  EgressPart,
+  IngressPart,
+  IngressSources,
+  Overrides,
+} from './compile-device.js';
 
 interface Entry<V> {
   inputs: readonly unknown[];
@@ -76,7 +84,11 @@ export class Memo<V> {
    * key first; if that equals the key of the cached value, the cached value is kept (the same
    * object, so whatever depends on it is reused too) and only `build` is skipped.
    */
-  getStaged(name: string, inputs: readonly unknown[], stage: () => { content: string; build: () => V }): V {
+  getStaged(
+    name: string,
+    inputs: readonly unknown[],
+    stage: () => { content: string; build: (previous: V | undefined) => V },
+  ): V {
     const e = this.entries.get(name);
     if (e && sameInputs(e.inputs, inputs)) {
       e.used = true;
@@ -88,7 +100,8 @@ export class Memo<V> {
       e.used = true;
       return e.value;
     }
-    const value = build();
+    // The previous value goes to `build`: parts of it that did not change can be reused.
+    const value = build(e?.value);
     this.entries.set(name, { inputs, content, value, used: true });
     return value;
   }
@@ -106,78 +119,96 @@ export class Memo<V> {
   }
 }
 
-interface PairEntry {
-  src: ManagedInterface;
-  q: ManagedInterface;
-  value: Contribution<PortSet>[];
-  used: boolean;
-}
-
 /**
- * Decisions between two pod interfaces of one node. A node has (VFs × pods) of them, so this memo
- * compares the fields a decision reads directly, without building an inputs list per lookup.
+ * The latest value per name, for builds that reuse parts of their previous version (address
+ * maps, see prefix-rules.ts). A name not looked at during a compile is forgotten by `sweep`.
  */
-export class PairMemo {
-  /** source key -> destination key -> one entry per family. */
-  private bySource = new Map<string, Map<string, Partial<Record<Family, PairEntry>>>>();
+export class Latest<V> {
+  private entries = new Map<string, { value: V; used: boolean }>();
 
-  get(
-    src: ManagedInterface,
-    q: ManagedInterface,
-    family: Family,
-    build: (src: ManagedInterface, q: ManagedInterface, family: Family) => Contribution<PortSet>[],
-  ): Contribution<PortSet>[] {
-    let row = this.bySource.get(src.key);
-    if (!row) this.bySource.set(src.key, (row = new Map()));
-    let cell = row.get(q.key);
-    if (!cell) row.set(q.key, (cell = {}));
-    const e = cell[family];
-    if (
-      e &&
-      sameDirection(e.src.egress, src.egress) &&
-      sameDirection(e.q.ingress, q.ingress) &&
-      sameIps(e.src.ips, src.ips) &&
-      sameIps(e.q.ips, q.ips) &&
-      namedPortsKey(e.q.podInfo) === namedPortsKey(q.podInfo)
-    ) {
-      e.used = true;
-      return e.value;
-    }
-    const value = build(src, q, family);
-    cell[family] = { src, q, value, used: true };
-    return value;
+  get(name: string): V | undefined {
+    const e = this.entries.get(name);
+    if (e) e.used = true;
+    return e?.value;
+  }
+
+  set(name: string, value: V): void {
+    this.entries.set(name, { value, used: true });
   }
 
   sweep(): void {
-    for (const [s, row] of this.bySource) {
-      for (const [q, cell] of row) {
-        for (const f of [4, 6] as const) {
-          const e = cell[f];
-          if (e && !e.used) delete cell[f];
-          else if (e) e.used = false;
-        }
-        if (!cell[4] && !cell[6]) row.delete(q);
-      }
-      if (row.size === 0) this.bySource.delete(s);
+    for (const [name, e] of this.entries) {
+      if (!e.used) this.entries.delete(name);
+      else e.used = false;
     }
   }
+}
+
+/**
+ * What one VF's pod may open to each other pod interface of its node on the same network, per
+ * family (see planVf). A node has (VFs x pods) of these; a row is kept per VF and compared with
+ * the next compile's peers one by one, so an unchanged pair costs an identity check.
+ */
+export interface DecisionRow {
+  src: ManagedInterface;
+  peers: readonly ManagedInterface[];
+  decisions: Record<Family, Contribution<PortSet>[][]>;
+}
+
+/** Equal decisions from `a` to `q` as from `b` to `r`: the fields a pair decision reads are the same. */
+export function samePairInputs(
+  a: ManagedInterface,
+  q: ManagedInterface,
+  b: ManagedInterface,
+  r: ManagedInterface,
+): boolean {
+  return (
+    (a === b || (sameDirection(a.egress, b.egress) && sameIps(a.ips, b.ips))) &&
+    (q === r ||
+      (sameDirection(q.ingress, r.ingress) &&
+        sameIps(q.ips, r.ips) &&
+        (q.podInfo === r.podInfo || namedPortsKey(q.podInfo) === namedPortsKey(r.podInfo))))
+  );
+}
+
+export function sameDecisions(a: Contribution<PortSet>[], b: Contribution<PortSet>[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every(
+      (x, i) =>
+        x.intervals.length === 1 &&
+        b[i]!.intervals.length === 1 &&
+        x.intervals[0]![0] === b[i]!.intervals[0]![0] &&
+        x.intervals[0]![1] === b[i]!.intervals[0]![1] &&
+        portSetKey(x.value) === portSetKey(b[i]!.value),
+    )
+  );
 }
 
 export class CompileCache {
   /** Chain +2 part of a VF for destinations off the node: the source's egress rules. */
   readonly egress = new Memo<EgressPart>();
-  /** What one VF's pod may open to one other pod of the node. */
-  readonly pairs = new PairMemo();
+  /** What one VF's pod may open to the other pods of the node, per VF. */
+  readonly decisionRows = new Latest<DecisionRow>();
   /** A VF's decisions for the pods of its node that differ from its egress rules. */
   readonly overrides = new Memo<Overrides>();
   /** Sources one local pod's ingress rules allow, per set of rule objects. */
   readonly ingressSources = new Memo<IngressSources>();
   /** Source chain (on an uplink) per content. */
   readonly ingress = new Memo<IngressPart>();
+  /** The last source chain built per set of rule objects (its address map is reused in part). */
+  readonly lastIngress = new Latest<IngressPart>();
+  /** The last address map of an uplink's chain +2, per device and family. */
+  readonly uplinkMaps = new Latest<AddressMapState>();
+  /** The override filters of a VF's chain +2 (pods of the node), by piece. */
+  readonly overrideFilters = new Latest<Map<string, PendingFilter[]>>();
 
   sweep(): void {
+    this.lastIngress.sweep();
+    this.uplinkMaps.sweep();
+    this.overrideFilters.sweep();
     this.egress.sweep();
-    this.pairs.sweep();
+    this.decisionRows.sweep();
     this.overrides.sweep();
     this.ingress.sweep();
     this.ingressSources.sweep();

@@ -20,8 +20,16 @@ import {
   type IpCarrier,
 } from './encapsulation.js';
 import { FALLBACK_SLOT, OVERRIDE_SLOT, prefixSlot, prioFor } from './layout.js';
-import { namedPortsKey, objectId, type CompileCache } from './compile-cache.js';
-import { FAMILY_BITS, prefixRules } from './prefix-rules.js';
+import {
+  namedPortsKey,
+  objectId,
+  sameDecisions,
+  samePairInputs,
+  type CompileCache,
+  type DecisionRow,
+  type Latest,
+} from './compile-cache.js';
+import { FAMILY_BITS, prefixRuleGroups, type PrefixMapState, type PrefixRuleGroup } from './prefix-rules.js';
 import { addressesOf, ownersIn } from './interface-addresses.js';
 import {
   ChainSet,
@@ -65,6 +73,8 @@ export interface VfDeviceInput {
    * key, addresses and pod are read.
    */
   networkInterfaces: ManagedInterface[];
+  /** Local peers that share an address with another interface of the node (computed if absent). */
+  sharing?: ReadonlySet<ManagedInterface>;
 }
 
 export interface UplinkDeviceInput {
@@ -219,34 +229,72 @@ interface AddressMap<V> {
   act: (v: V) => { actions: Decision; note: string };
 }
 
+/** What an emitted address map leaves for the next version of the same map. */
+export interface AddressMapState {
+  prefixes: PrefixMapState;
+  /** The filters written per rule group, and the decisions (`act`) they were written with. */
+  filters: Map<PrefixRuleGroup, { sig: string; filters: PendingFilter[] }>;
+}
+
 /**
  * Emit the map as longest-prefix rules, one filter per frame shape and rule, a /N rule at the prio
  * of its length (longer first). Addresses the rules leave to the fallback fall through to the
  * filters in FALLBACK_SLOT, which the caller writes. The whole address space is "no address key":
  * the kernel does not match a /0 prefix the way the simulator would (measured: src_ip 0.0.0.0/0
  * matched nothing).
+ *
+ * With the state of the map's previous version, rule groups that did not change keep their
+ * filters (the same objects) as long as their decisions render the same.
  */
 function emitAddressMap<V>(
   out: PendingFilter[],
   family: Family,
   matchKey: 'srcIp' | 'dstIp',
   map: AddressMap<V>,
-) {
-  const byKey = new Map<string, V>([[map.key(map.fallback), map.fallback]]);
+  previous?: AddressMapState,
+): AddressMapState {
+  const fallbackKey = map.key(map.fallback);
+  const byKey = new Map<string, V>([[fallbackKey, map.fallback]]);
   const keyed = map.pieces.map((p) => {
     const k = map.key(p.value);
     byKey.set(k, p.value);
     return { interval: p.interval, key: k };
   });
+  const { groups, state } = prefixRuleGroups(keyed, fallbackKey, family, previous?.prefixes);
   const bits = FAMILY_BITS[family];
-  const rules = prefixRules(keyed, map.key(map.fallback), family).map((r) => ({
-    slot: prefixSlot(bits, r.len),
-    match: (r.len === 0 ? {} : { [matchKey]: `${formatAddress(r.lo, family)}/${r.len}` }) as FlowerMatch,
-    ...map.act(byKey.get(r.key)!),
-  }));
-  for (const c of carriersOf(family)) {
-    for (const r of rules) out.push(onCarrier(c, r.slot, r.match, r.actions(c), r.note));
+  const carriers = carriersOf(family);
+  // Decisions are looked up once per key (this also registers the port chains they go to).
+  const acts = new Map<string, { actions: Decision; note: string; sig: string }>();
+  const actOf = (k: string) => {
+    let a = acts.get(k);
+    if (!a) {
+      const { actions, note } = map.act(byKey.get(k)!);
+      a = { actions, note, sig: JSON.stringify([note, carriers.map(actions)]) };
+      acts.set(k, a);
+    }
+    return a;
+  };
+  const filters: AddressMapState['filters'] = new Map();
+  for (const g of groups) {
+    const sig = g.keys.map((k) => actOf(k).sig).join('\n');
+    let entry = previous?.filters.get(g);
+    if (!entry || entry.sig !== sig) {
+      const list: PendingFilter[] = [];
+      for (const c of carriers) {
+        for (const r of g.rules) {
+          const a = actOf(r.key);
+          const cidr = `${formatAddress(r.lo, family)}/${r.len}`;
+          const match: FlowerMatch =
+            r.len === 0 ? {} : matchKey === 'srcIp' ? { srcIp: cidr } : { dstIp: cidr };
+          list.push(onCarrier(c, prefixSlot(bits, r.len), match, a.actions(c), a.note));
+        }
+      }
+      entry = { sig, filters: list };
+    }
+    filters.set(g, entry);
+    for (const f of entry.filters) out.push(f);
   }
+  return { prefixes: state, filters };
 }
 
 /**
@@ -259,31 +307,71 @@ export interface VfPlan {
   /** Decisions for pods of this node that differ from what the egress rules alone decide. */
   overrides: Record<Family, Contribution<PortSet>[]>;
   deps: unknown[];
+  /** The override filters of the VF's last build, by piece, and where to keep the new ones. */
+  overrideFilters: {
+    previous?: Map<string, PendingFilter[]>;
+    save?: (filters: Map<string, PendingFilter[]>) => void;
+  };
 }
 
 export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
   const src = input.iface;
   const egress = { 4: egressPart(input, 4, cache), 6: egressPart(input, 6, cache) };
-  const decisions: Record<Family, Contribution<PortSet>[][]> = { 4: [], 6: [] };
-  for (const family of FAMILIES) {
-    for (const q of input.localPeers) {
-      decisions[family].push(
-        cache ? cache.pairs.get(src, q, family, pairDecisions) : pairDecisions(src, q, family),
-      );
-    }
-  }
+  const row = decisionRow(src, input.localPeers, cache?.decisionRows.get(src.key));
+  cache?.decisionRows.set(src.key, row);
+  const decisions = row.decisions;
   // Which decisions override the egress rules, and the text that stands for them: the same as
   // last time while the egress parts and every decision are the same objects.
-  const compute = () => overridesOf(egress, decisions);
+  const sharing = input.sharing ?? sharingAddresses(input.localPeers);
+  const compute = () => overridesOf(egress, decisions, input.localPeers, sharing);
   const { overrides, signature } = cache
     ? cache.overrides.get(src.key, [egress[4], egress[6], ...decisions[4], '|', ...decisions[6]], compute)
     : compute();
+  const name = `${src.key}/${src.pod}`;
   return {
     input,
     egress,
     overrides,
     deps: [src.key, src.pod, src.egress.isolated, egress[4], egress[6], signature],
+    overrideFilters: {
+      previous: cache?.overrideFilters.get(name),
+      save: cache && ((filters) => cache.overrideFilters.set(name, filters)),
+    },
   };
+}
+
+/**
+ * The decisions from `src` to every local peer. With the VF's previous row, a pair whose inputs
+ * are the same is taken from it, and a recomputed pair that decides the same keeps the old list
+ * (the same object, so that the overrides derived from it are reused too).
+ */
+function decisionRow(
+  src: ManagedInterface,
+  peers: readonly ManagedInterface[],
+  prev?: DecisionRow,
+): DecisionRow {
+  const decisions: Record<Family, Contribution<PortSet>[][]> = { 4: [], 6: [] };
+  let prevIndex: Map<string, number> | undefined;
+  const indexOf = (q: ManagedInterface, i: number): number => {
+    if (!prev) return -1;
+    if (prev.peers[i]?.key === q.key) return i;
+    prevIndex ??= new Map(prev.peers.map((p, j) => [p.key, j]));
+    return prevIndex.get(q.key) ?? -1;
+  };
+  peers.forEach((q, i) => {
+    const j = indexOf(q, i);
+    const same = j >= 0 && samePairInputs(src, q, prev!.src, prev!.peers[j]!);
+    for (const family of FAMILIES) {
+      const old = j >= 0 ? prev!.decisions[family][j] : undefined;
+      if (same) {
+        decisions[family].push(old!);
+        continue;
+      }
+      const built = pairDecisions(src, q, family);
+      decisions[family].push(old && sameDecisions(old, built) ? old : built);
+    }
+  });
+  return { src, peers, decisions };
 }
 
 export interface Overrides {
@@ -291,9 +379,55 @@ export interface Overrides {
   signature: string;
 }
 
+/** Interfaces that share an address with another interface of the list. */
+export function sharingAddresses(ifaces: readonly ManagedInterface[]): Set<ManagedInterface> {
+  const seen = new Map<string, ManagedInterface>();
+  const out = new Set<ManagedInterface>();
+  for (const q of ifaces) {
+    for (const family of FAMILIES) {
+      for (const v of addressesOf(q, family)) {
+        const k = `${family}/${v}`;
+        const p = seen.get(k);
+        if (p && p !== q) out.add(p).add(q);
+        else seen.set(k, q);
+      }
+    }
+  }
+  return out;
+}
+
+/** One destination's decisions that differ from the egress rules alone. */
+interface PairOverrides {
+  egress: EgressPart;
+  entries: Contribution<PortSet>[];
+  signature: string;
+}
+
+// Per decision list (cached per pair by PairMemo) and the egress part it was compared with.
+const pairOverrideCache = new WeakMap<Contribution<PortSet>[], PairOverrides>();
+
+function pairOverrides(list: Contribution<PortSet>[], egress: EgressPart): PairOverrides {
+  const hit = pairOverrideCache.get(list);
+  if (hit && hit.egress === egress) return hit;
+  const entries: Contribution<PortSet>[] = [];
+  const signature: string[] = [];
+  for (const d of list) {
+    const v = d.intervals[0]![0];
+    const key = portSetKey(d.value);
+    if (key === portSetKey(egress.valueAt(v))) continue;
+    entries.push(d);
+    signature.push(`${v}:${key}`);
+  }
+  const out = { egress, entries, signature: signature.join(',') };
+  pairOverrideCache.set(list, out);
+  return out;
+}
+
 function overridesOf(
   egress: Record<Family, EgressPart>,
   decisions: Record<Family, Contribution<PortSet>[][]>,
+  peers: readonly ManagedInterface[],
+  sharing: ReadonlySet<ManagedInterface>,
 ): Overrides {
   const overrides: Record<Family, Contribution<PortSet>[]> = { 4: [], 6: [] };
   const signature: string[] = [];
@@ -301,13 +435,19 @@ function overridesOf(
     // Two pods of the node with one address (the model warns; the address belongs to one of
     // them) get what both allow: never more than the pod that owns it.
     const byAddress = new Map<bigint, PortSet>();
-    for (const list of decisions[family]) {
+    decisions[family].forEach((list, i) => {
+      if (!sharing.has(peers[i]!)) {
+        const p = pairOverrides(list, egress[family]);
+        overrides[family].push(...p.entries);
+        if (p.signature) signature.push(p.signature);
+        return;
+      }
       for (const d of list) {
         const v = d.intervals[0]![0];
         const prev = byAddress.get(v);
         byAddress.set(v, prev === undefined ? d.value : portSetIntersect(prev, d.value));
       }
-    }
+    });
     for (const [v, value] of byAddress) {
       const key = portSetKey(value);
       if (key === portSetKey(egress[family].valueAt(v))) continue;
@@ -327,19 +467,27 @@ function emitPortMap(
   matchKey: 'srcIp' | 'dstIp',
   pieces: Piece<PortSet>[],
   note: (ps: PortSet) => string,
-): void {
-  emitAddressMap(out, family, matchKey, {
-    pieces,
-    fallback: NO_PORTS,
-    key: portSetKey,
-    act: (ps) => ({ actions: decide(set, family, ps), note: note(ps) }),
-  });
+  previous: AddressMapState | undefined,
+): AddressMapState {
+  return emitAddressMap(
+    out,
+    family,
+    matchKey,
+    {
+      pieces,
+      fallback: NO_PORTS,
+      key: portSetKey,
+      act: (ps) => ({ actions: decide(set, family, ps), note: note(ps) }),
+    },
+    previous,
+  );
 }
 
 /** Chain 2 of a VF representor: new connections sent by the VF's pod. */
 function buildVfNew(set: ChainSet, plan: VfPlan): void {
   const src = plan.input.iface;
   const out = set.fixedChain(NEW_CHAIN, `new connections from ${src.pod} (${src.network})`);
+  const overrideFilters = new Map<string, PendingFilter[]>();
   for (const family of FAMILIES) {
     // Pods of this node whose ingress is isolated, where that changes the decision: both the
     // egress of the source and the ingress of the destination apply, and both are known at
@@ -350,14 +498,22 @@ function buildVfNew(set: ChainSet, plan: VfPlan): void {
       (vs) => vs.reduce(portSetUnion, NO_PORTS),
       portSetKey,
     );
-    for (const c of carriersOf(family)) {
-      for (const p of localPieces) {
-        const actions = decide(set, family, p.value)(c);
+    for (const p of localPieces) {
+      const actions = decide(set, family, p.value);
+      // The filters of a piece are kept for the VF's next build (most pieces stay).
+      const key = `${family}/${p.interval[0]}-${p.interval[1]}/${portSetKey(p.value)}`;
+      let filters = plan.overrideFilters.previous?.get(key);
+      if (!filters) {
+        filters = [];
         const note = `new connection from ${src.pod} to a pod of this node: ${describeAllowed(p.value)} (its egress and the destination's ingress)`;
-        for (const cidr of intervalToCidrs(p.interval, family)) {
-          out.push(onCarrier(c, OVERRIDE_SLOT, { dstIp: cidr }, actions, note));
+        for (const c of carriersOf(family)) {
+          for (const cidr of intervalToCidrs(p.interval, family)) {
+            filters.push(onCarrier(c, OVERRIDE_SLOT, { dstIp: cidr }, actions(c), note));
+          }
         }
       }
+      overrideFilters.set(key, filters);
+      for (const f of filters) out.push(f);
     }
     // Every other destination by the source's egress rules alone (a cached fragment).
     const fragment = plan.egress[family].fragment;
@@ -370,6 +526,7 @@ function buildVfNew(set: ChainSet, plan: VfPlan): void {
   } else {
     acceptRest(out, FALLBACK_SLOT, `egress of ${src.pod} is not isolated`);
   }
+  plan.overrideFilters.save?.(overrideFilters);
 }
 
 export interface EgressPart {
@@ -377,6 +534,8 @@ export interface EgressPart {
   fragment?: ChainFragment;
   /** The ports the egress rules allow to one address. */
   valueAt: (addr: bigint) => PortSet;
+  /** The address map, for building the next version of this part. */
+  map?: AddressMapState;
 }
 
 /** Egress that is not isolated allows everything and writes no filters (one object, so it never differs). */
@@ -389,21 +548,24 @@ const UNISOLATED_EGRESS: EgressPart = { valueAt: () => ALL_PORTS };
 function egressPart(input: VfDeviceInput, family: Family, cache: CompileCache | undefined): EgressPart {
   const src = input.iface;
   if (!src.egress.isolated) return UNISOLATED_EGRESS;
-  const build = (pieces: Piece<PortSet>[]): EgressPart => {
+  const build = (pieces: Piece<PortSet>[], previous?: EgressPart): EgressPart => {
     const set = new ChainSet();
-    const fragment = set.capture((frag) =>
-      emitPortMap(
+    let map: AddressMapState | undefined;
+    const fragment = set.capture((frag) => {
+      map = emitPortMap(
         set,
         frag,
         family,
         'dstIp',
         pieces,
         (ps) => `new connection from ${src.pod}: ${describeAllowed(ps)} to these destinations (its egress)`,
-      ),
-    );
+        previous?.map,
+      );
+    });
     return {
       fragment,
       valueAt: (addr) => pieces[findInterval(pieces, addr, (p) => p.interval)]?.value ?? NO_PORTS,
+      map,
     };
   };
   if (!cache) return build(egressPieces(input, family));
@@ -414,7 +576,7 @@ function egressPart(input: VfDeviceInput, family: Family, cache: CompileCache | 
   const named = src.egress.rules.some(hasNamedPorts) ? input.networkInterfaces : '';
   return cache.egress.getStaged(`${src.key}/ipv${family}`, [src.pod, ...src.egress.rules, named], () => {
     const pieces = egressPieces(input, family);
-    return { content: `${src.pod}\n${piecesKey(pieces)}`, build: () => build(pieces) };
+    return { content: `${src.pod}\n${piecesKey(pieces)}`, build: (previous) => build(pieces, previous) };
   });
 }
 
@@ -488,6 +650,8 @@ function namedPortContributions(
 export interface IngressPart {
   ref: string;
   fragment: ChainFragment;
+  /** The address map, for building the pod's next source chain. */
+  map?: AddressMapState;
 }
 
 /** Source chain of one pod interface's ingress, in one family; shared between equal contents. */
@@ -516,7 +680,14 @@ function ingressPart(q: ManagedInterface, family: Family, cache: CompileCache | 
     [...q.ingress.rules, named ? namedPortsKey(q.podInfo) : ''],
     sources,
   );
-  return cache.ingress.get(s.content, [], () => buildIngressChain(family, s.pieces, s.content));
+  // The pod's previous source chain lends its address map to the new one (most blocks stay).
+  const last = `${q.key}/ipv${family}`;
+  const previous = cache.lastIngress.get(last);
+  const part = cache.ingress.get(s.content, [], () =>
+    buildIngressChain(family, s.pieces, s.content, previous?.map),
+  );
+  cache.lastIngress.set(last, part);
+  return part;
 }
 
 /** The sources one pod's ingress rules allow, as pieces, and their content key. */
@@ -525,24 +696,31 @@ export interface IngressSources {
   content: string;
 }
 
-function buildIngressChain(family: Family, pieces: Piece<PortSet>[], ref: string): IngressPart {
+function buildIngressChain(
+  family: Family,
+  pieces: Piece<PortSet>[],
+  ref: string,
+  previous?: AddressMapState,
+): IngressPart {
   const set = new ChainSet();
+  let map: AddressMapState | undefined;
   const fragment = set.capture(() => {
     set.namedChain(ref, `ingress sources (IPv${family})`, () => {
       const out: PendingFilter[] = [];
-      emitPortMap(
+      map = emitPortMap(
         set,
         out,
         family,
         'srcIp',
         pieces,
         (ps) => `sources allowed ${portSetIsEmpty(ps) ? 'nothing' : describePorts(ps)}`,
+        previous,
       );
       out.push(filter(FALLBACK_SLOT, 'all', {}, DROP, 'ingress is isolated and no rule allows this source'));
       return out;
     });
   });
-  return { ref, fragment };
+  return { ref, fragment, map };
 }
 
 /** What an uplink's chains are built from; equal `deps` mean equal chains (see VfPlan). */
@@ -551,6 +729,8 @@ export interface UplinkPlan {
   /** Source chain per isolated pod interface and family. */
   sources: Map<ManagedInterface, Partial<Record<Family, IngressPart>>>;
   deps: unknown[];
+  /** The last address maps of chain +2 per device and family (reused in part), when cached. */
+  maps?: Latest<AddressMapState>;
 }
 
 export function planUplink(input: UplinkDeviceInput, cache?: CompileCache): UplinkPlan {
@@ -567,7 +747,9 @@ export function planUplink(input: UplinkDeviceInput, cache?: CompileCache): Upli
     }
     sources.set(q, parts);
   }
-  return { input, sources, deps };
+  // Keep this device's last chain +2 maps while the device exists, even when it is not rebuilt.
+  for (const family of FAMILIES) cache?.uplinkMaps.get(`${input.device}/ipv${family}`);
+  return { input, sources, deps, maps: cache?.uplinkMaps };
 }
 
 /** Chain 2 of an uplink representor: new connections from outside the node to local pods. */
@@ -602,16 +784,27 @@ function buildUplinkNew(set: ChainSet, plan: UplinkPlan): void {
         notes.set(`chain:${ref}`, prev ? `${prev}, ${q.pod}` : `ingress rules of ${q.pod}`);
       }
     }
-    emitAddressMap(out, family, 'dstIp', {
-      pieces,
-      fallback: 'accept',
-      key: (v) => v,
-      act: (v) => {
-        if (v === 'accept') return { actions: accept, note: 'destination ingress is not isolated' };
-        if (v === 'drop') return { actions: () => DROP, note: notes.get(v)! };
-        return { actions: () => [{ kind: 'gotoRef', ref: v.slice('chain:'.length) }], note: notes.get(v)! };
+    const name = `${input.device}/ipv${family}`;
+    const map = emitAddressMap(
+      out,
+      family,
+      'dstIp',
+      {
+        pieces,
+        fallback: 'accept',
+        key: (v) => v,
+        act: (v) => {
+          if (v === 'accept') return { actions: accept, note: 'destination ingress is not isolated' };
+          if (v === 'drop') return { actions: () => DROP, note: notes.get(v)! };
+          return {
+            actions: () => [{ kind: 'gotoRef', ref: v.slice('chain:'.length) }],
+            note: notes.get(v)!,
+          };
+        },
       },
-    });
+      plan.maps?.get(name),
+    );
+    plan.maps?.set(name, map);
   }
   acceptRest(out, FALLBACK_SLOT, 'destination ingress is not isolated');
 }

@@ -9,7 +9,7 @@ import type { NodeInfo } from '../cluster/snapshot.js';
 import type { ManagedInterface, PolicyModel } from '../policy/types.js';
 import { buildDeviceMap, type RepresentorLookup } from '../node/device-map.js';
 import { CompileCache, Memo, namedPortsKey, sameIps } from './compile-cache.js';
-import { buildUplink, buildVf, planUplink, planVf } from './compile-device.js';
+import { buildUplink, buildVf, planUplink, planVf, sharingAddresses } from './compile-device.js';
 import type { CompileOptions } from './compile-options.js';
 import type { DevicePipeline, NodePipeline } from './ir.js';
 
@@ -52,16 +52,21 @@ export class NodeCompiler {
     const { current, stable } = this.networksOf(model);
     const localOn = (net: string) => (current.get(net) ?? []).filter((q) => q.nodeName === nodeName);
     const localByNet = new Map<string, ManagedInterface[]>();
+    const sharingByNet = new Map<string, ReadonlySet<ManagedInterface>>();
     const devices: DevicePipeline[] = [];
     for (const vf of map.vfs) {
       const net = vf.iface.network;
-      if (!localByNet.has(net)) localByNet.set(net, localOn(net));
+      if (!localByNet.has(net)) {
+        localByNet.set(net, localOn(net));
+        sharingByNet.set(net, sharingAddresses(localByNet.get(net)!));
+      }
       const input = {
         kind: 'vf' as const,
         device: vf.device,
         iface: vf.iface,
         localPeers: localByNet.get(net)!.filter((q) => q.key !== vf.iface.key),
         networkInterfaces: stable.get(net) ?? [],
+        sharing: sharingByNet.get(net)!,
       };
       const plan = active.has(net) ? planVf(input, this.cache) : undefined;
       const inputs = plan ? ['active', ...plan.deps] : ['idle', vf.iface.key];
@@ -118,9 +123,10 @@ export class NodeCompiler {
         prev.length === list.length &&
         prev.every(
           (p, i) =>
-            p.key === list[i]!.key &&
-            sameIps(p.ips, list[i]!.ips) &&
-            namedPortsKey(p.podInfo) === namedPortsKey(list[i]!.podInfo),
+            p === list[i] ||
+            (p.key === list[i]!.key &&
+              sameIps(p.ips, list[i]!.ips) &&
+              namedPortsKey(p.podInfo) === namedPortsKey(list[i]!.podInfo)),
         );
       stable.set(net, same ? prev : list);
     }

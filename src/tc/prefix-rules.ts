@@ -7,11 +7,19 @@
 // the binary trie of the map, compute bottom-up the set of values each subtree could inherit at no
 // cost, then choose top-down. It yields the fewest prefixes for the map. Rules of one prefix length
 // never overlap, so the renderer gives each length its own priority, longer lengths first.
+//
+// Recompiles: a map is cut into aligned blocks of CHUNK_BITS address bits. What ORTC computes
+// inside a block depends only on the pieces inside it (bottom up) and on the value the block
+// inherits (top down), so a map built with the state of its previous version reuses every block
+// whose pieces did not change: one pod's address changing its decision rebuilds one block.
 
 import type { Family } from './encapsulation.js';
 import type { Interval } from './address-space.js';
 
 export const FAMILY_BITS: Record<Family, number> = { 4: 32, 6: 128 };
+
+/** Address bits of one reusable block: 256 addresses (an IPv4 /24, an IPv6 /120). */
+export const CHUNK_BITS = 8;
 
 export interface KeyedPiece {
   interval: Interval;
@@ -27,17 +35,35 @@ export interface PrefixRule {
   key: string;
 }
 
-interface TrieNode {
-  lo: bigint;
-  len: number;
-  /** Values this subtree can take from its parent without a rule of its own (sorted ids). */
-  set: number[];
-  left?: TrieNode;
-  right?: TrieNode;
+/**
+ * Rules of one part of the map: the rules above block level, or those inside one block. Sorted by
+ * length (longest first), then by address. A group from a reused block is the same object as
+ * before, so what a caller derived from it (filters) can be reused with it.
+ */
+export interface PrefixRuleGroup {
+  rules: PrefixRule[];
+  /** The distinct keys of `rules`, sorted. */
+  keys: string[];
 }
 
-function intersect(a: number[], b: number[]): number[] {
-  const out: number[] = [];
+export interface TrieNode {
+  lo: bigint;
+  len: number;
+  /** Values this subtree can take from its parent without a rule of its own (sorted keys). */
+  set: string[];
+  left?: TrieNode;
+  right?: TrieNode;
+  /** Set on block roots: the rule group per inherited value, computed on first use. */
+  groups?: Map<string, PrefixRuleGroup>;
+}
+
+/** What a map's blocks computed, to be handed to the build of its next version. */
+export interface PrefixMapState {
+  blocks: Map<string, TrieNode>;
+}
+
+function intersect(a: string[], b: string[]): string[] {
+  const out: string[] = [];
   let i = 0;
   let j = 0;
   while (i < a.length && j < b.length) {
@@ -52,8 +78,8 @@ function intersect(a: number[], b: number[]): number[] {
   return out;
 }
 
-function union(a: number[], b: number[]): number[] {
-  const out: number[] = [];
+function union(a: string[], b: string[]): string[] {
+  const out: string[] = [];
   let i = 0;
   let j = 0;
   while (i < a.length || j < b.length) {
@@ -68,14 +94,31 @@ function union(a: number[], b: number[]): number[] {
   return out;
 }
 
+function byLengthThenAddress(a: PrefixRule, b: PrefixRule): number {
+  return b.len - a.len || (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0);
+}
+
+function group(rules: PrefixRule[]): PrefixRuleGroup {
+  rules.sort(byLengthThenAddress);
+  return { rules, keys: [...new Set(rules.map((r) => r.key))].sort() };
+}
+
 /**
  * The fewest prefix rules that, checked longest prefix first and falling back to `fallbackKey`
  * (the decision after the last rule), give every address of `family` the key of the piece that
- * holds it, or `fallbackKey` outside all pieces. `pieces` must be disjoint. Rules come sorted by
- * length (longest first), then by address.
+ * holds it, or `fallbackKey` outside all pieces. `pieces` must be disjoint. The rules come in
+ * groups: first those above block level (if any), then one group per block, in address order.
+ * `previous` is the state of an earlier version of the same map: blocks whose pieces are the same
+ * are taken from it.
  */
-export function prefixRules(pieces: KeyedPiece[], fallbackKey: string, family: Family): PrefixRule[] {
+export function prefixRuleGroups(
+  pieces: readonly KeyedPiece[],
+  fallbackKey: string,
+  family: Family,
+  previous?: PrefixMapState,
+): { groups: PrefixRuleGroup[]; state: PrefixMapState } {
   const bits = FAMILY_BITS[family];
+  const blockLen = bits - CHUNK_BITS;
   // Merge touching pieces with equal keys so that uniform ranges are recognised as leaves.
   const sorted = [...pieces].sort((a, b) => (a.interval[0] < b.interval[0] ? -1 : 1));
   const merged: { lo: bigint; hi: bigint; key: string }[] = [];
@@ -84,10 +127,13 @@ export function prefixRules(pieces: KeyedPiece[], fallbackKey: string, family: F
     if (last && last.key === p.key && last.hi + 1n === p.interval[0]) last.hi = p.interval[1];
     else merged.push({ lo: p.interval[0], hi: p.interval[1], key: p.key });
   }
-  const keys = [...new Set([fallbackKey, ...merged.map((m) => m.key)])].sort();
-  const idOf = new Map(keys.map((k, i) => [k, i]));
-  const fallback = idOf.get(fallbackKey)!;
-  const leafSets = keys.map((_, i) => [i]);
+  const leafSets = new Map<string, string[]>();
+  const leaf = (lo: bigint, len: number, key: string): TrieNode => {
+    let set = leafSets.get(key);
+    if (!set) leafSets.set(key, (set = [key]));
+    return { lo, len, set };
+  };
+  const blocks = new Map<string, TrieNode>();
 
   // Trie construction visits ranges in address order, so the piece cursor only moves forward.
   let cursor = 0;
@@ -95,8 +141,25 @@ export function prefixRules(pieces: KeyedPiece[], fallbackKey: string, family: F
     const hi = lo + (1n << BigInt(bits - len)) - 1n;
     while (cursor < merged.length && merged[cursor]!.hi < lo) cursor++;
     const p = merged[cursor];
-    if (!p || p.lo > hi) return { lo, len, set: leafSets[fallback]! };
-    if (p.lo <= lo && p.hi >= hi) return { lo, len, set: leafSets[idOf.get(p.key)!]! };
+    if (!p || p.lo > hi) return leaf(lo, len, fallbackKey);
+    if (p.lo <= lo && p.hi >= hi) return leaf(lo, len, p.key);
+    if (len !== blockLen) return split(lo, len);
+    // A block: its pieces (clipped to it) and the fallback decide everything inside it.
+    const parts: string[] = [`${lo}`, fallbackKey];
+    for (let i = cursor; i < merged.length && merged[i]!.lo <= hi; i++) {
+      const m = merged[i]!;
+      parts.push(`${m.lo > lo ? m.lo - lo : 0n}-${m.hi < hi ? m.hi - lo : hi - lo}`, m.key);
+    }
+    const content = parts.join('\u0000');
+    let node = previous?.blocks.get(content);
+    if (!node) {
+      node = split(lo, len);
+      node.groups = new Map();
+    }
+    blocks.set(content, node);
+    return node;
+  };
+  const split = (lo: bigint, len: number): TrieNode => {
     const half = 1n << BigInt(bits - len - 1);
     const left = build(lo, len + 1);
     const right = build(lo + half, len + 1);
@@ -105,19 +168,41 @@ export function prefixRules(pieces: KeyedPiece[], fallbackKey: string, family: F
   };
   const root = build(0n, 0);
 
-  const rules: PrefixRule[] = [];
-  const choose = (n: TrieNode, inherited: number): void => {
+  const upper: PrefixRule[] = [];
+  const groups: PrefixRuleGroup[] = [];
+  const choose = (n: TrieNode, inherited: string, rules: PrefixRule[]): void => {
+    if (n.groups && rules === upper) {
+      let g = n.groups.get(inherited);
+      if (!g) {
+        const inside: PrefixRule[] = [];
+        choose(n, inherited, inside);
+        n.groups.set(inherited, (g = group(inside)));
+      }
+      if (g.rules.length > 0) groups.push(g);
+      return;
+    }
     let value = inherited;
     if (!n.set.includes(inherited)) {
       value = n.set[0]!;
-      rules.push({ lo: n.lo, len: n.len, key: keys[value]! });
+      rules.push({ lo: n.lo, len: n.len, key: value });
     }
-    if (n.left) choose(n.left, value);
-    if (n.right) choose(n.right, value);
+    if (n.left) choose(n.left, value, rules);
+    if (n.right) choose(n.right, value, rules);
   };
-  choose(root, fallback);
-  rules.sort((a, b) => b.len - a.len || (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
-  return rules;
+  choose(root, fallbackKey, upper);
+  if (upper.length > 0) groups.unshift(group(upper));
+  return { groups, state: { blocks } };
+}
+
+/** All rules of the map in one list, sorted by length (longest first), then by address. */
+export function prefixRules(
+  pieces: readonly KeyedPiece[],
+  fallbackKey: string,
+  family: Family,
+): PrefixRule[] {
+  return prefixRuleGroups(pieces, fallbackKey, family)
+    .groups.flatMap((g) => g.rules)
+    .sort(byLengthThenAddress);
 }
 
 /** The key of the rule that decides `addr` (longest matching prefix), or `fallbackKey`. */

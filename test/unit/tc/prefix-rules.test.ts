@@ -6,7 +6,14 @@ import {
   parseCidrInterval,
   type Interval,
 } from '../../../src/tc/address-space.js';
-import { lookupPrefixRules, prefixRules, type KeyedPiece } from '../../../src/tc/prefix-rules.js';
+import {
+  CHUNK_BITS,
+  lookupPrefixRules,
+  prefixRuleGroups,
+  prefixRules,
+  type KeyedPiece,
+  type PrefixRule,
+} from '../../../src/tc/prefix-rules.js';
 
 function interval(cidr: string): Interval {
   return parseCidrInterval(cidr)!.interval;
@@ -107,4 +114,115 @@ describe('prefixRules (longest-prefix compression)', () => {
       { seed: 20261123, numRuns: 300 },
     );
   });
+
+  // Pieces over a few neighbouring blocks (256 addresses each) of 10.0.0.0/22.
+  const base22 = interval('10.0.0.0/22')[0];
+  const arbWide = fc
+    .array(
+      fc.tuple(
+        fc.integer({ min: 0, max: 1023 }),
+        fc.integer({ min: 0, max: 300 }),
+        fc.constantFrom('a', 'b', 'f'),
+      ),
+      { maxLength: 16 },
+    )
+    .map((raw) => {
+      const sorted = [...raw].sort((x, y) => x[0] - y[0]);
+      const out: KeyedPiece[] = [];
+      let next = 0;
+      for (const [start, width, key] of sorted) {
+        const lo = Math.max(start, next);
+        const hi = Math.min(1023, lo + width);
+        if (lo > 1023) break;
+        out.push({ interval: [base22 + BigInt(lo), base22 + BigInt(hi)], key });
+        next = hi + 1;
+      }
+      return out;
+    });
+
+  it('gives the same rules as the textbook ORTC over the whole trie (no block boundaries in the result)', () => {
+    fc.assert(
+      fc.property(arbWide, (pieces) => {
+        expect(text(prefixRules(pieces, 'f', 4), 4)).to.deep.equal(text(plainOrtc(pieces, 'f', 32), 4));
+      }),
+      { seed: 7, numRuns: 300 },
+    );
+  });
+
+  it('rebuilt with the state of the previous map, gives what a fresh build gives and keeps unchanged blocks', () => {
+    let reusedSomewhere = 0;
+    fc.assert(
+      fc.property(
+        arbWide,
+        fc.integer({ min: 0, max: 1023 }),
+        fc.constantFrom('a', 'b'),
+        (pieces, at, key) => {
+          const before = prefixRuleGroups(pieces, 'f', 4);
+          // One address changes its decision (as when one pod's label changes).
+          const addr = base22 + BigInt(at);
+          const edited: KeyedPiece[] = [];
+          for (const p of pieces) {
+            const [lo, hi] = p.interval;
+            if (addr < lo || addr > hi) edited.push(p);
+            else {
+              if (lo < addr) edited.push({ interval: [lo, addr - 1n], key: p.key });
+              if (addr < hi) edited.push({ interval: [addr + 1n, hi], key: p.key });
+            }
+          }
+          edited.push({ interval: [addr, addr], key });
+          const fresh = prefixRuleGroups(edited, 'f', 4);
+          const reused = prefixRuleGroups(edited, 'f', 4, before.state);
+          expect(reused.groups.map((g) => text(g.rules, 4))).to.deep.equal(
+            fresh.groups.map((g) => text(g.rules, 4)),
+          );
+          expect(reused.groups.map((g) => g.keys)).to.deep.equal(fresh.groups.map((g) => g.keys));
+          // A block that does not hold the changed address is taken over, trie and all (its rules
+          // may still differ: the value it inherits from above can change).
+          const changedBlock = addr >> BigInt(CHUNK_BITS);
+          for (const [content, node] of reused.state.blocks) {
+            if (node.lo >> BigInt(CHUNK_BITS) === changedBlock) continue;
+            expect(before.state.blocks.get(content), 'an unchanged block is reused').to.equal(node);
+            reusedSomewhere++;
+          }
+        },
+      ),
+      { seed: 11, numRuns: 300 },
+    );
+    expect(reusedSomewhere).to.be.greaterThan(50);
+  });
 });
+
+/** ORTC without blocks, the way the paper states it: the reference for the blocked version. */
+function plainOrtc(pieces: KeyedPiece[], fallback: string, bits: number): PrefixRule[] {
+  const valueAt = (a: bigint) =>
+    pieces.find((p) => a >= p.interval[0] && a <= p.interval[1])?.key ?? fallback;
+  const uniform = (lo: bigint, hi: bigint): string | undefined => {
+    const k = valueAt(lo);
+    const crosses = pieces.some(
+      (p) => (p.interval[0] > lo && p.interval[0] <= hi) || (p.interval[1] >= lo && p.interval[1] < hi),
+    );
+    return crosses ? undefined : k;
+  };
+  type Node = { lo: bigint; len: number; set: string[]; kids?: [Node, Node] };
+  const build = (lo: bigint, len: number): Node => {
+    const hi = lo + (1n << BigInt(bits - len)) - 1n;
+    const u = uniform(lo, hi);
+    if (u !== undefined) return { lo, len, set: [u] };
+    const half = 1n << BigInt(bits - len - 1);
+    const kids: [Node, Node] = [build(lo, len + 1), build(lo + half, len + 1)];
+    const both = kids[0].set.filter((x) => kids[1].set.includes(x));
+    const set = both.length > 0 ? both : [...new Set([...kids[0].set, ...kids[1].set])].sort();
+    return { lo, len, set, kids };
+  };
+  const rules: PrefixRule[] = [];
+  const choose = (n: Node, inherited: string) => {
+    let v = inherited;
+    if (!n.set.includes(inherited)) {
+      v = n.set[0]!;
+      rules.push({ lo: n.lo, len: n.len, key: v });
+    }
+    if (n.kids) for (const k of n.kids) choose(k, v);
+  };
+  choose(build(0n, 0), fallback);
+  return rules.sort((a, b) => b.len - a.len || (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
+}
