@@ -37,6 +37,25 @@ export type ModelUpdate =
   | { model: PolicyModel; incremental: false; reason: string };
 
 type Direction = 'ingress' | 'egress';
+
+/**
+ * How a rule that an update replaced differs from the rule it replaced: the same peers and ports
+ * except for these addresses (the changed pods'). A superset of the real difference, never less.
+ */
+export interface RuleChange {
+  previous: ResolvedRule;
+  addresses: ReadonlySet<string>;
+}
+
+const changes = new WeakMap<ResolvedRule, RuleChange>();
+
+/**
+ * The rule `rule` replaced in the update that built it, and where they differ; undefined for a
+ * rule a full build made. The compiler uses it to keep decisions about other addresses.
+ */
+export function ruleChange(rule: ResolvedRule): RuleChange | undefined {
+  return changes.get(rule);
+}
 type SelectorPeer = Extract<Peer, { kind: 'selector' }>;
 
 /** One resolved rule of the model: a policy rule on one network, and who uses it. */
@@ -288,6 +307,12 @@ export function updatePolicyModel(
       ports: e.resolved.ports,
     };
     replacedRules.set(e.resolved, fresh);
+    changes.set(fresh, {
+      previous: e.resolved,
+      addresses: new Set(
+        [...gone, ...come.map((b) => b.cidr)].map((cidr) => cidr.slice(0, cidr.indexOf('/'))),
+      ),
+    });
     replacedKeys.push(key);
     rules.set(key, { ...e, resolved: fresh });
   }

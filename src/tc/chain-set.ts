@@ -17,6 +17,11 @@ export type PendingAction = Action | { kind: 'gotoRef'; ref: string };
 
 export interface PendingFilter extends Omit<Filter, 'actions'> {
   actions: PendingAction[];
+  /**
+   * finish()'s copy of this filter with its chain reference resolved, kept while the chain keeps
+   * its number (a cache on a filter that is otherwise never changed; never rendered).
+   */
+  resolved?: { chain: number; filter: Filter };
 }
 
 interface NamedChain {
@@ -116,13 +121,15 @@ export class ChainSet {
       const ref = gotoRefOf(f);
       if (ref === undefined) return f as Filter;
       const chain = chainOf(ref);
-      const hit = resolved.get(f);
-      if (hit && hit.chain === chain) return hit.filter;
+      if (f.resolved?.chain === chain) return f.resolved.filter;
       const filter: Filter = {
-        ...f,
+        prio: f.prio,
+        protocol: f.protocol,
+        match: f.match,
         actions: f.actions.map((a) => (a.kind === 'gotoRef' ? { kind: 'goto', chain: chainOf(a.ref) } : a)),
+        note: f.note,
       };
-      resolved.set(f, { chain, filter });
+      f.resolved = { chain, filter };
       return filter;
     };
     const resolve = (filters: PendingFilter[]): Filter[] => sortFilters(filters.map(resolveFilter));
@@ -148,8 +155,6 @@ function gotoRefOf(f: PendingFilter): string | undefined {
   }
   return ref;
 }
-
-const resolved = new WeakMap<PendingFilter, { chain: number; filter: Filter }>();
 
 /**
  * Order by prio. Filters that share a prio are disjoint, so among them the compiler's own order

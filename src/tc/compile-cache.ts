@@ -5,7 +5,8 @@
 // what building again would give; the compile result is the same with or without a cache.
 
 import type { PodInfo } from '../cluster/snapshot.js';
-import type { DirectionPolicy, ManagedInterface, PortSet } from '../policy/types.js';
+import type { DirectionPolicy, ManagedInterface, PortSet, ResolvedRule } from '../policy/types.js';
+import { ruleChange } from '../policy/update-model.js';
 import { portSetKey } from '../policy/ports.js';
 import type { Family } from './encapsulation.js';
 import type { Contribution } from './address-space.js';
@@ -106,6 +107,19 @@ export class Memo<V> {
     return value;
   }
 
+  /** The entry under `name`, without using it. */
+  peek(name: string): { inputs: readonly unknown[]; value: V } | undefined {
+    return this.entries.get(name);
+  }
+
+  /** Keep the value under `name` for new inputs the caller found equivalent. */
+  adopt(name: string, inputs: readonly unknown[]): V {
+    const e = this.entries.get(name)!;
+    e.inputs = inputs;
+    e.used = true;
+    return e.value;
+  }
+
   /** Forget what the last compile did not use (deleted pods, replaced rules). */
   sweep(): void {
     for (const [name, e] of this.entries) {
@@ -155,6 +169,32 @@ export interface DecisionRow {
   decisions: Record<Family, Contribution<PortSet>[][]>;
 }
 
+/**
+ * Rule lists that decide the same for peers at `ips`: the same rules, or rules an update replaced
+ * (src/policy/update-model.ts) that differ from the old ones only at other addresses.
+ */
+export function sameRulesAt(
+  next: readonly ResolvedRule[],
+  prev: readonly ResolvedRule[],
+  ips: readonly string[],
+): boolean {
+  if (next === prev) return true;
+  if (next.length !== prev.length) return false;
+  for (let i = 0; i < next.length; i++) {
+    const n = next[i]!;
+    if (n === prev[i]) continue;
+    const change = ruleChange(n);
+    if (!change || change.previous !== prev[i]) return false;
+    for (const ip of ips) if (change.addresses.has(ip)) return false;
+  }
+  return true;
+}
+
+/** Direction policies that decide the same for peers at `ips` (see sameRulesAt). */
+export function sameDirectionAt(a: DirectionPolicy, b: DirectionPolicy, ips: readonly string[]): boolean {
+  return a === b || (a.isolated === b.isolated && sameRulesAt(a.rules, b.rules, ips));
+}
+
 /** Equal decisions from `a` to `q` as from `b` to `r`: the fields a pair decision reads are the same. */
 export function samePairInputs(
   a: ManagedInterface,
@@ -163,11 +203,11 @@ export function samePairInputs(
   r: ManagedInterface,
 ): boolean {
   return (
-    (a === b || (sameDirection(a.egress, b.egress) && sameIps(a.ips, b.ips))) &&
+    (a === b || (sameIps(a.ips, b.ips) && sameDirectionAt(a.egress, b.egress, q.ips))) &&
     (q === r ||
-      (sameDirection(q.ingress, r.ingress) &&
-        sameIps(q.ips, r.ips) &&
-        (q.podInfo === r.podInfo || namedPortsKey(q.podInfo) === namedPortsKey(r.podInfo))))
+      (sameIps(q.ips, r.ips) &&
+        (q.podInfo === r.podInfo || namedPortsKey(q.podInfo) === namedPortsKey(r.podInfo)) &&
+        sameDirectionAt(q.ingress, r.ingress, a.ips)))
   );
 }
 

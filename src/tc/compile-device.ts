@@ -10,6 +10,7 @@
 //                       source chains ("who may connect to this pod")
 
 import type { ManagedInterface, PortSet, ResolvedRule } from '../policy/types.js';
+import { ruleChange } from '../policy/update-model.js';
 import { portSetKey, portSetIsEmpty } from '../policy/ports.js';
 import type { Chain, FilterProtocol, FlowerMatch, IpProto } from './ir.js';
 import {
@@ -45,6 +46,7 @@ import {
   formatAddress,
   intervalToCidrs,
   normalizeIntervals,
+  parseAddress,
   partition,
   type Contribution,
   type Interval,
@@ -110,7 +112,9 @@ function filter(
 }
 
 function onCarrier(c: IpCarrier, slot: number, match: FlowerMatch, actions: PendingAction[], note: string) {
-  return filter(slot, c.protocol, { ...c.keys, ...match }, actions, `${note} (${c.name})`);
+  // Untagged frames match as they are (match objects are never changed, so they can be shared).
+  const keyed = c.keys.vlanEthType === undefined ? match : { ...c.keys, ...match };
+  return filter(slot, c.protocol, keyed, actions, `${note} (${c.name})`);
 }
 
 /** Chain 0: what passes untouched, what is dropped as unclassifiable, and conntrack for the rest. */
@@ -574,10 +578,48 @@ function egressPart(input: VfDeviceInput, family: Family, cache: CompileCache | 
   // Named ports resolve on the pods of the network: then their list matters too (NodeCompiler
   // keeps it as the same array while no pod on the network changes).
   const named = src.egress.rules.some(hasNamedPorts) ? input.networkInterfaces : '';
-  return cache.egress.getStaged(`${src.key}/ipv${family}`, [src.pod, ...src.egress.rules, named], () => {
+  const name = `${src.key}/ipv${family}`;
+  const inputs = [src.pod, ...src.egress.rules, named];
+  // Rules an update replaced differ only at a few addresses: when the part decides the same
+  // there, it is kept without computing the pieces again.
+  const prev = cache.egress.peek(name);
+  if (prev && named === '' && decidesSameAtChanges(prev, inputs, family))
+    return cache.egress.adopt(name, inputs);
+  return cache.egress.getStaged(name, inputs, () => {
     const pieces = egressPieces(input, family);
     return { content: `${src.pod}\n${piecesKey(pieces)}`, build: (previous) => build(pieces, previous) };
   });
+}
+
+/**
+ * Whether the cached egress part decides as the new inputs would: the same pod, and rules that
+ * are the old ones or replace them with changes at some addresses, where it gives the same ports.
+ */
+function decidesSameAtChanges(
+  prev: { inputs: readonly unknown[]; value: EgressPart },
+  inputs: readonly unknown[],
+  family: Family,
+): boolean {
+  const old = prev.inputs;
+  if (old.length !== inputs.length || old[0] !== inputs[0] || old[old.length - 1] !== '') return false;
+  const rules = inputs.slice(1, -1) as ResolvedRule[];
+  const at = new Set<string>();
+  for (let i = 0; i < rules.length; i++) {
+    const r = rules[i]!;
+    if (r === old[i + 1]) continue;
+    const change = ruleChange(r);
+    if (!change || change.previous !== old[i + 1]) return false;
+    for (const ip of change.addresses) at.add(ip);
+  }
+  for (const ip of at) {
+    const a = parseAddress(ip);
+    if (!a || a.family !== family) continue;
+    if (
+      portSetKey(portsForPeer(rules, family, a.value, undefined)) !== portSetKey(prev.value.valueAt(a.value))
+    )
+      return false;
+  }
+  return true;
 }
 
 function piecesKey(pieces: Piece<PortSet>[]): string {

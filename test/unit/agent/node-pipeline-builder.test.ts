@@ -38,6 +38,32 @@ function withBadUplinkEntry(objects: SourcedObject[], node: string): SourcedObje
 }
 
 describe('NodePipelineBuilder (the agent path from snapshot to pipeline)', () => {
+  it('follows an egress rule to the address of a pod on another node that starts or stops matching it', async () => {
+    // frontend (worker-1) may open TCP 8080 to app=api pods; api-2 runs on worker-2. Its label
+    // change replaces the rule with one that differs at api-2's addresses only, which the
+    // compiler must not take for "decides the same".
+    const { objects } = await loadManifestsDir('examples/manifests');
+    const builder = new NodePipelineBuilder(NODE, PLUGINS, DEFAULT_COMPILE_OPTIONS);
+    const steps = [
+      objects,
+      withPodLabels(objects, 'api-2', { app: 'other' }),
+      objects,
+      withPodLabels(objects, 'api-2', { app: 'other' }),
+    ];
+    for (const [i, step] of steps.entries()) {
+      const snapshot = buildSnapshot(step);
+      const got = builder.build(snapshot);
+      if (i > 0) expect(got.how, `step ${i}`).to.match(/^incremental/);
+      const want = compileNode(
+        buildPolicyModel(snapshot, { networkPlugins: PLUGINS }),
+        NODE,
+        snapshot.nodes.get(NODE),
+        DEFAULT_COMPILE_OPTIONS,
+      );
+      expect(got.pipeline, `step ${i}`).to.deep.equal(want);
+    }
+  });
+
   it('updates after pod changes, rebuilds after other changes, and always equals a full compile', async () => {
     const { objects } = await loadManifestsDir('examples/manifests');
     const builder = new NodePipelineBuilder(NODE, PLUGINS, DEFAULT_COMPILE_OPTIONS);
