@@ -21,7 +21,8 @@ export interface PendingFilter extends Omit<Filter, 'actions'> {
    * finish()'s copy of this filter with its chain reference resolved, kept while the chain keeps
    * its number (a cache on a filter that is otherwise never changed; never rendered).
    */
-  resolved?: { chain: number; filter: Filter };
+  resolvedChain?: number;
+  resolvedFilter?: Filter;
 }
 
 interface NamedChain {
@@ -121,7 +122,7 @@ export class ChainSet {
       const ref = gotoRefOf(f);
       if (ref === undefined) return f as Filter;
       const chain = chainOf(ref);
-      if (f.resolved?.chain === chain) return f.resolved.filter;
+      if (f.resolvedChain === chain) return f.resolvedFilter!;
       const filter: Filter = {
         prio: f.prio,
         protocol: f.protocol,
@@ -129,7 +130,8 @@ export class ChainSet {
         actions: f.actions.map((a) => (a.kind === 'gotoRef' ? { kind: 'goto', chain: chainOf(a.ref) } : a)),
         note: f.note,
       };
-      f.resolved = { chain, filter };
+      f.resolvedChain = chain;
+      f.resolvedFilter = filter;
       return filter;
     };
     const resolve = (filters: PendingFilter[]): Filter[] => sortFilters(filters.map(resolveFilter));

@@ -15,14 +15,13 @@ import type {
   AddressMapState,
   EgressPart,
   IngressPart,
-  IngressSources,
+  LastEgress,
   Overrides,
+  RuleSources,
 } from './compile-device.js';
 
 interface Entry<V> {
   inputs: readonly unknown[];
-  /** Content key (getStaged only). */
-  content?: string;
   value: V;
   used: boolean;
 }
@@ -78,46 +77,6 @@ export class Memo<V> {
     const value = build();
     this.entries.set(name, { inputs, value, used: true });
     return value;
-  }
-
-  /**
-   * Like `get`, in two stages: when the inputs are new objects, `stage` computes a cheap content
-   * key first; if that equals the key of the cached value, the cached value is kept (the same
-   * object, so whatever depends on it is reused too) and only `build` is skipped.
-   */
-  getStaged(
-    name: string,
-    inputs: readonly unknown[],
-    stage: () => { content: string; build: (previous: V | undefined) => V },
-  ): V {
-    const e = this.entries.get(name);
-    if (e && sameInputs(e.inputs, inputs)) {
-      e.used = true;
-      return e.value;
-    }
-    const { content, build } = stage();
-    if (e && e.content === content) {
-      e.inputs = inputs;
-      e.used = true;
-      return e.value;
-    }
-    // The previous value goes to `build`: parts of it that did not change can be reused.
-    const value = build(e?.value);
-    this.entries.set(name, { inputs, content, value, used: true });
-    return value;
-  }
-
-  /** The entry under `name`, without using it. */
-  peek(name: string): { inputs: readonly unknown[]; value: V } | undefined {
-    return this.entries.get(name);
-  }
-
-  /** Keep the value under `name` for new inputs the caller found equivalent. */
-  adopt(name: string, inputs: readonly unknown[]): V {
-    const e = this.entries.get(name)!;
-    e.inputs = inputs;
-    e.used = true;
-    return e.value;
   }
 
   /** Forget what the last compile did not use (deleted pods, replaced rules). */
@@ -226,14 +185,18 @@ export function sameDecisions(a: Contribution<PortSet>[], b: Contribution<PortSe
 }
 
 export class CompileCache {
-  /** Chain +2 part of a VF for destinations off the node: the source's egress rules. */
-  readonly egress = new Memo<EgressPart>();
+  /** What a set of egress rule objects allows, as pieces (shared by VFs with those rules). */
+  readonly egressSources = new Memo<RuleSources>();
+  /** Chain +2 part of a VF for destinations off the node, per content of its egress rules. */
+  readonly egressParts = new Memo<EgressPart>();
+  /** The last egress part of each VF and family, and the rules it was built for. */
+  readonly lastEgress = new Latest<LastEgress>();
   /** What one VF's pod may open to the other pods of the node, per VF. */
   readonly decisionRows = new Latest<DecisionRow>();
   /** A VF's decisions for the pods of its node that differ from its egress rules. */
   readonly overrides = new Memo<Overrides>();
   /** Sources one local pod's ingress rules allow, per set of rule objects. */
-  readonly ingressSources = new Memo<IngressSources>();
+  readonly ingressSources = new Memo<RuleSources>();
   /** Source chain (on an uplink) per content. */
   readonly ingress = new Memo<IngressPart>();
   /** The last source chain built per set of rule objects (its address map is reused in part). */
@@ -247,7 +210,9 @@ export class CompileCache {
     this.lastIngress.sweep();
     this.uplinkMaps.sweep();
     this.overrideFilters.sweep();
-    this.egress.sweep();
+    this.egressSources.sweep();
+    this.egressParts.sweep();
+    this.lastEgress.sweep();
     this.decisionRows.sweep();
     this.overrides.sweep();
     this.ingress.sweep();

@@ -25,6 +25,7 @@ import {
   namedPortsKey,
   objectId,
   sameDecisions,
+  sameInputs,
   samePairInputs,
   type CompileCache,
   type DecisionRow,
@@ -284,14 +285,16 @@ function emitAddressMap<V>(
     let entry = previous?.filters.get(g);
     if (!entry || entry.sig !== sig) {
       const list: PendingFilter[] = [];
+      const matches = g.rules.map((r): FlowerMatch => {
+        if (r.len === 0) return {};
+        const cidr = `${formatAddress(r.lo, family)}/${r.len}`;
+        return matchKey === 'srcIp' ? { srcIp: cidr } : { dstIp: cidr };
+      });
       for (const c of carriers) {
-        for (const r of g.rules) {
+        g.rules.forEach((r, i) => {
           const a = actOf(r.key);
-          const cidr = `${formatAddress(r.lo, family)}/${r.len}`;
-          const match: FlowerMatch =
-            r.len === 0 ? {} : matchKey === 'srcIp' ? { srcIp: cidr } : { dstIp: cidr };
-          list.push(onCarrier(c, prefixSlot(bits, r.len), match, a.actions(c), a.note));
-        }
+          list.push(onCarrier(c, prefixSlot(bits, r.len), matches[i]!, a.actions(c), a.note));
+        });
       }
       entry = { sig, filters: list };
     }
@@ -547,77 +550,96 @@ const UNISOLATED_EGRESS: EgressPart = { valueAt: () => ALL_PORTS };
 
 /**
  * The egress rules of a VF's pod as a fragment of chain +2 (with its port chains), built in a set
- * of its own so that it can be cached and replayed into the device's set.
+ * of its own so that it can be cached and replayed into the device's set. The fragment depends
+ * only on the rules (not on the pod), so VFs whose pods have equal egress rules share it.
  */
 function egressPart(input: VfDeviceInput, family: Family, cache: CompileCache | undefined): EgressPart {
   const src = input.iface;
   if (!src.egress.isolated) return UNISOLATED_EGRESS;
-  const build = (pieces: Piece<PortSet>[], previous?: EgressPart): EgressPart => {
-    const set = new ChainSet();
-    let map: AddressMapState | undefined;
-    const fragment = set.capture((frag) => {
-      map = emitPortMap(
-        set,
-        frag,
-        family,
-        'dstIp',
-        pieces,
-        (ps) => `new connection from ${src.pod}: ${describeAllowed(ps)} to these destinations (its egress)`,
-        previous?.map,
-      );
-    });
-    return {
-      fragment,
-      valueAt: (addr) => pieces[findInterval(pieces, addr, (p) => p.interval)]?.value ?? NO_PORTS,
-      map,
-    };
-  };
-  if (!cache) return build(egressPieces(input, family));
-  // New rule objects often decide the same (another rule covers the address that moved): then
-  // the pieces are equal and the cached part, filters and all, is kept.
+  const rules = src.egress.rules;
   // Named ports resolve on the pods of the network: then their list matters too (NodeCompiler
   // keeps it as the same array while no pod on the network changes).
-  const named = src.egress.rules.some(hasNamedPorts) ? input.networkInterfaces : '';
-  const name = `${src.key}/ipv${family}`;
-  const inputs = [src.pod, ...src.egress.rules, named];
-  // Rules an update replaced differ only at a few addresses: when the part decides the same
-  // there, it is kept without computing the pieces again.
-  const prev = cache.egress.peek(name);
-  if (prev && named === '' && decidesSameAtChanges(prev, inputs, family))
-    return cache.egress.adopt(name, inputs);
-  return cache.egress.getStaged(name, inputs, () => {
-    const pieces = egressPieces(input, family);
-    return { content: `${src.pod}\n${piecesKey(pieces)}`, build: (previous) => build(pieces, previous) };
+  const named = rules.some(hasNamedPorts) ? input.networkInterfaces : undefined;
+  if (!cache) return buildEgressPart(family, egressPieces(rules, family, named));
+  // The VF's last part stays while its rules are the same, or were replaced by rules that differ
+  // only at addresses where the part decides the same (see decidesSameAt).
+  const last = `${src.key}/ipv${family}`;
+  const prev = cache.lastEgress.get(last);
+  if (
+    prev &&
+    prev.named === named &&
+    (sameInputs(prev.rules, rules) || (!named && decidesSameAt(prev.part, prev.rules, rules, family)))
+  ) {
+    cache.lastEgress.set(last, { rules, named, part: prev.part });
+    return prev.part;
+  }
+  // Otherwise: the pieces per set of rule objects, then the part per content, so that new rule
+  // objects that decide the same keep the part (and VFs with equal rules share it).
+  const name = `ipv${family}/${rules.map(objectId).join(',')}${named ? `/${objectId(named)}` : ''}`;
+  const sources = cache.egressSources.get(name, [...rules, named], () => {
+    const pieces = egressPieces(rules, family, named);
+    return { pieces, content: `egress/ipv${family}/${piecesKey(pieces)}` };
   });
+  const part = cache.egressParts.get(sources.content, [], () =>
+    buildEgressPart(family, sources.pieces, prev?.part.map),
+  );
+  cache.lastEgress.set(last, { rules, named, part });
+  return part;
+}
+
+function buildEgressPart(family: Family, pieces: Piece<PortSet>[], previous?: AddressMapState): EgressPart {
+  const set = new ChainSet();
+  let map: AddressMapState | undefined;
+  const fragment = set.capture((frag) => {
+    map = emitPortMap(
+      set,
+      frag,
+      family,
+      'dstIp',
+      pieces,
+      (ps) => `new connection: ${describeAllowed(ps)} to these destinations (the pod's egress rules)`,
+      previous,
+    );
+  });
+  return {
+    fragment,
+    valueAt: (addr) => pieces[findInterval(pieces, addr, (p) => p.interval)]?.value ?? NO_PORTS,
+    map,
+  };
+}
+
+/** The last egress part of a VF and the rules it was built for (see egressPart). */
+export interface LastEgress {
+  rules: readonly ResolvedRule[];
+  named: readonly ManagedInterface[] | undefined;
+  part: EgressPart;
 }
 
 /**
- * Whether the cached egress part decides as the new inputs would: the same pod, and rules that
- * are the old ones or replace them with changes at some addresses, where it gives the same ports.
+ * Whether `part`, built for `old`, decides as `rules` would: every rule is the old one or
+ * replaced it with changes at some addresses (update-model's ruleChange), and at those addresses
+ * the new rules allow the same ports as the part. Rules without named ports only.
  */
-function decidesSameAtChanges(
-  prev: { inputs: readonly unknown[]; value: EgressPart },
-  inputs: readonly unknown[],
+function decidesSameAt(
+  part: EgressPart,
+  old: readonly ResolvedRule[],
+  rules: readonly ResolvedRule[],
   family: Family,
 ): boolean {
-  const old = prev.inputs;
-  if (old.length !== inputs.length || old[0] !== inputs[0] || old[old.length - 1] !== '') return false;
-  const rules = inputs.slice(1, -1) as ResolvedRule[];
+  if (old.length !== rules.length) return false;
   const at = new Set<string>();
   for (let i = 0; i < rules.length; i++) {
     const r = rules[i]!;
-    if (r === old[i + 1]) continue;
+    if (r === old[i]) continue;
     const change = ruleChange(r);
-    if (!change || change.previous !== old[i + 1]) return false;
+    if (!change || change.previous !== old[i]) return false;
     for (const ip of change.addresses) at.add(ip);
   }
   for (const ip of at) {
     const a = parseAddress(ip);
     if (!a || a.family !== family) continue;
-    if (
-      portSetKey(portsForPeer(rules, family, a.value, undefined)) !== portSetKey(prev.value.valueAt(a.value))
-    )
-      return false;
+    const now = portsForPeer(rules as ResolvedRule[], family, a.value, undefined);
+    if (portSetKey(now) !== portSetKey(part.valueAt(a.value))) return false;
   }
   return true;
 }
@@ -653,13 +675,17 @@ function hasNamedPorts(r: ResolvedRule): boolean {
 }
 
 /** The source's egress rules as disjoint address pieces with the ports each piece allows. */
-function egressPieces(input: VfDeviceInput, family: Family): Piece<PortSet>[] {
+function egressPieces(
+  rules: readonly ResolvedRule[],
+  family: Family,
+  network: readonly ManagedInterface[] | undefined,
+): Piece<PortSet>[] {
   const contributions: Contribution<PortSet>[] = [];
-  for (const r of input.iface.egress.rules) {
+  for (const r of rules) {
     const intervals = ruleIntervals(r, family);
     if (intervals.length === 0) continue;
     contributions.push({ intervals, value: resolvePorts(r.ports, undefined) });
-    if (hasNamedPorts(r)) contributions.push(...namedPortContributions(r, family, input.networkInterfaces));
+    if (hasNamedPorts(r)) contributions.push(...namedPortContributions(r, family, network ?? []));
   }
   return partition(contributions, (vs) => vs.reduce(portSetUnion, NO_PORTS), portSetKey);
 }
@@ -698,7 +724,7 @@ export interface IngressPart {
 
 /** Source chain of one pod interface's ingress, in one family; shared between equal contents. */
 function ingressPart(q: ManagedInterface, family: Family, cache: CompileCache | undefined): IngressPart {
-  const sources = (): IngressSources => {
+  const sources = (): RuleSources => {
     const contributions: Contribution<PortSet>[] = q.ingress.rules.map((r) => ({
       intervals: ruleIntervals(r, family),
       value: resolvePorts(r.ports, q.podInfo),
@@ -732,8 +758,8 @@ function ingressPart(q: ManagedInterface, family: Family, cache: CompileCache | 
   return part;
 }
 
-/** The sources one pod's ingress rules allow, as pieces, and their content key. */
-export interface IngressSources {
+/** The peers a set of rules allows, as pieces, and their content key. */
+export interface RuleSources {
   pieces: Piece<PortSet>[];
   content: string;
 }

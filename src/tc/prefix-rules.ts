@@ -46,20 +46,60 @@ export interface PrefixRuleGroup {
   keys: string[];
 }
 
-export interface TrieNode {
+interface TrieNode {
   lo: bigint;
   len: number;
   /** Values this subtree can take from its parent without a rule of its own (sorted keys). */
   set: string[];
   left?: TrieNode;
   right?: TrieNode;
-  /** Set on block roots: the rule group per inherited value, computed on first use. */
-  groups?: Map<string, PrefixRuleGroup>;
+  /** Set on block roots. */
+  block?: Block;
+}
+
+interface MergedPiece {
+  lo: bigint;
+  hi: bigint;
+  key: string;
+}
+
+/** One block of a map: its pieces decide it, and the rules it needs per inherited value. */
+export interface Block {
+  lo: bigint;
+  hi: bigint;
+  fallbackKey: string;
+  /** The map's pieces that touch the block (not clipped). */
+  pieces: MergedPiece[];
+  /** The block root's set (see TrieNode). */
+  set: string[];
+  /** The rule group per inherited value, computed on first use. */
+  groups: Map<string, PrefixRuleGroup>;
+  /** The block's trie while a build uses it; dropped after, and rebuilt from `pieces` if needed. */
+  trie?: TrieNode;
 }
 
 /** What a map's blocks computed, to be handed to the build of its next version. */
 export interface PrefixMapState {
-  blocks: Map<string, TrieNode>;
+  /** By the block's first address. */
+  blocks: Map<bigint, Block>;
+}
+
+/** Whether `b` holds the same pieces as `merged[from..]` between lo and hi, with the same fallback. */
+function sameBlock(b: Block, merged: MergedPiece[], from: number, fallbackKey: string): boolean {
+  if (b.fallbackKey !== fallbackKey) return false;
+  let i = from;
+  for (const p of b.pieces) {
+    const m = merged[i++];
+    if (
+      !m ||
+      m.key !== p.key ||
+      (m.lo > b.lo ? m.lo : b.lo) !== (p.lo > b.lo ? p.lo : b.lo) ||
+      (m.hi < b.hi ? m.hi : b.hi) !== (p.hi < b.hi ? p.hi : b.hi)
+    )
+      return false;
+  }
+  const next = merged[i];
+  return !next || next.lo > b.hi;
 }
 
 function intersect(a: string[], b: string[]): string[] {
@@ -121,62 +161,37 @@ export function prefixRuleGroups(
   const blockLen = bits - CHUNK_BITS;
   // Merge touching pieces with equal keys so that uniform ranges are recognised as leaves.
   const sorted = [...pieces].sort((a, b) => (a.interval[0] < b.interval[0] ? -1 : 1));
-  const merged: { lo: bigint; hi: bigint; key: string }[] = [];
+  const merged: MergedPiece[] = [];
   for (const p of sorted) {
     const last = merged[merged.length - 1];
     if (last && last.key === p.key && last.hi + 1n === p.interval[0]) last.hi = p.interval[1];
     else merged.push({ lo: p.interval[0], hi: p.interval[1], key: p.key });
   }
-  const leafSets = new Map<string, string[]>();
-  const leaf = (lo: bigint, len: number, key: string): TrieNode => {
-    let set = leafSets.get(key);
-    if (!set) leafSets.set(key, (set = [key]));
-    return { lo, len, set };
-  };
-  const blocks = new Map<string, TrieNode>();
-
-  // Trie construction visits ranges in address order, so the piece cursor only moves forward.
-  let cursor = 0;
-  const build = (lo: bigint, len: number): TrieNode => {
-    const hi = lo + (1n << BigInt(bits - len)) - 1n;
-    while (cursor < merged.length && merged[cursor]!.hi < lo) cursor++;
-    const p = merged[cursor];
-    if (!p || p.lo > hi) return leaf(lo, len, fallbackKey);
-    if (p.lo <= lo && p.hi >= hi) return leaf(lo, len, p.key);
-    if (len !== blockLen) return split(lo, len);
-    // A block: its pieces (clipped to it) and the fallback decide everything inside it.
-    const parts: string[] = [`${lo}`, fallbackKey];
-    for (let i = cursor; i < merged.length && merged[i]!.lo <= hi; i++) {
-      const m = merged[i]!;
-      parts.push(`${m.lo > lo ? m.lo - lo : 0n}-${m.hi < hi ? m.hi - lo : hi - lo}`, m.key);
+  const blocks = new Map<bigint, Block>();
+  const onBlock = (lo: bigint, hi: bigint, from: number, build: () => TrieNode): TrieNode => {
+    let block = previous?.blocks.get(lo);
+    if (!block || !sameBlock(block, merged, from, fallbackKey)) {
+      const trie = build();
+      let to = from;
+      while (to < merged.length && merged[to]!.lo <= hi) to++;
+      block = { lo, hi, fallbackKey, pieces: merged.slice(from, to), set: trie.set, groups: new Map(), trie };
     }
-    const content = parts.join('\u0000');
-    let node = previous?.blocks.get(content);
-    if (!node) {
-      node = split(lo, len);
-      node.groups = new Map();
-    }
-    blocks.set(content, node);
-    return node;
+    blocks.set(lo, block);
+    return { lo, len: blockLen, set: block.set, block };
   };
-  const split = (lo: bigint, len: number): TrieNode => {
-    const half = 1n << BigInt(bits - len - 1);
-    const left = build(lo, len + 1);
-    const right = build(lo + half, len + 1);
-    const both = intersect(left.set, right.set);
-    return { lo, len, set: both.length > 0 ? both : union(left.set, right.set), left, right };
-  };
-  const root = build(0n, 0);
+  const root = trieBuilder(merged, fallbackKey, bits, blockLen, onBlock)(0n, 0);
 
   const upper: PrefixRule[] = [];
   const groups: PrefixRuleGroup[] = [];
   const choose = (n: TrieNode, inherited: string, rules: PrefixRule[]): void => {
-    if (n.groups && rules === upper) {
-      let g = n.groups.get(inherited);
+    if (n.block) {
+      const b = n.block;
+      let g = b.groups.get(inherited);
       if (!g) {
+        b.trie ??= trieBuilder(b.pieces, b.fallbackKey, bits, -1)(b.lo, blockLen);
         const inside: PrefixRule[] = [];
-        choose(n, inherited, inside);
-        n.groups.set(inherited, (g = group(inside)));
+        choose(b.trie, inherited, inside);
+        b.groups.set(inherited, (g = group(inside)));
       }
       if (g.rules.length > 0) groups.push(g);
       return;
@@ -191,7 +206,47 @@ export function prefixRuleGroups(
   };
   choose(root, fallbackKey, upper);
   if (upper.length > 0) groups.unshift(group(upper));
+  // Block tries are only needed again for a new inherited value: rebuilt then, not kept.
+  for (const b of blocks.values()) delete b.trie;
   return { groups, state: { blocks } };
+}
+
+/**
+ * The ORTC trie over sorted, merged pieces, built bottom up. A node at `blockLen` that is not
+ * uniform is handed to `onBlock` (which may reuse an earlier block instead of building it).
+ */
+function trieBuilder(
+  merged: MergedPiece[],
+  fallbackKey: string,
+  bits: number,
+  blockLen: number,
+  onBlock?: (lo: bigint, hi: bigint, from: number, build: () => TrieNode) => TrieNode,
+): (lo: bigint, len: number) => TrieNode {
+  const leafSets = new Map<string, string[]>();
+  const leaf = (lo: bigint, len: number, key: string): TrieNode => {
+    let set = leafSets.get(key);
+    if (!set) leafSets.set(key, (set = [key]));
+    return { lo, len, set };
+  };
+  // Trie construction visits ranges in address order, so the piece cursor only moves forward.
+  let cursor = 0;
+  const build = (lo: bigint, len: number): TrieNode => {
+    const hi = lo + (1n << BigInt(bits - len)) - 1n;
+    while (cursor < merged.length && merged[cursor]!.hi < lo) cursor++;
+    const p = merged[cursor];
+    if (!p || p.lo > hi) return leaf(lo, len, fallbackKey);
+    if (p.lo <= lo && p.hi >= hi) return leaf(lo, len, p.key);
+    if (len === blockLen && onBlock) return onBlock(lo, hi, cursor, () => split(lo, len));
+    return split(lo, len);
+  };
+  const split = (lo: bigint, len: number): TrieNode => {
+    const half = 1n << BigInt(bits - len - 1);
+    const left = build(lo, len + 1);
+    const right = build(lo + half, len + 1);
+    const both = intersect(left.set, right.set);
+    return { lo, len, set: both.length > 0 ? both : union(left.set, right.set), left, right };
+  };
+  return build;
 }
 
 /** All rules of the map in one list, sorted by length (longest first), then by address. */

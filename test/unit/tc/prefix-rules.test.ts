@@ -179,9 +179,9 @@ describe('prefixRules (longest-prefix compression)', () => {
           // A block that does not hold the changed address is taken over, trie and all (its rules
           // may still differ: the value it inherits from above can change).
           const changedBlock = addr >> BigInt(CHUNK_BITS);
-          for (const [content, node] of reused.state.blocks) {
-            if (node.lo >> BigInt(CHUNK_BITS) === changedBlock) continue;
-            expect(before.state.blocks.get(content), 'an unchanged block is reused').to.equal(node);
+          for (const [lo, block] of reused.state.blocks) {
+            if (lo >> BigInt(CHUNK_BITS) === changedBlock) continue;
+            expect(before.state.blocks.get(lo), 'an unchanged block is reused').to.equal(block);
             reusedSomewhere++;
           }
         },
