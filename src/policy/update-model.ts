@@ -294,13 +294,16 @@ export function updatePolicyModel(
       itf.network === e.network && peers.some((p) => peerSelects(p, e.policy.namespace, itf.podInfo));
     const gone = new Set(removed.filter(selected).flatMap((i) => hostBlocksOf(i).map((b) => b.cidr)));
     const come = added.filter(selected).flatMap(hostBlocksOf);
-    if (gone.size === 0 && come.length === 0) continue;
+    // Selected before and after, at the same addresses (most label changes): nothing to do.
+    if (gone.size === come.length && come.every((b) => gone.has(b.cidr))) continue;
     for (const peer of e.rule.peers.peers) {
       if (peer.kind === 'ipBlock' && peer.except.length === 0) gone.delete(peer.cidr);
     }
-    let blocks = e.resolved.peers.blocks.filter((b) => !(b.except.length === 0 && gone.has(b.cidr)));
+    const old = e.resolved.peers.blocks;
+    let blocks = gone.size === 0 ? old : old.filter((b) => !(b.except.length === 0 && gone.has(b.cidr)));
     for (const h of come) blocks = insertBlock(blocks, h);
-    if (sameBlocks(blocks, e.resolved.peers.blocks)) continue;
+    // insertBlock keeps the array when the block is there already.
+    if (blocks === old || (blocks.length === old.length && sameBlocks(blocks, old))) continue;
     const fresh: ResolvedRule = {
       origin: e.resolved.origin,
       peers: { kind: 'blocks', blocks },
