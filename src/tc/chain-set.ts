@@ -25,28 +25,47 @@ export interface PendingFilter extends Omit<Filter, 'actions'> {
   resolvedFilter?: Filter;
 }
 
+/** Filters sorted by prio with their chain references resolved, and the numbers they were resolved with. */
+interface Sorted {
+  numbers: string;
+  filters: Filter[];
+}
+
 interface NamedChain {
   purpose: string;
   filters: PendingFilter[];
   /** Named chains its filters jump to, directly or further on. */
   deps: Map<string, NamedChain>;
+  /** finish()'s result for this chain, kept while the chains it jumps to keep their numbers. */
+  sorted?: Sorted;
 }
 
 /** Filters and named chains built once, reusable in another compile (see ChainSet.capture). */
 export interface ChainFragment {
   filters: PendingFilter[];
   chains: Map<string, NamedChain>;
+  /** finish()'s sorted and resolved copy of `filters` (see NamedChain.sorted). */
+  sorted?: Sorted;
+}
+
+/** A fixed chain: its own filters, and the fragments replayed into it (with where they came in). */
+interface FixedChain {
+  purpose: string;
+  filters: PendingFilter[];
+  replayed: { at: number; fragment: ChainFragment }[];
 }
 
 export class ChainSet {
-  private fixed = new Map<number, { purpose: string; filters: PendingFilter[] }>();
+  private fixed = new Map<number, FixedChain>();
+  private fixedByArray = new Map<PendingFilter[], FixedChain>();
   private named = new Map<string, NamedChain>();
 
   fixedChain(index: number, purpose: string): PendingFilter[] {
     let c = this.fixed.get(index);
     if (!c) {
-      c = { purpose, filters: [] };
+      c = { purpose, filters: [], replayed: [] };
       this.fixed.set(index, c);
+      this.fixedByArray.set(c.filters, c);
     }
     return c.filters;
   }
@@ -97,13 +116,18 @@ export class ChainSet {
     return { filters, chains };
   }
 
-  /** Adds a captured fragment: its filters to `out`, its named chains to this set. */
+  /**
+   * Adds a captured fragment: its filters to `out`, its named chains to this set. Into a fixed
+   * chain, the fragment is kept whole (finish() sorts it once and reuses that).
+   */
   replay(fragment: ChainFragment, out: PendingFilter[]): void {
     for (const [ref, c] of fragment.chains) {
       if (!this.named.has(ref)) this.named.set(ref, c);
       this.record(ref, c);
     }
-    for (const f of fragment.filters) out.push(f);
+    const fixed = this.fixedByArray.get(out);
+    if (fixed) fixed.replayed.push({ at: out.length, fragment });
+    else for (const f of fragment.filters) out.push(f);
   }
 
   finish(): Chain[] {
@@ -135,16 +159,48 @@ export class ChainSet {
       return filter;
     };
     const resolve = (filters: PendingFilter[]): Filter[] => sortFilters(filters.map(resolveFilter));
+    // Sorted once per chain or fragment object, again only when a chain it jumps to is renumbered.
+    const sortedOnce = (
+      x: { filters: PendingFilter[]; sorted?: Sorted },
+      chains: Iterable<string>,
+    ): Filter[] => {
+      let numbers = '';
+      for (const r of chains) numbers += `${chainOf(r)},`;
+      if (x.sorted?.numbers !== numbers) x.sorted = { numbers, filters: resolve(x.filters) };
+      return x.sorted.filters;
+    };
     const chains: Chain[] = [];
     for (const [index, c] of [...this.fixed.entries()].sort((a, b) => a[0] - b[0])) {
-      chains.push({ index, purpose: c.purpose, filters: resolve(c.filters) });
+      // Runs in the order they were written, each sorted; merged stably, as one sort would.
+      const runs: Filter[][] = [];
+      let from = 0;
+      for (const { at, fragment } of c.replayed) {
+        runs.push(resolve(c.filters.slice(from, at)));
+        runs.push(sortedOnce(fragment, fragment.chains.keys()));
+        from = at;
+      }
+      runs.push(resolve(from === 0 ? c.filters : c.filters.slice(from)));
+      chains.push({ index, purpose: c.purpose, filters: runs.reduce(mergeByPrio) });
     }
     for (const r of refs) {
       const c = this.named.get(r)!;
-      chains.push({ index: number.get(r)!, purpose: c.purpose, filters: resolve(c.filters) });
+      chains.push({ index: number.get(r)!, purpose: c.purpose, filters: sortedOnce(c, c.deps.keys()) });
     }
     return chains;
   }
+}
+
+/** Two prio-sorted lists as one; on equal prio, `a` first (a stable sort of a then b). */
+function mergeByPrio(a: Filter[], b: Filter[]): Filter[] {
+  if (b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out: Filter[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length && j < b.length) out.push(b[j]!.prio < a[i]!.prio ? b[j++]! : a[i++]!);
+  while (i < a.length) out.push(a[i++]!);
+  while (j < b.length) out.push(b[j++]!);
+  return out;
 }
 
 /** The one chain a filter jumps to by reference, if any (the compiler writes at most one). */

@@ -18,6 +18,7 @@ import type {
   LastEgress,
   Overrides,
   RuleSources,
+  VfClassify,
 } from './compile-device.js';
 
 interface Entry<V> {
@@ -205,11 +206,14 @@ export class CompileCache {
   readonly uplinkMaps = new Latest<AddressMapState>();
   /** The override filters of a VF's chain +2 (pods of the node), by piece. */
   readonly overrideFilters = new Latest<Map<string, PendingFilter[]>>();
+  /** The classify chain of a VF, per VF. */
+  readonly vfClassify = new Latest<VfClassify>();
 
   sweep(): void {
     this.lastIngress.sweep();
     this.uplinkMaps.sweep();
     this.overrideFilters.sweep();
+    this.vfClassify.sweep();
     this.egressSources.sweep();
     this.egressParts.sweep();
     this.lastEgress.sweep();

@@ -119,12 +119,11 @@ function onCarrier(c: IpCarrier, slot: number, match: FlowerMatch, actions: Pend
 }
 
 /** Chain 0: what passes untouched, what is dropped as unclassifiable, and conntrack for the rest. */
-function buildClassify(
-  set: ChainSet,
+function classifyFilters(
   opts: CompileOptions,
   track: (c: IpCarrier) => { match: FlowerMatch; note: string }[],
-): void {
-  const f = set.fixedChain(CLASSIFY_CHAIN, 'classify: pass untouched traffic, send IP through conntrack');
+): PendingFilter[] {
+  const f: PendingFilter[] = [];
   for (const c of carriersOf(6)) {
     if (opts.acceptIcmpv6) {
       f.push(onCarrier(c, 0, { ipProto: 'icmpv6' }, [{ kind: 'pass' }], 'ICMPv6 passes (--accept-icmpv6)'));
@@ -156,17 +155,31 @@ function buildClassify(
     }
   }
   f.push(filter(3, 'all', {}, [{ kind: 'pass' }], 'everything else passes untouched (ARP, non-IP)'));
+  return f;
 }
+
+const CLASSIFY_PURPOSE = 'classify: pass untouched traffic, send IP through conntrack';
 
 /** Chain 1: the conntrack state decides whether the policy needs to look at the packet at all. */
 function buildState(set: ChainSet): void {
-  const f = set.fixedChain(STATE_CHAIN, 'state: established and related pass, new goes to policy');
+  set.replay(
+    STATE_FILTERS,
+    set.fixedChain(STATE_CHAIN, 'state: established and related pass, new goes to policy'),
+  );
+}
+
+// The same on every device: one fragment, sorted once (see ChainSet.finish).
+const STATE_FILTERS: ChainFragment = { filters: stateFilters(), chains: new Map() };
+
+function stateFilters(): PendingFilter[] {
+  const f: PendingFilter[] = [];
   f.push(
     filter(0, 'all', { ctState: '+trk+est' }, [{ kind: 'pass' }], 'packet of an established connection'),
   );
   f.push(filter(1, 'all', { ctState: '+trk+rel' }, [{ kind: 'pass' }], 'packet related to a connection'));
   f.push(filter(2, 'all', { ctState: '+trk+new' }, [{ kind: 'goto', chain: NEW_CHAIN }], 'new connection'));
   f.push(filter(3, 'all', {}, DROP, 'invalid or untrackable packet'));
+  return f;
 }
 
 function describePorts(ps: PortSet): string {
@@ -319,6 +332,17 @@ export interface VfPlan {
     previous?: Map<string, PendingFilter[]>;
     save?: (filters: Map<string, PendingFilter[]>) => void;
   };
+  /** The classify chain of the VF's last build, and where to keep the new one. */
+  classify: {
+    previous?: VfClassify;
+    save?: (c: VfClassify) => void;
+  };
+}
+
+/** A VF's classify chain as a fragment, and the pod it was written for. */
+export interface VfClassify {
+  pod: string;
+  fragment: ChainFragment;
 }
 
 export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
@@ -343,6 +367,10 @@ export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
     overrideFilters: {
       previous: cache?.overrideFilters.get(name),
       save: cache && ((filters) => cache.overrideFilters.set(name, filters)),
+    },
+    classify: {
+      previous: cache?.vfClassify.get(src.key),
+      save: cache && ((c) => cache.vfClassify.set(src.key, c)),
     },
   };
 }
@@ -500,11 +528,7 @@ function buildVfNew(set: ChainSet, plan: VfPlan): void {
     // egress of the source and the ingress of the destination apply, and both are known at
     // compile time because the source is this VF. These exact overrides come before every prefix
     // (OVERRIDE_SLOT); what they do not cover falls through to the egress rules.
-    const localPieces = partition(
-      plan.overrides[family],
-      (vs) => vs.reduce(portSetUnion, NO_PORTS),
-      portSetKey,
-    );
+    const localPieces = pointPieces(plan.overrides[family]);
     for (const p of localPieces) {
       const actions = decide(set, family, p.value);
       // The filters of a piece are kept for the VF's next build (most pieces stay).
@@ -534,6 +558,32 @@ function buildVfNew(set: ChainSet, plan: VfPlan): void {
     acceptRest(out, FALLBACK_SLOT, `egress of ${src.pod} is not isolated`);
   }
   plan.overrideFilters.save?.(overrideFilters);
+}
+
+/**
+ * Decisions for single addresses as pieces: what `partition` gives for them (neighbouring
+ * addresses with equal ports merged, one address listed twice gets the union), without its sweep.
+ */
+function pointPieces(points: Contribution<PortSet>[]): Piece<PortSet>[] {
+  const sorted = points
+    .map((c) => ({ at: c.intervals[0]![0], value: c.value }))
+    .sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  const unique: typeof sorted = [];
+  for (const p of sorted) {
+    const last = unique[unique.length - 1];
+    if (last && last.at === p.at) last.value = portSetUnion(last.value, p.value);
+    else unique.push({ ...p });
+  }
+  const out: Piece<PortSet>[] = [];
+  for (const p of unique) {
+    const last = out[out.length - 1];
+    if (last && last.interval[1] + 1n === p.at && portSetKey(last.value) === portSetKey(p.value)) {
+      last.interval[1] = p.at;
+    } else {
+      out.push({ interval: [p.at, p.at], value: p.value });
+    }
+  }
+  return out;
 }
 
 export interface EgressPart {
@@ -883,9 +933,17 @@ export function compileVf(input: VfDeviceInput, opts: CompileOptions, cache?: Co
 
 export function buildVf(plan: VfPlan, opts: CompileOptions): Chain[] {
   const set = new ChainSet();
-  buildClassify(set, opts, () => [
-    { match: {}, note: `IP from ${plan.input.iface.pod} goes through conntrack` },
-  ]);
+  // A VF's classify chain depends only on its pod's name: kept as a fragment for its next build.
+  const pod = plan.input.iface.pod;
+  let classify = plan.classify.previous?.pod === pod ? plan.classify.previous.fragment : undefined;
+  if (!classify) {
+    classify = {
+      filters: classifyFilters(opts, () => [{ match: {}, note: `IP from ${pod} goes through conntrack` }]),
+      chains: new Map(),
+    };
+  }
+  plan.classify.save?.({ pod, fragment: classify });
+  set.replay(classify, set.fixedChain(CLASSIFY_CHAIN, CLASSIFY_PURPOSE));
   buildState(set);
   buildVfNew(set, plan);
   return set.finish();
@@ -897,7 +955,7 @@ export function compileUplink(input: UplinkDeviceInput, opts: CompileOptions, ca
 
 export function buildUplink(plan: UplinkPlan, opts: CompileOptions): Chain[] {
   const set = new ChainSet();
-  buildClassify(set, opts, (c) => {
+  const classify = classifyFilters(opts, (c) => {
     const values: Interval[] = [];
     for (const q of plan.input.interfaces) {
       for (const v of addressesOf(q, c.family)) values.push([v, v]);
@@ -908,6 +966,7 @@ export function buildUplink(plan: UplinkPlan, opts: CompileOptions): Chain[] {
       note: 'IP to a managed pod on this node goes through conntrack',
     }));
   });
+  set.fixedChain(CLASSIFY_CHAIN, CLASSIFY_PURPOSE).push(...classify);
   buildState(set);
   buildUplinkNew(set, plan);
   return set.finish();
