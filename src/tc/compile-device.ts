@@ -354,9 +354,10 @@ export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
   // Which decisions override the egress rules, and the text that stands for them: the same as
   // last time while the egress parts and every decision are the same objects.
   const sharing = input.sharing ?? sharingAddresses(input.localPeers);
+  const sharingKey = [...sharing].map((q) => q.key).join(',');
   const compute = () => overridesOf(egress, decisions, input.localPeers, sharing);
   const { overrides, signature } = cache
-    ? cache.overrides.get(src.key, [egress[4], egress[6], ...decisions[4], '|', ...decisions[6]], compute)
+    ? cache.overrides.get(src.key, [egress[4], egress[6], decisions[4], decisions[6], sharingKey], compute)
     : compute();
   const name = `${src.key}/${src.pod}`;
   return {
@@ -406,6 +407,11 @@ function decisionRow(
       decisions[family].push(old && sameDecisions(old, built) ? old : built);
     }
   });
+  // Lists equal element by element keep the old array, so that what depends on them is reused.
+  for (const family of FAMILIES) {
+    const before = prev?.decisions[family];
+    if (before && sameInputs(before, decisions[family])) decisions[family] = before;
+  }
   return { src, peers, decisions };
 }
 
