@@ -310,6 +310,9 @@ export function updatePolicyModel(
       ports: e.resolved.ports,
     };
     replacedRules.set(e.resolved, fresh);
+    // One step of history is all the compiler reads; a longer one would keep every old version
+    // of a rule alive (each entry holds the rule before it).
+    changes.delete(e.resolved);
     changes.set(fresh, {
       previous: e.resolved,
       addresses: new Set(

@@ -339,9 +339,10 @@ export interface VfPlan {
   };
 }
 
-/** A VF's classify chain as a fragment, and the pod it was written for. */
+/** A VF's classify chain as a fragment, and the pod and options it was written for. */
 export interface VfClassify {
   pod: string;
+  opts: CompileOptions;
   fragment: ChainFragment;
 }
 
@@ -941,14 +942,15 @@ export function buildVf(plan: VfPlan, opts: CompileOptions): Chain[] {
   const set = new ChainSet();
   // A VF's classify chain depends only on its pod's name: kept as a fragment for its next build.
   const pod = plan.input.iface.pod;
-  let classify = plan.classify.previous?.pod === pod ? plan.classify.previous.fragment : undefined;
+  const last = plan.classify.previous;
+  let classify = last?.pod === pod && last.opts === opts ? last.fragment : undefined;
   if (!classify) {
     classify = {
       filters: classifyFilters(opts, () => [{ match: {}, note: `IP from ${pod} goes through conntrack` }]),
       chains: new Map(),
     };
   }
-  plan.classify.save?.({ pod, fragment: classify });
+  plan.classify.save?.({ pod, opts, fragment: classify });
   set.replay(classify, set.fixedChain(CLASSIFY_CHAIN, CLASSIFY_PURPOSE));
   buildState(set);
   buildVfNew(set, plan);

@@ -57,6 +57,10 @@ export interface Chain {
   index: number;
   /** What this chain decides, e.g. "new connections from x/a", "ports TCP 80". */
   purpose: string;
+  /**
+   * Never modify a compiled pipeline: filter arrays, filters and matches are shared between
+   * devices and kept by the compiler for its next compile (src/tc/compile-node.ts).
+   */
   filters: Filter[];
 }
 

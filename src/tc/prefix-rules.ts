@@ -72,7 +72,7 @@ export interface Block {
   pieces: MergedPiece[];
   /** The block root's set (see TrieNode). */
   set: string[];
-  /** The rule group per inherited value, computed on first use. */
+  /** The rule group of the value the block inherits (kept for the next build of the map). */
   groups: Map<string, PrefixRuleGroup>;
   /** The block's trie while a build uses it; dropped after, and rebuilt from `pieces` if needed. */
   trie?: TrieNode;
@@ -183,9 +183,11 @@ export function prefixRuleGroups(
 
   const upper: PrefixRule[] = [];
   const groups: PrefixRuleGroup[] = [];
+  const inheritedBy = new Map<Block, string>();
   const choose = (n: TrieNode, inherited: string, rules: PrefixRule[]): void => {
     if (n.block) {
       const b = n.block;
+      inheritedBy.set(b, inherited);
       let g = b.groups.get(inherited);
       if (!g) {
         b.trie ??= trieBuilder(b.pieces, b.fallbackKey, bits, -1)(b.lo, blockLen);
@@ -206,8 +208,12 @@ export function prefixRuleGroups(
   };
   choose(root, fallbackKey, upper);
   if (upper.length > 0) groups.unshift(group(upper));
-  // Block tries are only needed again for a new inherited value: rebuilt then, not kept.
-  for (const b of blocks.values()) delete b.trie;
+  // Block tries are only needed again for a new inherited value: rebuilt then, not kept; and a
+  // block keeps the group of the value it inherits now, not of every value it ever inherited.
+  for (const [b, inherited] of inheritedBy) {
+    delete b.trie;
+    b.groups = new Map([[inherited, b.groups.get(inherited)!]]);
+  }
   return { groups, state: { blocks } };
 }
 
@@ -234,9 +240,12 @@ function trieBuilder(
     const hi = lo + (1n << BigInt(bits - len)) - 1n;
     while (cursor < merged.length && merged[cursor]!.hi < lo) cursor++;
     const p = merged[cursor];
-    if (!p || p.lo > hi) return leaf(lo, len, fallbackKey);
-    if (p.lo <= lo && p.hi >= hi) return leaf(lo, len, p.key);
-    if (len === blockLen && onBlock) return onBlock(lo, hi, cursor, () => split(lo, len));
+    const uniform = !p || p.lo > hi ? fallbackKey : p.lo <= lo && p.hi >= hi ? p.key : undefined;
+    // Every node at block level is a block, uniform or not: then all rules of block length and
+    // longer come from blocks, in address order.
+    if (len === blockLen && onBlock)
+      return onBlock(lo, hi, cursor, () => (uniform === undefined ? split(lo, len) : leaf(lo, len, uniform)));
+    if (uniform !== undefined) return leaf(lo, len, uniform);
     return split(lo, len);
   };
   const split = (lo: bigint, len: number): TrieNode => {

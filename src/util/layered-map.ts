@@ -1,8 +1,9 @@
 // A read-only map that is an older map plus a few changes, so that an update of a large index
 // (thousands of interfaces) costs what it changes and not a copy of the whole. The older map is
-// never modified. Layers do not stack: a layered map over a layered map takes its changes along,
-// and once the changes grow past a fraction of the whole, the result is flattened into a plain Map
-// (an occasional copy, so each change costs a constant amount on average).
+// never modified. Layers do not stack: a layered map over a layered map copies its changes along
+// (so an edit costs the changes made since the last flatten), and once the changes grow past
+// 64 + 1/8 of the whole, the result is flattened into a plain Map. Meant for lookups: iteration
+// works, but a key deleted and set again keeps its old place, unlike in a plain Map.
 
 const DELETED = Symbol('deleted');
 

@@ -3,6 +3,7 @@ import { NodePipelineBuilder } from '../../../src/agent/node-pipeline-builder.js
 import { buildSnapshot, type SourcedObject } from '../../../src/cluster/build-snapshot.js';
 import { loadManifestsDir } from '../../../src/cluster/load-manifests.js';
 import { buildPolicyModel } from '../../../src/policy/build-model.js';
+import { ruleChange } from '../../../src/policy/update-model.js';
 import { compileNode } from '../../../src/tc/compile-node.js';
 import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
 
@@ -37,6 +38,12 @@ function withBadUplinkEntry(objects: SourcedObject[], node: string): SourcedObje
   });
 }
 
+function deepFreeze(o: unknown): void {
+  if (typeof o !== 'object' || o === null || Object.isFrozen(o)) return;
+  Object.freeze(o);
+  for (const v of Object.values(o)) deepFreeze(v);
+}
+
 describe('NodePipelineBuilder (the agent path from snapshot to pipeline)', () => {
   it('follows an egress rule to the address of a pod on another node that starts or stops matching it', async () => {
     // frontend (worker-1) may open TCP 8080 to app=api pods; api-2 runs on worker-2. Its label
@@ -61,7 +68,25 @@ describe('NodePipelineBuilder (the agent path from snapshot to pipeline)', () =>
         DEFAULT_COMPILE_OPTIONS,
       );
       expect(got.pipeline, `step ${i}`).to.deep.equal(want);
+      // The compiler keeps parts of its output for the next compile and never changes them:
+      // frozen, any write would throw in the next steps.
+      deepFreeze(got.pipeline);
     }
+  });
+
+  it('keeps one step of rule history: a replaced rule knows the rule before it, not older ones', async () => {
+    const { objects } = await loadManifestsDir('examples/manifests');
+    const builder = new NodePipelineBuilder(NODE, PLUGINS, DEFAULT_COMPILE_OPTIONS);
+    const toApi = (m: ReturnType<NodePipelineBuilder['build']>['model']) =>
+      m.interfaces.find((i) => i.pod === 'app/frontend')!.egress.rules[0]!;
+    const r0 = toApi(builder.build(buildSnapshot(objects)).model);
+    const r1 = toApi(builder.build(buildSnapshot(withPodLabels(objects, 'api-2', { app: 'other' }))).model);
+    expect(r1).to.not.equal(r0);
+    expect(ruleChange(r1)?.previous).to.equal(r0);
+    expect([...(ruleChange(r1)?.addresses ?? [])].sort()).to.deep.equal(['10.56.1.12', 'fd00:56::12']);
+    const r2 = toApi(builder.build(buildSnapshot(objects)).model);
+    expect(ruleChange(r2)?.previous).to.equal(r1);
+    expect(ruleChange(r1), 'the older step is forgotten').to.equal(undefined);
   });
 
   it('updates after pod changes, rebuilds after other changes, and always equals a full compile', async () => {
