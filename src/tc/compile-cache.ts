@@ -1,8 +1,11 @@
 // Memory of earlier compiles, for recompiling a node after a small change. Entries are keyed by
 // the identity of the model objects a piece of the pipeline was built from: the policy model keeps
 // unchanged interfaces and resolved rules as the same objects from one build to the next (see
-// src/policy/update-model.ts), and never changes them once built. A hit therefore gives exactly
-// what building again would give; the compile result is the same with or without a cache.
+// src/policy/update-model.ts), and never changes them once built. Where objects are new, an entry
+// is kept only when what it was built from is shown equal: the same content (address pieces,
+// decisions), or a rule an update replaced that differs only at addresses the entry does not
+// read (ruleChange). A hit therefore gives exactly what building again would give; the compile
+// result is the same with or without a cache.
 
 import type { PodInfo } from '../cluster/snapshot.js';
 import type { DirectionPolicy, ManagedInterface, PortSet, ResolvedRule } from '../policy/types.js';
@@ -49,14 +52,6 @@ export function namedPortsKey(pod: PodInfo): string {
   let key = namedPortKeys.get(pod);
   if (key === undefined) namedPortKeys.set(pod, (key = JSON.stringify(pod.namedPorts)));
   return key;
-}
-
-/**
- * Equal direction policies as the compiler reads them: isolation and the same rule objects (a
- * changed pod gets a new policy object, mostly with the same rules).
- */
-export function sameDirection(a: DirectionPolicy, b: DirectionPolicy): boolean {
-  return a === b || (a.isolated === b.isolated && sameInputs(a.rules, b.rules));
 }
 
 export function sameInputs(a: readonly unknown[], b: readonly unknown[]): boolean {

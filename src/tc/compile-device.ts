@@ -445,7 +445,7 @@ interface PairOverrides {
   signature: string;
 }
 
-// Per decision list (cached per pair by PairMemo) and the egress part it was compared with.
+// Per decision list (kept per pair by the VF's decision row) and the egress part it was compared with.
 const pairOverrideCache = new WeakMap<Contribution<PortSet>[], PairOverrides>();
 
 function pairOverrides(list: Contribution<PortSet>[], egress: EgressPart): PairOverrides {

@@ -2,8 +2,9 @@
 //
 // `compileNode` compiles from scratch. `NodeCompiler` does the same but remembers what it built:
 // devices whose inputs are the same objects as last time are returned as they were, and inside a
-// changed device the parts that did not change (a VF's egress rules, an uplink's source chains)
-// are replayed. The result is identical either way; only the time differs.
+// changed device the parts that did not change (egress parts, pair decisions, source chains,
+// blocks of address maps, override filters, sorted chains) are reused (see compile-cache.ts and
+// docs/tc-rule-pipeline.md §7). The result is identical either way; only the time differs.
 
 import type { NodeInfo } from '../cluster/snapshot.js';
 import type { ManagedInterface, PolicyModel } from '../policy/types.js';

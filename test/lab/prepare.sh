@@ -13,6 +13,8 @@ set -euo pipefail
 
 log() { printf 'lab-prepare: %s\n' "$*" >&2; }
 die() { printf 'lab-prepare: ERROR: %s\n' "$*" >&2; exit 1; }
+# A command that fails outside an explicit check says where, instead of ending the script silently.
+trap 'printf "lab-prepare: ERROR: line %s: command failed: %s\n" "$LINENO" "$BASH_COMMAND" >&2' ERR
 
 [[ $(id -u) -eq 0 ]] || die "must run as root (needs apt-get and qemu with 9p passthrough)"
 
@@ -46,7 +48,8 @@ apt_update() {
 
 # ---------------------------------------------------------------- host packages
 missing=()
-installed=" $(dpkg-query -W -f='${Package}=${Status}\n' "${HOST_PKGS[@]}" 2>/dev/null |
+# dpkg-query exits 1 when a package was never installed (a bare machine): not an error here.
+installed=" $( (dpkg-query -W -f='${Package}=${Status}\n' "${HOST_PKGS[@]}" 2>/dev/null || true) |
   awk -F= '$2=="install ok installed"{printf "%s ", $1}')"
 for p in "${HOST_PKGS[@]}"; do
   [[ $installed == *" $p "* ]] || missing+=("$p")
