@@ -125,8 +125,29 @@ export interface DecisionRow {
 }
 
 /**
+ * Where `next` differs from `prev`: the addresses of the changed pods, when every rule is the old
+ * one or an update's replacement of it (src/policy/update-model.ts); undefined when the lists are
+ * otherwise different.
+ */
+export function changedAddresses(
+  next: readonly ResolvedRule[],
+  prev: readonly ResolvedRule[],
+): Set<string> | undefined {
+  if (next.length !== prev.length) return undefined;
+  const at = new Set<string>();
+  for (let i = 0; i < next.length; i++) {
+    const n = next[i]!;
+    if (n === prev[i]) continue;
+    const change = ruleChange(n);
+    if (!change || change.previous !== prev[i]) return undefined;
+    for (const ip of change.addresses) at.add(ip);
+  }
+  return at;
+}
+
+/**
  * Rule lists that decide the same for peers at `ips`: the same rules, or rules an update replaced
- * (src/policy/update-model.ts) that differ from the old ones only at other addresses.
+ * that differ from the old ones only at other addresses.
  */
 export function sameRulesAt(
   next: readonly ResolvedRule[],
@@ -134,15 +155,8 @@ export function sameRulesAt(
   ips: readonly string[],
 ): boolean {
   if (next === prev) return true;
-  if (next.length !== prev.length) return false;
-  for (let i = 0; i < next.length; i++) {
-    const n = next[i]!;
-    if (n === prev[i]) continue;
-    const change = ruleChange(n);
-    if (!change || change.previous !== prev[i]) return false;
-    for (const ip of ips) if (change.addresses.has(ip)) return false;
-  }
-  return true;
+  const at = changedAddresses(next, prev);
+  return at !== undefined && !ips.some((ip) => at.has(ip));
 }
 
 /** Direction policies that decide the same for peers at `ips` (see sameRulesAt). */

@@ -10,7 +10,6 @@
 //                       source chains ("who may connect to this pod")
 
 import type { ManagedInterface, PortSet, ResolvedRule } from '../policy/types.js';
-import { ruleChange } from '../policy/update-model.js';
 import { portSetKey, portSetIsEmpty } from '../policy/ports.js';
 import type { Chain, FilterProtocol, FlowerMatch, IpProto } from './ir.js';
 import {
@@ -22,6 +21,7 @@ import {
 } from './encapsulation.js';
 import { FALLBACK_SLOT, OVERRIDE_SLOT, prefixSlot, prioFor } from './layout.js';
 import {
+  changedAddresses,
   namedPortsKey,
   objectId,
   sameDecisions,
@@ -683,15 +683,8 @@ function decidesSameAt(
   rules: readonly ResolvedRule[],
   family: Family,
 ): boolean {
-  if (old.length !== rules.length) return false;
-  const at = new Set<string>();
-  for (let i = 0; i < rules.length; i++) {
-    const r = rules[i]!;
-    if (r === old[i]) continue;
-    const change = ruleChange(r);
-    if (!change || change.previous !== old[i]) return false;
-    for (const ip of change.addresses) at.add(ip);
-  }
+  const at = changedAddresses(rules, old);
+  if (!at) return false;
   for (const ip of at) {
     const a = parseAddress(ip);
     if (!a || a.family !== family) continue;

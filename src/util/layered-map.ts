@@ -8,46 +8,18 @@
 const DELETED = Symbol('deleted');
 
 export class LayeredMap<K, V> implements ReadonlyMap<K, V> {
-  private constructor(
-    private readonly base: ReadonlyMap<K, V>,
-    private readonly changes: ReadonlyMap<K, V | typeof DELETED>,
+  /** @internal Built by MapDraft.finish. */
+  constructor(
+    readonly base: ReadonlyMap<K, V>,
+    readonly changes: ReadonlyMap<K, V | typeof DELETED>,
     readonly size: number,
   ) {}
 
-  /**
-   * `map` with the changes `edit` makes to it: `set` and `delete` as on a Map. The result is a
-   * LayeredMap, or a plain Map when flattening was cheaper.
-   */
-  static edit<K, V>(
-    map: ReadonlyMap<K, V>,
-    edit: (m: { set(k: K, v: V): void; delete(k: K): void; get(k: K): V | undefined }) => void,
-  ): ReadonlyMap<K, V> {
-    const base = map instanceof LayeredMap ? (map.base as ReadonlyMap<K, V>) : map;
-    const changes = new Map<K, V | typeof DELETED>(map instanceof LayeredMap ? map.changes : []);
-    let size = map.size;
-    const current = (k: K): V | undefined => {
-      if (changes.has(k)) {
-        const v = changes.get(k);
-        return v === DELETED ? undefined : (v as V);
-      }
-      return base.get(k);
-    };
-    const present = (k: K): boolean => (changes.has(k) ? changes.get(k) !== DELETED : base.has(k));
-    edit({
-      set(k, v) {
-        if (!present(k)) size++;
-        changes.set(k, v);
-      },
-      delete(k) {
-        if (!present(k)) return;
-        size--;
-        if (base.has(k)) changes.set(k, DELETED);
-        else changes.delete(k);
-      },
-      get: current,
-    });
-    const layered = new LayeredMap<K, V>(base, changes, size);
-    return changes.size > 64 + base.size / 8 ? new Map(layered) : layered;
+  /** `map` with the changes `edit` makes to a draft of it (a LayeredMap, or a plain Map when flattened). */
+  static edit<K, V>(map: ReadonlyMap<K, V>, edit: (draft: MapDraft<K, V>) => void): ReadonlyMap<K, V> {
+    const draft = new MapDraft(map);
+    edit(draft);
+    return draft.finish();
   }
 
   get(k: K): V | undefined {
@@ -91,11 +63,23 @@ export class LayeredMap<K, V> implements ReadonlyMap<K, V> {
   }
 }
 
-/** Changes to a map, read through: what `finish` turns into a new map; the base stays as it is. */
+/** Changes to a map, read through: what `finish` turns into a new map; the start map stays as it is. */
 export class MapDraft<K, V> {
-  private readonly changes = new Map<K, V | typeof DELETED>();
+  private readonly start: ReadonlyMap<K, V>;
+  private readonly base: ReadonlyMap<K, V>;
+  private readonly changes: Map<K, V | typeof DELETED>;
+  private readonly touchedKeys = new Set<K>();
+  private size: number;
 
-  constructor(private readonly base: ReadonlyMap<K, V>) {}
+  constructor(map: ReadonlyMap<K, V>) {
+    this.start = map;
+    // A draft of a layered map continues its changes over the same base (layers never stack).
+    this.base = map instanceof LayeredMap ? (map.base as ReadonlyMap<K, V>) : map;
+    this.changes = new Map(
+      map instanceof LayeredMap ? (map.changes as ReadonlyMap<K, V | typeof DELETED>) : [],
+    );
+    this.size = map.size;
+  }
 
   get(k: K): V | undefined {
     if (!this.changes.has(k)) return this.base.get(k);
@@ -108,25 +92,28 @@ export class MapDraft<K, V> {
   }
 
   set(k: K, v: V): void {
+    if (!this.has(k)) this.size++;
     this.changes.set(k, v);
+    this.touchedKeys.add(k);
   }
 
   delete(k: K): void {
-    this.changes.set(k, DELETED);
+    this.touchedKeys.add(k);
+    if (!this.has(k)) return;
+    this.size--;
+    if (this.base.has(k)) this.changes.set(k, DELETED);
+    else this.changes.delete(k);
   }
 
-  /** Keys set or deleted so far. */
+  /** Keys set or deleted through this draft. */
   touched(): IterableIterator<K> {
-    return this.changes.keys();
+    return this.touchedKeys.values();
   }
 
   finish(): ReadonlyMap<K, V> {
+    if (this.touchedKeys.size === 0) return this.start;
     if (this.changes.size === 0) return this.base;
-    return LayeredMap.edit(this.base, (m) => {
-      for (const [k, v] of this.changes) {
-        if (v === DELETED) m.delete(k);
-        else m.set(k, v);
-      }
-    });
+    const layered = new LayeredMap<K, V>(this.base, new Map(this.changes), this.size);
+    return this.changes.size > 64 + this.base.size / 8 ? new Map(layered) : layered;
   }
 }

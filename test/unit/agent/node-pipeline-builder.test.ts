@@ -38,6 +38,16 @@ function withBadUplinkEntry(objects: SourcedObject[], node: string): SourcedObje
   });
 }
 
+/** What a fresh full compile gives for the node: the reference for every incremental step. */
+function fullCompile(snapshot: ReturnType<typeof buildSnapshot>) {
+  return compileNode(
+    buildPolicyModel(snapshot, { networkPlugins: PLUGINS }),
+    NODE,
+    snapshot.nodes.get(NODE),
+    DEFAULT_COMPILE_OPTIONS,
+  );
+}
+
 function deepFreeze(o: unknown): void {
   if (typeof o !== 'object' || o === null || Object.isFrozen(o)) return;
   Object.freeze(o);
@@ -61,12 +71,7 @@ describe('NodePipelineBuilder (the agent path from snapshot to pipeline)', () =>
       const snapshot = buildSnapshot(step);
       const got = builder.build(snapshot);
       if (i > 0) expect(got.how, `step ${i}`).to.match(/^incremental/);
-      const want = compileNode(
-        buildPolicyModel(snapshot, { networkPlugins: PLUGINS }),
-        NODE,
-        snapshot.nodes.get(NODE),
-        DEFAULT_COMPILE_OPTIONS,
-      );
+      const want = fullCompile(snapshot);
       expect(got.pipeline, `step ${i}`).to.deep.equal(want);
       // The compiler keeps parts of its output for the next compile and never changes them:
       // frozen, any write would throw in the next steps.
@@ -117,12 +122,7 @@ describe('NodePipelineBuilder (the agent path from snapshot to pipeline)', () =>
       const snapshot = buildSnapshot(step.objects);
       const got = builder.build(snapshot);
       expect(got.how, `step ${i}`).to.match(step.how);
-      const want = compileNode(
-        buildPolicyModel(snapshot, { networkPlugins: PLUGINS }),
-        NODE,
-        snapshot.nodes.get(NODE),
-        DEFAULT_COMPILE_OPTIONS,
-      );
+      const want = fullCompile(snapshot);
       expect(got.pipeline, `step ${i}`).to.deep.equal(want);
       expect(got.model.problems, `step ${i}`).to.deep.equal(
         buildPolicyModel(snapshot, { networkPlugins: PLUGINS }).problems,

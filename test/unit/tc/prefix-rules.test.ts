@@ -15,6 +15,21 @@ import {
   type PrefixRule,
 } from '../../../src/tc/prefix-rules.js';
 
+/** Random (start, width, key) triples laid out left to right from `base`, without overlap, up to `last`. */
+function layOut(raw: [number, number, string][], base: bigint, last: number): KeyedPiece[] {
+  const sorted = [...raw].sort((x, y) => x[0] - y[0]);
+  const out: KeyedPiece[] = [];
+  let next = 0;
+  for (const [start, width, key] of sorted) {
+    const lo = Math.max(start, next);
+    const hi = Math.min(last, lo + width);
+    if (lo > last) break;
+    out.push({ interval: [base + BigInt(lo), base + BigInt(hi)], key });
+    next = hi + 1;
+  }
+  return out;
+}
+
 function interval(cidr: string): Interval {
   return parseCidrInterval(cidr)!.interval;
 }
@@ -85,20 +100,7 @@ describe('prefixRules (longest-prefix compression)', () => {
           maxLength: 12,
         },
       )
-      .map((raw) => {
-        // Lay them out left to right, without overlap.
-        const sorted = [...raw].sort((x, y) => x[0] - y[0]);
-        const out: KeyedPiece[] = [];
-        let next = 0;
-        for (const [start, width, key] of sorted) {
-          const lo = Math.max(start, next);
-          const hi = Math.min(255, lo + width);
-          if (lo > 255) break;
-          out.push({ interval: [BigInt(base + lo), BigInt(base + hi)], key });
-          next = hi + 1;
-        }
-        return out;
-      });
+      .map((raw) => layOut(raw, BigInt(base), 255));
     fc.assert(
       fc.property(arbPieces, (pieces) => {
         const rules = prefixRules(pieces, 'f', 4);
@@ -126,19 +128,7 @@ describe('prefixRules (longest-prefix compression)', () => {
       ),
       { maxLength: 16 },
     )
-    .map((raw) => {
-      const sorted = [...raw].sort((x, y) => x[0] - y[0]);
-      const out: KeyedPiece[] = [];
-      let next = 0;
-      for (const [start, width, key] of sorted) {
-        const lo = Math.max(start, next);
-        const hi = Math.min(1023, lo + width);
-        if (lo > 1023) break;
-        out.push({ interval: [base22 + BigInt(lo), base22 + BigInt(hi)], key });
-        next = hi + 1;
-      }
-      return out;
-    });
+    .map((raw) => layOut(raw, base22, 1023));
 
   it('gives the same rules as the textbook ORTC over the whole trie (no block boundaries in the result)', () => {
     fc.assert(
