@@ -133,6 +133,20 @@ export function changedAddresses(
   next: readonly ResolvedRule[],
   prev: readonly ResolvedRule[],
 ): Set<string> | undefined {
+  // A VF's rules are compared with their last version once per peer: remember the last answer.
+  const hit = lastChange.get(next);
+  if (hit && hit.prev === prev) return hit.at;
+  const at = walkChanges(next, prev);
+  lastChange.set(next, { prev, at });
+  return at;
+}
+
+const lastChange = new WeakMap<
+  readonly ResolvedRule[],
+  { prev: readonly ResolvedRule[]; at: Set<string> | undefined }
+>();
+
+function walkChanges(next: readonly ResolvedRule[], prev: readonly ResolvedRule[]): Set<string> | undefined {
   if (next.length !== prev.length) return undefined;
   const at = new Set<string>();
   for (let i = 0; i < next.length; i++) {

@@ -64,6 +64,7 @@ import {
 } from './decision.js';
 import { resolvePorts } from '../policy/ports.js';
 import { ND_TYPE_MATCHES, type CompileOptions } from './compile-options.js';
+import { contentDigest } from '../util/content-digest.js';
 
 export interface VfDeviceInput {
   kind: 'vf';
@@ -114,7 +115,9 @@ function filter(
 
 function onCarrier(c: IpCarrier, slot: number, match: FlowerMatch, actions: PendingAction[], note: string) {
   // Untagged frames match as they are (match objects are never changed, so they can be shared).
-  const keyed = c.keys.vlanEthType === undefined ? match : { ...c.keys, ...match };
+  // Object.assign, not a spread: V8 gives every spread copy a map of its own, which makes each
+  // later read of the match (render, simulate) a slow megamorphic lookup.
+  const keyed = c.keys.vlanEthType === undefined ? match : Object.assign({}, c.keys, match);
   return filter(slot, c.protocol, keyed, actions, `${note} (${c.name})`);
 }
 
@@ -635,7 +638,7 @@ function egressPart(input: VfDeviceInput, family: Family, cache: CompileCache | 
   const name = `ipv${family}/${rules.map(objectId).join(',')}${named ? `/${objectId(named)}` : ''}`;
   const sources = cache.egressSources.get(name, [...rules, named], () => {
     const pieces = egressPieces(rules, family, named);
-    return { pieces, content: `egress/ipv${family}/${piecesKey(pieces)}` };
+    return { pieces, content: `egress/ipv${family}/${contentDigest(piecesKey(pieces))}` };
   });
   const part = cache.egressParts.get(sources.content, [], () =>
     buildEgressPart(family, sources.pieces, prev?.part.map),
@@ -782,7 +785,7 @@ function ingressPart(q: ManagedInterface, family: Family, cache: CompileCache | 
     const pieces = partition(contributions, (vs) => vs.reduce(portSetUnion, NO_PORTS), portSetKey).filter(
       (p) => !portSetIsEmpty(p.value),
     );
-    return { pieces, content: `ingress/ipv${family}/${piecesKey(pieces)}` };
+    return { pieces, content: `ingress/ipv${family}/${contentDigest(piecesKey(pieces))}` };
   };
   if (!cache) {
     const s = sources();
