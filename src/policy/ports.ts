@@ -53,7 +53,21 @@ function intersectRanges(a: readonly PortRange[], b: readonly PortRange[]): Port
  * entry contributes nothing.
  */
 export function resolvePorts(ports: PortsSpec, dstPod: PodInfo | undefined): PortSet {
-  if (ports.kind === 'all') return { all: true };
+  if (ports.kind === 'all') return ALL_PORTS;
+  // Without named ports the answer does not depend on the pod: one set per spec (the compiler
+  // asks per source, destination and address).
+  let fixed = withoutNamedPorts.get(ports);
+  if (fixed === undefined) {
+    fixed = ports.entries.some((e) => e.kind === 'named') ? null : resolveEntries(ports, undefined);
+    withoutNamedPorts.set(ports, fixed);
+  }
+  return fixed ?? resolveEntries(ports, dstPod);
+}
+
+// Specs are never changed once built; null marks a spec with named ports.
+const withoutNamedPorts = new WeakMap<PortsSpec, PortSet | null>();
+
+function resolveEntries(ports: Extract<PortsSpec, { kind: 'list' }>, dstPod: PodInfo | undefined): PortSet {
   const acc: Record<Protocol, PortRange[]> = { TCP: [], UDP: [], SCTP: [] };
   for (const entry of ports.entries) {
     switch (entry.kind) {
@@ -79,8 +93,13 @@ export function resolvePorts(ports: PortsSpec, dstPod: PodInfo | undefined): Por
   };
 }
 
+// Port sets are never changed once built, so an operation whose answer is one of its operands
+// returns that operand (and its cached key) instead of a copy.
+
 export function portSetUnion(a: PortSet, b: PortSet): PortSet {
-  if (a.all || b.all) return { all: true };
+  if (a.all) return a;
+  if (b.all || a === b || portSetIsEmpty(a)) return b;
+  if (portSetIsEmpty(b)) return a;
   return {
     all: false,
     TCP: normalizeRanges([...a.TCP, ...b.TCP]),
@@ -90,20 +109,14 @@ export function portSetUnion(a: PortSet, b: PortSet): PortSet {
 }
 
 export function portSetIntersect(a: PortSet, b: PortSet): PortSet {
-  if (a.all) return clone(b);
-  if (b.all) return clone(a);
+  if (a.all || a === b) return b;
+  if (b.all) return a;
   return {
     all: false,
     TCP: intersectRanges(a.TCP, b.TCP),
     UDP: intersectRanges(a.UDP, b.UDP),
     SCTP: intersectRanges(a.SCTP, b.SCTP),
   };
-}
-
-function clone(s: PortSet): PortSet {
-  if (s.all) return { all: true };
-  const copy = (r: PortRange[]): PortRange[] => r.map(([x, y]) => [x, y]);
-  return { all: false, TCP: copy(s.TCP), UDP: copy(s.UDP), SCTP: copy(s.SCTP) };
 }
 
 /**

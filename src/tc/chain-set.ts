@@ -25,8 +25,12 @@ export interface PendingFilter extends Omit<Filter, 'actions'> {
   resolvedFilter?: Filter;
 }
 
-/** Filters sorted by prio with their chain references resolved, and the numbers they were resolved with. */
+/**
+ * Filters sorted by prio (`order`, which no chain number changes) and resolved with the chain
+ * numbers in `numbers`.
+ */
 interface Sorted {
+  order: PendingFilter[];
   numbers: string;
   filters: Filter[];
 }
@@ -159,14 +163,20 @@ export class ChainSet {
       return filter;
     };
     const resolve = (filters: PendingFilter[]): Filter[] => sortFilters(filters.map(resolveFilter));
-    // Sorted once per chain or fragment object, again only when a chain it jumps to is renumbered.
+    // Sorted once per chain or fragment object; resolved again only when a chain it jumps to is
+    // renumbered (the order stays: it depends on prios alone).
     const sortedOnce = (
       x: { filters: PendingFilter[]; sorted?: Sorted },
       chains: Iterable<string>,
     ): Filter[] => {
       let numbers = '';
       for (const r of chains) numbers += `${chainOf(r)},`;
-      if (x.sorted?.numbers !== numbers) x.sorted = { numbers, filters: resolve(x.filters) };
+      if (!x.sorted) {
+        const order = sortFilters(x.filters);
+        x.sorted = { order, numbers, filters: order.map(resolveFilter) };
+      } else if (x.sorted.numbers !== numbers) {
+        x.sorted = { order: x.sorted.order, numbers, filters: x.sorted.order.map(resolveFilter) };
+      }
       return x.sorted.filters;
     };
     const chains: Chain[] = [];
@@ -194,6 +204,8 @@ export class ChainSet {
 function mergeByPrio(a: Filter[], b: Filter[]): Filter[] {
   if (b.length === 0) return a;
   if (a.length === 0) return b;
+  // Runs that follow each other (a VF's overrides before its prefixes) need no merge.
+  if (a[a.length - 1]!.prio <= b[0]!.prio) return a.concat(b);
   const out: Filter[] = [];
   let i = 0;
   let j = 0;
@@ -218,6 +230,6 @@ function gotoRefOf(f: PendingFilter): string | undefined {
  * Order by prio. Filters that share a prio are disjoint, so among them the compiler's own order
  * (deterministic: it walks sorted inputs) is kept; the sort is stable.
  */
-export function sortFilters(filters: Filter[]): Filter[] {
+export function sortFilters<F extends { prio: number }>(filters: F[]): F[] {
   return [...filters].sort((a, b) => a.prio - b.prio);
 }

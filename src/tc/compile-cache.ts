@@ -13,7 +13,6 @@ import { ruleChange } from '../policy/update-model.js';
 import { portSetKey } from '../policy/ports.js';
 import type { Family } from './encapsulation.js';
 import type { Contribution } from './address-space.js';
-import type { PendingFilter } from './chain-set.js';
 import type {
   AddressMapState,
   EgressPart,
@@ -21,7 +20,7 @@ import type {
   LastEgress,
   Overrides,
   RuleSources,
-  VfClassify,
+  VfParts,
 } from './compile-device.js';
 
 interface Entry<V> {
@@ -227,16 +226,13 @@ export class CompileCache {
   readonly lastIngress = new Latest<IngressPart>();
   /** The last address map of an uplink's chain +2, per device and family. */
   readonly uplinkMaps = new Latest<AddressMapState>();
-  /** The override filters of a VF's chain +2 (pods of the node), by piece. */
-  readonly overrideFilters = new Latest<Map<string, PendingFilter[]>>();
-  /** The classify chain of a VF, per VF. */
-  readonly vfClassify = new Latest<VfClassify>();
+  /** Parts of a VF's last build (classify chain, override filters, rest of chain +2), per VF. */
+  readonly vfParts = new Latest<VfParts>();
 
   sweep(): void {
     this.lastIngress.sweep();
     this.uplinkMaps.sweep();
-    this.overrideFilters.sweep();
-    this.vfClassify.sweep();
+    this.vfParts.sweep();
     this.egressSources.sweep();
     this.egressParts.sweep();
     this.lastEgress.sweep();

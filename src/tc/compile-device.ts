@@ -330,24 +330,28 @@ export interface VfPlan {
   /** Decisions for pods of this node that differ from what the egress rules alone decide. */
   overrides: Record<Family, Contribution<PortSet>[]>;
   deps: unknown[];
-  /** The override filters of the VF's last build, by piece, and where to keep the new ones. */
-  overrideFilters: {
-    previous?: Map<string, PendingFilter[]>;
-    save?: (filters: Map<string, PendingFilter[]>) => void;
-  };
-  /** The classify chain of the VF's last build, and where to keep the new one. */
-  classify: {
-    previous?: VfClassify;
-    save?: (c: VfClassify) => void;
+  /** What the VF's last build kept for reuse, and where to keep this build's. */
+  parts: {
+    previous?: VfParts;
+    save?: (parts: VfParts) => void;
   };
 }
 
-/** A VF's classify chain as a fragment, and the pod and options it was written for. */
-export interface VfClassify {
+/**
+ * Parts of a VF's chains that a rebuild of the same VF reuses while their inputs are the same:
+ * the classify chain, the override filters per piece, and the rest of chain +2 (the egress
+ * fragments of both families and the fallback, as one fragment, so that it is sorted once).
+ */
+export interface VfParts {
   pod: string;
   opts: CompileOptions;
-  fragment: ChainFragment;
+  classify: ChainFragment;
+  overrideFilters: OverrideFilters;
+  tail: { egress: EgressPart[]; isolated: boolean; fragment: ChainFragment };
 }
+
+/** Override filters by the first address of their piece (see buildVfNew). */
+type OverrideFilters = Map<bigint, { family: Family; hi: bigint; ports: string; filters: PendingFilter[] }[]>;
 
 export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
   const src = input.iface;
@@ -363,19 +367,14 @@ export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
   const { overrides, signature } = cache
     ? cache.overrides.get(src.key, [egress[4], egress[6], decisions[4], decisions[6], sharingKey], compute)
     : compute();
-  const name = `${src.key}/${src.pod}`;
   return {
     input,
     egress,
     overrides,
     deps: [src.key, src.pod, src.egress.isolated, egress[4], egress[6], signature],
-    overrideFilters: {
-      previous: cache?.overrideFilters.get(name),
-      save: cache && ((filters) => cache.overrideFilters.set(name, filters)),
-    },
-    classify: {
-      previous: cache?.vfClassify.get(src.key),
-      save: cache && ((c) => cache.vfClassify.set(src.key, c)),
+    parts: {
+      previous: cache?.vfParts.get(src.key),
+      save: cache && ((parts) => cache.vfParts.set(src.key, parts)),
     },
   };
 }
@@ -528,23 +527,35 @@ function emitPortMap(
   );
 }
 
-/** Chain 2 of a VF representor: new connections sent by the VF's pod. */
-function buildVfNew(set: ChainSet, plan: VfPlan): void {
+/**
+ * Chain 2 of a VF representor: new connections sent by the VF's pod. `last` is what the VF's
+ * previous build kept (for the same pod and options); returns what this build keeps.
+ */
+function buildVfNew(
+  set: ChainSet,
+  plan: VfPlan,
+  last: VfParts | undefined,
+): Pick<VfParts, 'overrideFilters' | 'tail'> {
   const src = plan.input.iface;
   const out = set.fixedChain(NEW_CHAIN, `new connections from ${src.pod} (${src.network})`);
-  const overrideFilters = new Map<string, PendingFilter[]>();
+  const overrideFilters: OverrideFilters = new Map();
   for (const family of FAMILIES) {
     // Pods of this node whose ingress is isolated, where that changes the decision: both the
     // egress of the source and the ingress of the destination apply, and both are known at
     // compile time because the source is this VF. These exact overrides come before every prefix
     // (OVERRIDE_SLOT); what they do not cover falls through to the egress rules.
-    const localPieces = pointPieces(plan.overrides[family]);
-    for (const p of localPieces) {
-      const actions = decide(set, family, p.value);
+    for (const p of pointPieces(plan.overrides[family])) {
+      const [lo, hi] = p.interval;
+      const ports = portSetKey(p.value);
       // The filters of a piece are kept for the VF's next build (most pieces stay).
-      const key = `${family}/${p.interval[0]}-${p.interval[1]}/${portSetKey(p.value)}`;
-      let filters = plan.overrideFilters.previous?.get(key);
-      if (!filters) {
+      const kept = last?.overrideFilters
+        .get(lo)
+        ?.find((e) => e.family === family && e.hi === hi && e.ports === ports);
+      let filters = kept?.filters;
+      if (filters)
+        decide(set, family, p.value); // registers the port chain its filters go to
+      else {
+        const actions = decide(set, family, p.value);
         filters = [];
         const note = `new connection from ${src.pod} to a pod of this node: ${describeAllowed(p.value)} (its egress and the destination's ingress)`;
         for (const c of carriersOf(family)) {
@@ -553,21 +564,36 @@ function buildVfNew(set: ChainSet, plan: VfPlan): void {
           }
         }
       }
-      overrideFilters.set(key, filters);
+      const entry = { family, hi, ports, filters };
+      const list = overrideFilters.get(lo);
+      if (list) list.push(entry);
+      else overrideFilters.set(lo, [entry]);
       for (const f of filters) out.push(f);
     }
-    // Every other destination by the source's egress rules alone (a cached fragment).
-    const fragment = plan.egress[family].fragment;
-    if (fragment) set.replay(fragment, out);
   }
-  if (src.egress.isolated) {
-    out.push(
-      filter(FALLBACK_SLOT, 'all', {}, DROP, `egress of ${src.pod} is isolated and no rule allows this`),
-    );
-  } else {
-    acceptRest(out, FALLBACK_SLOT, `egress of ${src.pod} is not isolated`);
+  // Every other destination: the source's egress rules (cached fragments), then the fallback. As
+  // one fragment, kept while the egress parts are the same, so that it is sorted once.
+  const egress = FAMILIES.map((f) => plan.egress[f]);
+  const isolated = src.egress.isolated;
+  let tail = last?.tail;
+  if (!tail || tail.isolated !== isolated || !sameInputs(tail.egress, egress)) {
+    const fragment: ChainFragment = { filters: [], chains: new Map() };
+    for (const part of egress) {
+      if (!part.fragment) continue;
+      fragment.filters.push(...part.fragment.filters);
+      for (const [ref, c] of part.fragment.chains) fragment.chains.set(ref, c);
+    }
+    if (isolated) {
+      fragment.filters.push(
+        filter(FALLBACK_SLOT, 'all', {}, DROP, `egress of ${src.pod} is isolated and no rule allows this`),
+      );
+    } else {
+      acceptRest(fragment.filters, FALLBACK_SLOT, `egress of ${src.pod} is not isolated`);
+    }
+    tail = { egress, isolated, fragment };
   }
-  plan.overrideFilters.save?.(overrideFilters);
+  set.replay(tail.fragment, out);
+  return { overrideFilters, tail };
 }
 
 /**
@@ -936,20 +962,19 @@ export function compileVf(input: VfDeviceInput, opts: CompileOptions, cache?: Co
 
 export function buildVf(plan: VfPlan, opts: CompileOptions): Chain[] {
   const set = new ChainSet();
-  // A VF's classify chain depends only on its pod's name: kept as a fragment for its next build.
+  // The VF's last build lends its parts while its pod and the options are the same (notes name
+  // the pod).
   const pod = plan.input.iface.pod;
-  const last = plan.classify.previous;
-  let classify = last?.pod === pod && last.opts === opts ? last.fragment : undefined;
-  if (!classify) {
-    classify = {
-      filters: classifyFilters(opts, () => [{ match: {}, note: `IP from ${pod} goes through conntrack` }]),
-      chains: new Map(),
-    };
-  }
-  plan.classify.save?.({ pod, opts, fragment: classify });
+  const prev = plan.parts.previous;
+  const last = prev?.pod === pod && prev.opts === opts ? prev : undefined;
+  const classify = last?.classify ?? {
+    filters: classifyFilters(opts, () => [{ match: {}, note: `IP from ${pod} goes through conntrack` }]),
+    chains: new Map(),
+  };
   set.replay(classify, set.fixedChain(CLASSIFY_CHAIN, CLASSIFY_PURPOSE));
   buildState(set);
-  buildVfNew(set, plan);
+  const kept = buildVfNew(set, plan, last);
+  plan.parts.save?.({ pod, opts, classify, ...kept });
   return set.finish();
 }
 
