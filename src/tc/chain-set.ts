@@ -231,5 +231,22 @@ function gotoRefOf(f: PendingFilter): string | undefined {
  * (deterministic: it walks sorted inputs) is kept; the sort is stable.
  */
 export function sortFilters<F extends { prio: number }>(filters: F[]): F[] {
-  return [...filters].sort((a, b) => a.prio - b.prio);
+  // A chain has few distinct prios and many filters per prio: group them (in order, which keeps
+  // the sort stable) and sort the prios only.
+  const byPrio = new Map<number, F[]>();
+  let sorted = true;
+  let last = -Infinity;
+  for (const f of filters) {
+    if (f.prio < last) sorted = false;
+    last = f.prio;
+    const group = byPrio.get(f.prio);
+    if (group) group.push(f);
+    else byPrio.set(f.prio, [f]);
+  }
+  if (sorted) return [...filters];
+  const out: F[] = [];
+  for (const prio of [...byPrio.keys()].sort((a, b) => a - b)) {
+    for (const f of byPrio.get(prio)!) out.push(f);
+  }
+  return out;
 }

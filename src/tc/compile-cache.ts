@@ -20,6 +20,7 @@ import type {
   LastEgress,
   Overrides,
   RuleSources,
+  UplinkClassify,
   VfParts,
 } from './compile-device.js';
 
@@ -226,12 +227,15 @@ export class CompileCache {
   readonly lastIngress = new Latest<IngressPart>();
   /** The last address map of an uplink's chain +2, per device and family. */
   readonly uplinkMaps = new Latest<AddressMapState>();
+  /** The classify chain of an uplink, per device. */
+  readonly uplinkClassify = new Latest<UplinkClassify>();
   /** Parts of a VF's last build (classify chain, override filters, rest of chain +2), per VF. */
   readonly vfParts = new Latest<VfParts>();
 
   sweep(): void {
     this.lastIngress.sweep();
     this.uplinkMaps.sweep();
+    this.uplinkClassify.sweep();
     this.vfParts.sweep();
     this.egressSources.sweep();
     this.egressParts.sweep();

@@ -25,6 +25,7 @@ import {
   namedPortsKey,
   objectId,
   sameDecisions,
+  sameIps,
   sameInputs,
   samePairInputs,
   type CompileCache,
@@ -878,6 +879,18 @@ export interface UplinkPlan {
   deps: unknown[];
   /** The last address maps of chain +2 per device and family (reused in part), when cached. */
   maps?: Latest<AddressMapState>;
+  /** The classify chain of the uplink's last build, and where to keep the new one. */
+  classify: {
+    previous?: UplinkClassify;
+    save?: (c: UplinkClassify) => void;
+  };
+}
+
+/** An uplink's classify chain as a fragment, and the addresses and options it was written for. */
+export interface UplinkClassify {
+  ips: (readonly string[])[];
+  opts: CompileOptions;
+  fragment: ChainFragment;
 }
 
 export function planUplink(input: UplinkDeviceInput, cache?: CompileCache): UplinkPlan {
@@ -896,7 +909,16 @@ export function planUplink(input: UplinkDeviceInput, cache?: CompileCache): Upli
   }
   // Keep this device's last chain +2 maps while the device exists, even when it is not rebuilt.
   for (const family of FAMILIES) cache?.uplinkMaps.get(`${input.device}/ipv${family}`);
-  return { input, sources, deps, maps: cache?.uplinkMaps };
+  return {
+    input,
+    sources,
+    deps,
+    maps: cache?.uplinkMaps,
+    classify: {
+      previous: cache?.uplinkClassify.get(input.device),
+      save: cache && ((c) => cache.uplinkClassify.set(input.device, c)),
+    },
+  };
 }
 
 /** Chain 2 of an uplink representor: new connections from outside the node to local pods. */
@@ -984,7 +1006,24 @@ export function compileUplink(input: UplinkDeviceInput, opts: CompileOptions, ca
 
 export function buildUplink(plan: UplinkPlan, opts: CompileOptions): Chain[] {
   const set = new ChainSet();
-  const classify = classifyFilters(opts, (c) => {
+  // The classify chain depends only on the addresses behind the uplink: kept while they stay.
+  const ips = plan.input.interfaces.map((q) => q.ips);
+  const last = plan.classify.previous;
+  const same =
+    last !== undefined &&
+    last.opts === opts &&
+    last.ips.length === ips.length &&
+    last.ips.every((x, i) => sameIps(x, ips[i]!));
+  const classify = same ? last.fragment : { filters: uplinkClassifyFilters(plan, opts), chains: new Map() };
+  plan.classify.save?.({ ips, opts, fragment: classify });
+  set.replay(classify, set.fixedChain(CLASSIFY_CHAIN, CLASSIFY_PURPOSE));
+  buildState(set);
+  buildUplinkNew(set, plan);
+  return set.finish();
+}
+
+function uplinkClassifyFilters(plan: UplinkPlan, opts: CompileOptions): PendingFilter[] {
+  return classifyFilters(opts, (c) => {
     const values: Interval[] = [];
     for (const q of plan.input.interfaces) {
       for (const v of addressesOf(q, c.family)) values.push([v, v]);
@@ -995,8 +1034,4 @@ export function buildUplink(plan: UplinkPlan, opts: CompileOptions): Chain[] {
       note: 'IP to a managed pod on this node goes through conntrack',
     }));
   });
-  set.fixedChain(CLASSIFY_CHAIN, CLASSIFY_PURPOSE).push(...classify);
-  buildState(set);
-  buildUplinkNew(set, plan);
-  return set.finish();
 }
