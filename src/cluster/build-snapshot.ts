@@ -69,17 +69,43 @@ function readPodOnce(
   return entry;
 }
 
+/** An object's identity (kind, namespace, name) and its reading for the snapshot. */
+interface Identified {
+  key: string;
+  keyed: Keyed;
+}
+
+// Per object and source, like `validated` (undefined: not an object of a kind we read).
+const identified = new WeakMap<object, { source: string | undefined; value: Identified | undefined }>();
+
+function identify(obj: unknown, source: string | undefined): Identified | undefined {
+  const hit = typeof obj === 'object' && obj !== null ? identified.get(obj) : undefined;
+  if (hit && hit.source === source) return hit.value;
+  const kind = stringField(obj, 'kind');
+  const name = stringField(asRecord(obj)?.metadata, 'name');
+  // Objects without a kind we read or without a name were reported by validateObject.
+  let value: Identified | undefined;
+  if (kind && KNOWN_KINDS.includes(kind) && name) {
+    const object = describeObject(obj);
+    value = {
+      key: `${kind} ${CLUSTER_SCOPED.has(kind) ? '' : objectNamespace(obj)}/${name}`,
+      keyed: { obj: withNamespace(obj as KubeObject), object, ...(source ? { source } : {}) },
+    };
+  }
+  if (typeof obj === 'object' && obj !== null) identified.set(obj, { source, value });
+  return value;
+}
+
 /** Validates every object and keeps the last of each kind/namespace/name. */
 function dedupe(objects: SourcedObject[], problems: Problem[]): Map<string, Keyed> {
   const byKey = new Map<string, Keyed>();
   for (const { obj, source } of objects) {
-    problems.push(...validateOnce(obj, source));
-    const kind = stringField(obj, 'kind');
-    const name = stringField(asRecord(obj)?.metadata, 'name');
-    // Objects without a kind we read or without a name were reported by validateObject.
-    if (!kind || !KNOWN_KINDS.includes(kind) || !name) continue;
-    const object = describeObject(obj);
-    const key = `${kind} ${CLUSTER_SCOPED.has(kind) ? '' : objectNamespace(obj)}/${name}`;
+    const found = validateOnce(obj, source);
+    if (found.length > 0) problems.push(...found);
+    const id = identify(obj, source);
+    if (!id) continue;
+    const { key, keyed } = id;
+    const object = keyed.object;
     const previous = byKey.get(key);
     if (previous) {
       const where = previous.source ? ` (first in ${previous.source})` : '';
@@ -93,16 +119,56 @@ function dedupe(objects: SourcedObject[], problems: Problem[]): Map<string, Keye
       });
       byKey.delete(key);
     }
-    byKey.set(key, { obj: withNamespace(obj as KubeObject), object, ...(source ? { source } : {}) });
+    byKey.set(key, keyed);
   }
   return byKey;
+}
+
+// Names in en-US collation order, whatever the machine's locale. Kubernetes names (lowercase
+// letters, digits, '-' and '.') collate in the order of their code units, which is compared
+// without the collator: a snapshot sorts thousands of pods on every change.
+const collator = new Intl.Collator('en-US');
+const PLAIN_NAME = /^[a-z0-9.-]*$/;
+
+export function compareNames(a: string, b: string): number {
+  if (PLAIN_NAME.test(a) && PLAIN_NAME.test(b)) return a < b ? -1 : a > b ? 1 : 0;
+  return collator.compare(a, b);
 }
 
 function byNamespaceName(
   a: { namespace: string; name: string },
   b: { namespace: string; name: string },
 ): number {
-  return a.namespace === b.namespace ? a.name.localeCompare(b.name) : a.namespace.localeCompare(b.namespace);
+  return a.namespace === b.namespace ? compareNames(a.name, b.name) : compareNames(a.namespace, b.namespace);
+}
+
+// The last sort: a watch rebuilds the snapshot on every change, mostly from the same pod objects
+// (see podsRead) in the same order.
+let lastSort: { input: PodInfo[]; output: PodInfo[] } | undefined;
+const REUSE_LIMIT = 16;
+
+/**
+ * Pods in byNamespaceName order. When the pods are those of the last sort, in the same order, but
+ * for a few replaced by pods of the same namespace and name, the last order is kept with them.
+ */
+function sortByNamespaceName(pods: PodInfo[]): PodInfo[] {
+  const last = lastSort;
+  let sorted: PodInfo[] | undefined;
+  if (last && last.input.length === pods.length) {
+    const replaced: number[] = [];
+    for (let i = 0; i < pods.length && replaced.length <= REUSE_LIMIT; i++) {
+      if (pods[i] !== last.input[i]) replaced.push(i);
+    }
+    const same = (i: number) =>
+      pods[i]!.namespace === last.input[i]!.namespace && pods[i]!.name === last.input[i]!.name;
+    if (replaced.length <= REUSE_LIMIT && replaced.every(same)) {
+      sorted = [...last.output];
+      for (const i of replaced) sorted[sorted.indexOf(last.input[i]!)] = pods[i]!;
+    }
+  }
+  sorted ??= [...pods].sort(byNamespaceName);
+  lastSort = { input: [...pods], output: sorted };
+  return [...sorted];
 }
 
 function policyKey(p: MultiNetworkPolicy): { namespace: string; name: string } {
@@ -114,7 +180,7 @@ function policyKey(p: MultiNetworkPolicy): { namespace: string; name: string } {
  * would not have them, so a manifests directory just left them out. They get the name label only.
  */
 function addImplicitNamespaces(snap: ClusterSnapshot, used: Map<string, string>): void {
-  for (const [ns, user] of [...used].sort(([a], [b]) => a.localeCompare(b))) {
+  for (const [ns, user] of [...used].sort(([a], [b]) => compareNames(a, b))) {
     if (snap.namespaces.has(ns)) continue;
     snap.namespaces.set(ns, { [NAMESPACE_NAME_LABEL]: ns });
     snap.problems.push({
@@ -191,7 +257,7 @@ export function buildSnapshot(objects: SourcedObject[]): ClusterSnapshot {
     }
   }
   addImplicitNamespaces(snap, usedNamespaces);
-  snap.pods = pods.sort(byNamespaceName);
+  snap.pods = sortByNamespaceName(pods);
   snap.policies.sort((a, b) => byNamespaceName(policyKey(a), policyKey(b)));
   return snap;
 }

@@ -29,9 +29,19 @@ export function diffSnapshots(prev: ClusterSnapshot, next: ClusterSnapshot): Sna
   // The model carries the snapshot's problems first (and the update relies on their count).
   if (prev.problems.length !== next.problems.length || !sameJson(prev.problems, next.problems))
     return { kind: 'other', what: 'problems' };
-  const before = new Map(prev.pods.map((p) => [podKey(p), p]));
+  // Pods are sorted and mostly the same objects: walk both lists while they pair up.
+  let same = 0;
+  while (same < prev.pods.length && same < next.pods.length && prev.pods[same] === next.pods[same]) same++;
+  let end = 0;
+  while (
+    end < prev.pods.length - same &&
+    end < next.pods.length - same &&
+    prev.pods[prev.pods.length - 1 - end] === next.pods[next.pods.length - 1 - end]
+  )
+    end++;
+  const before = new Map(prev.pods.slice(same, prev.pods.length - end).map((p) => [podKey(p), p]));
   const changed: string[] = [];
-  for (const p of next.pods) {
+  for (const p of next.pods.slice(same, next.pods.length - end)) {
     const key = podKey(p);
     const old = before.get(key);
     before.delete(key);

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { buildSnapshot } from '../../../src/cluster/build-snapshot.js';
+import fc from 'fast-check';
+import { buildSnapshot, compareNames } from '../../../src/cluster/build-snapshot.js';
 
 const ns = (name: string, labels: Record<string, string> = {}) => ({
   apiVersion: 'v1',
@@ -140,6 +141,89 @@ describe('buildSnapshot', () => {
       { obj: { ...pod, metadata: { ...pod.metadata, annotations } } },
     ]);
     expect(s.problems.map((p) => p.message)).to.deep.equal(['network-status does not list app/accel-net-2']);
+  });
+
+  it('reads the same objects again to an equal snapshot, the same objects under another source to theirs', () => {
+    const objects = [{ obj: ns('app') }, { obj: pod, source: 'a.yaml#2' }, { obj: ns('x') }];
+    const first = buildSnapshot(objects);
+    expect(buildSnapshot(objects)).to.deep.equal(first);
+    const moved = buildSnapshot([{ obj: ns('x') }, { obj: pod, source: 'b.yaml#1' }, { obj: ns('app') }]);
+    expect(moved.pods).to.deep.equal(first.pods);
+    expect(moved.raw).to.deep.equal({ ...first.raw, namespaces: [ns('x'), ns('app')] });
+    const dup = buildSnapshot([
+      { obj: pod, source: 'a.yaml#2' },
+      { obj: pod, source: 'b.yaml#1' },
+    ]);
+    const twice = dup.problems.filter((p) => p.message.includes('more than once'));
+    expect(twice.map((p) => [p.source, p.message])).to.deep.equal([
+      ['b.yaml#1', 'is defined more than once (first in a.yaml#2)'],
+    ]);
+  });
+
+  it('sorts names in en-US collation order (plain Kubernetes names without the collator)', () => {
+    const collator = new Intl.Collator('en-US');
+    const name = fc.oneof(
+      fc.stringMatching(/^[a-z0-9.-]{0,6}$/),
+      fc.string({ maxLength: 6 }),
+      fc.constantFrom('a', 'a-b', 'ab', 'a.b', 'B', 'Ä', 'a0', 'a-'),
+    );
+    fc.assert(
+      fc.property(name, name, (a, b) => {
+        expect(Math.sign(compareNames(a, b))).to.equal(Math.sign(collator.compare(a, b)));
+      }),
+      { numRuns: 20000, seed: 1123 },
+    );
+  });
+
+  it('sorts pods by namespace and name, also when a rebuild replaces or renames some of them', () => {
+    const named = (namespace: string, name: string, v: string) => ({
+      ...pod,
+      metadata: { ...pod.metadata, namespace, name, labels: { v } },
+    });
+    const order = (objs: { metadata: { namespace: string; name: string } }[]) =>
+      [...objs]
+        .sort(
+          (a, b) =>
+            compareNames(a.metadata.namespace, b.metadata.namespace) ||
+            compareNames(a.metadata.name, b.metadata.name),
+        )
+        .map((o) => `${o.metadata.namespace}/${o.metadata.name}`);
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(
+          fc.tuple(fc.constantFrom('a', 'b-1', 'b', 'Zed'), fc.stringMatching(/^[a-z][a-z0-9-]{0,4}$/)),
+          {
+            minLength: 1,
+            maxLength: 30,
+            selector: ([ns, name]) => `${ns}/${name}`,
+          },
+        ),
+        fc.array(fc.tuple(fc.nat(), fc.boolean()), { maxLength: 5 }),
+        (names, edits) => {
+          let objs = names.map(([ns, name]) => named(ns, name, '0'));
+          buildSnapshot(objs.map((obj) => ({ obj })));
+          for (const [i, rename] of edits) {
+            const at = i % objs.length;
+            const o = objs[at]!;
+            const taken = new Set(objs.map((x) => `${x.metadata.namespace}/${x.metadata.name}`));
+            const newName =
+              rename && !taken.has(`${o.metadata.namespace}/${o.metadata.name}x`)
+                ? `${o.metadata.name}x`
+                : o.metadata.name;
+            objs = objs.map((x, j) => (j === at ? named(x.metadata.namespace, newName, `${i}`) : x));
+            const snap = buildSnapshot(objs.map((obj) => ({ obj })));
+            expect(snap.pods.map((p) => `${p.namespace}/${p.name}`)).to.deep.equal(order(objs));
+            expect(snap.pods.map((p) => p.labels?.v)).to.deep.equal(
+              order(objs).map(
+                (k) =>
+                  objs.find((x) => `${x.metadata.namespace}/${x.metadata.name}` === k)!.metadata.labels.v,
+              ),
+            );
+          }
+        },
+      ),
+      { numRuns: 300, seed: 1123 },
+    );
   });
 
   it('never throws on garbage', () => {
