@@ -66,6 +66,7 @@ import {
 import { resolvePorts } from '../policy/ports.js';
 import { ND_TYPE_MATCHES, type CompileOptions } from './compile-options.js';
 import { contentDigest } from '../util/content-digest.js';
+import { hasNamedPorts, ingressAt, ingressPieces } from './ingress-pieces.js';
 
 export interface VfDeviceInput {
   kind: 'vf';
@@ -357,7 +358,7 @@ type OverrideFilters = Map<bigint, { family: Family; hi: bigint; ports: string; 
 export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
   const src = input.iface;
   const egress = { 4: egressPart(input, 4, cache), 6: egressPart(input, 6, cache) };
-  const row = decisionRow(src, input.localPeers, cache?.decisionRows.get(src.key));
+  const row = decisionRow(src, input.localPeers, egress, cache?.decisionRows.get(src.key));
   cache?.decisionRows.set(src.key, row);
   const decisions = row.decisions;
   // Which decisions override the egress rules, and the text that stands for them: the same as
@@ -388,6 +389,7 @@ export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
 function decisionRow(
   src: ManagedInterface,
   peers: readonly ManagedInterface[],
+  egress: Record<Family, EgressPart>,
   prev?: DecisionRow,
 ): DecisionRow {
   const decisions: Record<Family, Contribution<PortSet>[][]> = { 4: [], 6: [] };
@@ -407,7 +409,7 @@ function decisionRow(
         decisions[family].push(old!);
         continue;
       }
-      const built = pairDecisions(src, q, family);
+      const built = pairDecisions(src, q, family, egress[family]);
       decisions[family].push(old && sameDecisions(old, built) ? old : built);
     }
   });
@@ -732,26 +734,36 @@ function describeAllowed(ps: PortSet): string {
   return portSetIsEmpty(ps) ? 'nothing allowed' : `${describePorts(ps)} allowed`;
 }
 
-/** What `src` may open to the pod interface `q` of the same node, per address of `q`. */
-function pairDecisions(src: ManagedInterface, q: ManagedInterface, family: Family): Contribution<PortSet>[] {
-  if (!q.ingress.isolated) return [];
+/**
+ * What `src` may open to the pod interface `q` of the same node, per address of `q`. `egress` is
+ * src's egress part of the family: without named ports its pieces give what the egress rules
+ * allow to an address (with named ports, those resolve on `q` itself, so the rules are read).
+ */
+function pairDecisions(
+  src: ManagedInterface,
+  q: ManagedInterface,
+  family: Family,
+  egress: EgressPart,
+): Contribution<PortSet>[] {
+  const dstAddrs = addressesOf(q, family);
+  if (!q.ingress.isolated || dstAddrs.length === 0) return [];
   const srcAddrs = addressesOf(src, family);
   let ingress: PortSet;
   if (srcAddrs.length === 0) {
     ingress = portsForAnyPeer(q.ingress.rules, q);
   } else {
     ingress = ALL_PORTS;
-    for (const a of srcAddrs)
-      ingress = portSetIntersect(ingress, portsForPeer(q.ingress.rules, family, a, q));
+    for (const a of srcAddrs) ingress = portSetIntersect(ingress, ingressAt(q, family, a));
   }
-  return addressesOf(q, family).map((v) => {
-    const egress = src.egress.isolated ? portsForPeer(src.egress.rules, family, v, q) : ALL_PORTS;
-    return { intervals: [[v, v]], value: portSetIntersect(egress, ingress) };
+  const named = src.egress.isolated && src.egress.rules.some(hasNamedPorts);
+  return dstAddrs.map((v) => {
+    const allowed = !src.egress.isolated
+      ? ALL_PORTS
+      : named
+        ? portsForPeer(src.egress.rules, family, v, q)
+        : egress.valueAt(v);
+    return { intervals: [[v, v]], value: portSetIntersect(allowed, ingress) };
   });
-}
-
-function hasNamedPorts(r: ResolvedRule): boolean {
-  return r.ports.kind === 'list' && r.ports.entries.some((e) => e.kind === 'named');
 }
 
 /** The source's egress rules as disjoint address pieces with the ports each piece allows. */
@@ -805,13 +817,7 @@ export interface IngressPart {
 /** Source chain of one pod interface's ingress, in one family; shared between equal contents. */
 function ingressPart(q: ManagedInterface, family: Family, cache: CompileCache | undefined): IngressPart {
   const sources = (): RuleSources => {
-    const contributions: Contribution<PortSet>[] = q.ingress.rules.map((r) => ({
-      intervals: ruleIntervals(r, family),
-      value: resolvePorts(r.ports, q.podInfo),
-    }));
-    const pieces = partition(contributions, (vs) => vs.reduce(portSetUnion, NO_PORTS), portSetKey).filter(
-      (p) => !portSetIsEmpty(p.value),
-    );
+    const pieces = ingressPieces(q, family);
     return { pieces, content: `ingress/ipv${family}/${contentDigest(piecesKey(pieces))}` };
   };
   if (!cache) {
