@@ -142,6 +142,21 @@ function byNamespaceName(
   return a.namespace === b.namespace ? compareNames(a.name, b.name) : compareNames(a.namespace, b.namespace);
 }
 
+/** The pod with this namespace and name in a snapshot's pods (sorted by buildSnapshot), if any. */
+export function findPod(pods: readonly PodInfo[], namespace: string, name: string): PodInfo | undefined {
+  const key = { namespace, name };
+  let lo = 0;
+  let hi = pods.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const c = byNamespaceName(pods[mid]!, key);
+    if (c === 0) return pods[mid];
+    if (c < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
+}
+
 // The last sort: a watch rebuilds the snapshot on every change, mostly from the same pod objects
 // (see podsRead) in the same order.
 let lastSort: { input: PodInfo[]; output: PodInfo[] } | undefined;

@@ -399,6 +399,12 @@ export function buildPolicyModel(snapshot: ClusterSnapshot, opts: BuildModelOpti
 
   const interfaces = collectInterfaces(snapshot, opts.networkPlugins, problems);
   const byKey = new Map(interfaces.map((i) => [i.key, i]));
+  const byNetwork = new Map<string, ManagedInterface[]>();
+  for (const i of interfaces) {
+    const list = byNetwork.get(i.network);
+    if (list) list.push(i);
+    else byNetwork.set(i.network, [i]);
+  }
   const byIp = indexByIp(interfaces, problems);
   const table = new BlockTable();
   const groups = groupInterfaces(interfaces, podLabelViews(podSelectorKeys(policies)), table);
@@ -497,5 +503,5 @@ export function buildPolicyModel(snapshot: ClusterSnapshot, opts: BuildModelOpti
     }
   }
 
-  return { interfaces, byKey, byIp, policies, problems };
+  return { interfaces, byKey, byNetwork, byIp, policies, problems };
 }

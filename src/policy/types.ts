@@ -124,6 +124,8 @@ export interface PolicyModel {
   /** Managed interfaces sorted by key. Only live pods (not Succeeded/Failed, not hostNetwork). */
   interfaces: ManagedInterface[];
   byKey: ReadonlyMap<string, ManagedInterface>;
+  /** network -> its interfaces, sorted by key (as `interfaces`). */
+  byNetwork: ReadonlyMap<string, readonly ManagedInterface[]>;
   /** network -> canonical ip -> interface */
   byIp: ReadonlyMap<string, ReadonlyMap<string, ManagedInterface>>;
   policies: NormalizedPolicy[];

@@ -9,6 +9,7 @@
 // or an address clash falls back to a full build here, and says why.
 
 import type { ClusterSnapshot, PodInfo } from '../cluster/snapshot.js';
+import { findPod } from '../cluster/build-snapshot.js';
 import type { Problem } from '../cluster/problem.js';
 import { compareCidr, hostCidr, parseCidr, parseIp } from './cidr.js';
 import {
@@ -214,16 +215,10 @@ export function updatePolicyModel(
   // The changed pods' interfaces in the new snapshot.
   const managed = managedNetworks(next, opts.networkPlugins);
   const added: ManagedInterface[] = [];
-  const changedByNs = new Map<string, Set<string>>();
-  for (const key of changed) {
+  for (const key of [...changed].sort()) {
     const slash = key.indexOf('/');
-    const ns = key.slice(0, slash);
-    const names = changedByNs.get(ns) ?? new Set<string>();
-    names.add(key.slice(slash + 1));
-    changedByNs.set(ns, names);
-  }
-  for (const pod of next.pods) {
-    if (!changedByNs.get(pod.namespace)?.has(pod.name) || !isLivePod(pod)) continue;
+    const pod = findPod(next.pods, key.slice(0, slash), key.slice(slash + 1));
+    if (!pod || !isLivePod(pod)) continue;
     const problems: Problem[] = [];
     added.push(...podInterfaces(pod, managed, problems));
     if (problems.length > 0) return full(`pod ${pod.namespace}/${pod.name} has problems`);
@@ -394,8 +389,18 @@ export function updatePolicyModel(
   for (const key of [...rules.touched()]) if (rules.get(key)?.users.size === 0) rules.delete(key);
 
   // The new model: the old one with removed, added and replaced interfaces.
-  const kept = prev.interfaces.filter((i) => !removedKeys.has(i.key)).map((i) => replaced.get(i.key) ?? i);
-  const interfaces = mergeByKey(kept, added);
+  const upserts = [...replaced.values(), ...added];
+  const interfaces = patchByKey(prev.interfaces, removedKeys, upserts);
+  const byNetwork = new Map(prev.byNetwork);
+  for (const n of new Set([...removed, ...upserts].map((i) => i.network))) {
+    const list = patchByKey(
+      prev.byNetwork.get(n) ?? [],
+      removedKeys,
+      upserts.filter((i) => i.network === n),
+    );
+    if (list.length > 0) byNetwork.set(n, list);
+    else byNetwork.delete(n);
+  }
   const byKey = new MapDraft(prev.byKey);
   for (const i of removed) byKey.delete(i.key);
   for (const i of [...replaced.values(), ...added]) byKey.set(i.key, i);
@@ -425,6 +430,7 @@ export function updatePolicyModel(
   const model: PolicyModel = {
     interfaces,
     byKey: byKey.finish(),
+    byNetwork,
     byIp,
     policies: prev.policies,
     problems: [...next.problems, ...modelProblems],
@@ -446,8 +452,53 @@ export function updatePolicyModel(
   };
 }
 
+/**
+ * A key-sorted list without the `removed` keys and with `upserts` (sorted by key) in place: their
+ * slots when the keys were there before (a pod changed in place: a copy and a binary search per
+ * interface), merged in otherwise.
+ */
+function patchByKey(
+  list: readonly ManagedInterface[],
+  removed: ReadonlySet<string>,
+  upserts: readonly ManagedInterface[],
+): ManagedInterface[] {
+  const replacing = new Set(upserts.map((i) => i.key));
+  if ([...removed].every((k) => replacing.has(k))) {
+    const out = [...list];
+    let inPlace = true;
+    for (const i of upserts) {
+      const at = indexByKey(out, i.key);
+      if (at < 0) {
+        inPlace = false;
+        break;
+      }
+      out[at] = i;
+    }
+    if (inPlace) return out;
+  }
+  const kept = list.filter((i) => !removed.has(i.key) && !replacing.has(i.key));
+  return mergeByKey(
+    kept,
+    [...upserts].sort((a, b) => (a.key < b.key ? -1 : 1)),
+  );
+}
+
+/** Index of `key` in a key-sorted list, or -1. */
+function indexByKey(list: readonly ManagedInterface[], key: string): number {
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const k = list[mid]!.key;
+    if (k === key) return mid;
+    if (k < key) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
 /** Two key-sorted lists merged into one. */
-function mergeByKey(a: ManagedInterface[], b: ManagedInterface[]): ManagedInterface[] {
+function mergeByKey(a: readonly ManagedInterface[], b: readonly ManagedInterface[]): ManagedInterface[] {
   const out: ManagedInterface[] = [];
   let i = 0;
   let j = 0;

@@ -78,7 +78,7 @@ export interface VfDeviceInput {
    * Every managed interface on the network, cluster-wide: named ports resolve on them. Only their
    * key, addresses and pod are read.
    */
-  networkInterfaces: ManagedInterface[];
+  networkInterfaces: readonly ManagedInterface[];
   /** Local peers that share an address with another interface of the node (computed if absent). */
   sharing?: ReadonlySet<ManagedInterface>;
 }

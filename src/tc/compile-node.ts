@@ -37,7 +37,7 @@ export class NodeCompiler {
   private readonly cache = new CompileCache();
   private readonly devices = new Memo<DevicePipeline>();
   /** Interfaces per network as named ports read them (see networksOf). */
-  private networks = new Map<string, ManagedInterface[]>();
+  private networks = new Map<string, readonly ManagedInterface[]>();
 
   constructor(private readonly opts: CompileOptions) {}
 
@@ -107,28 +107,24 @@ export class NodeCompiler {
    * while those are the same, so that what depends on it is reused.
    */
   private networksOf(model: PolicyModel): {
-    current: Map<string, ManagedInterface[]>;
-    stable: Map<string, ManagedInterface[]>;
+    current: ReadonlyMap<string, readonly ManagedInterface[]>;
+    stable: Map<string, readonly ManagedInterface[]>;
   } {
-    const current = new Map<string, ManagedInterface[]>();
-    for (const i of model.interfaces) {
-      const list = current.get(i.network);
-      if (list) list.push(i);
-      else current.set(i.network, [i]);
-    }
-    const stable = new Map<string, ManagedInterface[]>();
+    const current = model.byNetwork;
+    const stable = new Map<string, readonly ManagedInterface[]>();
     for (const [net, list] of current) {
       const prev = this.networks.get(net);
       const same =
         prev !== undefined &&
-        prev.length === list.length &&
-        prev.every(
-          (p, i) =>
-            p === list[i] ||
-            (p.key === list[i]!.key &&
-              sameIps(p.ips, list[i]!.ips) &&
-              namedPortsKey(p.podInfo) === namedPortsKey(list[i]!.podInfo)),
-        );
+        (prev === list ||
+          (prev.length === list.length &&
+            prev.every(
+              (p, i) =>
+                p === list[i] ||
+                (p.key === list[i]!.key &&
+                  sameIps(p.ips, list[i]!.ips) &&
+                  namedPortsKey(p.podInfo) === namedPortsKey(list[i]!.podInfo)),
+            )));
       stable.set(net, same ? prev : list);
     }
     this.networks = stable;

@@ -106,6 +106,10 @@ function modelJson(m: PolicyModel): unknown {
     interfaces: m.interfaces.map((i) => ({ ...i, podInfo: i.podInfo })),
     // Maps are looked up, never iterated in order: compare their contents.
     byKey: [...m.byKey.entries()].map(([k, v]) => [k, v.key]).sort(),
+    // Lists in key order, each entry the interface object itself.
+    byNetwork: [...m.byNetwork.entries()]
+      .map(([n, list]) => [n, list.map((i) => i.key), list.every((i) => m.byKey.get(i.key) === i)])
+      .sort(),
     byIp: [...m.byIp.entries()]
       .map(([n, ips]) => [n, [...ips.entries()].map(([ip, v]) => [ip, v.key]).sort()])
       .sort(),
