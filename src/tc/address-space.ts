@@ -133,22 +133,25 @@ export function normalizeIntervals(list: Interval[]): Interval[] {
   return out;
 }
 
-/** `base` minus every interval in `holes`. */
+/** `base` minus every interval in `holes`: one sweep over both, sorted (linear in their sizes). */
 export function subtractIntervals(base: Interval[], holes: Interval[]): Interval[] {
-  let cur = normalizeIntervals(base);
-  for (const [hlo, hhi] of normalizeIntervals(holes)) {
-    const next: Interval[] = [];
-    for (const [lo, hi] of cur) {
-      if (hhi < lo || hlo > hi) {
-        next.push([lo, hi]);
-        continue;
-      }
-      if (hlo > lo) next.push([lo, hlo - 1n]);
-      if (hhi < hi) next.push([hhi + 1n, hi]);
+  const hs = normalizeIntervals(holes);
+  const out: Interval[] = [];
+  let h = 0;
+  for (const [blo, bhi] of normalizeIntervals(base)) {
+    let lo = blo;
+    // Holes that end before this interval cannot touch it or any later one.
+    while (h < hs.length && hs[h]![1] < lo) h++;
+    let k = h;
+    while (k < hs.length && hs[k]![0] <= bhi && lo <= bhi) {
+      const [hlo, hhi] = hs[k]!;
+      if (hlo > lo) out.push([lo, hlo - 1n]);
+      if (hhi >= lo) lo = hhi + 1n;
+      k++;
     }
-    cur = next;
+    if (lo <= bhi) out.push([lo, bhi]);
   }
-  return cur;
+  return out;
 }
 
 export interface Contribution<V> {
@@ -176,7 +179,7 @@ export function partition<V>(
   for (const c of contributions) {
     const k = key(c.value);
     const g = groups.get(k) ?? { value: c.value, intervals: [] };
-    g.intervals.push(...c.intervals);
+    for (const iv of c.intervals) g.intervals.push(iv);
     groups.set(k, g);
   }
   const keys = [...groups.keys()].sort();

@@ -583,7 +583,8 @@ function buildVfNew(
     const fragment: ChainFragment = { filters: [], chains: new Map() };
     for (const part of egress) {
       if (!part.fragment) continue;
-      fragment.filters.push(...part.fragment.filters);
+      // A loop, not push(...filters): a large map would overflow the argument stack.
+      for (const f of part.fragment.filters) fragment.filters.push(f);
       for (const [ref, c] of part.fragment.chains) fragment.chains.set(ref, c);
     }
     if (isolated) {

@@ -107,7 +107,7 @@ export function planDevice(desired: DevicePipeline, state: DeviceState, ctZone: 
   const lines: string[] = [];
   if (!state.qdisc) lines.push(`qdisc add dev ${dev} clsact`);
   for (const c of chainsOf(state.generations[next])) lines.push(del(c));
-  lines.push(...renderGenerationLines(desired, next, ctZone));
+  for (const line of renderGenerationLines(desired, next, ctZone)) lines.push(line);
   lines.push(renderEntry(dev, next, state.entryPresent ? 'replace' : 'add'));
   // The old generation goes only after the switch; without an entry it was never live.
   for (const c of chainsOf(state.generations[old])) lines.push(del(c));
