@@ -352,8 +352,8 @@ export interface VfParts {
   tail: { egress: EgressPart[]; isolated: boolean; fragment: ChainFragment };
 }
 
-/** Override filters by the first address of their piece (see buildVfNew). */
-type OverrideFilters = Map<bigint, { family: Family; hi: bigint; ports: string; filters: PendingFilter[] }[]>;
+/** Override filters per family, by piece in address order (see buildVfNew). */
+type OverrideFilters = Record<Family, { lo: bigint; hi: bigint; ports: string; filters: PendingFilter[] }[]>;
 
 export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
   const src = input.iface;
@@ -541,8 +541,12 @@ function buildVfNew(
 ): Pick<VfParts, 'overrideFilters' | 'tail'> {
   const src = plan.input.iface;
   const out = set.fixedChain(NEW_CHAIN, `new connections from ${src.pod} (${src.network})`);
-  const overrideFilters: OverrideFilters = new Map();
+  const overrideFilters: OverrideFilters = { 4: [], 6: [] };
   for (const family of FAMILIES) {
+    // The last build's pieces are in address order too: walk them alongside (BigInt map keys
+    // would be hashed on every lookup).
+    const before = last?.overrideFilters[family] ?? [];
+    let b = 0;
     // Pods of this node whose ingress is isolated, where that changes the decision: both the
     // egress of the source and the ingress of the destination apply, and both are known at
     // compile time because the source is this VF. These exact overrides come before every prefix
@@ -551,10 +555,11 @@ function buildVfNew(
       const [lo, hi] = p.interval;
       const ports = portSetKey(p.value);
       // The filters of a piece are kept for the VF's next build (most pieces stay).
-      const kept = last?.overrideFilters
-        .get(lo)
-        ?.find((e) => e.family === family && e.hi === hi && e.ports === ports);
-      let filters = kept?.filters;
+      while (b < before.length && before[b]!.lo < lo) b++;
+      let filters: PendingFilter[] | undefined;
+      for (let k = b; k < before.length && before[k]!.lo === lo; k++) {
+        if (before[k]!.hi === hi && before[k]!.ports === ports) filters = before[k]!.filters;
+      }
       if (filters)
         decide(set, family, p.value); // registers the port chain its filters go to
       else {
@@ -567,10 +572,7 @@ function buildVfNew(
           }
         }
       }
-      const entry = { family, hi, ports, filters };
-      const list = overrideFilters.get(lo);
-      if (list) list.push(entry);
-      else overrideFilters.set(lo, [entry]);
+      overrideFilters[family].push({ lo, hi, ports, filters });
       for (const f of filters) out.push(f);
     }
   }
