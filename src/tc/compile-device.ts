@@ -67,6 +67,7 @@ import { resolvePorts } from '../policy/ports.js';
 import { ND_TYPE_MATCHES, type CompileOptions } from './compile-options.js';
 import { contentDigest } from '../util/content-digest.js';
 import { hasNamedPorts, ingressAt, ingressPieces } from './ingress-pieces.js';
+import { patchPieces } from './patch-pieces.js';
 
 export interface VfDeviceInput {
   kind: 'vf';
@@ -633,6 +634,8 @@ export interface EgressPart {
   fragment?: ChainFragment;
   /** The ports the egress rules allow to one address. */
   valueAt: (addr: bigint) => PortSet;
+  /** The pieces the part was written from (isolated egress only), for patching the next version. */
+  pieces?: Piece<PortSet>[];
   /** The address map, for building the next version of this part. */
   map?: AddressMapState;
 }
@@ -667,9 +670,14 @@ function egressPart(input: VfDeviceInput, family: Family, cache: CompileCache | 
   }
   // Otherwise: the pieces per set of rule objects, then the part per content, so that new rule
   // objects that decide the same keep the part (and VFs with equal rules share it).
+  // Rules an update replaced at a few addresses take the last pieces with those addresses
+  // decided again (see patchPieces); other rules are partitioned from scratch.
   const name = `ipv${family}/${rules.map(objectId).join(',')}${named ? `/${objectId(named)}` : ''}`;
   const sources = cache.egressSources.get(name, [...rules, named], () => {
-    const pieces = egressPieces(rules, family, named);
+    const at = prev && !named && !prev.named ? changedAddresses(rules, prev.rules) : undefined;
+    const pieces = at
+      ? patchPieces(prev!.part.pieces!, changedPoints(rules, family, at))
+      : egressPieces(rules, family, named);
     return { pieces, content: `egress/ipv${family}/${contentDigest(piecesKey(pieces))}` };
   });
   const part = cache.egressParts.get(sources.content, [], () =>
@@ -696,8 +704,35 @@ function buildEgressPart(family: Family, pieces: Piece<PortSet>[], previous?: Ad
   return {
     fragment,
     valueAt: (addr) => pieces[findInterval(pieces, addr, (p) => p.interval)]?.value ?? NO_PORTS,
+    pieces,
     map,
   };
+}
+
+/** What `rules` decide at the changed addresses of one family: undefined where no rule covers one. */
+function changedPoints(
+  rules: readonly ResolvedRule[],
+  family: Family,
+  at: ReadonlySet<string>,
+): { at: bigint; value: PortSet | undefined }[] {
+  const points: bigint[] = [];
+  for (const ip of at) {
+    const a = parseAddress(ip);
+    if (a && a.family === family) points.push(a.value);
+  }
+  points.sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+  return points
+    .filter((v, i) => i === 0 || points[i - 1] !== v)
+    .map((v) => ({
+      at: v,
+      value: covered(rules, family, v)
+        ? portsForPeer(rules as ResolvedRule[], family, v, undefined)
+        : undefined,
+    }));
+}
+
+function covered(rules: readonly ResolvedRule[], family: Family, v: bigint): boolean {
+  return rules.some((r) => findInterval(ruleIntervals(r, family), v, (iv) => iv) >= 0);
 }
 
 /** The last egress part of a VF and the rules it was built for (see egressPart). */
@@ -725,6 +760,10 @@ function decidesSameAt(
     if (!a || a.family !== family) continue;
     const now = portsForPeer(rules as ResolvedRule[], family, a.value, undefined);
     if (portSetKey(now) !== portSetKey(part.valueAt(a.value))) return false;
+    // The same coverage too, so that the part's pieces stay exactly what partition gives for
+    // `rules` (patchPieces starts from them).
+    const inPart = findInterval(part.pieces ?? [], a.value, (p) => p.interval) >= 0;
+    if (inPart !== covered(rules, family, a.value)) return false;
   }
   return true;
 }
