@@ -393,6 +393,9 @@ function decisionRow(
   egress: Record<Family, EgressPart>,
   prev?: DecisionRow,
 ): DecisionRow {
+  if (prev && prev.peers.length === peers.length && peers.every((q, i) => q.key === prev.peers[i]!.key)) {
+    return samePeersRow(src, peers, egress, prev);
+  }
   const decisions: Record<Family, Contribution<PortSet>[][]> = { 4: [], 6: [] };
   let prevIndex: Map<string, number> | undefined;
   const indexOf = (q: ManagedInterface, i: number): number => {
@@ -425,6 +428,34 @@ function decisionRow(
 export interface Overrides {
   overrides: Record<Family, Contribution<PortSet>[]>;
   signature: string;
+}
+
+/**
+ * decisionRow when the peers are those of the last row, in the same order (the usual case): only
+ * the pairs whose inputs changed are decided again, and the lists are copied only when one of
+ * them decides differently.
+ */
+function samePeersRow(
+  src: ManagedInterface,
+  peers: readonly ManagedInterface[],
+  egress: Record<Family, EgressPart>,
+  prev: DecisionRow,
+): DecisionRow {
+  const decisions: Record<Family, Contribution<PortSet>[][]> = { 4: prev.decisions[4], 6: prev.decisions[6] };
+  const sameSrc = src === prev.src;
+  for (let i = 0; i < peers.length; i++) {
+    const q = peers[i]!;
+    const r = prev.peers[i]!;
+    if ((sameSrc && q === r) || samePairInputs(src, q, prev.src, r)) continue;
+    for (const family of FAMILIES) {
+      const old = prev.decisions[family][i]!;
+      const built = pairDecisions(src, q, family, egress[family]);
+      if (sameDecisions(old, built)) continue;
+      if (decisions[family] === prev.decisions[family]) decisions[family] = [...prev.decisions[family]];
+      decisions[family][i] = built;
+    }
+  }
+  return { src, peers, decisions };
 }
 
 /** Interfaces that share an address with another interface of the list. */
