@@ -171,11 +171,9 @@ export class ChainSet {
     ): Filter[] => {
       let numbers = '';
       for (const r of chains) numbers += `${chainOf(r)},`;
-      if (!x.sorted) {
-        const order = sortFilters(x.filters);
+      if (x.sorted?.numbers !== numbers) {
+        const order = x.sorted?.order ?? sortFilters(x.filters);
         x.sorted = { order, numbers, filters: order.map(resolveFilter) };
-      } else if (x.sorted.numbers !== numbers) {
-        x.sorted = { order: x.sorted.order, numbers, filters: x.sorted.order.map(resolveFilter) };
       }
       return x.sorted.filters;
     };

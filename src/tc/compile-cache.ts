@@ -14,13 +14,12 @@ import { portSetKey } from '../policy/ports.js';
 import type { Family } from './encapsulation.js';
 import type { Contribution } from './address-space.js';
 import type {
-  AddressMapState,
   EgressPart,
   IngressPart,
   LastEgress,
   Overrides,
   RuleSources,
-  UplinkClassify,
+  UplinkParts,
   VfParts,
 } from './compile-device.js';
 
@@ -225,17 +224,14 @@ export class CompileCache {
   readonly ingress = new Memo<IngressPart>();
   /** The last source chain built per set of rule objects (its address map is reused in part). */
   readonly lastIngress = new Latest<IngressPart>();
-  /** The last address map of an uplink's chain +2, per device and family. */
-  readonly uplinkMaps = new Latest<AddressMapState>();
-  /** The classify chain of an uplink, per device. */
-  readonly uplinkClassify = new Latest<UplinkClassify>();
+  /** Parts of an uplink's last build (classify chain, chain +2 address maps), per device. */
+  readonly uplinkParts = new Latest<UplinkParts>();
   /** Parts of a VF's last build (classify chain, override filters, rest of chain +2), per VF. */
   readonly vfParts = new Latest<VfParts>();
 
   sweep(): void {
     this.lastIngress.sweep();
-    this.uplinkMaps.sweep();
-    this.uplinkClassify.sweep();
+    this.uplinkParts.sweep();
     this.vfParts.sweep();
     this.egressSources.sweep();
     this.egressParts.sweep();

@@ -30,7 +30,6 @@ import {
   samePairInputs,
   type CompileCache,
   type DecisionRow,
-  type Latest,
 } from './compile-cache.js';
 import { FAMILY_BITS, prefixRuleGroups, type PrefixMapState, type PrefixRuleGroup } from './prefix-rules.js';
 import { addressesOf, ownersIn } from './interface-addresses.js';
@@ -56,17 +55,19 @@ import {
 } from './address-space.js';
 import {
   ALL_PORTS,
+  hasNamedPorts,
   NO_PORTS,
   portsForAnyPeer,
   portsForPeer,
   portSetIntersect,
   portSetUnion,
   ruleIntervals,
+  rulesCover,
 } from './decision.js';
 import { resolvePorts } from '../policy/ports.js';
 import { ND_TYPE_MATCHES, type CompileOptions } from './compile-options.js';
 import { contentDigest } from '../util/content-digest.js';
-import { hasNamedPorts, ingressAt, ingressPieces } from './ingress-pieces.js';
+import { ingressAt, ingressPieces } from './ingress-pieces.js';
 import { patchPieces } from './patch-pieces.js';
 
 export interface VfDeviceInput {
@@ -761,14 +762,10 @@ function changedPoints(
     .filter((v, i) => i === 0 || points[i - 1] !== v)
     .map((v) => ({
       at: v,
-      value: covered(rules, family, v)
+      value: rulesCover(rules, family, v)
         ? portsForPeer(rules as ResolvedRule[], family, v, undefined)
         : undefined,
     }));
-}
-
-function covered(rules: readonly ResolvedRule[], family: Family, v: bigint): boolean {
-  return rules.some((r) => findInterval(ruleIntervals(r, family), v, (iv) => iv) >= 0);
 }
 
 /** The last egress part of a VF and the rules it was built for (see egressPart). */
@@ -799,7 +796,7 @@ function decidesSameAt(
     // The same coverage too, so that the part's pieces stay exactly what partition gives for
     // `rules` (patchPieces starts from them).
     const inPart = findInterval(part.pieces ?? [], a.value, (p) => p.interval) >= 0;
-    if (inPart !== covered(rules, family, a.value)) return false;
+    if (inPart !== rulesCover(rules, family, a.value)) return false;
   }
   return true;
 }
@@ -961,20 +958,19 @@ export interface UplinkPlan {
   /** Source chain per isolated pod interface and family. */
   sources: Map<ManagedInterface, Partial<Record<Family, IngressPart>>>;
   deps: unknown[];
-  /** The last address maps of chain +2 per device and family (reused in part), when cached. */
-  maps?: Latest<AddressMapState>;
-  /** The classify chain of the uplink's last build, and where to keep the new one. */
-  classify: {
-    previous?: UplinkClassify;
-    save?: (c: UplinkClassify) => void;
+  /** What the uplink's last build kept for reuse, and where to keep this build's. */
+  parts: {
+    previous?: UplinkParts;
+    save?: (parts: UplinkParts) => void;
   };
 }
 
-/** An uplink's classify chain as a fragment, and the addresses and options it was written for. */
-export interface UplinkClassify {
-  ips: (readonly string[])[];
-  opts: CompileOptions;
-  fragment: ChainFragment;
+/** Parts of an uplink's chains that its next build reuses (see VfParts). */
+export interface UplinkParts {
+  /** The classify chain, and the addresses behind the uplink and options it was written for. */
+  classify: { ips: (readonly string[])[]; opts: CompileOptions; fragment: ChainFragment };
+  /** The address maps of chain +2 per family (their unchanged blocks are reused). */
+  maps: Partial<Record<Family, AddressMapState>>;
 }
 
 export function planUplink(input: UplinkDeviceInput, cache?: CompileCache): UplinkPlan {
@@ -991,22 +987,26 @@ export function planUplink(input: UplinkDeviceInput, cache?: CompileCache): Upli
     }
     sources.set(q, parts);
   }
-  // Keep this device's last chain +2 maps while the device exists, even when it is not rebuilt.
-  for (const family of FAMILIES) cache?.uplinkMaps.get(`${input.device}/ipv${family}`);
+  // Looked up on every compile, so the parts stay while the device exists, even when it is not rebuilt.
   return {
     input,
     sources,
     deps,
-    maps: cache?.uplinkMaps,
-    classify: {
-      previous: cache?.uplinkClassify.get(input.device),
-      save: cache && ((c) => cache.uplinkClassify.set(input.device, c)),
+    parts: {
+      previous: cache?.uplinkParts.get(input.device),
+      save: cache && ((parts) => cache.uplinkParts.set(input.device, parts)),
     },
   };
 }
 
 /** Chain 2 of an uplink representor: new connections from outside the node to local pods. */
-function buildUplinkNew(set: ChainSet, plan: UplinkPlan): void {
+/** Returns the address maps it wrote, for the uplink's next build (see UplinkParts). */
+function buildUplinkNew(
+  set: ChainSet,
+  plan: UplinkPlan,
+  previous: UplinkParts['maps'] | undefined,
+): UplinkParts['maps'] {
+  const maps: UplinkParts['maps'] = {};
   const input = plan.input;
   const out = set.fixedChain(NEW_CHAIN, 'new connections from outside the node to pods behind this uplink');
   for (const family of FAMILIES) {
@@ -1037,7 +1037,6 @@ function buildUplinkNew(set: ChainSet, plan: UplinkPlan): void {
         notes.set(`chain:${ref}`, prev ? `${prev}, ${q.pod}` : `ingress rules of ${q.pod}`);
       }
     }
-    const name = `${input.device}/ipv${family}`;
     const map = emitAddressMap(
       out,
       family,
@@ -1055,11 +1054,12 @@ function buildUplinkNew(set: ChainSet, plan: UplinkPlan): void {
           };
         },
       },
-      plan.maps?.get(name),
+      previous?.[family],
     );
-    plan.maps?.set(name, map);
+    maps[family] = map;
   }
   acceptRest(out, FALLBACK_SLOT, 'destination ingress is not isolated');
+  return maps;
 }
 
 export function compileVf(input: VfDeviceInput, opts: CompileOptions, cache?: CompileCache): Chain[] {
@@ -1092,17 +1092,18 @@ export function buildUplink(plan: UplinkPlan, opts: CompileOptions): Chain[] {
   const set = new ChainSet();
   // The classify chain depends only on the addresses behind the uplink: kept while they stay.
   const ips = plan.input.interfaces.map((q) => q.ips);
-  const last = plan.classify.previous;
+  const last = plan.parts.previous;
+  const kept = last?.classify;
   const same =
-    last !== undefined &&
-    last.opts === opts &&
-    last.ips.length === ips.length &&
-    last.ips.every((x, i) => sameIps(x, ips[i]!));
-  const classify = same ? last.fragment : { filters: uplinkClassifyFilters(plan, opts), chains: new Map() };
-  plan.classify.save?.({ ips, opts, fragment: classify });
+    kept !== undefined &&
+    kept.opts === opts &&
+    kept.ips.length === ips.length &&
+    kept.ips.every((x, i) => sameIps(x, ips[i]!));
+  const classify = same ? kept.fragment : { filters: uplinkClassifyFilters(plan, opts), chains: new Map() };
   set.replay(classify, set.fixedChain(CLASSIFY_CHAIN, CLASSIFY_PURPOSE));
   buildState(set);
-  buildUplinkNew(set, plan);
+  const maps = buildUplinkNew(set, plan, last?.maps);
+  plan.parts.save?.({ classify: { ips, opts, fragment: classify }, maps });
   return set.finish();
 }
 

@@ -73,6 +73,16 @@ export function portsForPeer(
   return acc;
 }
 
+/** Whether some rule's peers cover the address `addr`. */
+export function rulesCover(rules: readonly ResolvedRule[], family: Family, addr: bigint): boolean {
+  return rules.some((r) => findInterval(ruleIntervals(r, family), addr, (iv) => iv) >= 0);
+}
+
+/** Whether a rule lists named ports (they resolve on each destination pod). */
+export function hasNamedPorts(r: ResolvedRule): boolean {
+  return r.ports.kind === 'list' && r.ports.entries.some((e) => e.kind === 'named');
+}
+
 /** Ports allowed by rules whose peers are every address (used when the source address is unknown). */
 export function portsForAnyPeer(rules: ResolvedRule[], dst: ManagedInterface | undefined): PortSet {
   let acc: PortSet = NO_PORTS;

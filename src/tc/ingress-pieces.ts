@@ -6,7 +6,7 @@
 import type { ManagedInterface, PortSet, ResolvedRule } from '../policy/types.js';
 import { portSetIsEmpty, portSetKey, resolvePorts } from '../policy/ports.js';
 import { findInterval, partition, type Contribution, type Piece } from './address-space.js';
-import { NO_PORTS, portSetUnion, ruleIntervals } from './decision.js';
+import { hasNamedPorts, NO_PORTS, portSetUnion, ruleIntervals } from './decision.js';
 import { namedPortsKey } from './compile-cache.js';
 import type { Family } from './encapsulation.js';
 
@@ -40,8 +40,4 @@ function build(q: ManagedInterface, family: Family): Piece<PortSet>[] {
   return partition(contributions, (vs) => vs.reduce(portSetUnion, NO_PORTS), portSetKey).filter(
     (p) => !portSetIsEmpty(p.value),
   );
-}
-
-export function hasNamedPorts(r: ResolvedRule): boolean {
-  return r.ports.kind === 'list' && r.ports.entries.some((e) => e.kind === 'named');
 }
