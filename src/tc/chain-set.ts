@@ -229,22 +229,16 @@ function gotoRefOf(f: PendingFilter): string | undefined {
  * (deterministic: it walks sorted inputs) is kept; the sort is stable.
  */
 export function sortFilters<F extends { prio: number }>(filters: F[]): F[] {
-  // A chain has few distinct prios and many filters per prio: group them (in order, which keeps
-  // the sort stable) and sort the prios only.
-  const byPrio = new Map<number, F[]>();
   let sorted = true;
-  let last = -Infinity;
-  for (const f of filters) {
-    if (f.prio < last) sorted = false;
-    last = f.prio;
-    const group = byPrio.get(f.prio);
-    if (group) group.push(f);
-    else byPrio.set(f.prio, [f]);
-  }
-  if (sorted) return [...filters];
-  const out: F[] = [];
-  for (const prio of [...byPrio.keys()].sort((a, b) => a - b)) {
-    for (const f of byPrio.get(prio)!) out.push(f);
-  }
+  for (let i = 1; i < filters.length && sorted; i++) sorted = filters[i - 1]!.prio <= filters[i]!.prio;
+  if (sorted) return filters.slice();
+  // Prios are small integers (see layout.ts): a counting sort, stable, without comparing filters.
+  let max = 0;
+  for (const f of filters) if (f.prio > max) max = f.prio;
+  const start = new Int32Array(max + 2);
+  for (const f of filters) start[f.prio + 1]!++;
+  for (let p = 1; p <= max + 1; p++) start[p]! += start[p - 1]!;
+  const out = new Array<F>(filters.length);
+  for (const f of filters) out[start[f.prio]!++] = f;
   return out;
 }

@@ -18,6 +18,7 @@ import type {
   IngressPart,
   LastEgress,
   Overrides,
+  PairOverrides,
   RuleSources,
   UplinkParts,
   VfParts,
@@ -120,7 +121,11 @@ export class Latest<V> {
 export interface DecisionRow {
   src: ManagedInterface;
   peers: readonly ManagedInterface[];
+  /** The VF's egress parts the differences were taken against. */
+  egress: Record<Family, EgressPart>;
   decisions: Record<Family, Contribution<PortSet>[][]>;
+  /** Per pair, the decisions that differ from the egress part alone (see overridesOf). */
+  differences: Record<Family, PairOverrides[]>;
 }
 
 /**
@@ -216,8 +221,8 @@ export class CompileCache {
   readonly lastEgress = new Latest<LastEgress>();
   /** What one VF's pod may open to the other pods of the node, per VF. */
   readonly decisionRows = new Latest<DecisionRow>();
-  /** A VF's decisions for the pods of its node that differ from its egress rules. */
-  readonly overrides = new Memo<Overrides>();
+  /** A VF's decisions for the pods of its node that differ from its egress rules, per VF. */
+  readonly overrides = new Latest<Overrides>();
   /** Sources one local pod's ingress rules allow, per set of rule objects. */
   readonly ingressSources = new Memo<RuleSources>();
   /** Source chain (on an uplink) per content. */

@@ -362,20 +362,16 @@ export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
   const egress = { 4: egressPart(input, 4, cache), 6: egressPart(input, 6, cache) };
   const row = decisionRow(src, input.localPeers, egress, cache?.decisionRows.get(src.key));
   cache?.decisionRows.set(src.key, row);
-  const decisions = row.decisions;
-  // Which decisions override the egress rules, and the text that stands for them: the same as
-  // last time while the egress parts and every decision are the same objects.
+  // Which decisions override the egress rules: the same object as last time while every pair
+  // differs from the egress rules as it did (then the VF's chains are the same).
   const sharing = input.sharing ?? sharingAddresses(input.localPeers);
-  const sharingKey = [...sharing].map((q) => q.key).join(',');
-  const compute = () => overridesOf(egress, decisions, input.localPeers, sharing);
-  const { overrides, signature } = cache
-    ? cache.overrides.get(src.key, [egress[4], egress[6], decisions[4], decisions[6], sharingKey], compute)
-    : compute();
+  const overrides = overridesOf(row, input.localPeers, sharing, cache?.overrides.get(src.key));
+  cache?.overrides.set(src.key, overrides);
   return {
     input,
     egress,
-    overrides,
-    deps: [src.key, src.pod, src.egress.isolated, egress[4], egress[6], signature],
+    overrides: overrides.overrides,
+    deps: [src.key, src.pod, src.egress.isolated, egress[4], egress[6], overrides],
     parts: {
       previous: cache?.vfParts.get(src.key),
       save: cache && ((parts) => cache.vfParts.set(src.key, parts)),
@@ -405,30 +401,45 @@ function decisionRow(
     prevIndex ??= new Map(prev.peers.map((p, j) => [p.key, j]));
     return prevIndex.get(q.key) ?? -1;
   };
+  const differences: DecisionRow['differences'] = { 4: [], 6: [] };
   peers.forEach((q, i) => {
     const j = indexOf(q, i);
     const same = j >= 0 && samePairInputs(src, q, prev!.src, prev!.peers[j]!);
     for (const family of FAMILIES) {
       const old = j >= 0 ? prev!.decisions[family][j] : undefined;
-      if (same) {
-        decisions[family].push(old!);
-        continue;
+      let list = old!;
+      if (!same) {
+        const built = pairDecisions(src, q, family, egress[family]);
+        if (!old || !sameDecisions(old, built)) list = built;
       }
-      const built = pairDecisions(src, q, family, egress[family]);
-      decisions[family].push(old && sameDecisions(old, built) ? old : built);
+      decisions[family].push(list);
+      // What differs from the egress part: kept with a kept list and part.
+      const kept = list === old && egress[family] === prev!.egress[family];
+      differences[family].push(kept ? prev!.differences[family][j]! : pairOverrides(list, egress[family]));
     }
   });
   // Lists equal element by element keep the old array, so that what depends on them is reused.
   for (const family of FAMILIES) {
     const before = prev?.decisions[family];
     if (before && sameInputs(before, decisions[family])) decisions[family] = before;
+    const last = prev?.differences[family];
+    if (last && sameDifferences(last, differences[family])) differences[family] = last;
   }
-  return { src, peers, decisions };
+  return { src, peers, egress, decisions, differences };
 }
 
+function sameDifferences(a: readonly PairOverrides[], b: readonly PairOverrides[]): boolean {
+  return a.length === b.length && a.every((x, i) => x.signature === b[i]!.signature);
+}
+
+/** A VF's decisions for the pods of its node that differ from its egress rules, per family. */
 export interface Overrides {
   overrides: Record<Family, Contribution<PortSet>[]>;
-  signature: string;
+  /** What they were derived from (see overridesOf). */
+  differences: DecisionRow['differences'];
+  sharingKey: string;
+  decisions: DecisionRow['decisions'];
+  egress: DecisionRow['egress'];
 }
 
 /**
@@ -442,7 +453,8 @@ function samePeersRow(
   egress: Record<Family, EgressPart>,
   prev: DecisionRow,
 ): DecisionRow {
-  const decisions: Record<Family, Contribution<PortSet>[][]> = { 4: prev.decisions[4], 6: prev.decisions[6] };
+  const decisions = { 4: prev.decisions[4], 6: prev.decisions[6] };
+  const differences = { 4: prev.differences[4], 6: prev.differences[6] };
   const sameSrc = src === prev.src;
   for (let i = 0; i < peers.length; i++) {
     const q = peers[i]!;
@@ -454,9 +466,21 @@ function samePeersRow(
       if (sameDecisions(old, built)) continue;
       if (decisions[family] === prev.decisions[family]) decisions[family] = [...prev.decisions[family]];
       decisions[family][i] = built;
+      if (egress[family] !== prev.egress[family]) continue; // all pairs are compared below
+      const d = pairOverrides(built, egress[family]);
+      if (d.signature === differences[family][i]!.signature) continue;
+      if (differences[family] === prev.differences[family])
+        differences[family] = [...prev.differences[family]];
+      differences[family][i] = d;
     }
   }
-  return { src, peers, decisions };
+  // A new egress part can change what differs from it at any peer.
+  for (const family of FAMILIES) {
+    if (egress[family] === prev.egress[family]) continue;
+    const all = decisions[family].map((list) => pairOverrides(list, egress[family]));
+    if (!sameDifferences(prev.differences[family], all)) differences[family] = all;
+  }
+  return { src, peers, egress, decisions, differences };
 }
 
 /** Interfaces that share an address with another interface of the list. */
@@ -477,49 +501,58 @@ export function sharingAddresses(ifaces: readonly ManagedInterface[]): Set<Manag
 }
 
 /** One destination's decisions that differ from the egress rules alone. */
-interface PairOverrides {
-  egress: EgressPart;
+export interface PairOverrides {
   entries: Contribution<PortSet>[];
+  /** The entries' addresses and port sets as text: equal signatures, equal entries. */
   signature: string;
 }
 
-// Per decision list (kept per pair by the VF's decision row) and the egress part it was compared with.
-const pairOverrideCache = new WeakMap<Contribution<PortSet>[], PairOverrides>();
+const NO_DIFFERENCES: PairOverrides = { entries: [], signature: '' };
 
 function pairOverrides(list: Contribution<PortSet>[], egress: EgressPart): PairOverrides {
-  const hit = pairOverrideCache.get(list);
-  if (hit && hit.egress === egress) return hit;
-  const entries: Contribution<PortSet>[] = [];
-  const signature: string[] = [];
+  let out: PairOverrides | undefined;
   for (const d of list) {
     const v = d.intervals[0]![0];
     const key = portSetKey(d.value);
     if (key === portSetKey(egress.valueAt(v))) continue;
-    entries.push(d);
-    signature.push(`${v}:${key}`);
+    out ??= { entries: [], signature: '' };
+    out.entries.push(d);
+    out.signature += `${v}:${key},`;
   }
-  const out = { egress, entries, signature: signature.join(',') };
-  pairOverrideCache.set(list, out);
-  return out;
+  return out ?? NO_DIFFERENCES;
 }
 
+/**
+ * The overrides of a VF's row: the previous object while no pair differs otherwise from the
+ * egress rules (and no two peers share an address, where the decisions themselves are read).
+ */
 function overridesOf(
-  egress: Record<Family, EgressPart>,
-  decisions: Record<Family, Contribution<PortSet>[][]>,
+  row: DecisionRow,
   peers: readonly ManagedInterface[],
   sharing: ReadonlySet<ManagedInterface>,
+  prev: Overrides | undefined,
 ): Overrides {
+  const sharingKey = sharing.size === 0 ? '' : [...sharing].map((q) => q.key).join(',');
+  if (
+    prev &&
+    prev.sharingKey === sharingKey &&
+    FAMILIES.every(
+      (f) =>
+        prev.differences[f] === row.differences[f] &&
+        (sharing.size === 0 || (prev.decisions[f] === row.decisions[f] && prev.egress[f] === row.egress[f])),
+    )
+  ) {
+    return prev;
+  }
   const overrides: Record<Family, Contribution<PortSet>[]> = { 4: [], 6: [] };
-  const signature: string[] = [];
   for (const family of FAMILIES) {
+    const egress = row.egress[family];
     // Two pods of the node with one address (the model warns; the address belongs to one of
     // them) get what both allow: never more than the pod that owns it.
     const byAddress = new Map<bigint, PortSet>();
-    decisions[family].forEach((list, i) => {
+    row.decisions[family].forEach((list, i) => {
       if (!sharing.has(peers[i]!)) {
-        const p = pairOverrides(list, egress[family]);
-        overrides[family].push(...p.entries);
-        if (p.signature) signature.push(p.signature);
+        for (const d of row.differences[family][i]!.entries) overrides[family].push(d);
         return;
       }
       for (const d of list) {
@@ -529,14 +562,17 @@ function overridesOf(
       }
     });
     for (const [v, value] of byAddress) {
-      const key = portSetKey(value);
-      if (key === portSetKey(egress[family].valueAt(v))) continue;
+      if (portSetKey(value) === portSetKey(egress.valueAt(v))) continue;
       overrides[family].push({ intervals: [[v, v]], value });
-      signature.push(`${v}:${key}`);
     }
-    signature.push('|');
   }
-  return { overrides, signature: signature.join(',') };
+  return {
+    overrides,
+    differences: row.differences,
+    sharingKey,
+    decisions: row.decisions,
+    egress: row.egress,
+  };
 }
 
 /** An address map whose decisions are port sets (nothing allowed outside the pieces). */
