@@ -456,6 +456,14 @@ function samePeersRow(
   const decisions = { 4: prev.decisions[4], 6: prev.decisions[6] };
   const differences = { 4: prev.differences[4], 6: prev.differences[6] };
   const sameSrc = src === prev.src;
+  const newPart = { 4: egress[4] !== prev.egress[4], 6: egress[6] !== prev.egress[6] };
+  // Without named ports a part is a function of the rules, so a new part decides differently only
+  // where the rules changed, and a pair there is not skipped below (samePairInputs reads the
+  // rules at the peer's addresses): the skipped pairs differ from the new part as from the old.
+  const byRules =
+    (newPart[4] || newPart[6]) &&
+    !src.egress.rules.some(hasNamedPorts) &&
+    !prev.src.egress.rules.some(hasNamedPorts);
   for (let i = 0; i < peers.length; i++) {
     const q = peers[i]!;
     const r = prev.peers[i]!;
@@ -463,20 +471,22 @@ function samePeersRow(
     for (const family of FAMILIES) {
       const old = prev.decisions[family][i]!;
       const built = pairDecisions(src, q, family, egress[family]);
-      if (sameDecisions(old, built)) continue;
-      if (decisions[family] === prev.decisions[family]) decisions[family] = [...prev.decisions[family]];
-      decisions[family][i] = built;
-      if (egress[family] !== prev.egress[family]) continue; // all pairs are compared below
-      const d = pairOverrides(built, egress[family]);
+      const same = sameDecisions(old, built);
+      if (!same) {
+        if (decisions[family] === prev.decisions[family]) decisions[family] = [...prev.decisions[family]];
+        decisions[family][i] = built;
+      }
+      if (newPart[family] ? !byRules : same) continue; // unchanged, or every pair is compared below
+      const d = pairOverrides(decisions[family][i]!, egress[family]);
       if (d.signature === differences[family][i]!.signature) continue;
       if (differences[family] === prev.differences[family])
         differences[family] = [...prev.differences[family]];
       differences[family][i] = d;
     }
   }
-  // A new egress part can change what differs from it at any peer.
+  // A new part with named ports can differ from the old one anywhere.
   for (const family of FAMILIES) {
-    if (egress[family] === prev.egress[family]) continue;
+    if (!newPart[family] || byRules) continue;
     const all = decisions[family].map((list) => pairOverrides(list, egress[family]));
     if (!sameDifferences(prev.differences[family], all)) differences[family] = all;
   }

@@ -9,7 +9,7 @@
 import type { NodeInfo } from '../cluster/snapshot.js';
 import type { ManagedInterface, PolicyModel } from '../policy/types.js';
 import { buildDeviceMap, type RepresentorLookup } from '../node/device-map.js';
-import { CompileCache, Memo, namedPortsKey, sameIps } from './compile-cache.js';
+import { CompileCache, Memo, namedPortsKey, sameIps, sameInputs } from './compile-cache.js';
 import { buildUplink, buildVf, planUplink, planVf, sharingAddresses } from './compile-device.js';
 import type { CompileOptions } from './compile-options.js';
 import type { DevicePipeline, NodePipeline } from './ir.js';
@@ -38,6 +38,8 @@ export class NodeCompiler {
   private readonly devices = new Memo<DevicePipeline>();
   /** Interfaces per network as named ports read them (see networksOf). */
   private networks = new Map<string, readonly ManagedInterface[]>();
+  /** The node's own interfaces per network, as the last compile saw them (see localNetwork). */
+  private locals = new Map<string, LocalNetwork>();
 
   constructor(private readonly opts: CompileOptions) {}
 
@@ -51,23 +53,22 @@ export class NodeCompiler {
     const warnings = [...map.warnings];
     const active = activeNetworks(model, nodeName);
     const { current, stable } = this.networksOf(model);
-    const localOn = (net: string) => (current.get(net) ?? []).filter((q) => q.nodeName === nodeName);
-    const localByNet = new Map<string, ManagedInterface[]>();
-    const sharingByNet = new Map<string, ReadonlySet<ManagedInterface>>();
+    const locals = new Map<string, LocalNetwork>();
     const devices: DevicePipeline[] = [];
     for (const vf of map.vfs) {
       const net = vf.iface.network;
-      if (!localByNet.has(net)) {
-        localByNet.set(net, localOn(net));
-        sharingByNet.set(net, sharingAddresses(localByNet.get(net)!));
+      let local = locals.get(net);
+      if (!local) {
+        local = localNetwork(current.get(net) ?? [], nodeName, this.locals.get(net));
+        locals.set(net, local);
       }
       const input = {
         kind: 'vf' as const,
         device: vf.device,
         iface: vf.iface,
-        localPeers: localByNet.get(net)!.filter((q) => q.key !== vf.iface.key),
+        localPeers: local.peers.get(vf.iface.key) ?? local.local.filter((q) => q.key !== vf.iface.key),
         networkInterfaces: stable.get(net) ?? [],
-        sharing: sharingByNet.get(net)!,
+        sharing: local.sharing,
       };
       const plan = active.has(net) ? planVf(input, this.cache) : undefined;
       const inputs = plan ? ['active', ...plan.deps] : ['idle', vf.iface.key];
@@ -95,6 +96,7 @@ export class NodeCompiler {
         })),
       );
     }
+    this.locals = locals;
     this.devices.sweep();
     this.cache.sweep();
     devices.sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
@@ -130,6 +132,51 @@ export class NodeCompiler {
     this.networks = stable;
     return { current, stable };
   }
+}
+
+/** The interfaces of one network on this node, and each one's peers (the others, in order). */
+interface LocalNetwork {
+  /** The model's list of the network's interfaces this was taken from. */
+  all: readonly ManagedInterface[];
+  local: ManagedInterface[];
+  sharing: ReadonlySet<ManagedInterface>;
+  peers: Map<string, ManagedInterface[]>;
+}
+
+/**
+ * The network's interfaces on this node. The peers of an interface are the same array as last
+ * time while the network's list is; when interfaces were replaced under the same keys (a pod
+ * changed), they are the last peers with those replaced (a copy, instead of filtering again).
+ */
+function localNetwork(
+  all: readonly ManagedInterface[],
+  nodeName: string,
+  prev: LocalNetwork | undefined,
+): LocalNetwork {
+  if (prev?.all === all) return prev;
+  const local = all.filter((q) => q.nodeName === nodeName);
+  if (prev && sameInputs(prev.local, local)) return { ...prev, all };
+  const sameKeys =
+    prev !== undefined &&
+    prev.local.length === local.length &&
+    local.every((q, i) => q.key === prev.local[i]!.key);
+  const replaced = sameKeys ? local.flatMap((q, i) => (q === prev.local[i] ? [] : [i])) : [];
+  const peers = new Map<string, ManagedInterface[]>();
+  local.forEach((q, self) => {
+    const last = sameKeys ? prev.peers.get(q.key) : undefined;
+    if (!last) {
+      peers.set(
+        q.key,
+        local.filter((p) => p.key !== q.key),
+      );
+      return;
+    }
+    // The peers skip the interface itself: positions after it move down by one.
+    const list = last.slice();
+    for (const i of replaced) if (i !== self) list[i < self ? i : i - 1] = local[i]!;
+    peers.set(q.key, list);
+  });
+  return { all, local, sharing: sharingAddresses(local), peers };
 }
 
 /** An uplink tells destinations apart by address; two networks reusing an address there collide. */
