@@ -17,6 +17,8 @@ export type PendingAction = Action | { kind: 'gotoRef'; ref: string };
 
 export interface PendingFilter extends Omit<Filter, 'actions'> {
   actions: PendingAction[];
+  /** The chain its actions jump to by reference, if any (see pendingFilter). */
+  ref?: string;
   /**
    * finish()'s copy of this filter with its chain reference resolved, kept while the chain keeps
    * its number (a cache on a filter that is otherwise never changed; never rendered).
@@ -57,6 +59,23 @@ interface FixedChain {
   purpose: string;
   filters: PendingFilter[];
   replayed: { at: number; fragment: ChainFragment }[];
+}
+
+/**
+ * A filter whose actions may jump to a named chain. The reference is found once here, not on
+ * every finish(); only such filters carry the `ref` field (the others go into the IR as they are).
+ */
+export function pendingFilter(
+  prio: number,
+  protocol: Filter['protocol'],
+  match: Filter['match'],
+  actions: PendingAction[],
+  note: string,
+): PendingFilter {
+  const ref = gotoRefOf(actions);
+  return ref === undefined
+    ? { prio, protocol, match, actions, note }
+    : { prio, protocol, match, actions, note, ref };
 }
 
 export class ChainSet {
@@ -147,7 +166,7 @@ export class ChainSet {
     // filters may come from a cached fragment, so they are never changed here). The copy is kept
     // with the pending filter while its chain keeps its number.
     const resolveFilter = (f: PendingFilter): Filter => {
-      const ref = gotoRefOf(f);
+      const ref = f.ref;
       if (ref === undefined) return f as Filter;
       const chain = chainOf(ref);
       if (f.resolvedChain === chain) return f.resolvedFilter!;
@@ -199,12 +218,12 @@ export class ChainSet {
 }
 
 /** Two prio-sorted lists as one; on equal prio, `a` first (a stable sort of a then b). */
-function mergeByPrio(a: Filter[], b: Filter[]): Filter[] {
+export function mergeByPrio<F extends { prio: number }>(a: F[], b: F[]): F[] {
   if (b.length === 0) return a;
   if (a.length === 0) return b;
   // Runs that follow each other (a VF's overrides before its prefixes) need no merge.
   if (a[a.length - 1]!.prio <= b[0]!.prio) return a.concat(b);
-  const out: Filter[] = [];
+  const out: F[] = [];
   let i = 0;
   let j = 0;
   while (i < a.length && j < b.length) out.push(b[j]!.prio < a[i]!.prio ? b[j++]! : a[i++]!);
@@ -214,9 +233,9 @@ function mergeByPrio(a: Filter[], b: Filter[]): Filter[] {
 }
 
 /** The one chain a filter jumps to by reference, if any (the compiler writes at most one). */
-function gotoRefOf(f: PendingFilter): string | undefined {
+function gotoRefOf(actions: PendingAction[]): string | undefined {
   let ref: string | undefined;
-  for (const a of f.actions) {
+  for (const a of actions) {
     if (a.kind !== 'gotoRef') continue;
     if (ref !== undefined) throw new Error('internal: a filter with two chain references');
     ref = a.ref;

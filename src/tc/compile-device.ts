@@ -38,6 +38,9 @@ import {
   CLASSIFY_CHAIN,
   NEW_CHAIN,
   STATE_CHAIN,
+  mergeByPrio,
+  pendingFilter,
+  sortFilters,
   type ChainFragment,
   type PendingAction,
   type PendingFilter,
@@ -114,7 +117,7 @@ function filter(
   actions: PendingAction[],
   note: string,
 ): PendingFilter {
-  return { prio: prioFor(slot, protocol), protocol, match, actions, note };
+  return pendingFilter(prioFor(slot, protocol), protocol, match, actions, note);
 }
 
 function onCarrier(c: IpCarrier, slot: number, match: FlowerMatch, actions: PendingAction[], note: string) {
@@ -661,21 +664,24 @@ function buildVfNew(
   const isolated = src.egress.isolated;
   let tail = last?.tail;
   if (!tail || tail.isolated !== isolated || !sameInputs(tail.egress, egress)) {
-    const fragment: ChainFragment = { filters: [], chains: new Map() };
+    // The parts' filters are sorted (see buildEgressPart): merged, as a stable sort of them one
+    // after the other would order them, and the fallback after every prefix.
+    let filters: PendingFilter[] = [];
+    const chains: ChainFragment['chains'] = new Map();
     for (const part of egress) {
       if (!part.fragment) continue;
-      // A loop, not push(...filters): a large map would overflow the argument stack.
-      for (const f of part.fragment.filters) fragment.filters.push(f);
-      for (const [ref, c] of part.fragment.chains) fragment.chains.set(ref, c);
+      filters = mergeByPrio(filters, part.fragment.filters);
+      for (const [ref, c] of part.fragment.chains) chains.set(ref, c);
     }
+    const fallback: PendingFilter[] = [];
     if (isolated) {
-      fragment.filters.push(
+      fallback.push(
         filter(FALLBACK_SLOT, 'all', {}, DROP, `egress of ${src.pod} is isolated and no rule allows this`),
       );
     } else {
-      acceptRest(fragment.filters, FALLBACK_SLOT, `egress of ${src.pod} is not isolated`);
+      acceptRest(fallback, FALLBACK_SLOT, `egress of ${src.pod} is not isolated`);
     }
-    tail = { egress, isolated, fragment };
+    tail = { egress, isolated, fragment: { filters: mergeByPrio(filters, fallback), chains } };
   }
   set.replay(tail.fragment, out);
   return { overrideFilters, tail };
@@ -784,6 +790,8 @@ function buildEgressPart(family: Family, pieces: Piece<PortSet>[], previous?: Ad
       previous,
     );
   });
+  // Sorted by prio once here: the VFs with this part merge it into their chain +2 (see buildVfNew).
+  fragment.filters = sortFilters(fragment.filters);
   return {
     fragment,
     valueAt: (addr) => pieces[findInterval(pieces, addr, (p) => p.interval)]?.value ?? NO_PORTS,

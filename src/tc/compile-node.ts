@@ -139,14 +139,17 @@ interface LocalNetwork {
   /** The model's list of the network's interfaces this was taken from. */
   all: readonly ManagedInterface[];
   local: ManagedInterface[];
+  /** Per position in `all`, the position in `local` (-1: on another node). */
+  localAt: Int32Array;
   sharing: ReadonlySet<ManagedInterface>;
   peers: Map<string, ManagedInterface[]>;
 }
 
 /**
- * The network's interfaces on this node. The peers of an interface are the same array as last
- * time while the network's list is; when interfaces were replaced under the same keys (a pod
- * changed), they are the last peers with those replaced (a copy, instead of filtering again).
+ * The network's interfaces on this node. When the network's list differs from the last one only
+ * by interfaces replaced under the same keys on the same nodes (a pod changed), the last local
+ * list and peers are copied with those replaced, instead of filtering the list again (and each
+ * interface's peers again).
  */
 function localNetwork(
   all: readonly ManagedInterface[],
@@ -154,29 +157,50 @@ function localNetwork(
   prev: LocalNetwork | undefined,
 ): LocalNetwork {
   if (prev?.all === all) return prev;
-  const local = all.filter((q) => q.nodeName === nodeName);
-  if (prev && sameInputs(prev.local, local)) return { ...prev, all };
-  const sameKeys =
-    prev !== undefined &&
-    prev.local.length === local.length &&
-    local.every((q, i) => q.key === prev.local[i]!.key);
-  const replaced = sameKeys ? local.flatMap((q, i) => (q === prev.local[i] ? [] : [i])) : [];
+  const patched = prev && replacedLocals(all, nodeName, prev);
+  if (!patched) {
+    const localAt = new Int32Array(all.length).fill(-1);
+    const local: ManagedInterface[] = [];
+    all.forEach((q, i) => {
+      if (q.nodeName === nodeName) localAt[i] = local.push(q) - 1;
+    });
+    const peers = new Map(local.map((q) => [q.key, local.filter((p) => p.key !== q.key)]));
+    return { all, local, localAt, sharing: sharingAddresses(local), peers };
+  }
+  if (patched.length === 0) return { ...prev, all };
+  const local = prev.local.slice();
+  for (const { at, q } of patched) local[at] = q;
   const peers = new Map<string, ManagedInterface[]>();
   local.forEach((q, self) => {
-    const last = sameKeys ? prev.peers.get(q.key) : undefined;
-    if (!last) {
-      peers.set(
-        q.key,
-        local.filter((p) => p.key !== q.key),
-      );
-      return;
-    }
     // The peers skip the interface itself: positions after it move down by one.
-    const list = last.slice();
-    for (const i of replaced) if (i !== self) list[i < self ? i : i - 1] = local[i]!;
+    const list = prev.peers.get(q.key)!.slice();
+    for (const { at } of patched) if (at !== self) list[at < self ? at : at - 1] = local[at]!;
     peers.set(q.key, list);
   });
-  return { all, local, sharing: sharingAddresses(local), peers };
+  return { all, local, localAt: prev.localAt, sharing: sharingAddresses(local), peers };
+}
+
+/**
+ * The local interfaces that replaced others (at their position in the last local list), when
+ * `all` differs from the last list only by interfaces replaced under the same keys, on the same
+ * nodes; else undefined.
+ */
+function replacedLocals(
+  all: readonly ManagedInterface[],
+  nodeName: string,
+  prev: LocalNetwork,
+): { at: number; q: ManagedInterface }[] | undefined {
+  if (all.length !== prev.all.length) return undefined;
+  const out: { at: number; q: ManagedInterface }[] = [];
+  for (let i = 0; i < all.length; i++) {
+    const q = all[i]!;
+    const p = prev.all[i]!;
+    if (q === p) continue;
+    const at = prev.localAt[i]!;
+    if (q.key !== p.key || (q.nodeName === nodeName) !== at >= 0) return undefined;
+    if (at >= 0) out.push({ at, q });
+  }
+  return out;
 }
 
 /** An uplink tells destinations apart by address; two networks reusing an address there collide. */
