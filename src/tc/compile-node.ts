@@ -9,7 +9,7 @@
 import type { NodeInfo } from '../cluster/snapshot.js';
 import type { ManagedInterface, PolicyModel } from '../policy/types.js';
 import { buildDeviceMap, type RepresentorLookup } from '../node/device-map.js';
-import { CompileCache, Memo, namedPortsKey, sameIps, sameInputs } from './compile-cache.js';
+import { CompileCache, Memo, namedPortsKey, sameIps } from './compile-cache.js';
 import { buildUplink, buildVf, planUplink, planVf, sharingAddresses } from './compile-device.js';
 import type { CompileOptions } from './compile-options.js';
 import type { DevicePipeline, NodePipeline } from './ir.js';
