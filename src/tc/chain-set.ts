@@ -73,9 +73,10 @@ export function pendingFilter(
   note: string,
 ): PendingFilter {
   const ref = gotoRefOf(actions);
+  // All fields up front: one object shape per kind, so that finish() reads them quickly.
   return ref === undefined
     ? { prio, protocol, match, actions, note }
-    : { prio, protocol, match, actions, note, ref };
+    : { prio, protocol, match, actions, note, ref, resolvedChain: -1, resolvedFilter: undefined };
 }
 
 export class ChainSet {
@@ -223,13 +224,40 @@ export function mergeByPrio<F extends { prio: number }>(a: F[], b: F[]): F[] {
   if (a.length === 0) return b;
   // Runs that follow each other (a VF's overrides before its prefixes) need no merge.
   if (a[a.length - 1]!.prio <= b[0]!.prio) return a.concat(b);
-  const out: F[] = [];
+  // Runs of equal prio are long: the end of each run is found by binary search, so only the
+  // copying is linear (reading every filter's prio made a large merge slow).
+  const out = new Array<F>(a.length + b.length);
+  let n = 0;
   let i = 0;
   let j = 0;
-  while (i < a.length && j < b.length) out.push(b[j]!.prio < a[i]!.prio ? b[j++]! : a[i++]!);
-  while (i < a.length) out.push(a[i++]!);
-  while (j < b.length) out.push(b[j++]!);
+  while (i < a.length && j < b.length) {
+    const k = firstAbove(a, b[j]!.prio, i, false);
+    while (i < k) out[n++] = a[i++]!;
+    if (i === a.length) break;
+    const m = firstAbove(b, a[i]!.prio, j, true);
+    while (j < m) out[n++] = b[j++]!;
+  }
+  while (i < a.length) out[n++] = a[i++]!;
+  while (j < b.length) out[n++] = b[j++]!;
   return out;
+}
+
+/** The first index from `from` whose prio is above `prio` (or, with `orEqual`, at least `prio`). */
+function firstAbove<F extends { prio: number }>(
+  list: F[],
+  prio: number,
+  from: number,
+  orEqual: boolean,
+): number {
+  let lo = from;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const p = list[mid]!.prio;
+    if (p > prio || (orEqual && p === prio)) hi = mid;
+    else lo = mid + 1;
+  }
+  return lo;
 }
 
 /** The one chain a filter jumps to by reference, if any (the compiler writes at most one). */
