@@ -97,7 +97,7 @@ export class ChainSet {
   private capturing: Map<string, NamedChain>[] = [];
 
   /** Returns the ref of the chain with this content key, building it on first use. */
-  namedChain(ref: string, purpose: string, build: () => PendingFilter[]): string {
+  namedChain(ref: string, purpose: () => string, build: () => PendingFilter[]): string {
     let c = this.named.get(ref);
     if (!c) {
       // The chains this one jumps to are captured with it, so a fragment that uses it is whole.
@@ -109,7 +109,7 @@ export class ChainSet {
       } finally {
         this.capturing.pop();
       }
-      c = { purpose, filters, deps };
+      c = { purpose: purpose(), filters, deps };
       this.named.set(ref, c);
     }
     this.record(ref, c);

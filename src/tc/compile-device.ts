@@ -210,10 +210,10 @@ function describePorts(ps: PortSet): string {
  */
 function decide(set: ChainSet, family: Family, ps: PortSet): Decision {
   if (ps.all) return accept;
-  if (portSetIsEmpty(ps)) return () => DROP;
+  if (portSetIsEmpty(ps)) return dropAll;
   const ref = set.namedChain(
     `ports/ipv${family}/${portSetKey(ps)}`,
-    `ports ${describePorts(ps)} (IPv${family})`,
+    () => `ports ${describePorts(ps)} (IPv${family})`,
     () => {
       const out: PendingFilter[] = [];
       for (const c of carriersOf(family)) {
@@ -237,8 +237,11 @@ function decide(set: ChainSet, family: Family, ps: PortSet): Decision {
       return out;
     },
   );
-  return () => [{ kind: 'gotoRef', ref }];
+  const actions: PendingAction[] = [{ kind: 'gotoRef', ref }];
+  return () => actions;
 }
+
+const dropAll: Decision = () => DROP;
 
 /** Accept everything left in a chain: QinQ frames without conntrack, the rest with a commit. */
 function acceptRest(out: PendingFilter[], slot: number, note: string): void {
@@ -357,8 +360,11 @@ export interface VfParts {
   tail: { egress: EgressPart[]; isolated: boolean; fragment: ChainFragment };
 }
 
-/** Override filters per family, by piece in address order (see buildVfNew). */
-type OverrideFilters = Record<Family, { lo: bigint; hi: bigint; ports: string; filters: PendingFilter[] }[]>;
+/** Override filters per family, by piece in address order, per carrier (see buildVfNew). */
+type OverrideFilters = Record<
+  Family,
+  { lo: bigint; hi: bigint; ports: string; filters: PendingFilter[][] }[]
+>;
 
 export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
   const src = input.iface;
@@ -624,6 +630,9 @@ function buildVfNew(
   const src = plan.input.iface;
   const out = set.fixedChain(NEW_CHAIN, `new connections from ${src.pod} (${src.network})`);
   const overrideFilters: OverrideFilters = { 4: [], 6: [] };
+  // Per frame shape (carrier), then family: the order a stable sort by prio gives (the prio of an
+  // override filter is its carrier's), so that finish() finds them sorted.
+  const byCarrier: PendingFilter[][][] = [];
   for (const family of FAMILIES) {
     // The last build's pieces are in address order too: walk them alongside (BigInt map keys
     // would be hashed on every lookup).
@@ -638,7 +647,7 @@ function buildVfNew(
       const ports = portSetKey(p.value);
       // The filters of a piece are kept for the VF's next build (most pieces stay).
       while (b < before.length && before[b]!.lo < lo) b++;
-      let filters: PendingFilter[] | undefined;
+      let filters: PendingFilter[][] | undefined;
       for (let k = b; k < before.length && before[k]!.lo === lo; k++) {
         if (before[k]!.hi === hi && before[k]!.ports === ports) filters = before[k]!.filters;
       }
@@ -646,18 +655,20 @@ function buildVfNew(
         decide(set, family, p.value); // registers the port chain its filters go to
       else {
         const actions = decide(set, family, p.value);
-        filters = [];
         const note = `new connection from ${src.pod} to a pod of this node: ${describeAllowed(p.value)} (its egress and the destination's ingress)`;
-        for (const c of carriersOf(family)) {
-          for (const cidr of intervalToCidrs(p.interval, family)) {
-            filters.push(onCarrier(c, OVERRIDE_SLOT, { dstIp: cidr }, actions(c), note));
-          }
-        }
+        const cidrs = intervalToCidrs(p.interval, family);
+        filters = carriersOf(family).map((c) =>
+          cidrs.map((cidr) => onCarrier(c, OVERRIDE_SLOT, { dstIp: cidr }, actions(c), note)),
+        );
       }
       overrideFilters[family].push({ lo, hi, ports, filters });
-      for (const f of filters) out.push(f);
+      filters.forEach((list, ci) => {
+        const into = (byCarrier[ci] ??= [[], []])[family === 4 ? 0 : 1]!;
+        for (const f of list) into.push(f);
+      });
     }
   }
+  for (const families of byCarrier) for (const list of families) for (const f of list) out.push(f);
   // Every other destination: the source's egress rules (cached fragments), then the fallback. As
   // one fragment, kept while the egress parts are the same, so that it is sorted once.
   const egress = FAMILIES.map((f) => plan.egress[f]);
@@ -988,20 +999,26 @@ function buildIngressChain(
   const set = new ChainSet();
   let map: AddressMapState | undefined;
   const fragment = set.capture(() => {
-    set.namedChain(ref, `ingress sources (IPv${family})`, () => {
-      const out: PendingFilter[] = [];
-      map = emitPortMap(
-        set,
-        out,
-        family,
-        'srcIp',
-        pieces,
-        (ps) => `sources allowed ${portSetIsEmpty(ps) ? 'nothing' : describePorts(ps)}`,
-        previous,
-      );
-      out.push(filter(FALLBACK_SLOT, 'all', {}, DROP, 'ingress is isolated and no rule allows this source'));
-      return out;
-    });
+    set.namedChain(
+      ref,
+      () => `ingress sources (IPv${family})`,
+      () => {
+        const out: PendingFilter[] = [];
+        map = emitPortMap(
+          set,
+          out,
+          family,
+          'srcIp',
+          pieces,
+          (ps) => `sources allowed ${portSetIsEmpty(ps) ? 'nothing' : describePorts(ps)}`,
+          previous,
+        );
+        out.push(
+          filter(FALLBACK_SLOT, 'all', {}, DROP, 'ingress is isolated and no rule allows this source'),
+        );
+        return out;
+      },
+    );
   });
   return { ref, fragment, map };
 }

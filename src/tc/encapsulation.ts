@@ -42,9 +42,15 @@ export const IP_CARRIERS: readonly IpCarrier[] = [
   },
 ];
 
-export function carriersOf(family: Family): IpCarrier[] {
-  return IP_CARRIERS.filter((c) => c.family === family);
+export function carriersOf(family: Family): readonly IpCarrier[] {
+  return CARRIERS_BY_FAMILY[family];
 }
+
+// Asked for on every piece the compiler writes: one array per family, never changed.
+const CARRIERS_BY_FAMILY: Record<Family, readonly IpCarrier[]> = {
+  4: IP_CARRIERS.filter((c) => c.family === 4),
+  6: IP_CARRIERS.filter((c) => c.family === 6),
+};
 
 /**
  * Tagged shapes that could hide IP but that the pipeline does not classify (a second 802.1Q tag,
