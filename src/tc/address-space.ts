@@ -183,14 +183,23 @@ export function partition<V>(
     groups.set(k, g);
   }
   const keys = [...groups.keys()].sort();
-  type Event = { at: bigint; group: number; delta: 1 | -1 };
+  // `n`: the address as a plain number while every address is below 2^53 (all of IPv4), whose
+  // comparison is much cheaper than a BigInt's.
+  type Event = { at: bigint; n: number; group: number; delta: 1 | -1 };
   const events: Event[] = [];
+  let small = true;
   keys.forEach((k, gi) => {
     for (const [lo, hi] of normalizeIntervals(groups.get(k)!.intervals)) {
-      events.push({ at: lo, group: gi, delta: 1 }, { at: hi + 1n, group: gi, delta: -1 });
+      if (hi >= MAX_EXACT) small = false;
+      events.push({ at: lo, n: 0, group: gi, delta: 1 }, { at: hi + 1n, n: 0, group: gi, delta: -1 });
     }
   });
-  events.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  if (small) {
+    for (const e of events) e.n = Number(e.at);
+    events.sort((a, b) => a.n - b.n);
+  } else {
+    events.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
+  }
   const active = new Array<number>(keys.length).fill(0);
   const memo = new Map<string, V>();
   const pieces: Piece<V>[] = [];
@@ -220,6 +229,8 @@ export function partition<V>(
   }
   return pieces;
 }
+
+const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
 export const FULL_SPACE: Record<Family, Interval> = {
   4: [0n, (1n << 32n) - 1n],

@@ -738,6 +738,8 @@ export interface EgressPart {
   pieces?: Piece<PortSet>[];
   /** The address map, for building the next version of this part. */
   map?: AddressMapState;
+  /** The name of its pieces in the compile cache (see egressPart). */
+  content?: string;
 }
 
 /** Egress that is not isolated allows everything and writes no filters (one object, so it never differs). */
@@ -775,19 +777,33 @@ function egressPart(input: VfDeviceInput, family: Family, cache: CompileCache | 
   const name = `ipv${family}/${rules.map(objectId).join(',')}${named ? `/${objectId(named)}` : ''}`;
   const sources = cache.egressSources.get(name, [...rules, named], () => {
     const at = prev && !named && !prev.named ? changedAddresses(rules, prev.rules) : undefined;
-    const pieces = at
-      ? patchPieces(prev!.part.pieces!, changedPoints(rules, family, at))
-      : egressPieces(rules, family, named);
+    if (at && prev!.part.content) {
+      // Patched pieces are named by what they were patched from and the patch: that names them
+      // exactly too, without printing every piece (the same content reached another way is
+      // built once more, which costs time, never a difference).
+      const points = changedPoints(rules, family, at);
+      const patch = points.map((p) => `${p.at}:${p.value ? portSetKey(p.value) : '-'}`).join(';');
+      return {
+        pieces: patchPieces(prev!.part.pieces!, points),
+        content: `egress/ipv${family}/${contentDigest(`${prev!.part.content}+${patch}`)}`,
+      };
+    }
+    const pieces = egressPieces(rules, family, named);
     return { pieces, content: `egress/ipv${family}/${contentDigest(piecesKey(pieces))}` };
   });
   const part = cache.egressParts.get(sources.content, [], () =>
-    buildEgressPart(family, sources.pieces, prev?.part.map),
+    buildEgressPart(family, sources.pieces, sources.content, prev?.part.map),
   );
   cache.lastEgress.set(last, { rules, named, part });
   return part;
 }
 
-function buildEgressPart(family: Family, pieces: Piece<PortSet>[], previous?: AddressMapState): EgressPart {
+function buildEgressPart(
+  family: Family,
+  pieces: Piece<PortSet>[],
+  content?: string,
+  previous?: AddressMapState,
+): EgressPart {
   const set = new ChainSet();
   let map: AddressMapState | undefined;
   const fragment = set.capture((frag) => {
@@ -808,6 +824,7 @@ function buildEgressPart(family: Family, pieces: Piece<PortSet>[], previous?: Ad
     valueAt: (addr) => pieces[findInterval(pieces, addr, (p) => p.interval)]?.value ?? NO_PORTS,
     pieces,
     map,
+    content,
   };
 }
 

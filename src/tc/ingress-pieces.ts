@@ -5,9 +5,11 @@
 
 import type { ManagedInterface, PortSet, ResolvedRule } from '../policy/types.js';
 import { portSetIsEmpty, portSetKey, resolvePorts } from '../policy/ports.js';
-import { findInterval, partition, type Contribution, type Piece } from './address-space.js';
-import { hasNamedPorts, NO_PORTS, portSetUnion, ruleIntervals } from './decision.js';
-import { namedPortsKey } from './compile-cache.js';
+import { findInterval, parseAddress, partition, type Contribution, type Piece } from './address-space.js';
+import { hasNamedPorts, NO_PORTS, portSetUnion, portsForPeer, ruleIntervals } from './decision.js';
+import { changedAddresses, namedPortsKey } from './compile-cache.js';
+import { patchPieces } from './patch-pieces.js';
+import { ruleChange } from '../policy/update-model.js';
 import type { Family } from './encapsulation.js';
 
 // Per rule list (a new list with every change of the pod's policies), then per named ports of the
@@ -22,7 +24,7 @@ export function ingressPieces(q: ManagedInterface, family: Family): Piece<PortSe
   if (!byNamed) memo.set(rules, (byNamed = new Map()));
   let byFamily = byNamed.get(named);
   if (!byFamily) byNamed.set(named, (byFamily = {}));
-  return (byFamily[family] ??= build(q, family));
+  return (byFamily[family] ??= named ? build(q, family) : patchedOrBuilt(q, family));
 }
 
 /** The ports `q`'s ingress rules allow from the source address `addr`. */
@@ -30,6 +32,42 @@ export function ingressAt(q: ManagedInterface, family: Family, addr: bigint): Po
   const pieces = ingressPieces(q, family);
   const i = findInterval(pieces, addr, (p) => p.interval);
   return i >= 0 ? pieces[i]!.value : NO_PORTS;
+}
+
+// The last rule list each rule was seen in (lists without named ports, whose pieces depend on
+// the rules alone): the list an update made from it finds it through any of its rules.
+const lastList = new WeakMap<ResolvedRule, readonly ResolvedRule[]>();
+
+/**
+ * Rules an update replaced at a few addresses (update-model's ruleChange) take the pieces of
+ * their last list with those addresses decided again (see patchPieces); other rules are
+ * partitioned. The same pieces either way.
+ */
+function patchedOrBuilt(q: ManagedInterface, family: Family): Piece<PortSet>[] {
+  const rules = q.ingress.rules;
+  let pieces: Piece<PortSet>[] | undefined;
+  const first = rules[0];
+  const before = first && (lastList.get(first) ?? lastListOfPrevious(first));
+  const last = before && before !== rules ? memo.get(before)?.get('')?.[family] : undefined;
+  const at = last && changedAddresses(rules, before!);
+  if (at) {
+    const points: { at: bigint; value: PortSet | undefined }[] = [];
+    for (const ip of at) {
+      const a = parseAddress(ip);
+      if (!a || a.family !== family) continue;
+      const value = portsForPeer(rules as ResolvedRule[], family, a.value, undefined);
+      points.push({ at: a.value, value: portSetIsEmpty(value) ? undefined : value });
+    }
+    points.sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0));
+    pieces = patchPieces(last!, points);
+  }
+  for (const r of rules) lastList.set(r, rules);
+  return pieces ?? build(q, family);
+}
+
+function lastListOfPrevious(r: ResolvedRule): readonly ResolvedRule[] | undefined {
+  const change = ruleChange(r);
+  return change && lastList.get(change.previous);
 }
 
 function build(q: ManagedInterface, family: Family): Piece<PortSet>[] {

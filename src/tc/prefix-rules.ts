@@ -160,7 +160,11 @@ export function prefixRuleGroups(
   const bits = FAMILY_BITS[family];
   const blockLen = bits - CHUNK_BITS;
   // Merge touching pieces with equal keys so that uniform ranges are recognised as leaves.
-  const sorted = [...pieces].sort((a, b) => (a.interval[0] < b.interval[0] ? -1 : 1));
+  // Callers mostly pass pieces in address order already: then sorting them is skipped.
+  let inOrder = true;
+  for (let i = 1; i < pieces.length && inOrder; i++)
+    inOrder = pieces[i - 1]!.interval[0] < pieces[i]!.interval[0];
+  const sorted = inOrder ? pieces : [...pieces].sort((a, b) => (a.interval[0] < b.interval[0] ? -1 : 1));
   const merged: MergedPiece[] = [];
   for (const p of sorted) {
     const last = merged[merged.length - 1];
