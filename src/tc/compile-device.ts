@@ -86,6 +86,14 @@ export interface VfDeviceInput {
   networkInterfaces: readonly ManagedInterface[];
   /** Local peers that share an address with another interface of the node (computed if absent). */
   sharing?: ReadonlySet<ManagedInterface>;
+  /** When `localPeers` is the last compile's peers with some replaced: which (a hint, see decisionRow). */
+  peersSince?: PeersSince;
+}
+
+/** `localPeers` is `peers` with the interfaces at the positions `changed` replaced. */
+export interface PeersSince {
+  peers: readonly ManagedInterface[];
+  changed: readonly number[];
 }
 
 export interface UplinkDeviceInput {
@@ -369,7 +377,7 @@ type OverrideFilters = Record<
 export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
   const src = input.iface;
   const egress = { 4: egressPart(input, 4, cache), 6: egressPart(input, 6, cache) };
-  const row = decisionRow(src, input.localPeers, egress, cache?.decisionRows.get(src.key));
+  const row = decisionRow(src, input.localPeers, egress, cache?.decisionRows.get(src.key), input.peersSince);
   cache?.decisionRows.set(src.key, row);
   // Which decisions override the egress rules: the same object as last time while every pair
   // differs from the egress rules as it did (then the VF's chains are the same).
@@ -398,7 +406,13 @@ function decisionRow(
   peers: readonly ManagedInterface[],
   egress: Record<Family, EgressPart>,
   prev?: DecisionRow,
+  since?: PeersSince,
 ): DecisionRow {
+  // The last row's peers, or those with some replaced: then only those pairs can have changed
+  // while the source is the same.
+  if (prev && (prev.peers === peers || since?.peers === prev.peers)) {
+    return samePeersRow(src, peers, egress, prev, prev.peers === peers ? [] : since!.changed);
+  }
   if (prev && prev.peers.length === peers.length && peers.every((q, i) => q.key === prev.peers[i]!.key)) {
     return samePeersRow(src, peers, egress, prev);
   }
@@ -461,6 +475,7 @@ function samePeersRow(
   peers: readonly ManagedInterface[],
   egress: Record<Family, EgressPart>,
   prev: DecisionRow,
+  replaced?: readonly number[],
 ): DecisionRow {
   const decisions = { 4: prev.decisions[4], 6: prev.decisions[6] };
   const differences = { 4: prev.differences[4], 6: prev.differences[6] };
@@ -473,7 +488,9 @@ function samePeersRow(
     (newPart[4] || newPart[6]) &&
     !src.egress.rules.some(hasNamedPorts) &&
     !prev.src.egress.rules.some(hasNamedPorts);
-  for (let i = 0; i < peers.length; i++) {
+  // With the same source, only replaced peers can decide differently.
+  const visit = sameSrc && replaced ? replaced : peers.keys();
+  for (const i of visit) {
     const q = peers[i]!;
     const r = prev.peers[i]!;
     if ((sameSrc && q === r) || samePairInputs(src, q, prev.src, r)) continue;

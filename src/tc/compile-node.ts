@@ -10,7 +10,14 @@ import type { NodeInfo } from '../cluster/snapshot.js';
 import type { ManagedInterface, PolicyModel } from '../policy/types.js';
 import { buildDeviceMap, type RepresentorLookup } from '../node/device-map.js';
 import { CompileCache, Memo, namedPortsKey, sameIps } from './compile-cache.js';
-import { buildUplink, buildVf, planUplink, planVf, sharingAddresses } from './compile-device.js';
+import {
+  buildUplink,
+  buildVf,
+  planUplink,
+  planVf,
+  sharingAddresses,
+  type PeersSince,
+} from './compile-device.js';
 import type { CompileOptions } from './compile-options.js';
 import type { DevicePipeline, NodePipeline } from './ir.js';
 
@@ -67,6 +74,7 @@ export class NodeCompiler {
         device: vf.device,
         iface: vf.iface,
         localPeers: local.peers.get(vf.iface.key) ?? local.local.filter((q) => q.key !== vf.iface.key),
+        peersSince: local.since.get(vf.iface.key),
         networkInterfaces: stable.get(net) ?? [],
         sharing: local.sharing,
       };
@@ -143,6 +151,8 @@ interface LocalNetwork {
   localAt: Int32Array;
   sharing: ReadonlySet<ManagedInterface>;
   peers: Map<string, ManagedInterface[]>;
+  /** Peers that were patched from the last compile's (see VfDeviceInput.peersSince). */
+  since: Map<string, PeersSince>;
 }
 
 /**
@@ -165,19 +175,28 @@ function localNetwork(
       if (q.nodeName === nodeName) localAt[i] = local.push(q) - 1;
     });
     const peers = new Map(local.map((q) => [q.key, local.filter((p) => p.key !== q.key)]));
-    return { all, local, localAt, sharing: sharingAddresses(local), peers };
+    return { all, local, localAt, sharing: sharingAddresses(local), peers, since: new Map() };
   }
-  if (patched.length === 0) return { ...prev, all };
+  if (patched.length === 0) return { ...prev, all, since: new Map() };
   const local = prev.local.slice();
   for (const { at, q } of patched) local[at] = q;
   const peers = new Map<string, ManagedInterface[]>();
+  const since = new Map<string, PeersSince>();
   local.forEach((q, self) => {
     // The peers skip the interface itself: positions after it move down by one.
-    const list = prev.peers.get(q.key)!.slice();
-    for (const { at } of patched) if (at !== self) list[at < self ? at : at - 1] = local[at]!;
+    const last = prev.peers.get(q.key)!;
+    const list = last.slice();
+    const changed: number[] = [];
+    for (const { at } of patched) {
+      if (at === self) continue;
+      const i = at < self ? at : at - 1;
+      list[i] = local[at]!;
+      changed.push(i);
+    }
     peers.set(q.key, list);
+    since.set(q.key, { peers: last, changed });
   });
-  return { all, local, localAt: prev.localAt, sharing: sharingAddresses(local), peers };
+  return { all, local, localAt: prev.localAt, sharing: sharingAddresses(local), peers, since };
 }
 
 /**
