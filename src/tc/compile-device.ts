@@ -728,19 +728,24 @@ function pointPieces(points: Contribution<PortSet>[]): Piece<PortSet>[] {
     value: c.value,
   }));
   sorted.sort(small ? (a, b) => a.n - b.n : (a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-  const unique: { at: bigint; value: PortSet }[] = [];
+  const unique: typeof sorted = [];
   for (const p of sorted) {
     const last = unique[unique.length - 1];
     if (last && last.at === p.at) last.value = portSetUnion(last.value, p.value);
-    else unique.push({ at: p.at, value: p.value });
+    else unique.push({ at: p.at, n: p.n, value: p.value });
   }
   const out: Piece<PortSet>[] = [];
+  let last: { n: number; at: bigint; value: PortSet; piece: Piece<PortSet> } | undefined;
   for (const p of unique) {
-    const last = out[out.length - 1];
-    if (last && last.interval[1] + 1n === p.at && portSetKey(last.value) === portSetKey(p.value)) {
-      last.interval[1] = p.at;
+    const next = small ? last?.n === p.n - 1 : last !== undefined && last.at + 1n === p.at;
+    if (next && (last!.value === p.value || portSetKey(last!.value) === portSetKey(p.value))) {
+      last!.piece.interval[1] = p.at;
+      last!.n = p.n;
+      last!.at = p.at;
     } else {
-      out.push({ interval: [p.at, p.at], value: p.value });
+      const piece: Piece<PortSet> = { interval: [p.at, p.at], value: p.value };
+      out.push(piece);
+      last = { n: p.n, at: p.at, value: p.value, piece };
     }
   }
   return out;
