@@ -154,34 +154,20 @@ export class ChainSet {
     else for (const f of fragment.filters) out.push(f);
   }
 
+  /** The chain numbers finish() gave the named chains (by ref). */
+  numbers = new Map<string, number>();
+
   finish(): Chain[] {
     const refs = [...this.named.keys()].sort();
     const number = new Map<string, number>();
     refs.forEach((r, i) => number.set(r, FIXED + i));
+    this.numbers = number;
     const chainOf = (ref: string): number => {
       const n = number.get(ref);
       if (n === undefined) throw new Error(`internal: chain ref ${ref} was never built`);
       return n;
     };
-    // Only filters with a chain reference need a copy; the others are shared as they are (pending
-    // filters may come from a cached fragment, so they are never changed here). The copy is kept
-    // with the pending filter while its chain keeps its number.
-    const resolveFilter = (f: PendingFilter): Filter => {
-      const ref = f.ref;
-      if (ref === undefined) return f as Filter;
-      const chain = chainOf(ref);
-      if (f.resolvedChain === chain) return f.resolvedFilter!;
-      const filter: Filter = {
-        prio: f.prio,
-        protocol: f.protocol,
-        match: f.match,
-        actions: f.actions.map((a) => (a.kind === 'gotoRef' ? { kind: 'goto', chain: chainOf(a.ref) } : a)),
-        note: f.note,
-      };
-      f.resolvedChain = chain;
-      f.resolvedFilter = filter;
-      return filter;
-    };
+    const resolveFilter = (f: PendingFilter): Filter => resolveWith(f, chainOf);
     const resolve = (filters: PendingFilter[]): Filter[] => sortFilters(filters.map(resolveFilter));
     // Sorted once per chain or fragment object; resolved again only when a chain it jumps to is
     // renumbered (the order stays: it depends on prios alone).
@@ -216,6 +202,29 @@ export class ChainSet {
     }
     return chains;
   }
+}
+
+/**
+ * A pending filter as it goes into the IR, its chain reference numbered by `chainOf`. Only filters
+ * with a reference need a copy; the others are shared as they are (pending filters may come from
+ * a cached fragment, so they are never changed here). The copy is kept with the pending filter
+ * while its chain keeps its number.
+ */
+export function resolveWith(f: PendingFilter, chainOf: (ref: string) => number): Filter {
+  const ref = f.ref;
+  if (ref === undefined) return f as Filter;
+  const chain = chainOf(ref);
+  if (f.resolvedChain === chain) return f.resolvedFilter!;
+  const filter: Filter = {
+    prio: f.prio,
+    protocol: f.protocol,
+    match: f.match,
+    actions: f.actions.map((a) => (a.kind === 'gotoRef' ? { kind: 'goto', chain: chainOf(a.ref) } : a)),
+    note: f.note,
+  };
+  f.resolvedChain = chain;
+  f.resolvedFilter = filter;
+  return filter;
 }
 
 /** Two prio-sorted lists as one; on equal prio, `a` first (a stable sort of a then b). */

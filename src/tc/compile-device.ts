@@ -40,6 +40,7 @@ import {
   STATE_CHAIN,
   mergeByPrio,
   pendingFilter,
+  resolveWith,
   sortFilters,
   type ChainFragment,
   type PendingAction,
@@ -220,7 +221,7 @@ function decide(set: ChainSet, family: Family, ps: PortSet): Decision {
   if (ps.all) return accept;
   if (portSetIsEmpty(ps)) return dropAll;
   const ref = set.namedChain(
-    `ports/ipv${family}/${portSetKey(ps)}`,
+    portChainRef(family, ps),
     () => `ports ${describePorts(ps)} (IPv${family})`,
     () => {
       const out: PendingFilter[] = [];
@@ -250,6 +251,19 @@ function decide(set: ChainSet, family: Family, ps: PortSet): Decision {
 }
 
 const dropAll: Decision = () => DROP;
+
+/** The name of the port chain of a port set (neither all nor no ports). */
+function portChainRef(family: Family, ps: PortSet): string {
+  return `ports/ipv${family}/${portSetKey(ps)}`;
+}
+
+/** What `decide` gives, without a ChainSet: the port chain is named, not built. */
+function decisionFor(family: Family, ps: PortSet): Decision {
+  if (ps.all) return accept;
+  if (portSetIsEmpty(ps)) return dropAll;
+  const actions: PendingAction[] = [{ kind: 'gotoRef', ref: portChainRef(family, ps) }];
+  return () => actions;
+}
 
 /** Accept everything left in a chain: QinQ frames without conntrack, the rest with a commit. */
 function acceptRest(out: PendingFilter[], slot: number, note: string): void {
@@ -366,6 +380,9 @@ export interface VfParts {
   classify: ChainFragment;
   overrideFilters: OverrideFilters;
   tail: { egress: EgressPart[]; isolated: boolean; fragment: ChainFragment };
+  /** The chains the build gave, and the numbers of its named chains (see patchedVf). */
+  chains: Chain[];
+  numbers: Map<string, number>;
 }
 
 /** Override filters per family, by piece in address order, per carrier (see buildVfNew). */
@@ -636,47 +653,50 @@ function emitPortMap(
 }
 
 /**
- * Chain 2 of a VF representor: new connections sent by the VF's pod. `last` is what the VF's
- * previous build kept (for the same pod and options); returns what this build keeps.
+ * The first part of chain 2 of a VF representor (new connections sent by the VF's pod): pods of
+ * this node whose ingress is isolated, where that changes the decision. Both the egress of the
+ * source and the ingress of the destination apply, and both are known at compile time because the
+ * source is this VF. These exact overrides come before every prefix (OVERRIDE_SLOT); what they do
+ * not cover falls through to the egress rules (see vfTail). `last` is what the VF's previous
+ * build kept (for the same pod and options): the filters of its pieces that stay are reused.
  */
-function buildVfNew(
-  set: ChainSet,
+function overrideSection(
   plan: VfPlan,
   last: VfParts | undefined,
-): Pick<VfParts, 'overrideFilters' | 'tail'> {
+): {
+  overrideFilters: OverrideFilters;
+  /** In prio order: per frame shape (carrier), then family, as a stable sort by prio gives. */
+  filters: PendingFilter[];
+  /** The port chains they go to, by ref. */
+  portChains: Map<string, { family: Family; ports: PortSet }>;
+} {
   const src = plan.input.iface;
-  const out = set.fixedChain(NEW_CHAIN, `new connections from ${src.pod} (${src.network})`);
   const overrideFilters: OverrideFilters = { 4: [], 6: [] };
-  // Per frame shape (carrier), then family: the order a stable sort by prio gives (the prio of an
-  // override filter is its carrier's), so that finish() finds them sorted.
+  const portChains = new Map<string, { family: Family; ports: PortSet }>();
   const byCarrier: PendingFilter[][][] = [];
   for (const family of FAMILIES) {
     // The last build's pieces are in address order too: walk them alongside (BigInt map keys
     // would be hashed on every lookup).
     const before = last?.overrideFilters[family] ?? [];
     let b = 0;
-    // Pods of this node whose ingress is isolated, where that changes the decision: both the
-    // egress of the source and the ingress of the destination apply, and both are known at
-    // compile time because the source is this VF. These exact overrides come before every prefix
-    // (OVERRIDE_SLOT); what they do not cover falls through to the egress rules.
     for (const p of pointPieces(plan.overrides[family])) {
       const [lo, hi] = p.interval;
       const ports = portSetKey(p.value);
-      // The filters of a piece are kept for the VF's next build (most pieces stay).
       while (b < before.length && before[b]!.lo < lo) b++;
       let filters: PendingFilter[][] | undefined;
       for (let k = b; k < before.length && before[k]!.lo === lo; k++) {
         if (before[k]!.hi === hi && before[k]!.ports === ports) filters = before[k]!.filters;
       }
-      if (filters)
-        decide(set, family, p.value); // registers the port chain its filters go to
-      else {
-        const actions = decide(set, family, p.value);
+      if (!filters) {
+        const actions = decisionFor(family, p.value);
         const note = `new connection from ${src.pod} to a pod of this node: ${describeAllowed(p.value)} (its egress and the destination's ingress)`;
         const cidrs = intervalToCidrs(p.interval, family);
         filters = carriersOf(family).map((c) =>
           cidrs.map((cidr) => onCarrier(c, OVERRIDE_SLOT, { dstIp: cidr }, actions(c), note)),
         );
+      }
+      if (!p.value.all && !portSetIsEmpty(p.value)) {
+        portChains.set(portChainRef(family, p.value), { family, ports: p.value });
       }
       overrideFilters[family].push({ lo, hi, ports, filters });
       filters.forEach((list, ci) => {
@@ -685,34 +705,40 @@ function buildVfNew(
       });
     }
   }
-  for (const families of byCarrier) for (const list of families) for (const f of list) out.push(f);
-  // Every other destination: the source's egress rules (cached fragments), then the fallback. As
-  // one fragment, kept while the egress parts are the same, so that it is sorted once.
+  const filters: PendingFilter[] = [];
+  for (const families of byCarrier) for (const list of families) for (const f of list) filters.push(f);
+  return { overrideFilters, filters, portChains };
+}
+
+/**
+ * The rest of chain 2 of a VF: every other destination, by the source's egress rules (cached
+ * fragments), then the fallback. As one fragment, kept while the egress parts are the same, so
+ * that it is sorted once.
+ */
+function vfTail(plan: VfPlan, last: VfParts | undefined): VfParts['tail'] {
+  const src = plan.input.iface;
   const egress = FAMILIES.map((f) => plan.egress[f]);
   const isolated = src.egress.isolated;
-  let tail = last?.tail;
-  if (!tail || tail.isolated !== isolated || !sameInputs(tail.egress, egress)) {
-    // The parts' filters are sorted (see buildEgressPart): merged, as a stable sort of them one
-    // after the other would order them, and the fallback after every prefix.
-    let filters: PendingFilter[] = [];
-    const chains: ChainFragment['chains'] = new Map();
-    for (const part of egress) {
-      if (!part.fragment) continue;
-      filters = mergeByPrio(filters, part.fragment.filters);
-      for (const [ref, c] of part.fragment.chains) chains.set(ref, c);
-    }
-    const fallback: PendingFilter[] = [];
-    if (isolated) {
-      fallback.push(
-        filter(FALLBACK_SLOT, 'all', {}, DROP, `egress of ${src.pod} is isolated and no rule allows this`),
-      );
-    } else {
-      acceptRest(fallback, FALLBACK_SLOT, `egress of ${src.pod} is not isolated`);
-    }
-    tail = { egress, isolated, fragment: { filters: mergeByPrio(filters, fallback), chains } };
+  const tail = last?.tail;
+  if (tail && tail.isolated === isolated && sameInputs(tail.egress, egress)) return tail;
+  // The parts' filters are sorted (see buildEgressPart): merged, as a stable sort of them one
+  // after the other would order them, and the fallback after every prefix.
+  let filters: PendingFilter[] = [];
+  const chains: ChainFragment['chains'] = new Map();
+  for (const part of egress) {
+    if (!part.fragment) continue;
+    filters = mergeByPrio(filters, part.fragment.filters);
+    for (const [ref, c] of part.fragment.chains) chains.set(ref, c);
   }
-  set.replay(tail.fragment, out);
-  return { overrideFilters, tail };
+  const fallback: PendingFilter[] = [];
+  if (isolated) {
+    fallback.push(
+      filter(FALLBACK_SLOT, 'all', {}, DROP, `egress of ${src.pod} is isolated and no rule allows this`),
+    );
+  } else {
+    acceptRest(fallback, FALLBACK_SLOT, `egress of ${src.pod} is not isolated`);
+  }
+  return { egress, isolated, fragment: { filters: mergeByPrio(filters, fallback), chains } };
 }
 
 /**
@@ -1177,7 +1203,6 @@ export function compileVf(input: VfDeviceInput, opts: CompileOptions, cache?: Co
 }
 
 export function buildVf(plan: VfPlan, opts: CompileOptions): Chain[] {
-  const set = new ChainSet();
   // The VF's last build lends its parts while its pod and the options are the same (notes name
   // the pod).
   const pod = plan.input.iface.pod;
@@ -1187,11 +1212,52 @@ export function buildVf(plan: VfPlan, opts: CompileOptions): Chain[] {
     filters: classifyFilters(opts, () => [{ match: {}, note: `IP from ${pod} goes through conntrack` }]),
     chains: new Map(),
   };
-  set.replay(classify, set.fixedChain(CLASSIFY_CHAIN, CLASSIFY_PURPOSE));
-  buildState(set);
-  const kept = buildVfNew(set, plan, last);
-  plan.parts.save?.({ pod, opts, classify, ...kept });
-  return set.finish();
+  const section = overrideSection(plan, last);
+  const tail = vfTail(plan, last);
+  const newPurpose = `new connections from ${pod} (${plan.input.iface.network})`;
+  let built = last && patchedVf(last, classify, tail, section, newPurpose);
+  if (!built) {
+    const set = new ChainSet();
+    set.replay(classify, set.fixedChain(CLASSIFY_CHAIN, CLASSIFY_PURPOSE));
+    buildState(set);
+    const out = set.fixedChain(NEW_CHAIN, newPurpose);
+    for (const { family, ports } of section.portChains.values()) decide(set, family, ports);
+    for (const f of section.filters) out.push(f);
+    set.replay(tail.fragment, out);
+    built = { chains: set.finish(), numbers: set.numbers };
+  }
+  plan.parts.save?.({ pod, opts, classify, overrideFilters: section.overrideFilters, tail, ...built });
+  return built.chains;
+}
+
+/**
+ * A VF's chains when only its overrides changed and use the same port chains: the last build's
+ * chains with chain 2's overrides written again (what ChainSet.finish would give, without
+ * building every chain again). Undefined when the chains or their numbers would differ otherwise.
+ */
+function patchedVf(
+  last: VfParts,
+  classify: ChainFragment,
+  tail: VfParts['tail'],
+  section: ReturnType<typeof overrideSection>,
+  purpose: string,
+): { chains: Chain[]; numbers: Map<string, number> } | undefined {
+  if (last.classify !== classify || last.tail !== tail) return undefined;
+  // The same named chains (the tail's and the overrides' port chains), so the same numbers.
+  const numbers = last.numbers;
+  const named = new Set(tail.fragment.chains.keys());
+  for (const ref of section.portChains.keys()) named.add(ref);
+  if (named.size !== numbers.size) return undefined;
+  for (const ref of named) if (!numbers.has(ref)) return undefined;
+  const sortedTail = tail.fragment.sorted;
+  if (!sortedTail) return undefined;
+  const chainOf = (ref: string) => numbers.get(ref)!;
+  const overrides = sortFilters(section.filters.map((f) => resolveWith(f, chainOf)));
+  const filters = mergeByPrio(overrides, sortedTail.filters);
+  return {
+    chains: last.chains.map((c) => (c.index === NEW_CHAIN ? { index: NEW_CHAIN, purpose, filters } : c)),
+    numbers,
+  };
 }
 
 export function compileUplink(input: UplinkDeviceInput, opts: CompileOptions, cache?: CompileCache): Chain[] {
