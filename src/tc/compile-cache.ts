@@ -17,6 +17,7 @@ import type {
   EgressPart,
   IngressPart,
   LastEgress,
+  LastIngress,
   Overrides,
   PairOverrides,
   RuleSources,
@@ -73,6 +74,12 @@ export class Memo<V> {
     const value = build();
     this.entries.set(name, { inputs, value, used: true });
     return value;
+  }
+
+  /** Keep an entry through the next sweep without looking it up (see ingressPart). */
+  touch(name: string): void {
+    const e = this.entries.get(name);
+    if (e) e.used = true;
   }
 
   /** Forget what the last compile did not use (deleted pods, replaced rules). */
@@ -227,8 +234,8 @@ export class CompileCache {
   readonly ingressSources = new Memo<RuleSources>();
   /** Source chain (on an uplink) per content. */
   readonly ingress = new Memo<IngressPart>();
-  /** The last source chain built per set of rule objects (its address map is reused in part). */
-  readonly lastIngress = new Latest<IngressPart>();
+  /** The last source chain per pod interface and family (its address map is reused in part). */
+  readonly lastIngress = new Latest<LastIngress>();
   /** Parts of an uplink's last build (classify chain, chain +2 address maps), per device. */
   readonly uplinkParts = new Latest<UplinkParts>();
   /** Parts of a VF's last build (classify chain, override filters, rest of chain +2), per VF. */

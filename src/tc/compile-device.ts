@@ -1032,21 +1032,35 @@ function ingressPart(q: ManagedInterface, family: Family, cache: CompileCache | 
   // Two levels: the allowed sources per set of rule objects (pods selected by the same policies
   // share them; the pod itself matters only for named ports), then the chain per content, so
   // that new rule objects with the same sources keep the same chain object.
-  const named = q.ingress.rules.some(hasNamedPorts);
-  const name = `ipv${family}/${q.ingress.rules.map(objectId).join(',')}${named ? `/${q.key}` : ''}`;
-  const s = cache.ingressSources.get(
-    name,
-    [...q.ingress.rules, named ? namedPortsKey(q.podInfo) : ''],
-    sources,
-  );
-  // The pod's previous source chain lends its address map to the new one (most blocks stay).
   const last = `${q.key}/ipv${family}`;
   const previous = cache.lastIngress.get(last);
+  const rules = q.ingress.rules;
+  const named = rules.some(hasNamedPorts) ? namedPortsKey(q.podInfo) : '';
+  // The same rule list (and named ports) as last time: the same part, without naming it again
+  // (its cache entries are kept for pods that come to share them).
+  if (previous && previous.rules === rules && previous.named === named) {
+    cache.ingressSources.touch(previous.sourcesName);
+    cache.ingress.touch(previous.part.ref);
+    cache.lastIngress.set(last, previous);
+    return previous.part;
+  }
+  const sourcesName = `ipv${family}/${rules.map(objectId).join(',')}${named ? `/${q.key}` : ''}`;
+  const s = cache.ingressSources.get(sourcesName, [...rules, named], sources);
+  // The pod's previous source chain lends its address map to the new one (most blocks stay).
   const part = cache.ingress.get(s.content, [], () =>
-    buildIngressChain(family, s.pieces, s.content, previous?.map),
+    buildIngressChain(family, s.pieces, s.content, previous?.part.map),
   );
-  cache.lastIngress.set(last, part);
+  cache.lastIngress.set(last, { rules, named, sourcesName, part });
   return part;
+}
+
+/** The last source chain of a pod interface and family, and what it was looked up by. */
+export interface LastIngress {
+  rules: readonly ResolvedRule[];
+  /** The pod's named ports when the rules have named ports, '' otherwise. */
+  named: string;
+  sourcesName: string;
+  part: IngressPart;
 }
 
 /** The peers a set of rules allows, as pieces, and their content key. */
