@@ -679,30 +679,34 @@ function overrideSection(
     // would be hashed on every lookup).
     const before = last?.overrideFilters[family] ?? [];
     let b = 0;
+    const portSets = new Map<string, PortSet>();
     for (const p of pointPieces(plan.overrides[family])) {
       const [lo, hi] = p.interval;
       const ports = portSetKey(p.value);
       while (b < before.length && before[b]!.lo < lo) b++;
-      let filters: PendingFilter[][] | undefined;
+      let entry: OverrideFilters[Family][number] | undefined;
       for (let k = b; k < before.length && before[k]!.lo === lo; k++) {
-        if (before[k]!.hi === hi && before[k]!.ports === ports) filters = before[k]!.filters;
+        if (before[k]!.hi === hi && before[k]!.ports === ports) entry = before[k];
       }
-      if (!filters) {
+      if (!entry) {
         const actions = decisionFor(family, p.value);
         const note = `new connection from ${src.pod} to a pod of this node: ${describeAllowed(p.value)} (its egress and the destination's ingress)`;
         const cidrs = intervalToCidrs(p.interval, family);
-        filters = carriersOf(family).map((c) =>
+        const filters = carriersOf(family).map((c) =>
           cidrs.map((cidr) => onCarrier(c, OVERRIDE_SLOT, { dstIp: cidr }, actions(c), note)),
         );
+        entry = { lo, hi, ports, filters };
       }
-      if (!p.value.all && !portSetIsEmpty(p.value)) {
-        portChains.set(portChainRef(family, p.value), { family, ports: p.value });
+      if (!portSets.has(ports)) portSets.set(ports, p.value);
+      overrideFilters[family].push(entry);
+      const fi = family === 4 ? 0 : 1;
+      for (let ci = 0; ci < entry.filters.length; ci++) {
+        const into = (byCarrier[ci] ??= [[], []])[fi]!;
+        for (const f of entry.filters[ci]!) into.push(f);
       }
-      overrideFilters[family].push({ lo, hi, ports, filters });
-      filters.forEach((list, ci) => {
-        const into = (byCarrier[ci] ??= [[], []])[family === 4 ? 0 : 1]!;
-        for (const f of list) into.push(f);
-      });
+    }
+    for (const ps of portSets.values()) {
+      if (!ps.all && !portSetIsEmpty(ps)) portChains.set(portChainRef(family, ps), { family, ports: ps });
     }
   }
   const filters: PendingFilter[] = [];
