@@ -76,6 +76,23 @@ interface ModelIndex {
   rules: ReadonlyMap<string, RuleEntry>;
   byPod: ReadonlyMap<string, ManagedInterface[]>;
   policiesByNs: Map<string, NormalizedPolicy[]>;
+  /**
+   * Keys of the rules with selector peers (the ones a pod change can affect), per network, in the
+   * order of `rules`; a key may have been deleted since. Computed on first use.
+   */
+  selectorKeys?: Map<string, string[]>;
+}
+
+function selectorKeysOf(idx: ModelIndex): Map<string, string[]> {
+  if (idx.selectorKeys) return idx.selectorKeys;
+  const out = new Map<string, string[]>();
+  for (const [key, e] of idx.rules) {
+    if (e.rule.peers.kind === 'all' || e.selectors.length === 0) continue;
+    const list = out.get(e.network);
+    if (list) list.push(key);
+    else out.set(e.network, [key]);
+  }
+  return (idx.selectorKeys = out);
 }
 
 const indexes = new WeakMap<PolicyModel, ModelIndex>();
@@ -280,13 +297,15 @@ export function updatePolicyModel(
   const rules = new MapDraft(idx.rules);
   const replacedRules = new Map<ResolvedRule, ResolvedRule>();
   const replacedKeys: string[] = [];
-  for (const [key, e] of idx.rules) {
-    if (!touchedNetworks.has(e.network) || e.rule.peers.kind === 'all' || e.resolved.peers.kind !== 'blocks')
-      continue;
+  const selectorKeys = selectorKeysOf(idx);
+  for (const key of [...touchedNetworks].sort().flatMap((n) => selectorKeys.get(n) ?? [])) {
+    const e = idx.rules.get(key);
+    if (!e || e.rule.peers.kind === 'all' || e.resolved.peers.kind !== 'blocks') continue;
     const peers = e.selectors;
-    if (peers.length === 0) continue;
     const selected = (itf: ManagedInterface) =>
       itf.network === e.network && peers.some((p) => peerSelects(p, e.policy.namespace, itf.podInfo));
+    // Most rules select none of the changed pods, before or after: checked before allocating.
+    if (!removed.some(selected) && !added.some(selected)) continue;
     const gone = new Set(removed.filter(selected).flatMap((i) => hostBlocksOf(i).map((b) => b.cidr)));
     const come = added.filter(selected).flatMap(hostBlocksOf);
     // Selected before and after, at the same addresses (most label changes): nothing to do.
@@ -443,7 +462,14 @@ export function updatePolicyModel(
       i.pod,
       byPod.get(i.pod)!.map((x) => (x.key === i.key ? i : x)),
     );
-  indexes.set(model, { rules: rules.finish(), byPod: byPod.finish(), policiesByNs: idx.policiesByNs });
+  // The rules with selector peers are the same keys while no rule was added (a deleted one is skipped).
+  const addedRule = [...rules.touched()].some((key) => !idx.rules.has(key) && rules.has(key));
+  indexes.set(model, {
+    rules: rules.finish(),
+    byPod: byPod.finish(),
+    policiesByNs: idx.policiesByNs,
+    selectorKeys: addedRule ? undefined : idx.selectorKeys,
+  });
   return {
     model,
     incremental: true,

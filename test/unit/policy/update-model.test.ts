@@ -13,6 +13,7 @@ import { updatePolicyModel } from '../../../src/policy/update-model.js';
 import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
 import { compileNode, NodeCompiler } from '../../../src/tc/compile-node.js';
 import { clusterArb, PLUGIN } from '../tc/cluster-gen.js';
+import { clusterObjects, policy } from '../tc/fixtures.js';
 
 const OPTS = { networkPlugins: [PLUGIN] };
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 300);
@@ -124,6 +125,46 @@ function nodesOf(s: ClusterSnapshot): string[] {
 
 describe('incremental model update and node recompile', function () {
   this.timeout(120_000);
+
+  it('a rule that gets its first user in one update is updated when a later pod matches its peers', () => {
+    // x/web-policy selects role=web pods, ingress from role=api pods. No pod is role=web at first,
+    // so the rule is not in the model; the first edit gives it a user, the second a new peer.
+    const pol = policy('x', 'web-policy', {
+      podSelector: { matchLabels: { role: 'web' } },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ podSelector: { matchLabels: { role: 'api' } } }] }],
+    });
+    const steps: [string, Record<string, string>][] = [
+      ['a', { role: 'web' }],
+      ['b', { role: 'api' }],
+    ];
+    let objects = clusterObjects([pol]) as Obj[];
+    let snapshot = buildSnapshot(objects.map((obj) => ({ obj })));
+    let model = buildPolicyModel(snapshot, OPTS);
+    for (const [name, labels] of steps) {
+      objects = objects.map((o) =>
+        o.kind === 'Pod' && o.metadata?.name === name
+          ? { ...o, metadata: { ...o.metadata, labels: { pod: name, ...labels } } }
+          : o,
+      );
+      const next = buildSnapshot(objects.map((obj) => ({ obj })));
+      const diff = diffSnapshots(snapshot, next);
+      expect(diff.kind).to.equal('pods');
+      const upd = updatePolicyModel(model, snapshot, next, diff.kind === 'pods' ? diff.changed : [], OPTS);
+      expect(upd.incremental, `update for ${name}`).to.equal(true);
+      expect(modelJson(upd.model)).to.deep.equal(modelJson(buildPolicyModel(next, OPTS)));
+      snapshot = next;
+      model = upd.model;
+    }
+    const a = model.interfaces.find((i) => i.pod === 'x/a')!;
+    expect(a.ingress.rules[0]!.peers).to.deep.equal({
+      kind: 'blocks',
+      blocks: [
+        { cidr: '10.0.0.2/32', except: [] },
+        { cidr: 'fd00::2/128', except: [] },
+      ],
+    });
+  });
 
   it(`equal a full rebuild after random pod edits (${RUNS} clusters)`, () => {
     let incremental = 0;
