@@ -33,8 +33,33 @@ export interface PendingFilter extends Omit<Filter, 'actions'> {
  */
 interface Sorted {
   order: PendingFilter[];
-  numbers: string;
-  filters: Filter[];
+  /** The last few numberings it was resolved with (a fragment shared by devices may see several). */
+  resolved: { numbers: string; filters: Filter[] }[];
+}
+
+const NUMBERINGS_KEPT = 4;
+
+/**
+ * A chain's or fragment's filters sorted by prio (once per object) and resolved with the numbers
+ * `chainOf` gives the chains in `refs` (kept per numbering, so resolved again only when a chain it
+ * jumps to is renumbered; the order stays: it depends on prios alone).
+ */
+export function sortedResolved(
+  x: { filters: PendingFilter[]; sorted?: Sorted },
+  refs: Iterable<string>,
+  chainOf: (ref: string) => number,
+): Filter[] {
+  let numbers = '';
+  for (const r of refs) numbers += `${chainOf(r)},`;
+  x.sorted ??= { order: sortFilters(x.filters), resolved: [] };
+  const kept = x.sorted.resolved;
+  let hit = kept.find((k) => k.numbers === numbers);
+  if (!hit) {
+    hit = { numbers, filters: x.sorted.order.map((f) => resolveWith(f, chainOf)) };
+    kept.unshift(hit);
+    if (kept.length > NUMBERINGS_KEPT) kept.pop();
+  }
+  return hit.filters;
 }
 
 interface NamedChain {
@@ -169,20 +194,8 @@ export class ChainSet {
     };
     const resolveFilter = (f: PendingFilter): Filter => resolveWith(f, chainOf);
     const resolve = (filters: PendingFilter[]): Filter[] => sortFilters(filters.map(resolveFilter));
-    // Sorted once per chain or fragment object; resolved again only when a chain it jumps to is
-    // renumbered (the order stays: it depends on prios alone).
-    const sortedOnce = (
-      x: { filters: PendingFilter[]; sorted?: Sorted },
-      chains: Iterable<string>,
-    ): Filter[] => {
-      let numbers = '';
-      for (const r of chains) numbers += `${chainOf(r)},`;
-      if (x.sorted?.numbers !== numbers) {
-        const order = x.sorted?.order ?? sortFilters(x.filters);
-        x.sorted = { order, numbers, filters: order.map(resolveFilter) };
-      }
-      return x.sorted.filters;
-    };
+    const sortedOnce = (x: { filters: PendingFilter[]; sorted?: Sorted }, refs: Iterable<string>) =>
+      sortedResolved(x, refs, chainOf);
     const chains: Chain[] = [];
     for (const [index, c] of [...this.fixed.entries()].sort((a, b) => a[0] - b[0])) {
       // Runs in the order they were written, each sorted; merged stably, as one sort would.

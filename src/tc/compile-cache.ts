@@ -13,6 +13,7 @@ import { ruleChange } from '../policy/update-model.js';
 import { portSetKey } from '../policy/ports.js';
 import type { Family } from './encapsulation.js';
 import type { Contribution } from './address-space.js';
+import type { ChainFragment } from './chain-set.js';
 import type {
   EgressPart,
   IngressPart,
@@ -240,11 +241,14 @@ export class CompileCache {
   readonly uplinkParts = new Latest<UplinkParts>();
   /** Parts of a VF's last build (classify chain, override filters, rest of chain +2), per VF. */
   readonly vfParts = new Latest<VfParts>();
+  /** Both egress parts of a VF merged in prio order, per pair of parts (see vfTail). */
+  readonly egressRuns = new Memo<ChainFragment>();
 
   sweep(): void {
     this.lastIngress.sweep();
     this.uplinkParts.sweep();
     this.vfParts.sweep();
+    this.egressRuns.sweep();
     this.egressSources.sweep();
     this.egressParts.sweep();
     this.lastEgress.sweep();

@@ -22,6 +22,7 @@ import {
 import { FALLBACK_SLOT, OVERRIDE_SLOT, prefixSlot, prioFor } from './layout.js';
 import {
   changedAddresses,
+  Memo,
   namedPortsKey,
   objectId,
   sameDecisions,
@@ -41,6 +42,7 @@ import {
   mergeByPrio,
   pendingFilter,
   resolveWith,
+  sortedResolved,
   sortFilters,
   type ChainFragment,
   type PendingAction,
@@ -366,20 +368,21 @@ export interface VfPlan {
   parts: {
     previous?: VfParts;
     save?: (parts: VfParts) => void;
+    /** Merged egress parts, shared by the VFs of a compile (see vfTail). */
+    egressRuns?: Memo<ChainFragment>;
   };
 }
 
 /**
  * Parts of a VF's chains that a rebuild of the same VF reuses while their inputs are the same:
- * the classify chain, the override filters per piece, and the rest of chain +2 (the egress
- * fragments of both families and the fallback, as one fragment, so that it is sorted once).
+ * the classify chain, the override filters per piece, and the rest of chain +2 (see vfTail).
  */
 export interface VfParts {
   pod: string;
   opts: CompileOptions;
   classify: ChainFragment;
   overrideFilters: OverrideFilters;
-  tail: { egress: EgressPart[]; isolated: boolean; fragment: ChainFragment };
+  tail: VfTail;
   /** The chains the build gave, and the numbers of its named chains (see patchedVf). */
   chains: Chain[];
   numbers: Map<string, number>;
@@ -409,6 +412,7 @@ export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
     parts: {
       previous: cache?.vfParts.get(src.key),
       save: cache && ((parts) => cache.vfParts.set(src.key, parts)),
+      egressRuns: cache?.egressRuns,
     },
   };
 }
@@ -715,25 +719,28 @@ function overrideSection(
 }
 
 /**
- * The rest of chain 2 of a VF: every other destination, by the source's egress rules (cached
- * fragments), then the fallback. As one fragment, kept while the egress parts are the same, so
- * that it is sorted once.
+ * The rest of chain 2 of a VF: every other destination, by the egress rules of both families (one
+ * fragment, sorted once and shared by the VFs rebuilt with the same egress parts), then the
+ * fallback. Kept while the egress parts are the same.
  */
-function vfTail(plan: VfPlan, last: VfParts | undefined): VfParts['tail'] {
+interface VfTail {
+  egress: EgressPart[];
+  isolated: boolean;
+  run?: ChainFragment;
+  fallback: PendingFilter[];
+}
+
+function vfTail(plan: VfPlan, last: VfParts | undefined): VfTail {
   const src = plan.input.iface;
   const egress = FAMILIES.map((f) => plan.egress[f]);
   const isolated = src.egress.isolated;
   const tail = last?.tail;
   if (tail && tail.isolated === isolated && sameInputs(tail.egress, egress)) return tail;
-  // The parts' filters are sorted (see buildEgressPart): merged, as a stable sort of them one
-  // after the other would order them, and the fallback after every prefix.
-  let filters: PendingFilter[] = [];
-  const chains: ChainFragment['chains'] = new Map();
-  for (const part of egress) {
-    if (!part.fragment) continue;
-    filters = mergeByPrio(filters, part.fragment.filters);
-    for (const [ref, c] of part.fragment.chains) chains.set(ref, c);
-  }
+  const parts = egress.filter((p) => p.fragment);
+  const merge = () => egressRun(parts);
+  const runs = plan.parts.egressRuns;
+  const run =
+    parts.length === 0 ? undefined : runs ? runs.get(parts.map(objectId).join('/'), parts, merge) : merge();
   const fallback: PendingFilter[] = [];
   if (isolated) {
     fallback.push(
@@ -742,7 +749,18 @@ function vfTail(plan: VfPlan, last: VfParts | undefined): VfParts['tail'] {
   } else {
     acceptRest(fallback, FALLBACK_SLOT, `egress of ${src.pod} is not isolated`);
   }
-  return { egress, isolated, fragment: { filters: mergeByPrio(filters, fallback), chains } };
+  return { egress, isolated, run, fallback };
+}
+
+/** The egress parts' filters (each sorted, see buildEgressPart) merged as a stable sort would. */
+function egressRun(parts: EgressPart[]): ChainFragment {
+  let filters: PendingFilter[] = [];
+  const chains: ChainFragment['chains'] = new Map();
+  for (const part of parts) {
+    filters = mergeByPrio(filters, part.fragment!.filters);
+    for (const [ref, c] of part.fragment!.chains) chains.set(ref, c);
+  }
+  return { filters, chains };
 }
 
 /**
@@ -1241,7 +1259,8 @@ export function buildVf(plan: VfPlan, opts: CompileOptions): Chain[] {
     const out = set.fixedChain(NEW_CHAIN, newPurpose);
     for (const { family, ports } of section.portChains.values()) decide(set, family, ports);
     for (const f of section.filters) out.push(f);
-    set.replay(tail.fragment, out);
+    if (tail.run) set.replay(tail.run, out);
+    for (const f of tail.fallback) out.push(f);
     built = { chains: set.finish(), numbers: set.numbers };
   }
   plan.parts.save?.({ pod, opts, classify, overrideFilters: section.overrideFilters, tail, ...built });
@@ -1249,29 +1268,27 @@ export function buildVf(plan: VfPlan, opts: CompileOptions): Chain[] {
 }
 
 /**
- * A VF's chains when only its overrides changed and use the same port chains: the last build's
- * chains with chain 2's overrides written again (what ChainSet.finish would give, without
- * building every chain again). Undefined when the chains or their numbers would differ otherwise.
+ * A VF's chains when the named chains stay (the same port chains, so the same numbers): the last
+ * build's chains with chain 2 written again from its parts (what ChainSet.finish would give,
+ * without building every chain again). Undefined when the chains or their numbers would differ.
  */
 function patchedVf(
   last: VfParts,
   classify: ChainFragment,
-  tail: VfParts['tail'],
+  tail: VfTail,
   section: ReturnType<typeof overrideSection>,
   purpose: string,
 ): { chains: Chain[]; numbers: Map<string, number> } | undefined {
-  if (last.classify !== classify || last.tail !== tail) return undefined;
-  // The same named chains (the tail's and the overrides' port chains), so the same numbers.
+  if (last.classify !== classify) return undefined;
   const numbers = last.numbers;
-  const named = new Set(tail.fragment.chains.keys());
+  const named = new Set(tail.run?.chains.keys());
   for (const ref of section.portChains.keys()) named.add(ref);
   if (named.size !== numbers.size) return undefined;
   for (const ref of named) if (!numbers.has(ref)) return undefined;
-  const sortedTail = tail.fragment.sorted;
-  if (!sortedTail) return undefined;
   const chainOf = (ref: string) => numbers.get(ref)!;
-  const overrides = sortFilters(section.filters.map((f) => resolveWith(f, chainOf)));
-  const filters = mergeByPrio(overrides, sortedTail.filters);
+  const resolve = (filters: PendingFilter[]) => sortFilters(filters.map((f) => resolveWith(f, chainOf)));
+  const run = tail.run ? sortedResolved(tail.run, tail.run.chains.keys(), chainOf) : [];
+  const filters = mergeByPrio(mergeByPrio(resolve(section.filters), run), resolve(tail.fallback));
   return {
     chains: last.chains.map((c) => (c.index === NEW_CHAIN ? { index: NEW_CHAIN, purpose, filters } : c)),
     numbers,
