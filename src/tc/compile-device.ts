@@ -826,12 +826,17 @@ function egressPart(input: VfDeviceInput, family: Family, cache: CompileCache | 
   const rules = src.egress.rules;
   // Named ports resolve on the pods of the network: then their list matters too (NodeCompiler
   // keeps it as the same array while no pod on the network changes).
-  const named = rules.some(hasNamedPorts) ? input.networkInterfaces : undefined;
-  if (!cache) return buildEgressPart(family, egressPieces(rules, family, named));
-  // The VF's last part stays while its rules are the same, or were replaced by rules that differ
-  // only at addresses where the part decides the same (see decidesSameAt).
+  const namedOf = () => (rules.some(hasNamedPorts) ? input.networkInterfaces : undefined);
+  if (!cache) return buildEgressPart(family, egressPieces(rules, family, namedOf()));
   const last = `${src.key}/ipv${family}`;
   const prev = cache.lastEgress.get(last);
+  // The same rule list (the usual case): the same part, while the network's pods are the same
+  // too when the rules have named ports.
+  if (prev && prev.rules === rules && (!prev.named || prev.named === input.networkInterfaces))
+    return prev.part;
+  const named = namedOf();
+  // The VF's last part also stays when its rules were replaced by rules that differ only at
+  // addresses where the part decides the same (see decidesSameAt).
   if (
     prev &&
     prev.named === named &&
