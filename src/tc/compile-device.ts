@@ -61,6 +61,7 @@ import {
 } from './address-space.js';
 import {
   ALL_PORTS,
+  anyNamedPorts,
   hasNamedPorts,
   NO_PORTS,
   portsForAnyPeer,
@@ -506,9 +507,7 @@ function samePeersRow(
   // where the rules changed, and a pair there is not skipped below (samePairInputs reads the
   // rules at the peer's addresses): the skipped pairs differ from the new part as from the old.
   const byRules =
-    (newPart[4] || newPart[6]) &&
-    !src.egress.rules.some(hasNamedPorts) &&
-    !prev.src.egress.rules.some(hasNamedPorts);
+    (newPart[4] || newPart[6]) && !anyNamedPorts(src.egress.rules) && !anyNamedPorts(prev.src.egress.rules);
   // With the same source, only replaced peers can decide differently.
   const visit = sameSrc && replaced ? replaced : peers.keys();
   for (const i of visit) {
@@ -826,7 +825,7 @@ function egressPart(input: VfDeviceInput, family: Family, cache: CompileCache | 
   const rules = src.egress.rules;
   // Named ports resolve on the pods of the network: then their list matters too (NodeCompiler
   // keeps it as the same array while no pod on the network changes).
-  const namedOf = () => (rules.some(hasNamedPorts) ? input.networkInterfaces : undefined);
+  const namedOf = () => (anyNamedPorts(rules) ? input.networkInterfaces : undefined);
   if (!cache) return buildEgressPart(family, egressPieces(rules, family, namedOf()));
   const last = `${src.key}/ipv${family}`;
   const prev = cache.lastEgress.get(last);
@@ -987,7 +986,7 @@ function pairDecisions(
     ingress = ALL_PORTS;
     for (const a of srcAddrs) ingress = portSetIntersect(ingress, ingressAt(q, family, a));
   }
-  const named = src.egress.isolated && src.egress.rules.some(hasNamedPorts);
+  const named = src.egress.isolated && anyNamedPorts(src.egress.rules);
   return dstAddrs.map((v) => {
     const allowed = !src.egress.isolated
       ? ALL_PORTS

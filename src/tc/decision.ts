@@ -83,6 +83,16 @@ export function hasNamedPorts(r: ResolvedRule): boolean {
   return r.ports.kind === 'list' && r.ports.entries.some((e) => e.kind === 'named');
 }
 
+// Rule lists are never changed once built, and a VF's list is asked about for every pair.
+const namedLists = new WeakMap<readonly ResolvedRule[], boolean>();
+
+/** Whether some rule of the list has named ports (remembered per list). */
+export function anyNamedPorts(rules: readonly ResolvedRule[]): boolean {
+  let named = namedLists.get(rules);
+  if (named === undefined) namedLists.set(rules, (named = rules.some(hasNamedPorts)));
+  return named;
+}
+
 /** Ports allowed by rules whose peers are every address (used when the source address is unknown). */
 export function portsForAnyPeer(rules: ResolvedRule[], dst: ManagedInterface | undefined): PortSet {
   let acc: PortSet = NO_PORTS;
