@@ -363,7 +363,7 @@ export interface VfPlan {
   input: VfDeviceInput;
   egress: Record<Family, EgressPart>;
   /** Decisions for pods of this node that differ from what the egress rules alone decide. */
-  overrides: Record<Family, Contribution<PortSet>[]>;
+  overrides: Overrides;
   deps: unknown[];
   /** What the VF's last build kept for reuse, and where to keep this build's. */
   parts: {
@@ -408,7 +408,7 @@ export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
   return {
     input,
     egress,
-    overrides: overrides.overrides,
+    overrides,
     deps: [src.key, src.pod, src.egress.isolated, egress[4], egress[6], overrides],
     parts: {
       previous: cache?.vfParts.get(src.key),
@@ -479,7 +479,10 @@ function sameDifferences(a: readonly PairOverrides[], b: readonly PairOverrides[
 
 /** A VF's decisions for the pods of its node that differ from its egress rules, per family. */
 export interface Overrides {
+  /** Per family, in address order. */
   overrides: Record<Family, Contribution<PortSet>[]>;
+  /** The same as pieces, once a build asked for them (see overridePieces). */
+  pieces: Partial<Record<Family, Piece<PortSet>[]>>;
   /** What they were derived from (see overridesOf). */
   differences: DecisionRow['differences'];
   sharingKey: string;
@@ -603,6 +606,28 @@ function overridesOf(
   const overrides: Record<Family, Contribution<PortSet>[]> = { 4: [], 6: [] };
   for (const family of FAMILIES) {
     const egress = row.egress[family];
+    // Without shared addresses, the last overrides with the entries of the pairs that changed
+    // taken out and put in (kept in address order, so that nothing is sorted again).
+    const last = sharing.size === 0 && prev?.sharingKey === '' ? prev : undefined;
+    const before = last?.differences[family];
+    const now = row.differences[family];
+    if (last && before === now) {
+      overrides[family] = last.overrides[family];
+      continue;
+    }
+    if (last && before && before.length === now.length) {
+      const gone = new Set<Contribution<PortSet>>();
+      const come: Contribution<PortSet>[] = [];
+      for (let i = 0; i < now.length; i++) {
+        if (now[i] === before[i]) continue;
+        for (const d of before[i]!.entries) gone.add(d);
+        for (const d of now[i]!.entries) come.push(d);
+      }
+      const list = last.overrides[family].filter((d) => !gone.has(d));
+      for (const d of come) list.splice(upperBound(list, d.intervals[0]![0]), 0, d);
+      overrides[family] = list;
+      continue;
+    }
     // Two pods of the node with one address (the model warns; the address belongs to one of
     // them) get what both allow: never more than the pod that owns it.
     const byAddress = new Map<bigint, PortSet>();
@@ -621,9 +646,11 @@ function overridesOf(
       if (portSetKey(value) === portSetKey(egress.valueAt(v))) continue;
       overrides[family].push({ intervals: [[v, v]], value });
     }
+    overrides[family] = sortPoints(overrides[family]);
   }
   return {
     overrides,
+    pieces: {},
     differences: row.differences,
     sharingKey,
     decisions: row.decisions,
@@ -683,7 +710,7 @@ function overrideSection(
     const before = last?.overrideFilters[family] ?? [];
     let b = 0;
     const portSets = new Map<string, PortSet>();
-    for (const p of pointPieces(plan.overrides[family])) {
+    for (const p of overridePieces(plan.overrides, family)) {
       const [lo, hi] = p.interval;
       const ports = portSetKey(p.value);
       while (b < before.length && before[b]!.lo < lo) b++;
@@ -762,40 +789,59 @@ function egressRun(parts: EgressPart[]): ChainFragment {
   return { filters, chains };
 }
 
-/**
- * Decisions for single addresses as pieces: what `partition` gives for them (neighbouring
- * addresses with equal ports merged, one address listed twice gets the union), without its sweep.
- */
-function pointPieces(points: Contribution<PortSet>[]): Piece<PortSet>[] {
-  // IPv4 addresses sort as plain numbers (exact below 2^53), much cheaper than BigInt comparisons.
-  const small = points.every((c) => c.intervals[0]![0] <= Number.MAX_SAFE_INTEGER);
-  const sorted = points.map((c) => ({
-    at: c.intervals[0]![0],
-    n: small ? Number(c.intervals[0]![0]) : 0,
-    value: c.value,
-  }));
-  sorted.sort(small ? (a, b) => a.n - b.n : (a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-  const unique: typeof sorted = [];
-  for (const p of sorted) {
-    const last = unique[unique.length - 1];
-    if (last && last.at === p.at) last.value = portSetUnion(last.value, p.value);
-    else unique.push({ at: p.at, n: p.n, value: p.value });
+/** Single-address decisions in address order (IPv4 as plain numbers: cheaper than BigInts). */
+function sortPoints(points: Contribution<PortSet>[]): Contribution<PortSet>[] {
+  const at = (c: Contribution<PortSet>) => c.intervals[0]![0];
+  if (!points.every((c) => at(c) <= MAX_NUMBER)) {
+    return [...points].sort((a, b) => (at(a) < at(b) ? -1 : at(a) > at(b) ? 1 : 0));
   }
+  return points
+    .map((c) => ({ n: Number(at(c)), c }))
+    .sort((a, b) => a.n - b.n)
+    .map((x) => x.c);
+}
+
+const MAX_NUMBER = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** Where `v` goes in address-sorted single-address decisions: after those at `v` or below. */
+function upperBound(list: Contribution<PortSet>[], v: bigint): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (list[mid]!.intervals[0]![0] <= v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** A family's overrides as pieces, computed once per Overrides object. */
+function overridePieces(o: Overrides, family: Family): Piece<PortSet>[] {
+  return (o.pieces[family] ??= pointPieces(o.overrides[family]));
+}
+
+/**
+ * Single-address decisions (in address order) as pieces: what `partition` gives for them
+ * (neighbouring addresses with equal ports merged, one address listed twice gets the union),
+ * without its sweep.
+ */
+function pointPieces(sorted: Contribution<PortSet>[]): Piece<PortSet>[] {
   const out: Piece<PortSet>[] = [];
-  let last: { n: number; at: bigint; value: PortSet; piece: Piece<PortSet> } | undefined;
-  for (const p of unique) {
-    const next = small ? last?.n === p.n - 1 : last !== undefined && last.at + 1n === p.at;
-    if (next && (last!.value === p.value || portSetKey(last!.value) === portSetKey(p.value))) {
-      last!.piece.interval[1] = p.at;
-      last!.n = p.n;
-      last!.at = p.at;
-    } else {
-      const piece: Piece<PortSet> = { interval: [p.at, p.at], value: p.value };
-      out.push(piece);
-      last = { n: p.n, at: p.at, value: p.value, piece };
-    }
+  let last: Piece<PortSet> | undefined;
+  for (let i = 0; i < sorted.length;) {
+    // An address listed more than once gets what all its entries allow.
+    const at = sorted[i]!.intervals[0]![0];
+    let value = sorted[i++]!.value;
+    while (i < sorted.length && sorted[i]!.intervals[0]![0] === at)
+      value = portSetUnion(value, sorted[i++]!.value);
+    if (last && last.interval[1] + 1n === at && samePorts(last.value, value)) last.interval[1] = at;
+    else out.push((last = { interval: [at, at], value }));
   }
   return out;
+}
+
+function samePorts(a: PortSet, b: PortSet): boolean {
+  return a === b || portSetKey(a) === portSetKey(b);
 }
 
 export interface EgressPart {
