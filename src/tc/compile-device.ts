@@ -285,6 +285,19 @@ interface AddressMap<V> {
   act: (v: V) => { actions: Decision; note: string };
 }
 
+/** Equal text, equal actions (a JSON dump of them, written for every decision of a map, cost more). */
+function actionsSig(actions: PendingAction[]): string {
+  // NUL ends each action: it appears in no chain name or number.
+  let out = '';
+  for (const a of actions) {
+    if (a.kind === 'gotoRef') out += `>${a.ref}\0`;
+    else if (a.kind === 'goto') out += `#${a.chain}\0`;
+    else if (a.kind === 'ct') out += a.commit ? 'ct commit\0' : 'ct\0';
+    else out += `${a.kind}\0`;
+  }
+  return out;
+}
+
 /** What an emitted address map leaves for the next version of the same map. */
 export interface AddressMapState {
   prefixes: PrefixMapState;
@@ -325,7 +338,9 @@ function emitAddressMap<V>(
     let a = acts.get(k);
     if (!a) {
       const { actions, note } = map.act(byKey.get(k)!);
-      a = { actions, note, sig: JSON.stringify([note, carriers.map(actions)]) };
+      let sig = note;
+      for (const c of carriers) sig += `\n${actionsSig(actions(c))}`;
+      a = { actions, note, sig };
       acts.set(k, a);
     }
     return a;
