@@ -1262,16 +1262,16 @@ function buildUplinkNew(
     const notes = new Map<string, string>();
     for (const [v, qs] of [...owners.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
       const q = qs[0]!;
-      if (new Set(qs.map((x) => x.key)).size > 1) {
+      if (qs.length > 1 && qs.some((x) => x.key !== q.key)) {
         pieces.push({ interval: [v, v], value: 'drop' });
         notes.set('drop', 'address shared by pods of two networks: new connections to it are dropped');
       } else if (q.ingress.isolated) {
         const part = plan.sources.get(q)![family]!;
         set.replay(part.fragment, []);
-        const ref = part.ref;
-        pieces.push({ interval: [v, v], value: `chain:${ref}` });
-        const prev = notes.get(`chain:${ref}`);
-        notes.set(`chain:${ref}`, prev ? `${prev}, ${q.pod}` : `ingress rules of ${q.pod}`);
+        const value = `chain:${part.ref}`;
+        pieces.push({ interval: [v, v], value });
+        const prev = notes.get(value);
+        notes.set(value, prev ? `${prev}, ${q.pod}` : `ingress rules of ${q.pod}`);
       }
     }
     const map = emitAddressMap(
