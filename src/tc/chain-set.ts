@@ -25,6 +25,9 @@ export interface PendingFilter extends Omit<Filter, 'actions'> {
    */
   resolvedChain?: number;
   resolvedFilter?: Filter;
+  /** The copy before that (devices that share a filter may number its chain differently). */
+  olderChain?: number;
+  olderFilter?: Filter;
 }
 
 /**
@@ -101,7 +104,18 @@ export function pendingFilter(
   // All fields up front: one object shape per kind, so that finish() reads them quickly.
   return ref === undefined
     ? { prio, protocol, match, actions, note }
-    : { prio, protocol, match, actions, note, ref, resolvedChain: -1, resolvedFilter: undefined };
+    : {
+        prio,
+        protocol,
+        match,
+        actions,
+        note,
+        ref,
+        resolvedChain: -1,
+        resolvedFilter: undefined,
+        olderChain: -1,
+        olderFilter: undefined,
+      };
 }
 
 export class ChainSet {
@@ -207,7 +221,7 @@ export class ChainSet {
         from = at;
       }
       runs.push(resolve(from === 0 ? c.filters : c.filters.slice(from)));
-      chains.push({ index, purpose: c.purpose, filters: runs.reduce(mergeByPrio) });
+      chains.push({ index, purpose: c.purpose, filters: mergeRuns(runs) });
     }
     for (const r of refs) {
       const c = this.named.get(r)!;
@@ -220,14 +234,15 @@ export class ChainSet {
 /**
  * A pending filter as it goes into the IR, its chain reference numbered by `chainOf`. Only filters
  * with a reference need a copy; the others are shared as they are (pending filters may come from
- * a cached fragment, so they are never changed here). The copy is kept with the pending filter
- * while its chain keeps its number.
+ * a cached fragment, so they are never changed here). The last two copies are kept with the
+ * pending filter, by the number of their chain.
  */
 export function resolveWith(f: PendingFilter, chainOf: (ref: string) => number): Filter {
   const ref = f.ref;
   if (ref === undefined) return f as Filter;
   const chain = chainOf(ref);
   if (f.resolvedChain === chain) return f.resolvedFilter!;
+  if (f.olderChain === chain) return f.olderFilter!;
   const filter: Filter = {
     prio: f.prio,
     protocol: f.protocol,
@@ -235,9 +250,26 @@ export function resolveWith(f: PendingFilter, chainOf: (ref: string) => number):
     actions: f.actions.map((a) => (a.kind === 'gotoRef' ? { kind: 'goto', chain: chainOf(a.ref) } : a)),
     note: f.note,
   };
+  f.olderChain = f.resolvedChain;
+  f.olderFilter = f.resolvedFilter;
   f.resolvedChain = chain;
   f.resolvedFilter = filter;
   return filter;
+}
+
+/**
+ * Prio-sorted runs as one list, as a stable sort of them one after the other would order them:
+ * one copy when each run starts at or after the prio where the one before ends (the usual case:
+ * a VF's overrides, then its prefixes, then its fallback), else merged pairwise.
+ */
+export function mergeRuns<F extends { prio: number }>(runs: F[][]): F[] {
+  const full = runs.filter((r) => r.length > 0);
+  if (full.length <= 1) return full[0] ?? runs[0] ?? [];
+  for (let i = 1; i < full.length; i++) {
+    const before = full[i - 1]!;
+    if (before[before.length - 1]!.prio > full[i]![0]!.prio) return full.reduce(mergeByPrio);
+  }
+  return full[0]!.concat(...full.slice(1));
 }
 
 /** Two prio-sorted lists as one; on equal prio, `a` first (a stable sort of a then b). */

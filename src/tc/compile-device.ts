@@ -40,6 +40,7 @@ import {
   NEW_CHAIN,
   STATE_CHAIN,
   mergeByPrio,
+  mergeRuns,
   pendingFilter,
   resolveWith,
   sortedResolved,
@@ -1353,7 +1354,7 @@ function patchedVf(
   const chainOf = (ref: string) => numbers.get(ref)!;
   const resolve = (filters: PendingFilter[]) => sortFilters(filters.map((f) => resolveWith(f, chainOf)));
   const run = tail.run ? sortedResolved(tail.run, tail.run.chains.keys(), chainOf) : [];
-  const filters = mergeByPrio(mergeByPrio(resolve(section.filters), run), resolve(tail.fallback));
+  const filters = mergeRuns([resolve(section.filters), run, resolve(tail.fallback)]);
   return {
     chains: last.chains.map((c) => (c.index === NEW_CHAIN ? { index: NEW_CHAIN, purpose, filters } : c)),
     numbers,

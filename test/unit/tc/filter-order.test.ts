@@ -3,7 +3,7 @@
 
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { mergeByPrio, sortFilters } from '../../../src/tc/chain-set.js';
+import { mergeByPrio, mergeRuns, sortFilters } from '../../../src/tc/chain-set.js';
 
 interface Item {
   prio: number;
@@ -33,6 +33,19 @@ describe('filter order', () => {
         const a = stableSort(x);
         const b = stableSort(y).map((i) => ({ ...i, id: i.id + 100 }));
         expect(mergeByPrio(a, b)).to.deep.equal(stableSort([...a, ...b]));
+      }),
+      { numRuns: 3000, seed: 1124 },
+    );
+  });
+
+  it('mergeRuns of sorted runs is the stable sort of them one after the other', () => {
+    fc.assert(
+      fc.property(fc.array(items, { maxLength: 4 }), fc.boolean(), (lists, ordered) => {
+        // Runs in prio bands one after the other (the copy path), or overlapping (the merge path).
+        const runs = lists.map((l, r) =>
+          stableSort(l).map((i) => ({ prio: ordered ? i.prio + 20 * r : i.prio, id: i.id + 100 * r })),
+        );
+        expect(mergeRuns(runs)).to.deep.equal(stableSort(runs.flat()));
       }),
       { numRuns: 3000, seed: 1124 },
     );
