@@ -18,6 +18,10 @@ import type { Interval } from './address-space.js';
 
 export const FAMILY_BITS: Record<Family, number> = { 4: 32, 6: 128 };
 
+// 2^k and 2^k - 1 for k = 0..128: the trie asks for them at every node (BigInt shifts allocate).
+const SIZE: bigint[] = Array.from({ length: 129 }, (_, k) => 1n << BigInt(k));
+const LAST_OFFSET: bigint[] = SIZE.map((n) => n - 1n);
+
 /** Address bits of one reusable block: 256 addresses (an IPv4 /24, an IPv6 /120). */
 export const CHUNK_BITS = 8;
 
@@ -241,7 +245,7 @@ function trieBuilder(
   // Trie construction visits ranges in address order, so the piece cursor only moves forward.
   let cursor = 0;
   const build = (lo: bigint, len: number): TrieNode => {
-    const hi = lo + (1n << BigInt(bits - len)) - 1n;
+    const hi = lo + LAST_OFFSET[bits - len]!;
     while (cursor < merged.length && merged[cursor]!.hi < lo) cursor++;
     const p = merged[cursor];
     const uniform = !p || p.lo > hi ? fallbackKey : p.lo <= lo && p.hi >= hi ? p.key : undefined;
@@ -253,7 +257,7 @@ function trieBuilder(
     return split(lo, len);
   };
   const split = (lo: bigint, len: number): TrieNode => {
-    const half = 1n << BigInt(bits - len - 1);
+    const half = SIZE[bits - len - 1]!;
     const left = build(lo, len + 1);
     const right = build(lo + half, len + 1);
     const both = intersect(left.set, right.set);
