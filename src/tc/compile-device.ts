@@ -528,8 +528,10 @@ function samePeersRow(
   const byRules =
     (newPart[4] || newPart[6]) && !anyNamedPorts(src.egress.rules) && !anyNamedPorts(prev.src.egress.rules);
   // With the same source, only replaced peers can decide differently.
-  const visit = sameSrc && replaced ? replaced : peers.keys();
-  for (const i of visit) {
+  const few = sameSrc && replaced !== undefined;
+  const count = few ? replaced.length : peers.length;
+  for (let k = 0; k < count; k++) {
+    const i = few ? replaced[k]! : k;
     const q = peers[i]!;
     const r = prev.peers[i]!;
     if ((sameSrc && q === r) || samePairInputs(src, q, prev.src, r)) continue;
