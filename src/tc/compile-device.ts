@@ -808,8 +808,8 @@ function egressRun(parts: EgressPart[]): ChainFragment {
 }
 
 /** Single-address decisions in address order (IPv4 as plain numbers: cheaper than BigInts). */
-function sortPoints(points: Contribution<PortSet>[]): Contribution<PortSet>[] {
-  const at = (c: Contribution<PortSet>) => c.intervals[0]![0];
+function sortPoints<V>(points: Contribution<V>[]): Contribution<V>[] {
+  const at = (c: Contribution<V>) => c.intervals[0]![0];
   if (!points.every((c) => at(c) <= MAX_NUMBER)) {
     return [...points].sort((a, b) => (at(a) < at(b) ? -1 : at(a) > at(b) ? 1 : 0));
   }
@@ -1252,18 +1252,19 @@ function buildUplinkNew(
   for (const family of FAMILIES) {
     // Group by address: an address shared by two networks cannot be told apart here, so new
     // connections to it are dropped (the closed choice) and compile-node warns.
-    const owners = new Map<bigint, ManagedInterface[]>();
+    // (A list sorted by address, not a map keyed by BigInt addresses: hashing BigInts is slow.)
+    const owned: Contribution<ManagedInterface>[] = [];
     for (const q of input.interfaces) {
-      for (const v of addressesOf(q, family)) {
-        const list = owners.get(v);
-        if (list) list.push(q);
-        else owners.set(v, [q]);
-      }
+      for (const v of addressesOf(q, family)) owned.push({ intervals: [[v, v]], value: q });
     }
+    const byAddress = sortPoints(owned);
     // Values: "accept" (not isolated, the fallback), "drop" (shared address) or a source chain.
     const pieces: Piece<string>[] = [];
     const notes = new Map<string, string>();
-    for (const [v, qs] of [...owners.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1))) {
+    for (let i = 0; i < byAddress.length;) {
+      const v = byAddress[i]!.intervals[0]![0];
+      const qs: ManagedInterface[] = [];
+      while (i < byAddress.length && byAddress[i]!.intervals[0]![0] === v) qs.push(byAddress[i++]!.value);
       const q = qs[0]!;
       if (qs.length > 1 && qs.some((x) => x.key !== q.key)) {
         pieces.push({ interval: [v, v], value: 'drop' });
