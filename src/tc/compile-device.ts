@@ -405,7 +405,7 @@ export interface VfParts {
   numbers: Map<string, number>;
 }
 
-/** Override filters per family, by piece in address order, per carrier (see buildVfNew). */
+/** Override filters per family, by piece in address order, per carrier (see overrideSection). */
 type OverrideFilters = Record<
   Family,
   { lo: bigint; hi: bigint; ports: string; filters: PendingFilter[][] }[]
@@ -955,7 +955,7 @@ function buildEgressPart(
       previous,
     );
   });
-  // Sorted by prio once here: the VFs with this part merge it into their chain +2 (see buildVfNew).
+  // Sorted by prio once here: the VFs with this part merge it into their chain +2 (see vfTail).
   fragment.filters = sortFilters(fragment.filters);
   return {
     fragment,
