@@ -230,7 +230,8 @@ export function partition<V>(
   return pieces;
 }
 
-const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+/** The largest BigInt that a Number holds exactly (every IPv4 address is below it). */
+export const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
 
 export const FULL_SPACE: Record<Family, Interval> = {
   4: [0n, (1n << 32n) - 1n],

@@ -53,6 +53,7 @@ import {
   findInterval,
   formatAddress,
   intervalToCidrs,
+  MAX_EXACT,
   normalizeIntervals,
   parseAddress,
   partition,
@@ -76,7 +77,7 @@ import { resolvePorts } from '../policy/ports.js';
 import { ND_TYPE_MATCHES, type CompileOptions } from './compile-options.js';
 import { contentDigest } from '../util/content-digest.js';
 import { ingressAt, ingressPieces } from './ingress-pieces.js';
-import { patchPieces } from './patch-pieces.js';
+import { patchPieces, patchPoints } from './patch-pieces.js';
 
 export interface VfDeviceInput {
   kind: 'vf';
@@ -250,11 +251,15 @@ function decide(set: ChainSet, family: Family, ps: PortSet): Decision {
       return out;
     },
   );
-  const actions: PendingAction[] = [{ kind: 'gotoRef', ref }];
-  return () => actions;
+  return gotoChain(ref);
 }
 
 const dropAll: Decision = () => DROP;
+
+function gotoChain(ref: string): Decision {
+  const actions: PendingAction[] = [{ kind: 'gotoRef', ref }];
+  return () => actions;
+}
 
 /** The name of the port chain of a port set (neither all nor no ports). */
 function portChainRef(family: Family, ps: PortSet): string {
@@ -265,8 +270,7 @@ function portChainRef(family: Family, ps: PortSet): string {
 function decisionFor(family: Family, ps: PortSet): Decision {
   if (ps.all) return accept;
   if (portSetIsEmpty(ps)) return dropAll;
-  const actions: PendingAction[] = [{ kind: 'gotoRef', ref: portChainRef(family, ps) }];
-  return () => actions;
+  return gotoChain(portChainRef(family, ps));
 }
 
 /** Accept everything left in a chain: QinQ frames without conntrack, the rest with a commit. */
@@ -810,7 +814,7 @@ function egressRun(parts: EgressPart[]): ChainFragment {
 /** Single-address decisions in address order (IPv4 as plain numbers: cheaper than BigInts). */
 function sortPoints<V>(points: Contribution<V>[]): Contribution<V>[] {
   const at = (c: Contribution<V>) => c.intervals[0]![0];
-  if (!points.every((c) => at(c) <= MAX_NUMBER)) {
+  if (!points.every((c) => at(c) <= MAX_EXACT)) {
     return [...points].sort((a, b) => (at(a) < at(b) ? -1 : at(a) > at(b) ? 1 : 0));
   }
   return points
@@ -818,8 +822,6 @@ function sortPoints<V>(points: Contribution<V>[]): Contribution<V>[] {
     .sort((a, b) => a.n - b.n)
     .map((x) => x.c);
 }
-
-const MAX_NUMBER = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** Where `v` goes in address-sorted single-address decisions: after those at `v` or below. */
 function upperBound(list: Contribution<PortSet>[], v: bigint): number {
@@ -919,7 +921,12 @@ function egressPart(input: VfDeviceInput, family: Family, cache: CompileCache | 
       // Patched pieces are named by what they were patched from and the patch: that names them
       // exactly too, without printing every piece (the same content reached another way is
       // built once more, which costs time, never a difference).
-      const points = changedPoints(rules, family, at);
+      // What the rules decide at the changed addresses: a gap where no rule covers one.
+      const points = patchPoints(at, family, (v) =>
+        rulesCover(rules, family, v)
+          ? portsForPeer(rules as ResolvedRule[], family, v, undefined)
+          : undefined,
+      );
       const patch = points.map((p) => `${p.at}:${p.value ? portSetKey(p.value) : '-'}`).join(';');
       return {
         pieces: patchPieces(prev!.part.pieces!, points),
@@ -964,28 +971,6 @@ function buildEgressPart(
     map,
     content,
   };
-}
-
-/** What `rules` decide at the changed addresses of one family: undefined where no rule covers one. */
-function changedPoints(
-  rules: readonly ResolvedRule[],
-  family: Family,
-  at: ReadonlySet<string>,
-): { at: bigint; value: PortSet | undefined }[] {
-  const points: bigint[] = [];
-  for (const ip of at) {
-    const a = parseAddress(ip);
-    if (a && a.family === family) points.push(a.value);
-  }
-  points.sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
-  return points
-    .filter((v, i) => i === 0 || points[i - 1] !== v)
-    .map((v) => ({
-      at: v,
-      value: rulesCover(rules, family, v)
-        ? portsForPeer(rules as ResolvedRule[], family, v, undefined)
-        : undefined,
-    }));
 }
 
 /** The last egress part of a VF and the rules it was built for (see egressPart). */
@@ -1125,13 +1110,12 @@ function ingressPart(q: ManagedInterface, family: Family, cache: CompileCache | 
   const last = `${q.key}/ipv${family}`;
   const previous = cache.lastIngress.get(last);
   const rules = q.ingress.rules;
-  const named = rules.some(hasNamedPorts) ? namedPortsKey(q.podInfo) : '';
+  const named = anyNamedPorts(rules) ? namedPortsKey(q.podInfo) : '';
   // The same rule list (and named ports) as last time: the same part, without naming it again
   // (its cache entries are kept for pods that come to share them).
   if (previous && previous.rules === rules && previous.named === named) {
     cache.ingressSources.touch(previous.sourcesName);
     cache.ingress.touch(previous.part.ref);
-    cache.lastIngress.set(last, previous);
     return previous.part;
   }
   const sourcesName = `ipv${family}/${rules.map(objectId).join(',')}${named ? `/${q.key}` : ''}`;

@@ -5,10 +5,10 @@
 
 import type { ManagedInterface, PortSet, ResolvedRule } from '../policy/types.js';
 import { portSetIsEmpty, portSetKey, resolvePorts } from '../policy/ports.js';
-import { findInterval, parseAddress, partition, type Contribution, type Piece } from './address-space.js';
-import { hasNamedPorts, NO_PORTS, portSetUnion, portsForPeer, ruleIntervals } from './decision.js';
+import { findInterval, partition, type Contribution, type Piece } from './address-space.js';
+import { anyNamedPorts, NO_PORTS, portSetUnion, portsForPeer, ruleIntervals } from './decision.js';
 import { changedAddresses, namedPortsKey } from './compile-cache.js';
-import { patchPieces } from './patch-pieces.js';
+import { patchPieces, patchPoints } from './patch-pieces.js';
 import { ruleChange } from '../policy/update-model.js';
 import type { Family } from './encapsulation.js';
 
@@ -19,7 +19,7 @@ const memo = new WeakMap<readonly ResolvedRule[], Map<string, Partial<Record<Fam
 /** Sources `q`'s ingress rules allow in one family, sorted; sources allowed nothing are left out. */
 export function ingressPieces(q: ManagedInterface, family: Family): Piece<PortSet>[] {
   const rules = q.ingress.rules;
-  const named = rules.some(hasNamedPorts) ? namedPortsKey(q.podInfo) : '';
+  const named = anyNamedPorts(rules) ? namedPortsKey(q.podInfo) : '';
   let byNamed = memo.get(rules);
   if (!byNamed) memo.set(rules, (byNamed = new Map()));
   let byFamily = byNamed.get(named);
@@ -51,14 +51,11 @@ function patchedOrBuilt(q: ManagedInterface, family: Family): Piece<PortSet>[] {
   const last = before && before !== rules ? memo.get(before)?.get('')?.[family] : undefined;
   const at = last && changedAddresses(rules, before!);
   if (at) {
-    const points: { at: bigint; value: PortSet | undefined }[] = [];
-    for (const ip of at) {
-      const a = parseAddress(ip);
-      if (!a || a.family !== family) continue;
-      const value = portsForPeer(rules as ResolvedRule[], family, a.value, undefined);
-      points.push({ at: a.value, value: portSetIsEmpty(value) ? undefined : value });
-    }
-    points.sort((x, y) => (x.at < y.at ? -1 : x.at > y.at ? 1 : 0));
+    // A source allowed nothing is left out of the pieces: a gap, as where no rule covers it.
+    const points = patchPoints(at, family, (v) => {
+      const value = portsForPeer(rules as ResolvedRule[], family, v, undefined);
+      return portSetIsEmpty(value) ? undefined : value;
+    });
     pieces = patchPieces(last!, points);
   }
   for (const r of rules) lastList.set(r, rules);

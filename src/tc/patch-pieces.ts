@@ -4,7 +4,32 @@
 
 import type { PortSet } from '../policy/types.js';
 import { portSetKey } from '../policy/ports.js';
-import type { Piece } from './address-space.js';
+import { parseAddress, type Piece } from './address-space.js';
+import type { Family } from './encapsulation.js';
+
+/** A changed address and what it is decided now (undefined: a gap). */
+export interface PatchPoint {
+  at: bigint;
+  value: PortSet | undefined;
+}
+
+/**
+ * The changed addresses (update-model's text form) of one family as points for patchPieces:
+ * sorted, each once, with the value `valueAt` gives.
+ */
+export function patchPoints(
+  at: Iterable<string>,
+  family: Family,
+  valueAt: (v: bigint) => PortSet | undefined,
+): PatchPoint[] {
+  const values: bigint[] = [];
+  for (const ip of at) {
+    const a = parseAddress(ip);
+    if (a && a.family === family) values.push(a.value);
+  }
+  values.sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
+  return values.filter((v, i) => i === 0 || values[i - 1] !== v).map((v) => ({ at: v, value: valueAt(v) }));
+}
 
 /**
  * `pieces` (what `partition` gave, sorted and merged) with single addresses decided again, as
@@ -14,7 +39,7 @@ import type { Piece } from './address-space.js';
  */
 export function patchPieces(
   pieces: readonly Piece<PortSet>[],
-  points: readonly { at: bigint; value: PortSet | undefined }[],
+  points: readonly PatchPoint[],
 ): Piece<PortSet>[] {
   const out: Piece<PortSet>[] = [];
   const push = (lo: bigint, hi: bigint, value: PortSet, same?: Piece<PortSet>) => {
