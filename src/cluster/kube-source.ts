@@ -4,7 +4,8 @@
 
 import * as k8s from '@kubernetes/client-node';
 import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
-import { buildSnapshot, type SourcedObject } from './build-snapshot.js';
+import { buildSnapshot } from './build-snapshot.js';
+import { InformerObjects } from './informer-objects.js';
 import type { ClusterSnapshot } from './snapshot.js';
 import type { Problem } from './problem.js';
 import { log } from '../util/log.js';
@@ -92,15 +93,14 @@ export async function startKubeSource(o: KubeSourceOptions) {
   await Promise.all(watched.map((w) => w.informer.start()));
   log.info('informers synced');
   const reported = new Set<string>();
+  const informerObjects = new InformerObjects();
   return {
-    snapshot: async (): Promise<ClusterSnapshot> => {
-      const objects: SourcedObject[] = [];
-      for (const w of watched) {
-        for (const obj of w.informer.list())
-          objects.push({ obj: { ...obj, apiVersion: w.apiVersion, kind: w.kind } });
-      }
-      return buildSnapshot(objects);
-    },
+    snapshot: async (): Promise<ClusterSnapshot> =>
+      buildSnapshot(
+        informerObjects.read(
+          watched.map((w) => ({ apiVersion: w.apiVersion, kind: w.kind, objects: w.informer.list() })),
+        ),
+      ),
     onChange: (cb: () => void) => listeners.push(cb),
     report: (p: Problem) => {
       const key = `${p.object}|${p.path}|${p.message}`;

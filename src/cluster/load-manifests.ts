@@ -82,6 +82,20 @@ function readFileText(file: string, text: string, out: LoadedManifests): void {
   });
 }
 
+// What each file gave when it was last read. The agent reloads the directory on every change; an
+// unchanged file gives the same objects, which the snapshot builder and the incremental model
+// update recognise by identity (a re-parse would make every change a full re-read).
+const lastReadings = new Map<string, { text: string; reading: LoadedManifests }>();
+
+function readFileOnce(file: string, text: string): LoadedManifests {
+  const hit = lastReadings.get(file);
+  if (hit && hit.text === text) return hit.reading;
+  const reading: LoadedManifests = { objects: [], errors: [] };
+  readFileText(file, text, reading);
+  lastReadings.set(file, { text, reading });
+  return reading;
+}
+
 /** Loads every manifest below `dir`. Throws only when `dir` itself cannot be read. */
 export async function loadManifestsDir(dir: string): Promise<LoadedManifests> {
   const info = await stat(dir).catch(() => undefined);
@@ -104,7 +118,9 @@ export async function loadManifestsDir(dir: string): Promise<LoadedManifests> {
       });
       continue;
     }
-    readFileText(file, text, out);
+    const reading = readFileOnce(file, text);
+    out.objects.push(...reading.objects);
+    out.errors.push(...reading.errors);
   }
   return out;
 }

@@ -41,6 +41,22 @@ describe('loadManifestsDir', () => {
     ]);
   });
 
+  it('gives the same objects for an unchanged file on the next load, and new ones for a changed file', async () => {
+    // The agent reloads the directory on every change; the incremental path recognises unchanged
+    // objects by identity.
+    await writeFile(join(tmp, 'a.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n');
+    await writeFile(join(tmp, 'b.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n');
+    const first = await loadManifestsDir(tmp);
+    await writeFile(
+      join(tmp, 'b.yaml'),
+      'apiVersion: v1\nkind: Namespace\nmetadata: {name: b, labels: {x: y}}\n',
+    );
+    const second = await loadManifestsDir(tmp);
+    expect(second.objects[0]!.obj).to.equal(first.objects[0]!.obj);
+    expect(second.objects[1]!.obj).to.not.equal(first.objects[1]!.obj);
+    expect(second.objects[1]!.obj).to.deep.include({ metadata: { name: 'b', labels: { x: 'y' } } });
+  });
+
   it('names the file and document of a bad document, and loads the rest', async () => {
     const r = await loadManifestsDir(invalid);
     const messages = r.errors.map(formatProblem);
