@@ -150,7 +150,7 @@ function incremental(
     table(
       ['stage', 'median'],
       [
-        ['buildSnapshot (per-object memo)', fmtMs(inc('snapshot'))],
+        ['buildSnapshot (patched)', fmtMs(inc('snapshot'))],
         ['diffSnapshots', fmtMs(inc('diff'))],
         ['updatePolicyModel', fmtMs(inc('update'))],
         ['NodeCompiler.compile', fmtMs(inc('compile'))],

@@ -208,9 +208,11 @@ function addImplicitNamespaces(snap: ClusterSnapshot, used: Map<string, string>)
   }
 }
 
-export function buildSnapshot(objects: SourcedObject[]): ClusterSnapshot {
+/** The full build, with what the next build needs to patch it. */
+function buildFull(objects: SourcedObject[]): LastBuild {
   const problems: Problem[] = [];
   const byKey = dedupe(objects, problems);
+  const duplicates = problems.some((p) => p.effect === EFFECT.lastWins);
   const raw: NonNullable<ClusterSnapshot['raw']> = { pods: [], namespaces: [], nads: [], nodes: [] };
   const snap: ClusterSnapshot = {
     policies: [],
@@ -274,5 +276,131 @@ export function buildSnapshot(objects: SourcedObject[]): ClusterSnapshot {
   addImplicitNamespaces(snap, usedNamespaces);
   snap.pods = sortByNamespaceName(pods);
   snap.policies.sort((a, b) => byNamespaceName(policyKey(a), policyKey(b)));
-  return snap;
+  return remember(objects, snap, duplicates);
+}
+
+// What a build leaves for the next one. A watch changes one object at a time, and most changes are
+// pods (labels, status, a restart): when the objects are those of the last build, in the same
+// order, but for a few pods replaced by pods of the same namespace and name, read and validated
+// without problems as were the pods they replace, the snapshot is the last one with those pods
+// swapped in, in place of a new reading of every object.
+interface LastBuild {
+  objects: unknown[];
+  sources: (string | undefined)[];
+  snapshot: ClusterSnapshot;
+  /** Per input position: the pod read there without problems, or undefined. */
+  cleanPods: (PodInfo | undefined)[];
+  /** Per input position: its pod's index in snapshot.pods and raw.pods (-1: not a pod). */
+  sortedAt: Int32Array;
+  rawAt: Int32Array;
+}
+
+const PATCH_LIMIT = 16;
+
+function remember(objects: SourcedObject[], snap: ClusterSnapshot, duplicates: boolean): LastBuild {
+  const n = objects.length;
+  const cleanPods: (PodInfo | undefined)[] = new Array<PodInfo | undefined>(n).fill(undefined);
+  const sortedAt = new Int32Array(n).fill(-1);
+  const rawAt = new Int32Array(n).fill(-1);
+  // With a name defined twice, which object a position's pod came from is not one-to-one.
+  if (!duplicates) {
+    const sortedIndex = new Map<PodInfo, number>();
+    snap.pods.forEach((p, i) => sortedIndex.set(p, i));
+    let raw = 0;
+    objects.forEach(({ obj, source }, i) => {
+      const pod = cleanPod(obj, source);
+      if (pod && snap.raw?.pods[raw] === pod.raw) {
+        cleanPods[i] = pod.info;
+        sortedAt[i] = sortedIndex.get(pod.info) ?? -1;
+        rawAt[i] = raw;
+      }
+      if (identify(obj, source)?.keyed.obj.kind === 'Pod') raw++;
+    });
+  }
+  return {
+    objects: objects.map((o) => o.obj),
+    sources: objects.map((o) => o.source),
+    snapshot: snap,
+    cleanPods,
+    sortedAt,
+    rawAt,
+  };
+}
+
+/** The reading of a pod object that has no problems (validation or reading), or undefined. */
+function cleanPod(
+  obj: unknown,
+  source: string | undefined,
+): { info: PodInfo; raw: Pod; key: string } | undefined {
+  const id = identify(obj, source);
+  if (!id || id.keyed.obj.kind !== 'Pod' || validateOnce(obj, source).length > 0) return undefined;
+  const read = readPodOnce(id.keyed.obj as Pod, id.keyed.object, source);
+  if (read.problems.length > 0) return undefined;
+  return { info: read.value, raw: id.keyed.obj as Pod, key: id.key };
+}
+
+/** The last snapshot with a few clean pods replaced, when that is what the objects give. */
+function patched(last: LastBuild | undefined, objects: SourcedObject[]): LastBuild | undefined {
+  if (!last || last.objects.length !== objects.length) return undefined;
+  const changed: number[] = [];
+  for (let i = 0; i < objects.length; i++) {
+    const o = objects[i]!;
+    if (o.obj === last.objects[i] && o.source === last.sources[i]) continue;
+    if (changed.length === PATCH_LIMIT || !last.cleanPods[i]) return undefined;
+    changed.push(i);
+  }
+  if (changed.length === 0) return undefined;
+  const replacements: { at: number; info: PodInfo; raw: Pod }[] = [];
+  for (const at of changed) {
+    const next = cleanPod(objects[at]!.obj, objects[at]!.source);
+    const before = last.cleanPods[at]!;
+    if (!next || next.info.namespace !== before.namespace || next.info.name !== before.name) return undefined;
+    replacements.push({ at, ...next });
+  }
+  const prev = last.snapshot;
+  const pods = [...prev.pods];
+  const rawPods = [...(prev.raw?.pods ?? [])];
+  const cleanPods = [...last.cleanPods];
+  for (const r of replacements) {
+    pods[last.sortedAt[r.at]!] = r.info;
+    rawPods[last.rawAt[r.at]!] = r.raw;
+    cleanPods[r.at] = r.info;
+  }
+  // The maps are shared with the last snapshot: nothing changes a snapshot once it is built.
+  const snap: ClusterSnapshot = {
+    ...prev,
+    pods,
+    policies: [...prev.policies],
+    problems: [...prev.problems],
+    ...(prev.raw ? { raw: { ...prev.raw, pods: rawPods } } : {}),
+  };
+  return {
+    objects: objects.map((o) => o.obj),
+    sources: objects.map((o) => o.source),
+    snapshot: snap,
+    cleanPods,
+    sortedAt: last.sortedAt,
+    rawAt: last.rawAt,
+  };
+}
+
+/** Builds snapshots, each from the last one when only a few pods changed (see LastBuild). */
+export class SnapshotBuilder {
+  private last?: LastBuild;
+  /** How the last snapshot was made, for logs and tests. */
+  lastHow: 'patched' | 'full' | undefined;
+
+  build(objects: SourcedObject[]): ClusterSnapshot {
+    const next = patched(this.last, objects);
+    this.lastHow = next ? 'patched' : 'full';
+    this.last = next ?? buildFull(objects);
+    return this.last.snapshot;
+  }
+}
+
+const shared = new SnapshotBuilder();
+
+/** A snapshot of the objects; a few pods changed since the last call are patched in. */
+export function buildSnapshot(objects: SourcedObject[]): ClusterSnapshot {
+  return shared.build(objects);
 }

@@ -129,6 +129,6 @@ export async function loadManifestsDir(dir: string): Promise<LoadedManifests> {
 export async function loadSnapshotFromDir(dir: string): Promise<ClusterSnapshot> {
   const { objects, errors } = await loadManifestsDir(dir);
   const snapshot = buildSnapshot(objects);
-  snapshot.problems.unshift(...errors);
-  return snapshot;
+  // A new snapshot object: the builder keeps the one it returned, to patch the next build.
+  return { ...snapshot, problems: [...errors, ...snapshot.problems] };
 }

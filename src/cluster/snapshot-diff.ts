@@ -17,18 +17,22 @@ function mapJson<V>(m: Map<string, V>): string {
   return JSON.stringify([...m.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
 }
 
+// A snapshot patched from the last one shares its maps and the values in its lists.
+function sameMap<V>(a: Map<string, V>, b: Map<string, V>): boolean {
+  return a === b || mapJson(a) === mapJson(b);
+}
+
+function sameList(a: readonly unknown[], b: readonly unknown[]): boolean {
+  return a.length === b.length && (a.every((x, i) => x === b[i]) || a.every((x, i) => sameJson(x, b[i])));
+}
+
 export function diffSnapshots(prev: ClusterSnapshot, next: ClusterSnapshot): SnapshotDiff {
-  if (
-    prev.policies.length !== next.policies.length ||
-    !prev.policies.every((p, i) => sameJson(p, next.policies[i]))
-  )
-    return { kind: 'other', what: 'policies' };
-  if (mapJson(prev.namespaces) !== mapJson(next.namespaces)) return { kind: 'other', what: 'namespaces' };
-  if (mapJson(prev.networks) !== mapJson(next.networks)) return { kind: 'other', what: 'networks' };
-  if (mapJson(prev.nodes) !== mapJson(next.nodes)) return { kind: 'other', what: 'nodes' };
+  if (!sameList(prev.policies, next.policies)) return { kind: 'other', what: 'policies' };
+  if (!sameMap(prev.namespaces, next.namespaces)) return { kind: 'other', what: 'namespaces' };
+  if (!sameMap(prev.networks, next.networks)) return { kind: 'other', what: 'networks' };
+  if (!sameMap(prev.nodes, next.nodes)) return { kind: 'other', what: 'nodes' };
   // The model carries the snapshot's problems first (and the update relies on their count).
-  if (prev.problems.length !== next.problems.length || !sameJson(prev.problems, next.problems))
-    return { kind: 'other', what: 'problems' };
+  if (!sameList(prev.problems, next.problems)) return { kind: 'other', what: 'problems' };
   // Pods are sorted and mostly the same objects: walk both lists while they pair up.
   let same = 0;
   while (same < prev.pods.length && same < next.pods.length && prev.pods[same] === next.pods[same]) same++;

@@ -1,6 +1,11 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { buildSnapshot, compareNames } from '../../../src/cluster/build-snapshot.js';
+import {
+  buildSnapshot,
+  compareNames,
+  SnapshotBuilder,
+  type SourcedObject,
+} from '../../../src/cluster/build-snapshot.js';
 
 const ns = (name: string, labels: Record<string, string> = {}) => ({
   apiVersion: 'v1',
@@ -224,6 +229,71 @@ describe('buildSnapshot', () => {
       ),
       { numRuns: 300, seed: 1123 },
     );
+  });
+
+  it('patches the last snapshot for a few replaced pods to exactly what a full build gives', () => {
+    // Positions 0-1 namespaces, 2-9 pods. Edits replace one object; only replacing clean pods
+    // by clean pods of the same name may patch, every other edit must rebuild.
+    const STATUS = 'k8s.v1.cni.cncf.io/network-status';
+    const named = (name: string, labels: Record<string, string>, extra: object = {}) => ({
+      ...pod,
+      metadata: { ...pod.metadata, name, labels },
+      ...extra,
+    });
+    const start = (): SourcedObject[] => [
+      { obj: ns('app', { team: 'a' }) },
+      { obj: ns('x') },
+      ...Array.from({ length: 8 }, (_, i) => ({ obj: named(`p${i}`, { v: '0' }), source: `pods.yaml#${i}` })),
+    ];
+    const edit = fc.oneof(
+      fc.record({ op: fc.constant('label' as const), at: fc.nat(7), v: fc.nat(3) }),
+      fc.record({ op: fc.constant('invalid' as const), at: fc.nat(7), v: fc.nat(2) }),
+      fc.record({ op: fc.constant('rename' as const), at: fc.nat(7), v: fc.nat(7) }),
+      fc.record({ op: fc.constant('source' as const), at: fc.nat(7), v: fc.nat(1) }),
+      fc.record({ op: fc.constant('namespace' as const), at: fc.nat(1), v: fc.nat(2) }),
+    );
+    let patches = 0;
+    let rebuilds = 0;
+    fc.assert(
+      fc.property(fc.array(fc.array(edit, { minLength: 1, maxLength: 3 }), { maxLength: 12 }), (steps) => {
+        const builder = new SnapshotBuilder();
+        let objs = start();
+        builder.build(objs);
+        for (const step of steps) {
+          objs = [...objs];
+          for (const e of step) {
+            const at = e.op === 'namespace' ? e.at : e.at + 2;
+            const o = objs[at]!;
+            const m = (o.obj as { metadata: { name: string; labels: Record<string, string> } }).metadata;
+            if (e.op === 'label') objs[at] = { ...o, obj: named(m.name, { v: `${e.v}` }) };
+            else if (e.op === 'invalid')
+              // A pod the reader rejects, one only the schema rejects, or a valid one again.
+              objs[at] = {
+                ...o,
+                obj:
+                  [
+                    named(m.name, m.labels, {
+                      metadata: { ...pod.metadata, name: m.name, annotations: { [STATUS]: 'not json' } },
+                    }),
+                    named(m.name, m.labels, { status: { phase: 7 } }),
+                  ][e.v] ?? named(m.name, { v: 'x' }),
+              };
+            else if (e.op === 'rename') objs[at] = { ...o, obj: named(`p${e.v}`, m.labels) };
+            else if (e.op === 'source') objs[at] = { ...o, source: `other.yaml#${e.v}` };
+            else objs[at] = { obj: ns(m.name, { team: `${e.v}` }) };
+          }
+          const snap = builder.build(objs);
+          if (builder.lastHow === 'patched') patches++;
+          else rebuilds++;
+          const full = new SnapshotBuilder().build(structuredClone(objs));
+          expect(snap).to.deep.equal(full);
+        }
+      }),
+      { numRuns: 400, seed: 2411 },
+    );
+    // Both paths were taken (the property above says nothing if one never runs).
+    expect(patches).to.be.greaterThan(100);
+    expect(rebuilds).to.be.greaterThan(100);
   });
 
   it('never throws on garbage', () => {
