@@ -77,22 +77,69 @@ interface ModelIndex {
   byPod: ReadonlyMap<string, ManagedInterface[]>;
   policiesByNs: Map<string, NormalizedPolicy[]>;
   /**
-   * Keys of the rules with selector peers (the ones a pod change can affect), per network, in the
-   * order of `rules`; a key may have been deleted since. Computed on first use.
+   * The rules with selector peers (the ones a pod change can affect), per network, indexed by
+   * what a pod needs to be selected by them (see SelectorIndex). Kept while no rule is added.
    */
-  selectorKeys?: Map<string, string[]>;
+  selectorIndex?: Map<string, SelectorIndex>;
 }
 
-function selectorKeysOf(idx: ModelIndex): Map<string, string[]> {
-  if (idx.selectorKeys) return idx.selectorKeys;
-  const out = new Map<string, string[]>();
+/**
+ * The keys of one network's rules with selector peers, in the order of `rules` (a key may have
+ * been deleted since), and where to look for the ones that can select a pod. A selector peer
+ * selects only pods that meet one condition: the first of its podSelector's matchLabels, or,
+ * without those and without a namespaceSelector, the policy's namespace. A rule all of whose
+ * peers have one is listed under each; the others are always looked at.
+ */
+interface SelectorIndex {
+  keys: string[];
+  /** Positions in `keys`, per condition (see podConditions). */
+  byCondition: Map<string, number[]>;
+  /** Positions in `keys` of the rules with a peer no condition narrows. */
+  always: number[];
+}
+
+function peerCondition(peer: SelectorPeer, policyNs: string): string | undefined {
+  const labels = peer.podSelector ? Object.keys(peer.podSelector.matchLabels).sort() : [];
+  if (labels.length > 0) return `label\0${labels[0]!}\0${peer.podSelector!.matchLabels[labels[0]!]!}`;
+  return peer.namespaceSelector ? undefined : `namespace\0${policyNs}`;
+}
+
+/** Every condition a pod meets (its labels and its namespace). */
+function podConditions(pod: PodInfo): string[] {
+  const out = [`namespace\0${pod.namespace}`];
+  for (const [k, v] of Object.entries(pod.labels ?? {})) out.push(`label\0${k}\0${v}`);
+  return out;
+}
+
+function selectorIndexOf(idx: ModelIndex): Map<string, SelectorIndex> {
+  if (idx.selectorIndex) return idx.selectorIndex;
+  const out = new Map<string, SelectorIndex>();
   for (const [key, e] of idx.rules) {
     if (e.rule.peers.kind === 'all' || e.selectors.length === 0) continue;
-    const list = out.get(e.network);
-    if (list) list.push(key);
-    else out.set(e.network, [key]);
+    let net = out.get(e.network);
+    if (!net) out.set(e.network, (net = { keys: [], byCondition: new Map(), always: [] }));
+    const at = net.keys.push(key) - 1;
+    const conditions = e.selectors.map((p) => peerCondition(p, e.policy.namespace));
+    if (conditions.some((c) => c === undefined)) {
+      net.always.push(at);
+      continue;
+    }
+    for (const c of new Set(conditions as string[])) {
+      const list = net.byCondition.get(c);
+      if (list) list.push(at);
+      else net.byCondition.set(c, [at]);
+    }
   }
-  return (idx.selectorKeys = out);
+  return (idx.selectorIndex = out);
+}
+
+/** The keys of the network's rules that can select one of these pods, in the order of `keys`. */
+function candidateKeys(index: SelectorIndex, pods: readonly PodInfo[]): string[] {
+  const at = new Set(index.always);
+  for (const pod of pods) {
+    for (const c of podConditions(pod)) for (const i of index.byCondition.get(c) ?? []) at.add(i);
+  }
+  return [...at].sort((a, b) => a - b).map((i) => index.keys[i]!);
 }
 
 const indexes = new WeakMap<PolicyModel, ModelIndex>();
@@ -297,8 +344,13 @@ export function updatePolicyModel(
   const rules = new MapDraft(idx.rules);
   const replacedRules = new Map<ResolvedRule, ResolvedRule>();
   const replacedKeys: string[] = [];
-  const selectorKeys = selectorKeysOf(idx);
-  for (const key of [...touchedNetworks].sort().flatMap((n) => selectorKeys.get(n) ?? [])) {
+  const selectorIndex = selectorIndexOf(idx);
+  const changedInfos = [...removed, ...added].map((i) => i.podInfo);
+  const candidates = [...touchedNetworks].sort().flatMap((n) => {
+    const index = selectorIndex.get(n);
+    return index ? candidateKeys(index, changedInfos) : [];
+  });
+  for (const key of candidates) {
     const e = idx.rules.get(key);
     if (!e || e.rule.peers.kind === 'all' || e.resolved.peers.kind !== 'blocks') continue;
     const peers = e.selectors;
@@ -468,7 +520,7 @@ export function updatePolicyModel(
     rules: rules.finish(),
     byPod: byPod.finish(),
     policiesByNs: idx.policiesByNs,
-    selectorKeys: addedRule ? undefined : idx.selectorKeys,
+    selectorIndex: addedRule ? undefined : idx.selectorIndex,
   });
   return {
     model,
