@@ -3,7 +3,7 @@
 // uplinks from the Node object's uplink annotation.
 
 import type { NodeInfo } from '../cluster/snapshot.js';
-import type { ManagedInterface } from '../policy/types.js';
+import type { ManagedInterface, PolicyModel } from '../policy/types.js';
 
 export interface VfAssignment {
   device: string;
@@ -35,9 +35,8 @@ export function uplinkFor(node: NodeInfo | undefined, iface: ManagedInterface): 
   return node.uplinks['*'];
 }
 
-/** `interfaces`: the model's (sorted by key), or only those on the node, in the same order. */
 export function buildDeviceMap(
-  interfaces: readonly ManagedInterface[],
+  model: PolicyModel,
   nodeName: string,
   node: NodeInfo | undefined,
   lookup: RepresentorLookup = representorFromDeviceInfo,
@@ -45,7 +44,7 @@ export function buildDeviceMap(
   const warnings: string[] = [];
   const vfs = new Map<string, VfAssignment>();
   const uplinks = new Map<string, ManagedInterface[]>();
-  for (const iface of interfaces) {
+  for (const iface of model.interfaces) {
     if (iface.nodeName !== nodeName) continue;
     const rep = lookup(iface);
     if (!rep) {

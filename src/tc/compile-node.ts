@@ -8,7 +8,7 @@
 
 import type { NodeInfo } from '../cluster/snapshot.js';
 import type { ManagedInterface, PolicyModel } from '../policy/types.js';
-import { buildDeviceMap, type DeviceMap, type RepresentorLookup } from '../node/device-map.js';
+import { buildDeviceMap, type RepresentorLookup } from '../node/device-map.js';
 import { CompileCache, Memo, namedPortsKey, sameIps } from './compile-cache.js';
 import {
   buildUplink,
@@ -21,13 +21,10 @@ import {
 import type { CompileOptions } from './compile-options.js';
 import type { DevicePipeline, NodePipeline } from './ir.js';
 
-/**
- * A network needs filtering on a node when some interface of it on that node is isolated.
- * `interfaces`: the model's, or only those on the node.
- */
-export function activeNetworks(interfaces: readonly ManagedInterface[], nodeName: string): Set<string> {
+/** A network needs filtering on a node when some interface of it on that node is isolated. */
+export function activeNetworks(model: PolicyModel, nodeName: string): Set<string> {
   const out = new Set<string>();
-  for (const i of interfaces) {
+  for (const i of model.interfaces) {
     if (i.nodeName === nodeName && (i.ingress.isolated || i.egress.isolated)) out.add(i.network);
   }
   return out;
@@ -50,15 +47,6 @@ export class NodeCompiler {
   private networks = new Map<string, readonly ManagedInterface[]>();
   /** The node's own interfaces per network, as the last compile saw them (see localNetwork). */
   private locals = new Map<string, LocalNetwork>();
-  /** The node's own interfaces, and the device map and active networks read from them. */
-  private node?: {
-    name: string;
-    list: LocalList;
-    info: NodeInfo | undefined;
-    lookup: RepresentorLookup | undefined;
-    map: DeviceMap;
-    active: Set<string>;
-  };
 
   constructor(private readonly opts: CompileOptions) {}
 
@@ -68,8 +56,9 @@ export class NodeCompiler {
     node: NodeInfo | undefined,
     lookup?: RepresentorLookup,
   ): NodePipeline {
-    const { map, active } = this.deviceMap(model, nodeName, node, lookup);
+    const map = buildDeviceMap(model, nodeName, node, lookup);
     const warnings = [...map.warnings];
+    const active = activeNetworks(model, nodeName);
     const { current, stable } = this.networksOf(model);
     const locals = new Map<string, LocalNetwork>();
     const devices: DevicePipeline[] = [];
@@ -122,25 +111,6 @@ export class NodeCompiler {
     return { node: nodeName, devices, warnings };
   }
 
-  /** The device map and active networks, read again only when the node's interfaces changed. */
-  private deviceMap(
-    model: PolicyModel,
-    nodeName: string,
-    info: NodeInfo | undefined,
-    lookup: RepresentorLookup | undefined,
-  ): { map: DeviceMap; active: Set<string> } {
-    const last = this.node?.name === nodeName ? this.node : undefined;
-    const list = localList(model.interfaces, nodeName, last?.list).list;
-    if (last && last.list.local === list.local && last.info === info && last.lookup === lookup) {
-      this.node = { ...last, list };
-      return last;
-    }
-    const map = buildDeviceMap(list.local, nodeName, info, lookup);
-    const active = activeNetworks(list.local, nodeName);
-    this.node = { name: nodeName, list, info, lookup, map, active };
-    return { map, active };
-  }
-
   /**
    * Interfaces per network: `current` as the model has them, and `stable` for named-port
    * resolution, which reads only their key, addresses and named ports: the previous array is kept
@@ -172,43 +142,13 @@ export class NodeCompiler {
   }
 }
 
-/** The interfaces of a list that are on this node. */
-interface LocalList {
-  /** The list this was taken from. */
+/** The interfaces of one network on this node, and each one's peers (the others, in order). */
+interface LocalNetwork {
+  /** The model's list of the network's interfaces this was taken from. */
   all: readonly ManagedInterface[];
   local: ManagedInterface[];
   /** Per position in `all`, the position in `local` (-1: on another node). */
   localAt: Int32Array;
-}
-
-/**
- * The interfaces of `all` on the node. When `all` differs from the last list only by interfaces
- * replaced under the same keys on the same nodes (a pod changed), the last local list is copied
- * with those replaced (`replaced`, by position in it), or kept when none of them is local.
- */
-function localList(
-  all: readonly ManagedInterface[],
-  nodeName: string,
-  prev: LocalList | undefined,
-): { list: LocalList; replaced?: { at: number; q: ManagedInterface }[] } {
-  if (prev?.all === all) return { list: prev, replaced: [] };
-  const replaced = prev && replacedLocals(all, nodeName, prev);
-  if (!replaced) {
-    const localAt = new Int32Array(all.length).fill(-1);
-    const local: ManagedInterface[] = [];
-    all.forEach((q, i) => {
-      if (q.nodeName === nodeName) localAt[i] = local.push(q) - 1;
-    });
-    return { list: { all, local, localAt } };
-  }
-  if (replaced.length === 0) return { list: { ...prev, all }, replaced };
-  const local = prev.local.slice();
-  for (const { at, q } of replaced) local[at] = q;
-  return { list: { all, local, localAt: prev.localAt }, replaced };
-}
-
-/** The interfaces of one network on this node, and each one's peers (the others, in order). */
-interface LocalNetwork extends LocalList {
   sharing: ReadonlySet<ManagedInterface>;
   peers: Map<string, ManagedInterface[]>;
   /** Peers that were patched from the last compile's (see VfDeviceInput.peersSince). */
@@ -216,9 +156,10 @@ interface LocalNetwork extends LocalList {
 }
 
 /**
- * The network's interfaces on this node and their peers. When only pods changed (see localList),
- * the last peers are copied with the replaced interfaces swapped in, instead of filtering the
- * local list again for each interface.
+ * The network's interfaces on this node. When the network's list differs from the last one only
+ * by interfaces replaced under the same keys on the same nodes (a pod changed), the last local
+ * list and peers are copied with those replaced, instead of filtering the list again (and each
+ * interface's peers again).
  */
 function localNetwork(
   all: readonly ManagedInterface[],
@@ -226,30 +167,36 @@ function localNetwork(
   prev: LocalNetwork | undefined,
 ): LocalNetwork {
   if (prev?.all === all) return prev;
-  const { list, replaced } = localList(all, nodeName, prev);
-  const { local } = list;
-  if (!prev || !replaced) {
+  const patched = prev && replacedLocals(all, nodeName, prev);
+  if (!patched) {
+    const localAt = new Int32Array(all.length).fill(-1);
+    const local: ManagedInterface[] = [];
+    all.forEach((q, i) => {
+      if (q.nodeName === nodeName) localAt[i] = local.push(q) - 1;
+    });
     const peers = new Map(local.map((q) => [q.key, local.filter((p) => p.key !== q.key)]));
-    return { ...list, sharing: sharingAddresses(local), peers, since: new Map() };
+    return { all, local, localAt, sharing: sharingAddresses(local), peers, since: new Map() };
   }
-  if (replaced.length === 0) return { ...prev, all, since: new Map() };
+  if (patched.length === 0) return { ...prev, all, since: new Map() };
+  const local = prev.local.slice();
+  for (const { at, q } of patched) local[at] = q;
   const peers = new Map<string, ManagedInterface[]>();
   const since = new Map<string, PeersSince>();
   local.forEach((q, self) => {
     // The peers skip the interface itself: positions after it move down by one.
     const last = prev.peers.get(q.key)!;
-    const peerList = last.slice();
+    const list = last.slice();
     const changed: number[] = [];
-    for (const { at } of replaced) {
+    for (const { at } of patched) {
       if (at === self) continue;
       const i = at < self ? at : at - 1;
-      peerList[i] = local[at]!;
+      list[i] = local[at]!;
       changed.push(i);
     }
-    peers.set(q.key, peerList);
+    peers.set(q.key, list);
     since.set(q.key, { peers: last, changed });
   });
-  return { ...list, sharing: sharingAddresses(local), peers, since };
+  return { all, local, localAt: prev.localAt, sharing: sharingAddresses(local), peers, since };
 }
 
 /**
@@ -260,7 +207,7 @@ function localNetwork(
 function replacedLocals(
   all: readonly ManagedInterface[],
   nodeName: string,
-  prev: LocalList,
+  prev: LocalNetwork,
 ): { at: number; q: ManagedInterface }[] | undefined {
   if (all.length !== prev.all.length) return undefined;
   const out: { at: number; q: ManagedInterface }[] = [];

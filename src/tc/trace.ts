@@ -64,7 +64,7 @@ export class ClusterSimulator {
     // One device map per node: a matrix traces every pair, and the map only depends on the node.
     let map = this.deviceMaps.get(i.nodeName);
     if (!map) {
-      map = buildDeviceMap(this.model.interfaces, i.nodeName, this.snapshot.nodes.get(i.nodeName));
+      map = buildDeviceMap(this.model, i.nodeName, this.snapshot.nodes.get(i.nodeName));
       this.deviceMaps.set(i.nodeName, map);
     }
     const vf = map.vfs.find((v) => v.iface.key === i.key);
