@@ -367,12 +367,21 @@ function patched(last: LastBuild | undefined, objects: SourcedObject[]): LastBui
     cleanPods[r.at] = r.info;
   }
   // The maps are shared with the last snapshot: nothing changes a snapshot once it is built.
+  // The fields in buildFull's order: one object shape for every snapshot (the code that reads
+  // snapshots on every change stays monomorphic).
   const snap: ClusterSnapshot = {
-    ...prev,
-    pods,
     policies: [...prev.policies],
+    namespaces: prev.namespaces,
+    pods,
+    networks: prev.networks,
+    nodes: prev.nodes,
     problems: [...prev.problems],
-    ...(prev.raw ? { raw: { ...prev.raw, pods: rawPods } } : {}),
+    raw: prev.raw && {
+      pods: rawPods,
+      namespaces: prev.raw.namespaces,
+      nads: prev.raw.nads,
+      nodes: prev.raw.nodes,
+    },
   };
   return {
     objects: objects.map((o) => o.obj),
