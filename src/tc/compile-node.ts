@@ -177,7 +177,11 @@ function localNetwork(
     const peers = new Map(local.map((q) => [q.key, local.filter((p) => p.key !== q.key)]));
     return { all, local, localAt, sharing: sharingAddresses(local), peers, since: new Map() };
   }
-  if (patched.length === 0) return { ...prev, all, since: new Map() };
+  // Written field by field, as below: one object shape for every LocalNetwork.
+  if (patched.length === 0) {
+    const { local, localAt, sharing, peers } = prev;
+    return { all, local, localAt, sharing, peers, since: new Map() };
+  }
   const local = prev.local.slice();
   for (const { at, q } of patched) local[at] = q;
   const peers = new Map<string, ManagedInterface[]>();
