@@ -396,7 +396,7 @@ function patched(last: LastBuild | undefined, objects: SourcedObject[]): LastBui
 /** Builds snapshots, each from the last one when only a few pods changed (see LastBuild). */
 export class SnapshotBuilder {
   private last?: LastBuild;
-  /** How the last snapshot was made, for logs and tests. */
+  /** How the last snapshot was made (for tests). */
   lastHow: 'patched' | 'full' | undefined;
 
   build(objects: SourcedObject[]): ClusterSnapshot {

@@ -3,7 +3,7 @@
 // that names its file and document number; the rest of the directory still loads.
 
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, sep } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { buildSnapshot, type SourcedObject } from './build-snapshot.js';
 import { EFFECT } from './effects.js';
@@ -102,7 +102,13 @@ export async function loadManifestsDir(dir: string): Promise<LoadedManifests> {
   if (!info) throw new Error(`manifests directory ${dir} does not exist`);
   if (!info.isDirectory()) throw new Error(`manifests path ${dir} is not a directory`);
   const out: LoadedManifests = { objects: [], errors: [] };
-  for (const file of await manifestFiles(dir)) {
+  const files = await manifestFiles(dir);
+  // Files gone from the directory are forgotten.
+  const present = new Set(files);
+  for (const file of lastReadings.keys()) {
+    if (file.startsWith(join(dir, sep)) && !present.has(file)) lastReadings.delete(file);
+  }
+  for (const file of files) {
     let text: string;
     try {
       text = await readFile(file, 'utf8');
