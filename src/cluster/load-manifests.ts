@@ -134,7 +134,16 @@ export async function loadManifestsDir(dir: string): Promise<LoadedManifests> {
 /** Loads a manifests directory into a snapshot; unreadable documents are among its problems. */
 export async function loadSnapshotFromDir(dir: string): Promise<ClusterSnapshot> {
   const { objects, errors } = await loadManifestsDir(dir);
-  const snapshot = buildSnapshot(objects);
-  // A new snapshot object: the builder keeps the one it returned, to patch the next build.
-  return { ...snapshot, problems: [...errors, ...snapshot.problems] };
+  const s = buildSnapshot(objects);
+  // A new snapshot object (the builder keeps the one it returned, to patch the next build), with
+  // the fields in the builder's order (one object shape for every snapshot).
+  return {
+    policies: s.policies,
+    namespaces: s.namespaces,
+    pods: s.pods,
+    networks: s.networks,
+    nodes: s.nodes,
+    problems: [...errors, ...s.problems],
+    raw: s.raw,
+  };
 }

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadManifestsDir, loadSnapshotFromDir } from '../../../src/cluster/load-manifests.js';
 import { formatProblem } from '../../../src/cluster/problem.js';
+import { diffSnapshots } from '../../../src/cluster/snapshot-diff.js';
 
 // build/test/unit/cluster -> repository root
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -84,6 +85,13 @@ describe('loadManifestsDir', () => {
 });
 
 describe('loadSnapshotFromDir', () => {
+  it('reloads an unchanged directory to a snapshot the incremental path pairs up by identity', async () => {
+    const first = await loadSnapshotFromDir(examples);
+    const second = await loadSnapshotFromDir(examples);
+    expect(second.pods.every((p, i) => p === first.pods[i])).to.equal(true);
+    expect(diffSnapshots(first, second)).to.deep.equal({ kind: 'pods', changed: [] });
+  });
+
   it('loads the examples with no error problems', async () => {
     const s = await loadSnapshotFromDir(examples);
     expect(s.problems.filter((p) => p.severity === 'error').map(formatProblem)).to.deep.equal([]);
