@@ -328,15 +328,12 @@ function remember(objects: SourcedObject[], snap: ClusterSnapshot, duplicates: b
 }
 
 /** The reading of a pod object that has no problems (validation or reading), or undefined. */
-function cleanPod(
-  obj: unknown,
-  source: string | undefined,
-): { info: PodInfo; raw: Pod; key: string } | undefined {
+function cleanPod(obj: unknown, source: string | undefined): { info: PodInfo; raw: Pod } | undefined {
   const id = identify(obj, source);
   if (!id || id.keyed.obj.kind !== 'Pod' || validateOnce(obj, source).length > 0) return undefined;
   const read = readPodOnce(id.keyed.obj as Pod, id.keyed.object, source);
   if (read.problems.length > 0) return undefined;
-  return { info: read.value, raw: id.keyed.obj as Pod, key: id.key };
+  return { info: read.value, raw: id.keyed.obj as Pod };
 }
 
 /** The last snapshot with a few clean pods replaced, when that is what the objects give. */

@@ -28,8 +28,9 @@ export class InformerObjects {
   private typed(obj: object, apiVersion: string, kind: string): object {
     const o = obj as { apiVersion?: unknown; kind?: unknown };
     if (o.apiVersion === apiVersion && o.kind === kind) return obj;
-    const hit = this.typedCopies.get(obj) as { apiVersion?: unknown; kind?: unknown } | undefined;
-    if (hit && hit.apiVersion === apiVersion && hit.kind === kind) return hit;
+    // An informer holds one kind: its objects' copies are never asked for with another.
+    const hit = this.typedCopies.get(obj);
+    if (hit) return hit;
     const copy = { ...obj, apiVersion, kind };
     this.typedCopies.set(obj, copy);
     return copy;

@@ -160,7 +160,7 @@ function computeKey(set: Extract<PortSet, { all: false }>): string {
 }
 
 export function portSetEquals(a: PortSet, b: PortSet): boolean {
-  return portSetKey(a) === portSetKey(b);
+  return a === b || portSetKey(a) === portSetKey(b);
 }
 
 /** Readable form for explanations: "all ports and protocols", "TCP 80, UDP 53", "nothing". */

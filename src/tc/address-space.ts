@@ -183,23 +183,14 @@ export function partition<V>(
     groups.set(k, g);
   }
   const keys = [...groups.keys()].sort();
-  // `n`: the address as a plain number while every address is below 2^53 (all of IPv4), whose
-  // comparison is much cheaper than a BigInt's.
-  type Event = { at: bigint; n: number; group: number; delta: 1 | -1 };
-  const events: Event[] = [];
-  let small = true;
+  type Event = { at: bigint; group: number; delta: 1 | -1 };
+  const unsorted: Event[] = [];
   keys.forEach((k, gi) => {
     for (const [lo, hi] of normalizeIntervals(groups.get(k)!.intervals)) {
-      if (hi >= MAX_EXACT) small = false;
-      events.push({ at: lo, n: 0, group: gi, delta: 1 }, { at: hi + 1n, n: 0, group: gi, delta: -1 });
+      unsorted.push({ at: lo, group: gi, delta: 1 }, { at: hi + 1n, group: gi, delta: -1 });
     }
   });
-  if (small) {
-    for (const e of events) e.n = Number(e.at);
-    events.sort((a, b) => a.n - b.n);
-  } else {
-    events.sort((a, b) => (a.at < b.at ? -1 : a.at > b.at ? 1 : 0));
-  }
+  const events = sortByAddress(unsorted, (e) => e.at);
   const active = new Array<number>(keys.length).fill(0);
   const memo = new Map<string, V>();
   const pieces: Piece<V>[] = [];
@@ -232,6 +223,20 @@ export function partition<V>(
 
 /** The largest BigInt that a Number holds exactly (every IPv4 address is below it). */
 export const MAX_EXACT = BigInt(Number.MAX_SAFE_INTEGER);
+
+/**
+ * `items` sorted by an address, stably. While every address is below 2^53 (all of IPv4) they are
+ * compared as plain numbers, much cheaper than BigInts.
+ */
+export function sortByAddress<T>(items: readonly T[], at: (item: T) => bigint): T[] {
+  if (!items.every((x) => at(x) <= MAX_EXACT)) {
+    return [...items].sort((a, b) => (at(a) < at(b) ? -1 : at(a) > at(b) ? 1 : 0));
+  }
+  return items
+    .map((item) => ({ n: Number(at(item)), item }))
+    .sort((a, b) => a.n - b.n)
+    .map((x) => x.item);
+}
 
 export const FULL_SPACE: Record<Family, Interval> = {
   4: [0n, (1n << 32n) - 1n],

@@ -10,7 +10,7 @@
 //                       source chains ("who may connect to this pod")
 
 import type { ManagedInterface, PortSet, ResolvedRule } from '../policy/types.js';
-import { portSetKey, portSetIsEmpty } from '../policy/ports.js';
+import { portSetEquals, portSetKey, portSetIsEmpty, resolvePorts } from '../policy/ports.js';
 import type { Chain, FilterProtocol, FlowerMatch, IpProto } from './ir.js';
 import {
   carriersOf,
@@ -53,7 +53,7 @@ import {
   findInterval,
   formatAddress,
   intervalToCidrs,
-  MAX_EXACT,
+  sortByAddress,
   normalizeIntervals,
   parseAddress,
   partition,
@@ -73,7 +73,6 @@ import {
   ruleIntervals,
   rulesCover,
 } from './decision.js';
-import { resolvePorts } from '../policy/ports.js';
 import { ND_TYPE_MATCHES, type CompileOptions } from './compile-options.js';
 import { contentDigest } from '../util/content-digest.js';
 import { ingressAt, ingressPieces } from './ingress-pieces.js';
@@ -811,16 +810,9 @@ function egressRun(parts: EgressPart[]): ChainFragment {
   return { filters, chains };
 }
 
-/** Single-address decisions in address order (IPv4 as plain numbers: cheaper than BigInts). */
+/** Single-address decisions in address order. */
 function sortPoints<V>(points: Contribution<V>[]): Contribution<V>[] {
-  const at = (c: Contribution<V>) => c.intervals[0]![0];
-  if (!points.every((c) => at(c) <= MAX_EXACT)) {
-    return [...points].sort((a, b) => (at(a) < at(b) ? -1 : at(a) > at(b) ? 1 : 0));
-  }
-  return points
-    .map((c) => ({ n: Number(at(c)), c }))
-    .sort((a, b) => a.n - b.n)
-    .map((x) => x.c);
+  return sortByAddress(points, (c) => c.intervals[0]![0]);
 }
 
 /** Where `v` goes in address-sorted single-address decisions: after those at `v` or below. */
@@ -854,14 +846,10 @@ function pointPieces(sorted: Contribution<PortSet>[]): Piece<PortSet>[] {
     let value = sorted[i++]!.value;
     while (i < sorted.length && sorted[i]!.intervals[0]![0] === at)
       value = portSetUnion(value, sorted[i++]!.value);
-    if (last && last.interval[1] + 1n === at && samePorts(last.value, value)) last.interval[1] = at;
+    if (last && last.interval[1] + 1n === at && portSetEquals(last.value, value)) last.interval[1] = at;
     else out.push((last = { interval: [at, at], value }));
   }
   return out;
-}
-
-function samePorts(a: PortSet, b: PortSet): boolean {
-  return a === b || portSetKey(a) === portSetKey(b);
 }
 
 export interface EgressPart {

@@ -4,7 +4,7 @@
 
 import type { PortSet } from '../policy/types.js';
 import { portSetKey } from '../policy/ports.js';
-import { parseAddress, type Piece } from './address-space.js';
+import { parseAddress, sortByAddress, type Piece } from './address-space.js';
 import type { Family } from './encapsulation.js';
 
 /** A changed address and what it is decided now (undefined: a gap). */
@@ -27,8 +27,8 @@ export function patchPoints(
     const a = parseAddress(ip);
     if (a && a.family === family) values.push(a.value);
   }
-  values.sort((x, y) => (x < y ? -1 : x > y ? 1 : 0));
-  return values.filter((v, i) => i === 0 || values[i - 1] !== v).map((v) => ({ at: v, value: valueAt(v) }));
+  const sorted = sortByAddress(values, (v) => v);
+  return sorted.filter((v, i) => i === 0 || sorted[i - 1] !== v).map((v) => ({ at: v, value: valueAt(v) }));
 }
 
 /**
