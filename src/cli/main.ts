@@ -2,6 +2,7 @@
 // multi-networkpolicy-tc: the agent (default command) and its offline tools (show, render, explain).
 
 import { Command, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setVerbosity, log } from '../util/log.js';
 import { loadModel, parsePluginList } from './load.js';
@@ -75,8 +76,14 @@ function fail(e: unknown): never {
   process.exit(1);
 }
 
+// package.json sits three levels above build/src/cli (in the repository and in the image alike).
+const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
 const program = new Command('multi-networkpolicy-tc')
   .description('MultiNetworkPolicy enforcement with TC flower on SR-IOV switchdev VF representors')
+  .version(pkg.version)
   .showHelpAfterError();
 
 withCommon(
