@@ -30,13 +30,13 @@ lint: $(NODE_MODULES)
 	node_modules/.bin/eslint .
 	node_modules/.bin/prettier --check .
 
-test-unit: build
+test-unit: build tools
 	$(MOCHA) --config .mocharc.unit.json
 
-test-kernel: build
+test-kernel: build image-rootfs
 	bash test/lab/run.sh 'node_modules/.bin/mocha --config .mocharc.kernel.json'
 
-test: lint test-unit test-kernel
+test: lint test-unit test-image test-kernel
 
 # The main job on the embedded default: the example manifests, no cluster needed.
 run: build
@@ -60,3 +60,47 @@ bench: build
 
 clean:
 	rm -rf build
+
+# ---- image and deployment (docs/operations.md)
+VERSION = $(shell node -p 'require("./package.json").version')
+IMAGE ?= localhost/multi-networkpolicy-tc
+export IMAGE
+
+.PHONY: help image image-rootfs test-image deploy undeploy tools
+
+help:
+	@echo 'make targets:'
+	@echo '  build          compile TypeScript into build/'
+	@echo '  lint           tsc --noEmit, eslint, prettier --check'
+	@echo '  test           lint, unit tests, the image checks and the kernel tests (the CI run)'
+	@echo '  test-unit      unit/property tests and the manifest tests (host)'
+	@echo '  test-image     run the built image: --version, render equals the host build'
+	@echo '  test-kernel    kernel tests in the QEMU lab, the image'"'"'s agent among them'
+	@echo '  run / render   the agent'"'"'s offline tools on MANIFESTS (default examples/manifests)'
+	@echo '  lab-prepare    install the kernel lab (test/lab/prepare.sh)'
+	@echo '  lab-matrix     observed truth table in the lab'
+	@echo '  bench          benchmarks (bench/)'
+	@echo '  image          build IMAGE:VERSION ($(IMAGE):$(VERSION)); IMAGE_TOOL=docker|podman|buildah'
+	@echo '  image-rootfs   unpack the image for image/run.sh and the lab'
+	@echo '  deploy         kubectl apply deploy/ with IMAGE:VERSION'
+	@echo '  undeploy       delete the DaemonSet and RBAC (the CRDs and the filters stay)'
+	@echo '  clean          remove build/'
+
+image:
+	bash image/build.sh
+
+image-rootfs: image
+	bash image/rootfs.sh
+
+# The image run without a container runtime (image/run.sh): --version, and render equal to the host build's.
+test-image: build image-rootfs
+	bash image/smoke.sh $(MANIFESTS)
+
+deploy: tools
+	bash hack/deploy.sh apply
+
+undeploy: tools
+	bash hack/deploy.sh delete
+
+tools:
+	@bash hack/ensure-kubectl.sh
