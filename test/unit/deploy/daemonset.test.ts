@@ -50,7 +50,7 @@ describe('deploy: the DaemonSet', () => {
     const known = await runFlags();
     expect(known.size, 'flags parsed from run --help').to.be.greaterThan(5);
     const args = agent.args ?? [];
-    expect(args).to.not.be.empty;
+    expect(args.length).to.be.greaterThan(0);
     const unknown = argFlags(args).filter((f) => !known.has(f));
     expect(unknown, 'DaemonSet args the CLI does not accept').to.deep.equal([]);
   });
@@ -63,7 +63,7 @@ describe('deploy: the DaemonSet', () => {
     const dumps = argValue(args, '--pod-rules-path');
     expect(dumps).to.equal('/var/lib/multi-networkpolicy-tc');
     const mount = agent.volumeMounts?.find((m) => m.mountPath === dumps);
-    expect(mount, 'a volume at --pod-rules-path').to.exist;
+    expect(mount, 'a volume at --pod-rules-path').to.not.equal(undefined);
     expect(mount!.readOnly ?? false).to.equal(false);
     const volume = pod.volumes?.find((v) => v.name === mount!.name);
     expect(volume?.hostPath?.path).to.equal(dumps);
@@ -74,7 +74,7 @@ describe('deploy: the DaemonSet', () => {
     expect(bind, '--metrics-bind-address').to.match(/^[\w.]*:\d+$/);
     const port = Number(bind!.split(':').pop());
     const named = agent.ports?.find((p) => p.containerPort === port);
-    expect(named, `a container port ${port}`).to.exist;
+    expect(named, `a container port ${port}`).to.not.equal(undefined);
     const portOf = (p: number | string) => (typeof p === 'number' ? p : agent.ports?.find((x) => x.name === p)?.containerPort);
     expect(agent.livenessProbe?.httpGet?.path).to.equal('/healthz');
     expect(portOf(agent.livenessProbe!.httpGet!.port)).to.equal(port);
@@ -97,7 +97,7 @@ describe('deploy: the DaemonSet', () => {
     expect(request).to.be.at.most(limit);
     const options = agent.env?.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '';
     const heap = /--max-old-space-size=(\d+)/.exec(options);
-    expect(heap, 'NODE_OPTIONS=--max-old-space-size=...').to.exist;
+    expect(heap, 'NODE_OPTIONS=--max-old-space-size=...').to.not.equal(null);
     // The rest of the process (code, young generation, buffers) needs room beside the old space.
     expect(Number(heap![1])).to.be.within(64, limit * 0.8);
   });
