@@ -2,6 +2,7 @@
 // which is also what `make image` tags and labels.
 
 import { expect } from 'chai';
+import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { daemonSetPod, packageVersion } from './rendered.js';
@@ -34,5 +35,16 @@ describe('deploy: the image reference', () => {
     const build = readFileSync('image/build.sh', 'utf8');
     expect(build).to.include('VERSION=$(node -p \'require("./package.json").version\')');
     expect(build).to.include('--build-arg "VERSION=$VERSION" -t "$IMAGE:$VERSION"');
+  });
+
+  it('make deploy IMAGE=... renders the same objects with only the image renamed', async () => {
+    const { stdout } = await execa('bash', ['hack/deploy.sh', 'render'], {
+      env: { IMAGE: 'registry.example.com/net/multi-networkpolicy-tc' },
+    });
+    const images = [...stdout.matchAll(/^\s+image: (\S+)$/gm)].map((m) => m[1]);
+    expect(images).to.deep.equal([`registry.example.com/net/multi-networkpolicy-tc:${packageVersion()}`]);
+    const [entry] = kustomization.images!;
+    const plain = (await execa(process.env.KUBECTL ?? 'kubectl', ['kustomize', 'deploy/'])).stdout;
+    expect(stdout.replace(images[0]!, `${entry!.newName}:${entry!.newTag}`)).to.equal(plain);
   });
 });
