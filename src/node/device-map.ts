@@ -172,11 +172,33 @@ export function buildDeviceMap(
   };
 }
 
-/** One line per unenforced direction, for logs and `show`. */
+/** What an unenforced direction leaves unfiltered. */
+export function unenforcedEffect(direction: UnenforcedInterface['direction']): string {
+  return direction === 'egress'
+    ? 'traffic it sends is not filtered (its egress policy, and the ingress policy of same-node pods it sends to)'
+    : 'traffic from other nodes and from outside to it is not filtered (its ingress policy)';
+}
+
+/** One line per unenforced direction, for logs. */
 export function formatUnenforced(u: UnenforcedInterface): string {
-  const what =
-    u.direction === 'egress'
-      ? 'traffic it sends is not filtered (its egress policy, and the ingress policy of same-node pods it sends to)'
-      : 'traffic from other nodes and from outside to it is not filtered (its ingress policy)';
-  return `${u.pod} ${u.interface} on ${u.network} (node ${u.node}) is NOT ENFORCED: ${what}: ${u.reason}`;
+  return `${u.pod} ${u.interface} on ${u.network} (node ${u.node}) is NOT ENFORCED: ${unenforcedEffect(u.direction)}: ${u.reason}`;
+}
+
+/**
+ * The unenforced directions a flow from `src` to `dst` depends on: the source's egress, and the
+ * destination's ingress when the flow comes from another node or from outside.
+ */
+export function unenforcedOnPath(
+  unenforced: readonly UnenforcedInterface[],
+  src: ManagedInterface | undefined,
+  dst: ManagedInterface | undefined,
+): UnenforcedInterface[] {
+  return unenforced.filter(
+    (u) =>
+      (src !== undefined && u.key === src.key && u.direction === 'egress') ||
+      (dst !== undefined &&
+        u.key === dst.key &&
+        u.direction === 'ingress' &&
+        (src === undefined || src.nodeName !== dst.nodeName)),
+  );
 }

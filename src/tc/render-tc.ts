@@ -3,6 +3,7 @@
 
 import type { Action, DevicePipeline, Filter, FlowerMatch, NodePipeline } from './ir.js';
 import { filterCount } from './ir.js';
+import { formatUnenforced } from '../node/device-map.js';
 import {
   absoluteChain,
   ENTRY_CHAIN,
@@ -129,6 +130,7 @@ export function kernelFilterCount(d: DevicePipeline): number {
 export function renderNodeTc(p: NodePipeline, ctZone: number): string {
   const out: string[] = [`# node ${p.node}: ${p.devices.length} device(s)`];
   for (const w of p.warnings) out.push(`# warning: ${w}`);
+  for (const u of p.unenforced ?? []) out.push(`# ${formatUnenforced(u)}`);
   for (const d of p.devices) {
     out.push('');
     out.push(
