@@ -17,6 +17,7 @@ import { annotationSource, sysfsSource } from '../node/device-source.js';
 import { hostSysFs } from '../node/sysfs.js';
 import { startLinkMonitor } from '../node/link-monitor.js';
 import { unenforcedProblems } from '../node/unenforced-problems.js';
+import { readOffload, type DeviceOffload } from '../tc/apply/offload-state.js';
 
 export interface AgentOptions {
   nodeName: string;
@@ -60,7 +61,13 @@ export async function reconcileOnce(
   builder: NodePipelineBuilder,
   o: AgentOptions,
   seenProblems: Set<string>,
-): Promise<{ ok: boolean; failed: string[]; writes: number; unenforced: number }> {
+): Promise<{
+  ok: boolean;
+  failed: string[];
+  writes: number;
+  unenforced: number;
+  offload: DeviceOffload[];
+}> {
   const snapshot = await source.snapshot();
   const t0 = performance.now();
   const { model, pipeline, how } = builder.build(snapshot);
@@ -93,8 +100,16 @@ export async function reconcileOnce(
     else if (out.kind !== 'noop') log.info(`${out.device}: ${out.kind}, ${out.writes} tc line(s)`);
   }
   for (const d of pipeline.devices) generations.set(d.device, reconciler.generationOf(d.device) ?? 0);
+  // Offload visibility (issue 14): per filter in the dumps, not-in-hardware counts per device.
+  const offload = await readOffload(reconciler, pipeline, report).catch((e: unknown) => {
+    log.warn(`reading the offload state failed: ${e instanceof Error ? e.message : String(e)}`);
+    return [] as DeviceOffload[];
+  });
+  for (const d of offload)
+    if (d.notInHw > 0) log.info(`${d.device}: ${d.notInHw} of ${d.filters} filter(s) not in hardware`, 1);
+  const offloadLines = new Map(offload.map((d) => [d.device, d.lines]));
   if (o.podRulesPath)
-    await writeDumps(o.podRulesPath, dumpFiles(pipeline, model, generations, o.compile.ctZone));
+    await writeDumps(o.podRulesPath, dumpFiles(pipeline, model, generations, o.compile.ctZone, offloadLines));
   log.info(
     `reconciled node ${o.nodeName}: ${pipeline.devices.length} device(s), ${report.writes} tc line(s), ${report.failed.length} failed`,
     1,
@@ -104,6 +119,7 @@ export async function reconcileOnce(
     failed: report.failed,
     writes: report.writes,
     unenforced: pipeline.unenforced?.length ?? 0,
+    offload,
   };
 }
 

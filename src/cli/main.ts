@@ -45,6 +45,7 @@ interface Common {
   acceptIcmp?: boolean;
   acceptIcmpv6?: boolean;
   ctZone?: number;
+  offload?: 'auto' | 'require';
   v?: number;
 }
 
@@ -53,6 +54,7 @@ function compileOptions(o: Common): CompileOptions {
     ctZone: o.ctZone ?? DEFAULT_COMPILE_OPTIONS.ctZone,
     acceptIcmp: o.acceptIcmp ?? false,
     acceptIcmpv6: o.acceptIcmpv6 ?? false,
+    ...(o.offload === 'require' ? { offload: 'require' as const } : {}),
   };
 }
 
@@ -67,6 +69,14 @@ function withCommon(c: Command): Command {
       'conntrack zone the pipeline uses',
       intArg('--ct-zone', 0, 65535),
       DEFAULT_COMPILE_OPTIONS.ctZone,
+    )
+    .addOption(
+      new Option(
+        '--offload <mode>',
+        'auto: filters in software and hardware; require: skip_sw, a filter the NIC rejects fails its device',
+      )
+        .choices(['auto', 'require'])
+        .default('auto'),
     )
     .option('-v, --v <level>', 'log verbosity (klog style)', intArg('-v', 0, 10), 0);
 }

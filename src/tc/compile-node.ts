@@ -44,7 +44,12 @@ export class NodeCompiler {
   /** The node's own interfaces per network, as the last compile saw them (see localNetwork). */
   private locals = new Map<string, LocalNetwork>();
 
-  constructor(private readonly opts: CompileOptions) {}
+  /** Spread into every device: skip_sw under --offload=require, nothing by default. */
+  private readonly skipSw: { skipSw?: true };
+
+  constructor(private readonly opts: CompileOptions) {
+    this.skipSw = opts.offload === 'require' ? { skipSw: true } : {};
+  }
 
   compile(
     model: PolicyModel,
@@ -83,6 +88,7 @@ export class NodeCompiler {
           networks: [net],
           interfaces: [vf.iface.key],
           chains: plan ? buildVf(plan, this.opts) : [],
+          ...this.skipSw,
         })),
       );
     }
@@ -97,6 +103,7 @@ export class NodeCompiler {
           networks: [...new Set(behind.map((i) => i.network))].sort(),
           interfaces: behind.map((i) => i.key),
           chains: behind.length > 0 ? buildUplink(plan, this.opts) : [],
+          ...this.skipSw,
         })),
       );
     }

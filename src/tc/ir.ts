@@ -77,6 +77,8 @@ export interface DevicePipeline {
   interfaces: string[];
   /** Sorted by index. Empty: the device carries nothing that needs filtering (no filters at all). */
   chains: Chain[];
+  /** --offload=require: every filter is installed with skip_sw (hardware only). */
+  skipSw?: boolean;
 }
 
 export interface NodePipeline {
