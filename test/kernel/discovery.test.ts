@@ -21,6 +21,7 @@ import { assertLab, sh } from './lab/shell.js';
 import { NodePipelineBuilder } from '../../src/agent/node-pipeline-builder.js';
 import { reconcileOnce, type AgentOptions } from '../../src/agent/run-agent.js';
 import { loadSnapshotFromDir } from '../../src/cluster/load-manifests.js';
+import type { ClusterSnapshot } from '../../src/cluster/snapshot.js';
 import { sysfsSource } from '../../src/node/device-source.js';
 import { resolveFromSysfs } from '../../src/node/resolve-sysfs.js';
 import { hostSysFs } from '../../src/node/sysfs.js';
@@ -102,10 +103,9 @@ function inProcessAgent(compile: CompileOptions) {
   return {
     reconciler,
     builder,
-    async reconcile(dir: string, podRulesPath?: string) {
+    async reconcile(snapshot: ClusterSnapshot, podRulesPath?: string) {
       const o: AgentOptions = {
         nodeName: NODE,
-        manifests: dir,
         once: true,
         tcBinary: 'tc',
         networkPlugins: ['accelerated-bridge'],
@@ -113,7 +113,7 @@ function inProcessAgent(compile: CompileOptions) {
         ...(podRulesPath ? { podRulesPath } : {}),
       };
       const source = {
-        snapshot: () => loadSnapshotFromDir(dir),
+        snapshot: async () => snapshot,
         onChange: () => undefined,
         stop: () => undefined,
       };
@@ -127,6 +127,8 @@ async function filterLines(dev: string): Promise<string> {
 }
 
 let root: string;
+/** examples/manifests, read once. */
+let all: ClusterSnapshot;
 
 describe('representor discovery on netdevsim (kernel)', function () {
   let work: string;
@@ -153,6 +155,7 @@ describe('representor discovery on netdevsim (kernel)', function () {
     expect(kernel.reps.size).to.equal(4);
     root = buildSysfsRoot();
     work = mkdtempSync(join(tmpdir(), 'nsim-work-'));
+    all = await loadSnapshotFromDir(manifests(join(work, 'all')));
   });
 
   after(async () => {
@@ -173,9 +176,8 @@ describe('representor discovery on netdevsim (kernel)', function () {
 
   it('--offload=require fails the devices on netdevsim, loudly, with the kernel error', async () => {
     // In process (a CLI start costs tens of seconds under TCG); the flag itself is unit-tested.
-    const dir = manifests(join(work, 'require'));
     const agent = inProcessAgent({ ...DEFAULT_COMPILE_OPTIONS, offload: 'require' });
-    const { pipeline } = agent.builder.build(await loadSnapshotFromDir(dir));
+    const { pipeline } = agent.builder.build(all);
     const report = await agent.reconciler.reconcile(pipeline);
     const rep = kernel.reps.get(1)!;
     expect(report.failed).to.include(rep);
@@ -192,7 +194,6 @@ describe('representor discovery on netdevsim (kernel)', function () {
   it('an in-process agent programs the discovered devices and follows a rename', async () => {
     const dumps = join(work, 'dumps');
     const agent = inProcessAgent(DEFAULT_COMPILE_OPTIONS);
-    const all = manifests(join(work, 'all'));
     const first = await agent.reconcile(all, dumps);
     expect(first.ok, first.failed.join()).to.equal(true);
     expect(first.unenforced).to.equal(0);
@@ -202,7 +203,7 @@ describe('representor discovery on netdevsim (kernel)', function () {
     const frontOffload = first.offload.find((d) => d.device === front)!;
     expect(frontOffload.filters).to.be.greaterThan(0);
     expect(frontOffload.notInHw).to.equal(frontOffload.filters);
-    const uid = (await loadSnapshotFromDir(all)).pods.find((p) => p.name === 'frontend')!.uid;
+    const uid = all.pods.find((p) => p.name === 'frontend')!.uid;
     const dump = readFileSync(join(dumps, uid, `app-accel-net-${front}.rules`), 'utf8');
     expect(dump).to.match(/\noffload:\n {2}chain 10000 pref \d+ handle \d+: not_in_hw\n/);
 
@@ -218,7 +219,8 @@ describe('representor discovery on netdevsim (kernel)', function () {
     const before = await filterLines('nsim-front');
 
     // A policy change after the rename is written to the renamed device.
-    const changed = manifests(join(work, 'changed'), 'frontend-egress');
+    // Loading manifests validates them against the CRDs (tens of seconds under TCG): twice only.
+    const changed = await loadSnapshotFromDir(manifests(join(work, 'changed'), 'frontend-egress'));
     const after = await agent.reconcile(changed, dumps);
     expect(after.ok, after.failed.join()).to.equal(true);
     expect(after.writes).to.be.greaterThan(0);

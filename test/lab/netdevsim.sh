@@ -42,5 +42,6 @@ if [[ ! -f $KO ]]; then
   rm -rf "$W"
 fi
 mkdir -p build/lab
-cp "$KO" build/lab/netdevsim.ko
+# Without debug info (5 MB -> 0.2 MB): quicker to read over 9p and to load under TCG.
+strip --strip-debug -o build/lab/netdevsim.ko "$KO"
 log "build/lab/netdevsim.ko ($KVER)"
