@@ -23,6 +23,7 @@ import { reconcileOnce, type AgentOptions } from '../../src/agent/run-agent.js';
 import { loadSnapshotFromDir } from '../../src/cluster/load-manifests.js';
 import type { ClusterSnapshot } from '../../src/cluster/snapshot.js';
 import { sysfsSource } from '../../src/node/device-source.js';
+import { startLinkMonitor } from '../../src/node/link-monitor.js';
 import { resolveFromSysfs } from '../../src/node/resolve-sysfs.js';
 import { hostSysFs } from '../../src/node/sysfs.js';
 import { ExecaTcRunner } from '../../src/tc/apply/tc-runner.js';
@@ -209,7 +210,21 @@ describe('representor discovery on netdevsim (kernel)', function () {
 
     // Renamed while the agent runs: the next reconcile finds it under the new name, with nothing
     // to write (the filters moved with the netdev) and no error about the old name.
+    // The agent's netlink watch sees the rename (in cluster mode it drops the cache and reconciles).
+    const events: string[] = [];
+    const monitor = startLinkMonitor(
+      (l) => events.push(l),
+      () => undefined,
+    );
+    await new Promise((r) => setTimeout(r, 1000)); // let `ip monitor` subscribe
     await sh(`ip link set ${front} name nsim-front`);
+    for (let i = 0; i < 100 && !events.some((l) => l.includes('nsim-front')); i++)
+      await new Promise((r) => setTimeout(r, 100));
+    monitor.stop();
+    expect(
+      events.some((l) => l.includes('nsim-front')),
+      events.join('\n'),
+    ).to.equal(true);
     const renamed = await agent.reconcile(all, dumps);
     expect(renamed.ok, renamed.failed.join()).to.equal(true);
     expect(renamed.writes).to.equal(0);
