@@ -34,6 +34,7 @@ test-unit: build tools
 	$(MOCHA) --config .mocharc.unit.json
 
 test-kernel: build image-rootfs
+	bash test/lab/netdevsim.sh
 	bash test/lab/run.sh 'node_modules/.bin/mocha --config .mocharc.kernel.json'
 
 test: lint test-unit test-image test-kernel

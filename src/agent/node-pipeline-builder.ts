@@ -11,6 +11,7 @@ import { updatePolicyModel } from '../policy/update-model.js';
 import { NodeCompiler } from '../tc/compile-node.js';
 import type { CompileOptions } from '../tc/compile-options.js';
 import type { NodePipeline } from '../tc/ir.js';
+import type { DeviceSource } from '../node/device-source.js';
 
 export interface NodeBuild {
   model: PolicyModel;
@@ -27,6 +28,8 @@ export class NodePipelineBuilder {
     private readonly nodeName: string,
     private readonly networkPlugins: string[],
     compile: CompileOptions,
+    /** Where the node's devices come from (sysfs or annotations); the annotations by default. */
+    private readonly devices?: DeviceSource,
   ) {
     this.compiler = new NodeCompiler(compile);
   }
@@ -53,7 +56,13 @@ export class NodePipelineBuilder {
         : `full build (${upd.reason})`;
     }
     this.last = { snapshot, model };
-    const pipeline = this.compiler.compile(model, this.nodeName, snapshot.nodes.get(this.nodeName));
+    // Devices are placed on every build: the sysfs source re-reads what a link change touched.
+    const node = snapshot.nodes.get(this.nodeName);
+    const placed = this.devices?.place(model, this.nodeName, node);
+    const compiled = this.compiler.compile(model, this.nodeName, node, placed?.lookup);
+    const pipeline = placed?.warnings.length
+      ? { ...compiled, warnings: [...placed.warnings, ...compiled.warnings] }
+      : compiled;
     return { model, pipeline, how };
   }
 }

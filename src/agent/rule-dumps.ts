@@ -14,6 +14,8 @@ export function dumpFiles(
   model: PolicyModel,
   generations: Map<string, Generation>,
   ctZone: number,
+  /** Per device, one offload line per filter (see offload-state.ts); omitted when unknown. */
+  offload?: ReadonlyMap<string, readonly string[]>,
 ): Map<string, string> {
   const files = new Map<string, string>();
   for (const d of pipeline.devices) {
@@ -29,6 +31,7 @@ export function dumpFiles(
         ...(d.chains.length > 0
           ? [...renderGenerationLines(d, gen, ctZone), renderEntry(d.device, gen, 'add')]
           : []),
+        ...(offload?.has(d.device) ? ['offload:', ...offload.get(d.device)!.map((l) => `  ${l}`)] : []),
       ].join('\n');
       files.set(join(iface.podInfo.uid, `${iface.network.replace('/', '-')}-${d.device}.rules`), body + '\n');
     }

@@ -12,6 +12,12 @@ import { log } from '../util/log.js';
 import { NodePipelineBuilder } from './node-pipeline-builder.js';
 import { dumpFiles, writeDumps } from './rule-dumps.js';
 import type { Generation } from '../tc/layout.js';
+// Representor discovery (issue 14).
+import { annotationSource, sysfsSource } from '../node/device-source.js';
+import { hostSysFs } from '../node/sysfs.js';
+import { startLinkMonitor } from '../node/link-monitor.js';
+import { unenforcedProblems } from '../node/unenforced-problems.js';
+import { readOffload, type DeviceOffload } from '../tc/apply/offload-state.js';
 
 export interface AgentOptions {
   nodeName: string;
@@ -25,6 +31,8 @@ export interface AgentOptions {
   compile: CompileOptions;
   /** Full resync period (default 60 s). */
   resyncMs?: number;
+  /** Find representors in sysfs under this root (default in cluster mode: "/"). */
+  sysfsRoot?: string;
 }
 
 export interface StateSource {
@@ -53,7 +61,13 @@ export async function reconcileOnce(
   builder: NodePipelineBuilder,
   o: AgentOptions,
   seenProblems: Set<string>,
-): Promise<{ ok: boolean; failed: string[]; writes: number }> {
+): Promise<{
+  ok: boolean;
+  failed: string[];
+  writes: number;
+  unenforced: number;
+  offload: DeviceOffload[];
+}> {
   const snapshot = await source.snapshot();
   const t0 = performance.now();
   const { model, pipeline, how } = builder.build(snapshot);
@@ -71,6 +85,14 @@ export async function reconcileOnce(
       log.warn(w);
     }
   }
+  // Unenforced interfaces: error-level, an Event on the pod, once per problem (issue 14).
+  for (const p of unenforcedProblems(pipeline.unenforced ?? [])) {
+    const text = formatProblem(p);
+    if (seenProblems.has(text)) continue;
+    seenProblems.add(text);
+    log.error(text);
+    source.report?.(p);
+  }
   const report = await reconciler.reconcile(pipeline);
   const generations = new Map<string, Generation>();
   for (const out of report.outcomes) {
@@ -78,13 +100,27 @@ export async function reconcileOnce(
     else if (out.kind !== 'noop') log.info(`${out.device}: ${out.kind}, ${out.writes} tc line(s)`);
   }
   for (const d of pipeline.devices) generations.set(d.device, reconciler.generationOf(d.device) ?? 0);
+  // Offload visibility (issue 14): per filter in the dumps, not-in-hardware counts per device.
+  const offload = await readOffload(reconciler, pipeline, report).catch((e: unknown) => {
+    log.warn(`reading the offload state failed: ${e instanceof Error ? e.message : String(e)}`);
+    return [] as DeviceOffload[];
+  });
+  for (const d of offload)
+    if (d.notInHw > 0) log.info(`${d.device}: ${d.notInHw} of ${d.filters} filter(s) not in hardware`, 1);
+  const offloadLines = new Map(offload.map((d) => [d.device, d.lines]));
   if (o.podRulesPath)
-    await writeDumps(o.podRulesPath, dumpFiles(pipeline, model, generations, o.compile.ctZone));
+    await writeDumps(o.podRulesPath, dumpFiles(pipeline, model, generations, o.compile.ctZone, offloadLines));
   log.info(
     `reconciled node ${o.nodeName}: ${pipeline.devices.length} device(s), ${report.writes} tc line(s), ${report.failed.length} failed`,
     1,
   );
-  return { ok: report.failed.length === 0, failed: report.failed, writes: report.writes };
+  return {
+    ok: report.failed.length === 0,
+    failed: report.failed,
+    writes: report.writes,
+    unenforced: pipeline.unenforced?.length ?? 0,
+    offload,
+  };
 }
 
 export async function runAgent(o: AgentOptions): Promise<number> {
@@ -95,7 +131,12 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   const runner = new ExecaTcRunner(o.tcBinary);
   const reconciler = new Reconciler(runner, kernelReader(runner, o.tcBinary), o.compile.ctZone);
   const seen = new Set<string>();
-  const builder = new NodePipelineBuilder(o.nodeName, o.networkPlugins, o.compile);
+  // sysfs in cluster mode or with --sysfs-root; the annotations for a manifests directory.
+  const devices =
+    o.sysfsRoot !== undefined || !o.manifests
+      ? sysfsSource(hostSysFs(o.sysfsRoot ?? '/'), o.nodeName)
+      : annotationSource();
+  const builder = new NodePipelineBuilder(o.nodeName, o.networkPlugins, o.compile, devices);
   if (o.once) {
     try {
       const r = await reconcileOnce(source, reconciler, builder, o, seen);
@@ -124,7 +165,8 @@ export async function runAgent(o: AgentOptions): Promise<number> {
     let delay = o.resyncMs ?? 60_000;
     try {
       const r = await reconcileOnce(source, reconciler, builder, o, seen);
-      if (r.ok) backoff = 1000;
+      // Unenforced interfaces are retried with backoff too: their devices may appear any time.
+      if (r.ok && r.unenforced === 0) backoff = 1000;
       else {
         delay = backoff;
         backoff = Math.min(backoff * 2, 60_000);
@@ -141,10 +183,21 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   };
   // Changes come in bursts (a manifest save, a rollout): wait for quiet before reconciling.
   source.onChange(() => schedule(200));
+  const links =
+    devices.kind === 'sysfs'
+      ? startLinkMonitor(
+          () => {
+            devices.invalidate();
+            schedule(200);
+          },
+          (m) => log.warn(m),
+        )
+      : undefined;
   schedule(0);
   await new Promise<void>((resolve) => {
     const stop = () => {
       if (timer) clearTimeout(timer);
+      links?.stop();
       source.stop();
       log.info('agent stopping; rules stay in place');
       resolve();

@@ -10,6 +10,7 @@ import type { CompileOptions } from '../tc/compile-options.js';
 import { parseAddress } from '../tc/address-space.js';
 
 import { renderFilter } from '../tc/render-tc.js';
+import { unenforcedEffect, unenforcedOnPath, type UnenforcedInterface } from '../node/device-map.js';
 
 export class UsageError extends Error {}
 
@@ -69,7 +70,8 @@ export function explainFlow(
   model: PolicyModel,
   opts: CompileOptions,
   args: ExplainArgs,
-): { json: unknown; text: string; verdict: 'allow' | 'deny' } {
+  unenforced: readonly UnenforcedInterface[] = [],
+): { json: unknown; text: string; verdict: 'allow' | 'deny'; notEnforced: UnenforcedInterface[] } {
   const network = chooseNetwork(model, args.from, args.to, args.network);
   let family = args.family;
   const src0 = endpoint(model, args.from, network, family);
@@ -87,6 +89,9 @@ export function explainFlow(
   const t = sim.trace(flow);
   const ref = referenceVerdict(model, flow);
   const verdict = t.verdict === 'allow' && t.replyVerdict === 'allow' ? 'allow' : 'deny';
+  // An allowed flow that crosses a direction no device filters is allowed because nothing checks
+  // it, whatever the policy says: say so rather than a bare allow.
+  const notEnforced = verdict === 'allow' ? unenforcedOnPath(unenforced, src.iface, dst.iface) : [];
   const hops = (list: TraceResult['forward']) =>
     list.map((h) => ({
       node: h.node,
@@ -101,6 +106,13 @@ export function explainFlow(
     }));
   const json = {
     verdict,
+    notEnforced: notEnforced.map((u) => ({
+      pod: u.pod,
+      interface: u.interface,
+      node: u.node,
+      direction: u.direction,
+      reason: u.reason,
+    })),
     flow: {
       network,
       from: src.label,
@@ -115,7 +127,11 @@ export function explainFlow(
     reply: hops(t.reply),
   };
   const lines: string[] = [];
-  lines.push(`verdict: ${verdict}`);
+  lines.push(`verdict: ${verdict}${notEnforced.length > 0 ? ' (NOT ENFORCED)' : ''}`);
+  for (const u of notEnforced)
+    lines.push(
+      `  NOT ENFORCED: ${u.pod} ${u.interface} on node ${u.node}: ${u.reason}; ${unenforcedEffect(u.direction)}`,
+    );
   lines.push(
     `flow: ${src.label} (${src.ip}) -> ${dst.label} (${dst.ip}) ${args.protocol}${args.port !== undefined ? `/${args.port}` : ''} on ${network}`,
   );
@@ -133,7 +149,7 @@ export function explainFlow(
   };
   print('packet', json.forward);
   if (t.verdict === 'allow') print('reply', json.reply);
-  return { json, text: lines.join('\n') + '\n', verdict };
+  return { json, text: lines.join('\n') + '\n', verdict, notEnforced };
 }
 
 export function matrixKey(i: ManagedInterface, all: ManagedInterface[]): string {
@@ -146,12 +162,16 @@ export function explainMatrix(
   model: PolicyModel,
   opts: CompileOptions,
   args: { protocol: L4Protocol; port?: number; network?: string; family?: 4 | 6; tags?: VlanTpid[] },
+  unenforced: readonly UnenforcedInterface[] = [],
 ): {
   network: string;
   protocol: L4Protocol;
   port?: number;
   matrix: Record<string, Record<string, 'allow' | 'deny'>>;
+  /** Per source, the destinations it reaches only because nothing filters the flow (when any). */
+  notEnforced?: Record<string, string[]>;
 } {
+  const notEnforced: Record<string, string[]> = {};
   const networks = [...new Set(model.interfaces.map((i) => i.network))].sort();
   const network = args.network ?? (networks.length === 1 ? networks[0] : undefined);
   if (!network)
@@ -176,7 +196,10 @@ export function explainMatrix(
         },
         args.tags ?? [],
       );
-      row[matrixKey(d, ifaces)] = t.verdict === 'allow' && t.replyVerdict === 'allow' ? 'allow' : 'deny';
+      const allowed = t.verdict === 'allow' && t.replyVerdict === 'allow';
+      row[matrixKey(d, ifaces)] = allowed ? 'allow' : 'deny';
+      if (allowed && unenforcedOnPath(unenforced, s, d).length > 0)
+        (notEnforced[matrixKey(s, ifaces)] ??= []).push(matrixKey(d, ifaces));
     }
     matrix[matrixKey(s, ifaces)] = row;
   }
@@ -185,6 +208,8 @@ export function explainMatrix(
     protocol: args.protocol,
     ...(args.port !== undefined ? { port: args.port } : {}),
     matrix,
+    // Only when there is something to say: the JSON stays comparable with an observed matrix.
+    ...(Object.keys(notEnforced).length > 0 ? { notEnforced } : {}),
   };
 }
 

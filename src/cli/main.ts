@@ -14,6 +14,11 @@ import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../tc/compile-opti
 import { explainFlow, explainMatrix, UsageError } from './explain.js';
 import type { L4Protocol } from '../policy/types.js';
 import { runAgent } from '../agent/run-agent.js';
+import { placeDevices } from './placement.js';
+import { formatUnenforced } from '../node/device-map.js';
+
+const SYSFS_ROOT_HELP =
+  'read the representors and uplinks of the --hostname-override node from sysfs under <dir> (e.g. /)';
 
 function intArg(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -41,6 +46,7 @@ interface Common {
   acceptIcmp?: boolean;
   acceptIcmpv6?: boolean;
   ctZone?: number;
+  offload?: 'auto' | 'require';
   v?: number;
 }
 
@@ -49,6 +55,7 @@ function compileOptions(o: Common): CompileOptions {
     ctZone: o.ctZone ?? DEFAULT_COMPILE_OPTIONS.ctZone,
     acceptIcmp: o.acceptIcmp ?? false,
     acceptIcmpv6: o.acceptIcmpv6 ?? false,
+    ...(o.offload === 'require' ? { offload: 'require' as const } : {}),
   };
 }
 
@@ -63,6 +70,14 @@ function withCommon(c: Command): Command {
       'conntrack zone the pipeline uses',
       intArg('--ct-zone', 0, 65535),
       DEFAULT_COMPILE_OPTIONS.ctZone,
+    )
+    .addOption(
+      new Option(
+        '--offload <mode>',
+        'auto: filters in software and hardware; require: skip_sw, a filter the NIC rejects fails its device',
+      )
+        .choices(['auto', 'require'])
+        .default('auto'),
     )
     .option('-v, --v <level>', 'log verbosity (klog style)', intArg('-v', 0, 10), 0);
 }
@@ -104,7 +119,11 @@ withCommon(
       'read the cluster state from a manifests directory instead of the API server',
     )
     .option('--once', 'reconcile once and exit (non-zero on failure)', false)
-    .option('--tc <path>', 'tc binary', 'tc'),
+    .option('--tc <path>', 'tc binary', 'tc')
+    .option(
+      '--sysfs-root <dir>',
+      'find representors and uplinks in sysfs under <dir> (default in cluster mode: /; with --manifests: the annotations)',
+    ),
 ).action(async (o) => {
   setVerbosity(o.v);
   try {
@@ -118,6 +137,7 @@ withCommon(
       tcBinary: o.tc,
       networkPlugins: parsePluginList(o.networkPlugins),
       compile: compileOptions(o),
+      ...(o.sysfsRoot !== undefined ? { sysfsRoot: o.sysfsRoot } : {}),
     });
     process.exitCode = code;
   } catch (e) {
@@ -131,12 +151,19 @@ withCommon(
     .description(
       'print each managed pod interface with its isolation and allowed peers (reference semantics)',
     )
-    .requiredOption('--manifests <dir>', 'manifests directory'),
+    .requiredOption('--manifests <dir>', 'manifests directory')
+    .option('--hostname-override <name>', 'the node --sysfs-root describes (default: the host name)')
+    .option('--sysfs-root <dir>', SYSFS_ROOT_HELP),
 ).action(async (o) => {
   setVerbosity(o.v);
   try {
-    const { model } = await loadModel(o.manifests, parsePluginList(o.networkPlugins));
-    process.stdout.write(renderShow(model));
+    const plugins = parsePluginList(o.networkPlugins);
+    const { snapshot, model } = await loadModel(o.manifests, plugins);
+    const placed = placeDevices(snapshot, model, plugins, {
+      sysfsRoot: o.sysfsRoot,
+      node: (o.hostnameOverride ?? hostname()).toLowerCase(),
+    });
+    process.stdout.write(renderShow(placed.model, placed.unenforced));
   } catch (e) {
     fail(e);
   }
@@ -148,19 +175,22 @@ withCommon(
     .description('print the TC pipeline of one node, with filter counts per device')
     .requiredOption('--manifests <dir>', 'manifests directory')
     .option('--hostname-override <name>', 'node to render (default: the host name)')
-    .option(
-      '--sysfs-root <dir>',
-      'sysfs root for the representor resolver (reserved; device-info is used today)',
-    )
+    .option('--sysfs-root <dir>', SYSFS_ROOT_HELP)
     .addOption(new Option('--format <format>', 'output format').choices(['tc', 'json']).default('tc')),
 ).action(async (o) => {
   setVerbosity(o.v);
   try {
-    const { snapshot, model } = await loadModel(o.manifests, parsePluginList(o.networkPlugins));
+    const plugins = parsePluginList(o.networkPlugins);
+    const loaded = await loadModel(o.manifests, plugins);
     const node = (o.hostnameOverride ?? hostname()).toLowerCase();
     const opts = compileOptions(o);
-    const pipeline = compileNode(model, node, snapshot.nodes.get(node), opts);
+    const { snapshot, model, lookupFor } = placeDevices(loaded.snapshot, loaded.model, plugins, {
+      sysfsRoot: o.sysfsRoot,
+      node,
+    });
+    const pipeline = compileNode(model, node, snapshot.nodes.get(node), opts, lookupFor(node));
     for (const w of pipeline.warnings) log.warn(w);
+    for (const u of pipeline.unenforced ?? []) log.error(formatUnenforced(u));
     process.stdout.write(
       o.format === 'json'
         ? JSON.stringify(renderNodeJson(pipeline, opts.ctZone), null, 2) + '\n'
@@ -183,53 +213,85 @@ withCommon(
     .option('--port <port>', 'destination port', intArg('--port', 1, 65535))
     .option('--network <ns/nad>', 'network (needed when the endpoints share several)')
     .option('--family <4|6>', 'address family (default: the first the endpoints share)', familyArg)
+    .option('--hostname-override <name>', 'the node --sysfs-root describes (default: the host name)')
+    .option('--sysfs-root <dir>', SYSFS_ROOT_HELP)
     .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text')),
 ).action(async (o) => {
   setVerbosity(o.v);
   try {
-    const { snapshot, model } = await loadModel(
-      o.manifests,
-      parsePluginList(o.networkPlugins),
-      o.format === 'json',
-    );
+    const plugins = parsePluginList(o.networkPlugins);
+    const loaded = await loadModel(o.manifests, plugins, o.format === 'json');
+    const { snapshot, model, unenforced } = placeDevices(loaded.snapshot, loaded.model, plugins, {
+      sysfsRoot: o.sysfsRoot,
+      node: (o.hostnameOverride ?? hostname()).toLowerCase(),
+    });
     const opts = compileOptions(o);
     if (o.matrix) {
-      const m = explainMatrix(snapshot, model, opts, {
+      const m = explainMatrix(
+        snapshot,
+        model,
+        opts,
+        {
+          protocol: o.protocol,
+          port: o.port,
+          network: o.network,
+          family: o.family,
+        },
+        unenforced,
+      );
+      process.stdout.write(
+        o.format === 'json' ? JSON.stringify(m, null, 2) + '\n' : matrixText(m.matrix, m.notEnforced),
+      );
+      return;
+    }
+    if (!o.from || !o.to) throw new UsageError('explain needs --from and --to (or --matrix)');
+    const r = explainFlow(
+      snapshot,
+      model,
+      opts,
+      {
+        from: o.from,
+        to: o.to,
         protocol: o.protocol,
         port: o.port,
         network: o.network,
         family: o.family,
-      });
-      process.stdout.write(o.format === 'json' ? JSON.stringify(m, null, 2) + '\n' : matrixText(m.matrix));
-      return;
-    }
-    if (!o.from || !o.to) throw new UsageError('explain needs --from and --to (or --matrix)');
-    const r = explainFlow(snapshot, model, opts, {
-      from: o.from,
-      to: o.to,
-      protocol: o.protocol,
-      port: o.port,
-      network: o.network,
-      family: o.family,
-    });
+      },
+      unenforced,
+    );
     process.stdout.write(o.format === 'json' ? JSON.stringify(r.json, null, 2) + '\n' : r.text);
   } catch (e) {
     fail(e);
   }
 });
 
-function matrixText(m: Record<string, Record<string, 'allow' | 'deny'>>): string {
+function matrixText(
+  m: Record<string, Record<string, 'allow' | 'deny'>>,
+  notEnforced: Record<string, string[]> = {},
+): string {
   const names = Object.keys(m);
   // Row labels are "<index> <name>": leave room for the index.
   const w = Math.max(10, ...names.map((n, i) => `${i} ${n}`.length));
   const lines = [`${'from \\ to'.padEnd(w)}  ${names.map((_, i) => `${i}`.padStart(2)).join(' ')}`];
   names.forEach((s, i) => {
     const cells = names.map((d) =>
-      s === d ? ' -' : m[s]![d] === 'allow' ? ' .' : m[s]![d] === 'deny' ? ' X' : ' ?',
+      s === d
+        ? ' -'
+        : notEnforced[s]?.includes(d)
+          ? ' !'
+          : m[s]![d] === 'allow'
+            ? ' .'
+            : m[s]![d] === 'deny'
+              ? ' X'
+              : ' ?',
     );
     lines.push(`${`${i} ${s}`.padEnd(w)}  ${cells.join(' ')}`);
   });
-  lines.push('(. allow, X deny, - self)');
+  lines.push(
+    Object.keys(notEnforced).length > 0
+      ? '(. allow, X deny, ! allowed because NOT ENFORCED (see show), - self)'
+      : '(. allow, X deny, - self)',
+  );
   return lines.join('\n') + '\n';
 }
 

@@ -3,6 +3,7 @@
 
 import type { DirectionPolicy, ManagedInterface, PolicyModel, ResolvedRule } from '../policy/types.js';
 import { formatPortSet, resolvePorts } from '../policy/ports.js';
+import { unenforcedEffect, type UnenforcedInterface } from '../node/device-map.js';
 
 function peerText(model: PolicyModel, network: string, r: ResolvedRule): string {
   if (r.peers.kind === 'any') return 'any address';
@@ -23,9 +24,12 @@ function direction(
   i: ManagedInterface,
   name: 'ingress' | 'egress',
   d: DirectionPolicy,
+  lost: UnenforcedInterface | undefined,
 ): string[] {
-  if (!d.isolated) return [`  ${name}: not isolated (all allowed)`];
-  const out = [`  ${name}: isolated by ${d.policies.join(', ')}`];
+  // What the node cannot filter is said first: the rules below are then only what policy asks.
+  const notEnforced = lost ? [`    NOT ENFORCED: ${lost.reason}; ${unenforcedEffect(lost.direction)}`] : [];
+  if (!d.isolated) return [`  ${name}: not isolated (all allowed)`, ...notEnforced];
+  const out = [`  ${name}: isolated by ${d.policies.join(', ')}`, ...notEnforced];
   if (d.rules.length === 0) out.push('    allows nothing');
   for (const r of d.rules) {
     const dir = name === 'ingress' ? 'from' : 'to';
@@ -43,7 +47,10 @@ function direction(
   return out;
 }
 
-export function renderShow(model: PolicyModel): string {
+/** `unenforced`: the directions no device filters (see buildDeviceMap), marked NOT ENFORCED. */
+export function renderShow(model: PolicyModel, unenforced: readonly UnenforcedInterface[] = []): string {
+  const lost = (i: ManagedInterface, dir: 'ingress' | 'egress') =>
+    unenforced.find((u) => u.key === i.key && u.direction === dir);
   const out: string[] = [];
   out.push(`${model.interfaces.length} managed pod interface(s), ${model.policies.length} policy(ies)`);
   for (const i of model.interfaces) {
@@ -51,8 +58,8 @@ export function renderShow(model: PolicyModel): string {
     out.push(
       `${i.pod} ${i.interface} on ${i.network} (node ${i.nodeName || '-'}; ${i.ips.join(', ') || 'no IP'}; representor ${i.representor ?? 'unknown'})`,
     );
-    out.push(...direction(model, i, 'ingress', i.ingress));
-    out.push(...direction(model, i, 'egress', i.egress));
+    out.push(...direction(model, i, 'ingress', i.ingress, lost(i, 'ingress')));
+    out.push(...direction(model, i, 'egress', i.egress, lost(i, 'egress')));
   }
   return out.join('\n') + '\n';
 }

@@ -1,6 +1,7 @@
-// Which representor carries which pod interface on one node. Until the sysfs resolver finds them
-// on a live node, representors come from network-status device-info (`representor-device`) and
-// uplinks from the Node object's uplink annotation.
+// Which representor carries which pod interface on one node, and which interfaces no device can
+// filter (the "unenforced" list: loud, never silent). A DeviceLookup places each interface: from
+// the annotations (device-info `representor-device`, the Node's uplink annotation; manifests mode)
+// or from sysfs (cluster mode, or `--sysfs-root`; see sysfs-lookup.ts).
 
 import type { NodeInfo } from '../cluster/snapshot.js';
 import type { ManagedInterface, PolicyModel } from '../policy/types.js';
@@ -15,19 +16,41 @@ export interface UplinkAssignment {
   interfaces: ManagedInterface[];
 }
 
+/** A pod interface whose traffic in one direction no filter on this node checks. */
+export interface UnenforcedInterface {
+  /** ManagedInterface key. */
+  key: string;
+  /** "namespace/pod" */
+  pod: string;
+  interface: string;
+  network: string;
+  node: string;
+  /**
+   * egress: traffic the pod sends (its egress policy, and the ingress policy of the same-node pods
+   * it sends to); ingress: traffic from other nodes and from outside the cluster to it.
+   */
+  direction: 'egress' | 'ingress';
+  reason: string;
+}
+
 export interface DeviceMap {
   node: string;
   /** Sorted by device. */
   vfs: VfAssignment[];
   /** Sorted by device. */
   uplinks: UplinkAssignment[];
+  /** Sorted by key, then direction. */
+  unenforced: UnenforcedInterface[];
   warnings: string[];
 }
 
-/** Resolves a VF interface to its representor; the default reads device-info. */
-export type RepresentorLookup = (iface: ManagedInterface) => string | undefined;
+/** Where one interface's traffic can be filtered, or why it cannot. */
+export type Placement = { device: string } | { missing: string };
 
-export const representorFromDeviceInfo: RepresentorLookup = (iface) => iface.representor;
+export interface DeviceLookup {
+  representor(iface: ManagedInterface): Placement;
+  uplink(iface: ManagedInterface): Placement;
+}
 
 export function uplinkFor(node: NodeInfo | undefined, iface: ManagedInterface): string | undefined {
   if (!node) return undefined;
@@ -35,51 +58,147 @@ export function uplinkFor(node: NodeInfo | undefined, iface: ManagedInterface): 
   return node.uplinks['*'];
 }
 
+/** Manifests mode: device-info's representor-device and the Node's uplink annotation, as given. */
+export function annotationLookup(nodeName: string, node: NodeInfo | undefined): DeviceLookup {
+  return {
+    representor: (iface) =>
+      iface.representor
+        ? { device: iface.representor }
+        : {
+            missing:
+              'no VF representor: device-info has no representor-device (pass --sysfs-root to look it up in sysfs)',
+          },
+    uplink: (iface) => {
+      const up = uplinkFor(node, iface);
+      if (up) return { device: up };
+      const pf = iface.pfPciAddress ? `PF ${iface.pfPciAddress}` : 'its PF';
+      return {
+        missing: node
+          ? `no uplink representor: Node ${nodeName} names none for ${pf} in its uplink-representors annotation`
+          : `no uplink representor: there is no Node object ${nodeName} with an uplink-representors annotation`,
+      };
+    },
+  };
+}
+
+/** Networks with an isolated interface on the node: only those need filters there. */
+export function isolatedNetworks(model: PolicyModel, nodeName: string): Set<string> {
+  const out = new Set<string>();
+  for (const i of model.interfaces) {
+    if (i.nodeName === nodeName && (i.ingress.isolated || i.egress.isolated)) out.add(i.network);
+  }
+  return out;
+}
+
 export function buildDeviceMap(
   model: PolicyModel,
   nodeName: string,
   node: NodeInfo | undefined,
-  lookup: RepresentorLookup = representorFromDeviceInfo,
+  lookup: DeviceLookup = annotationLookup(nodeName, node),
 ): DeviceMap {
   const warnings: string[] = [];
+  const unenforced: UnenforcedInterface[] = [];
+  const active = isolatedNetworks(model, nodeName);
   const vfs = new Map<string, VfAssignment>();
   const uplinks = new Map<string, ManagedInterface[]>();
+  const lost = (iface: ManagedInterface, direction: 'egress' | 'ingress', reason: string) => {
+    // Only where it matters: egress when the network needs filters on this node (the pod's own
+    // egress or its same-node peers' ingress), ingress when the interface is isolated for it.
+    const matters = direction === 'egress' ? active.has(iface.network) : iface.ingress.isolated;
+    if (!matters) return;
+    unenforced.push({
+      key: iface.key,
+      pod: iface.pod,
+      interface: iface.interface,
+      network: iface.network,
+      node: nodeName,
+      direction,
+      reason,
+    });
+  };
   for (const iface of model.interfaces) {
     if (iface.nodeName !== nodeName) continue;
-    const rep = lookup(iface);
-    if (!rep) {
+    const rep = lookup.representor(iface);
+    if ('missing' in rep) {
+      lost(iface, 'egress', rep.missing);
+    } else if (vfs.has(rep.device)) {
+      const first = vfs.get(rep.device)!.iface;
       warnings.push(
-        `${iface.pod} ${iface.interface} on ${iface.network}: no VF representor known; traffic it sends is not filtered on this node`,
+        `${iface.pod} ${iface.interface}: representor ${rep.device} is already used by ${first.pod}; keeping the first`,
       );
-    } else if (vfs.has(rep)) {
-      warnings.push(
-        `${iface.pod} ${iface.interface}: representor ${rep} is already used by ${vfs.get(rep)!.iface.pod}; keeping the first`,
-      );
+      lost(iface, 'egress', `representor ${rep.device} is also claimed by ${first.pod} ${first.interface}`);
     } else {
-      vfs.set(rep, { device: rep, iface });
+      vfs.set(rep.device, { device: rep.device, iface });
     }
-    const up = uplinkFor(node, iface);
-    if (!up) {
-      warnings.push(
-        `${iface.pod} ${iface.interface} on ${iface.network}: no uplink representor known; traffic from outside the node to it is not filtered`,
-      );
+    const up = lookup.uplink(iface);
+    if ('missing' in up) {
+      lost(iface, 'ingress', up.missing);
     } else {
-      const list = uplinks.get(up);
+      const list = uplinks.get(up.device);
       if (list) list.push(iface);
-      else uplinks.set(up, [iface]);
+      else uplinks.set(up.device, [iface]);
     }
   }
   for (const up of uplinks.keys()) {
-    if (vfs.has(up))
-      warnings.push(`uplink ${up} is also named as a VF representor; treating it as the uplink only`);
+    const vf = vfs.get(up);
+    if (!vf) continue;
+    warnings.push(`uplink ${up} is also named as a VF representor; treating it as the uplink only`);
+    lost(
+      vf.iface,
+      'egress',
+      `its representor ${up} is also the uplink, which is filtered as the uplink only`,
+    );
+    vfs.delete(up);
   }
-  for (const up of uplinks.keys()) vfs.delete(up);
   const byName = <T extends { device: string }>(a: T, b: T) =>
     a.device < b.device ? -1 : a.device > b.device ? 1 : 0;
+  unenforced.sort((a, b) =>
+    a.key < b.key
+      ? -1
+      : a.key > b.key
+        ? 1
+        : a.direction < b.direction
+          ? -1
+          : a.direction > b.direction
+            ? 1
+            : 0,
+  );
   return {
     node: nodeName,
     vfs: [...vfs.values()].sort(byName),
     uplinks: [...uplinks.entries()].map(([device, interfaces]) => ({ device, interfaces })).sort(byName),
+    unenforced,
     warnings,
   };
+}
+
+/** What an unenforced direction leaves unfiltered. */
+export function unenforcedEffect(direction: UnenforcedInterface['direction']): string {
+  return direction === 'egress'
+    ? 'traffic it sends is not filtered (its egress policy, and the ingress policy of same-node pods it sends to)'
+    : 'traffic from other nodes and from outside to it is not filtered (its ingress policy)';
+}
+
+/** One line per unenforced direction, for logs. */
+export function formatUnenforced(u: UnenforcedInterface): string {
+  return `${u.pod} ${u.interface} on ${u.network} (node ${u.node}) is NOT ENFORCED: ${unenforcedEffect(u.direction)}: ${u.reason}`;
+}
+
+/**
+ * The unenforced directions a flow from `src` to `dst` depends on: the source's egress, and the
+ * destination's ingress when the flow comes from another node or from outside.
+ */
+export function unenforcedOnPath(
+  unenforced: readonly UnenforcedInterface[],
+  src: ManagedInterface | undefined,
+  dst: ManagedInterface | undefined,
+): UnenforcedInterface[] {
+  return unenforced.filter(
+    (u) =>
+      (src !== undefined && u.key === src.key && u.direction === 'egress') ||
+      (dst !== undefined &&
+        u.key === dst.key &&
+        u.direction === 'ingress' &&
+        (src === undefined || src.nodeName !== dst.nodeName)),
+  );
 }

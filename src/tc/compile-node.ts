@@ -8,7 +8,7 @@
 
 import type { NodeInfo } from '../cluster/snapshot.js';
 import type { ManagedInterface, PolicyModel } from '../policy/types.js';
-import { buildDeviceMap, type RepresentorLookup } from '../node/device-map.js';
+import { buildDeviceMap, isolatedNetworks, type DeviceLookup } from '../node/device-map.js';
 import { CompileCache, Memo, namedPortsKey, sameIps } from './compile-cache.js';
 import {
   buildUplink,
@@ -23,11 +23,7 @@ import type { DevicePipeline, NodePipeline } from './ir.js';
 
 /** A network needs filtering on a node when some interface of it on that node is isolated. */
 export function activeNetworks(model: PolicyModel, nodeName: string): Set<string> {
-  const out = new Set<string>();
-  for (const i of model.interfaces) {
-    if (i.nodeName === nodeName && (i.ingress.isolated || i.egress.isolated)) out.add(i.network);
-  }
-  return out;
+  return isolatedNetworks(model, nodeName);
 }
 
 export function compileNode(
@@ -35,7 +31,7 @@ export function compileNode(
   nodeName: string,
   node: NodeInfo | undefined,
   opts: CompileOptions,
-  lookup?: RepresentorLookup,
+  lookup?: DeviceLookup,
 ): NodePipeline {
   return new NodeCompiler(opts).compile(model, nodeName, node, lookup);
 }
@@ -48,13 +44,18 @@ export class NodeCompiler {
   /** The node's own interfaces per network, as the last compile saw them (see localNetwork). */
   private locals = new Map<string, LocalNetwork>();
 
-  constructor(private readonly opts: CompileOptions) {}
+  /** Spread into every device: skip_sw under --offload=require, nothing by default. */
+  private readonly skipSw: { skipSw?: true };
+
+  constructor(private readonly opts: CompileOptions) {
+    this.skipSw = opts.offload === 'require' ? { skipSw: true } : {};
+  }
 
   compile(
     model: PolicyModel,
     nodeName: string,
     node: NodeInfo | undefined,
-    lookup?: RepresentorLookup,
+    lookup?: DeviceLookup,
   ): NodePipeline {
     const map = buildDeviceMap(model, nodeName, node, lookup);
     const warnings = [...map.warnings];
@@ -87,6 +88,7 @@ export class NodeCompiler {
           networks: [net],
           interfaces: [vf.iface.key],
           chains: plan ? buildVf(plan, this.opts) : [],
+          ...this.skipSw,
         })),
       );
     }
@@ -101,6 +103,7 @@ export class NodeCompiler {
           networks: [...new Set(behind.map((i) => i.network))].sort(),
           interfaces: behind.map((i) => i.key),
           chains: behind.length > 0 ? buildUplink(plan, this.opts) : [],
+          ...this.skipSw,
         })),
       );
     }
@@ -108,7 +111,7 @@ export class NodeCompiler {
     this.devices.sweep();
     this.cache.sweep();
     devices.sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
-    return { node: nodeName, devices, warnings };
+    return { node: nodeName, devices, warnings, unenforced: map.unenforced };
   }
 
   /**

@@ -7,6 +7,11 @@ export interface CompileOptions {
   acceptIcmp: boolean;
   /** Pass every ICMPv6 packet (otherwise only neighbour discovery, types 133-137, passes untouched). */
   acceptIcmpv6: boolean;
+  /**
+   * --offload: 'auto' (absent) installs filters in software and hardware, so a filter the NIC
+   * rejects still enforces in software; 'require' adds skip_sw, so such a filter fails its device.
+   */
+  offload?: 'auto' | 'require';
 }
 
 export const DEFAULT_COMPILE_OPTIONS: CompileOptions = {

@@ -3,6 +3,7 @@
 // generation, so the same IR can be installed side by side with the previous one (make-before-break).
 
 import type { RuleOrigin } from '../policy/types.js';
+import type { UnenforcedInterface } from '../node/device-map.js';
 
 /** The `protocol` of a tc filter: the outer ethertype it is attached to. */
 export type FilterProtocol = 'all' | 'ip' | 'ipv6' | '802.1q' | '802.1ad';
@@ -76,14 +77,18 @@ export interface DevicePipeline {
   interfaces: string[];
   /** Sorted by index. Empty: the device carries nothing that needs filtering (no filters at all). */
   chains: Chain[];
+  /** --offload=require: every filter is installed with skip_sw (hardware only). */
+  skipSw?: boolean;
 }
 
 export interface NodePipeline {
   node: string;
   /** Sorted by device name. */
   devices: DevicePipeline[];
-  /** Human-readable problems the compiler found (unknown representor, uplink, IP clashes). */
+  /** Human-readable problems the compiler found (representor clashes, IP clashes). */
   warnings: string[];
+  /** Local pod interfaces that no device filters in some direction (no representor, no uplink). */
+  unenforced?: UnenforcedInterface[];
 }
 
 export function filterCount(d: DevicePipeline): number {

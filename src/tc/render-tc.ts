@@ -3,6 +3,7 @@
 
 import type { Action, DevicePipeline, Filter, FlowerMatch, NodePipeline } from './ir.js';
 import { filterCount } from './ir.js';
+import { formatUnenforced } from '../node/device-map.js';
 import {
   absoluteChain,
   ENTRY_CHAIN,
@@ -61,6 +62,7 @@ export function renderFilter(
   f: Filter,
   gen: Generation,
   ctZone: number,
+  skipSw = false,
 ): string {
   return [
     'filter',
@@ -75,13 +77,14 @@ export function renderFilter(
     'chain',
     `${chainAbs}`,
     'flower',
+    ...(skipSw ? ['skip_sw'] : []),
     ...renderMatch(f.match),
     ...renderActions(f.actions, gen, ctZone),
   ].join(' ');
 }
 
 /** The one filter in chain 0 that sends everything to the live generation. */
-export function renderEntry(dev: string, gen: Generation, verb: 'add' | 'replace'): string {
+export function renderEntry(dev: string, gen: Generation, verb: 'add' | 'replace', skipSw = false): string {
   return [
     'filter',
     verb,
@@ -97,6 +100,7 @@ export function renderEntry(dev: string, gen: Generation, verb: 'add' | 'replace
     'chain',
     `${ENTRY_CHAIN}`,
     'flower',
+    ...(skipSw ? ['skip_sw'] : []),
     'action',
     'gact',
     'goto',
@@ -112,7 +116,7 @@ export function renderGenerationLines(d: DevicePipeline, gen: Generation, ctZone
   const lines: string[] = [];
   for (const c of d.chains) {
     for (const f of c.filters)
-      lines.push(renderFilter(d.device, absoluteChain(gen, c.index), f, gen, ctZone));
+      lines.push(renderFilter(d.device, absoluteChain(gen, c.index), f, gen, ctZone, d.skipSw));
   }
   return lines;
 }
@@ -129,6 +133,7 @@ export function kernelFilterCount(d: DevicePipeline): number {
 export function renderNodeTc(p: NodePipeline, ctZone: number): string {
   const out: string[] = [`# node ${p.node}: ${p.devices.length} device(s)`];
   for (const w of p.warnings) out.push(`# warning: ${w}`);
+  for (const u of p.unenforced ?? []) out.push(`# ${formatUnenforced(u)}`);
   for (const d of p.devices) {
     out.push('');
     out.push(
@@ -141,10 +146,11 @@ export function renderNodeTc(p: NodePipeline, ctZone: number): string {
     out.push(`qdisc add dev ${d.device} clsact`);
     for (const c of d.chains) {
       out.push(`# chain ${absoluteChain(0, c.index)}: ${c.purpose}`);
-      for (const f of c.filters) out.push(renderFilter(d.device, absoluteChain(0, c.index), f, 0, ctZone));
+      for (const f of c.filters)
+        out.push(renderFilter(d.device, absoluteChain(0, c.index), f, 0, ctZone, d.skipSw));
     }
     out.push(`# entry: chain 0 sends every packet to chain ${absoluteChain(0, 0)}`);
-    out.push(renderEntry(d.device, 0, 'add'));
+    out.push(renderEntry(d.device, 0, 'add', d.skipSw));
   }
   return out.join('\n') + '\n';
 }

@@ -23,6 +23,17 @@ export interface KernelFilter {
   cookie?: string;
   /** Packets counted by the filter's first action, when tc reports stats. */
   packets?: number;
+  /** Where the kernel placed the filter (in_hw, in_hw_count, not_in_hw, skip flags). */
+  offload?: FilterOffload;
+}
+
+export interface FilterOffload {
+  inHw: boolean;
+  /** How many hardware devices hold it (shared blocks: several). */
+  inHwCount?: number;
+  notInHw: boolean;
+  skipSw: boolean;
+  skipHw: boolean;
 }
 
 export interface DeviceState {

@@ -143,6 +143,14 @@ export function parseFilterDump(dump: unknown[], expectedCtZone?: number): Kerne
     if (acts?.cookie) k.cookie = acts.cookie;
     if (acts?.goto !== undefined) k.gotoChain = acts.goto;
     if (acts?.packets !== undefined) k.packets = acts.packets;
+    const o = e.options;
+    k.offload = {
+      inHw: o.in_hw === true,
+      ...(typeof o.in_hw_count === 'number' ? { inHwCount: o.in_hw_count } : {}),
+      notInHw: o.not_in_hw === true,
+      skipSw: o.skip_sw === true,
+      skipHw: o.skip_hw === true,
+    };
     const keys = isObj(e.options.keys) ? parseKeys(e.options.keys) : {};
     const zone = ctZoneOf(e);
     const zoneOk = expectedCtZone === undefined || zone === undefined || zone === expectedCtZone;

@@ -108,7 +108,7 @@ export function planDevice(desired: DevicePipeline, state: DeviceState, ctZone: 
   if (!state.qdisc) lines.push(`qdisc add dev ${dev} clsact`);
   for (const c of chainsOf(state.generations[next])) lines.push(del(c));
   for (const line of renderGenerationLines(desired, next, ctZone)) lines.push(line);
-  lines.push(renderEntry(dev, next, state.entryPresent ? 'replace' : 'add'));
+  lines.push(renderEntry(dev, next, state.entryPresent ? 'replace' : 'add', desired.skipSw));
   // The old generation goes only after the switch; without an entry it was never live.
   for (const c of chainsOf(state.generations[old])) lines.push(del(c));
   return { device: dev, kind: state.entry === undefined ? 'install' : 'update', lines, generation: next };

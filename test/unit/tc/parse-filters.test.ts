@@ -267,6 +267,8 @@ describe('parseFilterDump: lab output', () => {
       gotoChain: 10000,
       packets: 0,
       filter: { prio: 1, protocol: 'all', match: {}, actions: [{ kind: 'goto', chain: 10000 }], note: '' },
+      // The lab's veth cannot offload: tc says not_in_hw.
+      offload: { inHw: false, notInHw: true, skipSw: false, skipHw: false },
     });
     expect(isEntry(k!)).to.equal(true);
     expect(classify('repA', 'clsact', [k!])).to.deep.equal({

@@ -1,0 +1,72 @@
+// Where the kernel placed each filter: `tc -s -j filter show` says in_hw (with in_hw_count) when
+// the NIC holds it, not_in_hw when only software does. Per device, the count of the agent's
+// filters that are not in hardware (for a metric), and one line per filter for the rule dumps.
+
+import type { DevicePipeline } from '../ir.js';
+import type { DeviceState, KernelFilter } from './device-state.js';
+import type { Reconciler, ReconcileReport } from './reconcile.js';
+
+export interface DeviceOffload {
+  device: string;
+  /** The agent's filters in the device's live generation. */
+  filters: number;
+  inHw: number;
+  /** Filters tc reports not_in_hw (software only), or reports nothing about. */
+  notInHw: number;
+  /** One line per filter: "chain C pref P handle H: in_hw (count N)" or "...: not_in_hw". */
+  lines: string[];
+}
+
+export function formatFilterOffload(k: KernelFilter): string {
+  const where = `chain ${k.chain} pref ${k.prio}${k.handle !== undefined ? ` handle ${k.handle}` : ''}`;
+  const o = k.offload;
+  if (!o) return `${where}: unknown`;
+  const flags = [o.skipSw ? ' skip_sw' : '', o.skipHw ? ' skip_hw' : ''].join('');
+  if (o.inHw)
+    return `${where}: in_hw${o.inHwCount !== undefined ? ` in_hw_count ${o.inHwCount}` : ''}${flags}`;
+  return `${where}: not_in_hw${flags}`;
+}
+
+/** The live generation's filters on one device (the entry filter is not kept in DeviceState). */
+export function ownFilters(state: DeviceState): KernelFilter[] {
+  return state.entry === undefined ? [] : state.generations[state.entry];
+}
+
+export function deviceOffload(state: DeviceState): DeviceOffload {
+  const own = ownFilters(state);
+  const inHw = own.filter((k) => k.offload?.inHw === true).length;
+  return {
+    device: state.device,
+    filters: own.length,
+    inHw,
+    notInHw: own.length - inHw,
+    lines: own.map(formatFilterOffload),
+  };
+}
+
+/** Last offload state per device, per reconciler (one agent, one map). */
+const lastByReconciler = new WeakMap<Reconciler, Map<string, DeviceOffload>>();
+
+/**
+ * After a reconcile: the offload state of every device of the pipeline that exists and carries
+ * filters. Only devices written in this reconcile (or not seen yet) are read again from the kernel
+ * (one tc process for all of them): a filter's placement is decided when it is installed.
+ */
+export async function readOffload(
+  reconciler: Reconciler,
+  pipeline: { devices: readonly DevicePipeline[] },
+  report: ReconcileReport,
+): Promise<DeviceOffload[]> {
+  const last = lastByReconciler.get(reconciler) ?? new Map<string, DeviceOffload>();
+  const failed = new Set(report.failed);
+  const written = new Set(report.outcomes.filter((o) => o.writes > 0).map((o) => o.device));
+  const devices = pipeline.devices
+    .filter((d) => d.chains.length > 0 && !failed.has(d.device))
+    .map((d) => d.device);
+  const stale = devices.filter((d) => written.has(d) || !last.has(d));
+  const states = stale.length > 0 ? await reconciler.readStates(stale) : new Map<string, DeviceState>();
+  const next = new Map<string, DeviceOffload>();
+  for (const d of devices) next.set(d, states.has(d) ? deviceOffload(states.get(d)!) : last.get(d)!);
+  lastByReconciler.set(reconciler, next);
+  return [...next.values()];
+}
