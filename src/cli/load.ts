@@ -3,6 +3,8 @@
 import type { ClusterSnapshot } from '../cluster/snapshot.js';
 import { formatProblem } from '../cluster/problem.js';
 import { loadSnapshotFromDir } from '../cluster/load-manifests.js';
+
+export { checkManifestsDir, ManifestsPathError } from '../cluster/load-manifests.js';
 import { buildPolicyModel } from '../policy/build-model.js';
 import type { PolicyModel } from '../policy/types.js';
 import { log } from '../util/log.js';

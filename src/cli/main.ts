@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // multi-networkpolicy-tc: the agent (default command) and its offline tools (show, render, explain).
 
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { hostname } from 'node:os';
-import { setVerbosity, log } from '../util/log.js';
-import { loadModel, parsePluginList } from './load.js';
+import { setVerbosity, getVerbosity, log } from '../util/log.js';
+import { checkManifestsDir, loadModel, parsePluginList, ManifestsPathError } from './load.js';
+import { setDefaultTcTimeout, DEFAULT_TC_TIMEOUT_MS } from '../tc/apply/tc-runner.js';
 import { renderShow } from './show.js';
 import { compileNode } from '../tc/compile-node.js';
 import { renderNodeTc } from '../tc/render-tc.js';
@@ -66,18 +67,32 @@ function withCommon(c: Command): Command {
     .option('-v, --v <level>', 'log verbosity (klog style)', intArg('-v', 0, 10), 0);
 }
 
+/** One line, exit 2 for usage and path errors, 1 otherwise; the stack trace only at -v 4 and up. */
 function fail(e: unknown): never {
-  if (e instanceof UsageError || e instanceof InvalidArgumentError) {
-    log.error(e.message);
-    process.exit(2);
-  }
-  log.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
-  process.exit(1);
+  const usage =
+    e instanceof UsageError || e instanceof InvalidArgumentError || e instanceof ManifestsPathError;
+  const text = e instanceof Error ? e.message : String(e);
+  const stack = e instanceof Error && getVerbosity() >= 4 ? e.stack : undefined;
+  log.error(
+    (stack ?? text)
+      .split('\n')
+      .filter(Boolean)
+      .join(stack ? '\n' : '; '),
+  );
+  process.exit(usage ? 2 : 1);
 }
+
+// A reader that stops early (`render | head -c 600`) is not an error: exit quietly.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  fail(e);
+});
 
 const program = new Command('multi-networkpolicy-tc')
   .description('MultiNetworkPolicy enforcement with TC flower on SR-IOV switchdev VF representors')
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors exit 2 (commander's message is already printed); --help and --version exit 0.
+  .exitOverride((e: CommanderError) => process.exit(e.exitCode === 0 ? 0 : 2));
 
 withCommon(
   program
@@ -97,10 +112,18 @@ withCommon(
       'read the cluster state from a manifests directory instead of the API server',
     )
     .option('--once', 'reconcile once and exit (non-zero on failure)', false)
-    .option('--tc <path>', 'tc binary', 'tc'),
+    .option('--tc <path>', 'tc binary', 'tc')
+    .option(
+      '--tc-timeout <seconds>',
+      'limit for each tc or ip process; one that runs longer is killed and its devices retried',
+      intArg('--tc-timeout', 1, 3600),
+      DEFAULT_TC_TIMEOUT_MS / 1000,
+    ),
 ).action(async (o) => {
   setVerbosity(o.v);
   try {
+    setDefaultTcTimeout(o.tcTimeout * 1000);
+    if (o.manifests) await checkManifestsDir(o.manifests);
     const code = await runAgent({
       nodeName: (o.hostnameOverride ?? hostname()).toLowerCase(),
       manifests: o.manifests,
