@@ -80,7 +80,7 @@ describe('loadManifestsDir', () => {
     } catch (e) {
       err = e;
     }
-    expect(String(err)).to.contain('does not exist');
+    expect(String(err)).to.contain('no such directory');
   });
 });
 
