@@ -541,6 +541,32 @@ function reclaimed(claims: AddressClaims, swaps: [PodInfo, PodInfo][]): AddressC
   return owners === claims.owners ? claims : { owners, shared: false };
 }
 
+// The objects each snapshot was built from, so that problems found later (by the policy engine,
+// which sees no files) can name the file of their object.
+const inputs = new WeakMap<ClusterSnapshot, SourcedObject[]>();
+
+/** `copy` is made of the same objects as `original` (a field-by-field copy of it). */
+export function sameInputs(copy: ClusterSnapshot, original: ClusterSnapshot): void {
+  const objects = inputs.get(original);
+  if (objects) inputs.set(copy, objects);
+}
+
+/** Problems with the source of their object ("file.yaml#2") filled in where they had none. */
+export function withObjectSources(snapshot: ClusterSnapshot, problems: Problem[]): Problem[] {
+  const objects = inputs.get(snapshot);
+  if (!objects || problems.every((p) => p.source)) return problems;
+  const sourceOf = new Map<string, string>();
+  for (const { obj, source } of objects) {
+    const id = source ? identify(obj, source) : undefined;
+    // The first definition: a duplicate's own problem already names the later file.
+    if (id && source && !sourceOf.has(id.keyed.object)) sourceOf.set(id.keyed.object, source);
+  }
+  return problems.map((p) => {
+    const source = p.source ? undefined : sourceOf.get(p.object);
+    return source ? { ...p, source } : p;
+  });
+}
+
 /** Builds snapshots, each from the last one when only a few pods changed (see LastBuild). */
 export class SnapshotBuilder {
   private last?: LastBuild;
@@ -551,6 +577,7 @@ export class SnapshotBuilder {
     const next = patched(this.last, objects);
     this.lastHow = next ? 'patched' : 'full';
     this.last = next ?? buildFull(objects);
+    inputs.set(this.last.snapshot, objects);
     return this.last.snapshot;
   }
 }

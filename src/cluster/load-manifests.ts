@@ -11,7 +11,7 @@ import { constants } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { buildSnapshot, type SourcedObject } from './build-snapshot.js';
+import { buildSnapshot, sameInputs, type SourcedObject } from './build-snapshot.js';
 import { EFFECT } from './effects.js';
 import type { Problem } from './problem.js';
 import { asRecord } from './read-fields.js';
@@ -214,7 +214,7 @@ export async function loadSnapshotFromDir(dir: string): Promise<ClusterSnapshot>
   const s = buildSnapshot(objects);
   // A new snapshot object (the builder keeps the one it returned, to patch the next build), with
   // the fields in the builder's order (one object shape for every snapshot).
-  return {
+  const copy: ClusterSnapshot = {
     policies: s.policies,
     namespaces: s.namespaces,
     pods: s.pods,
@@ -223,4 +223,6 @@ export async function loadSnapshotFromDir(dir: string): Promise<ClusterSnapshot>
     problems: [...errors, ...s.problems],
     raw: s.raw,
   };
+  sameInputs(copy, s);
+  return copy;
 }
