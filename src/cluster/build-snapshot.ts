@@ -7,6 +7,7 @@ import type { KubeObject, MultiNetworkPolicy, Pod } from './objects.js';
 import { ANNOTATION } from './objects.js';
 import { CLUSTER_SCOPED, describeObject, objectNamespace } from './object-ref.js';
 import { parseUplinkRepresentors } from './parse-uplinks.js';
+import { isDns1123Label } from './name-checks.js';
 import type { Problem } from './problem.js';
 import { readPod } from './read-pod.js';
 import { asRecord, stringField, stringMap } from './read-fields.js';
@@ -51,9 +52,67 @@ function validateOnce(obj: unknown, source: string | undefined): Problem[] {
   if (typeof obj !== 'object' || obj === null) return withSource(validateObject(obj, source), source);
   const hit = validated.get(obj);
   if (hit && hit.source === source) return hit.problems;
-  const problems = withSource(validateObject(obj, source), source);
+  const problems = withSource([...validateObject(obj, source), ...nameProblems(obj)], source);
   validated.set(obj, { source, problems });
   return problems;
+}
+
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
+const POD_UID = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,252}$/;
+const AS_IS = 'read as it is (the API server would have refused it)';
+
+/** A label key: an optional DNS subdomain prefix and "/", then a name of 1-63 characters. */
+function isLabelKey(key: string): boolean {
+  const slash = key.lastIndexOf('/');
+  const name = key.slice(slash + 1);
+  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+  if (prefix !== undefined && (prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix))) return false;
+  return name.length > 0 && name.length <= 63 && LABEL_NAME.test(name);
+}
+
+/**
+ * Names the API server would refuse (a manifests directory has no API server): a name or
+ * namespace that is not a DNS name, label keys and values out of syntax, a pod uid that is not
+ * one path component. Warnings only: the objects are read as they are, which never widens (a
+ * selector compares the strings), but an operator should know.
+ */
+function nameProblems(obj: object): Problem[] {
+  const kind = stringField(obj, 'kind');
+  const meta = asRecord((obj as { metadata?: unknown }).metadata);
+  if (!kind || !KNOWN_KINDS.includes(kind) || !meta) return [];
+  const object = describeObject(obj);
+  const out: Problem[] = [];
+  const warn = (path: string, message: string, effect = AS_IS): void => {
+    out.push({ severity: 'warning', object, path, message, effect });
+  };
+  const name = meta.name;
+  if (typeof name === 'string' && (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)))
+    warn(
+      'metadata.name',
+      'is not a valid Kubernetes name (lower-case DNS subdomain, 253 characters at most)',
+    );
+  const ns = meta.namespace;
+  if (typeof ns === 'string' && !isDns1123Label(ns))
+    warn('metadata.namespace', 'is not a valid namespace name (lower-case DNS label, 63 characters at most)');
+  const labels = asRecord(meta.labels);
+  for (const [key, value] of Object.entries(labels ?? {})) {
+    const path = `metadata.labels[${JSON.stringify(key.length > 80 ? `${key.slice(0, 77)}...` : key)}]`;
+    if (!isLabelKey(key)) warn(path, 'is not a valid label key');
+    else if (typeof value === 'string' && (value.length > 63 || !LABEL_NAME.test(value)))
+      warn(
+        path,
+        `is not a valid label value (${value.length > 63 ? `${value.length} characters` : 'syntax'})`,
+      );
+  }
+  const uid = meta.uid;
+  if (kind === 'Pod' && typeof uid === 'string' && (!POD_UID.test(uid) || uid === '.' || uid === '..'))
+    warn(
+      'metadata.uid',
+      `${JSON.stringify(uid.slice(0, 64))} is not a valid uid`,
+      "the pod's rule dumps (--pod-rules-path) are not written",
+    );
+  return out;
 }
 
 function readPodOnce(
@@ -102,12 +161,15 @@ interface ClosedPolicy {
   duplicate: boolean;
 }
 
+/** The effect of any other object defined more than once. */
+const FIRST_WINS = 'this definition is ignored; the first one is used';
+
 /** The effect of a policy defined more than once (the API server would never hold two). */
 const DUPLICATE_POLICY_EFFECT =
   'the policy isolates every pod of its namespace, on the networks of every definition, and allows nothing';
 
 /**
- * Validates every object and keeps the last of each kind/namespace/name. A MultiNetworkPolicy
+ * Validates every object and keeps the first of each kind/namespace/name. A MultiNetworkPolicy
  * that fails validation, or that is defined more than once, is noted in `closed`: either choice
  * between two definitions could widen, so the policy fails closed (see failClosedPolicy).
  */
@@ -144,10 +206,11 @@ function dedupe(
         object,
         path: '',
         message: `is defined more than once${where}`,
-        effect: isPolicy ? DUPLICATE_POLICY_EFFECT : EFFECT.lastWins,
+        effect: isPolicy ? DUPLICATE_POLICY_EFFECT : FIRST_WINS,
         ...(source ? { source } : {}),
       });
-      byKey.delete(key);
+      // The first definition stays: the later one is as if it were not there (never wider).
+      continue;
     }
     byKey.set(key, keyed);
   }
@@ -264,7 +327,7 @@ function buildFull(objects: SourcedObject[]): LastBuild {
   const problems: Problem[] = [];
   const closed = new Map<string, ClosedPolicy>();
   const byKey = dedupe(objects, problems, closed);
-  const duplicates = problems.some((p) => p.effect === EFFECT.lastWins);
+  const duplicates = problems.some((p) => p.effect === FIRST_WINS || p.effect === DUPLICATE_POLICY_EFFECT);
   const raw: NonNullable<ClusterSnapshot['raw']> = { pods: [], namespaces: [], nads: [], nodes: [] };
   const snap: ClusterSnapshot = {
     policies: [],
