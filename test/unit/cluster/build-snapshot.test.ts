@@ -103,12 +103,12 @@ describe('buildSnapshot', () => {
     expect(s.problems.map((p) => p.message)).to.deep.equal(['unknown kind "Deployment"']);
   });
 
-  it('keeps the last of duplicate objects and warns', () => {
+  it('keeps the first of duplicate objects (a later one could widen) and warns', () => {
     const s = buildSnapshot([
       { obj: ns('x', { v: '1' }), source: 'a.yaml#1' },
       { obj: ns('x', { v: '2' }), source: 'b.yaml#1' },
     ]);
-    expect(s.namespaces.get('x')?.v).to.equal('2');
+    expect(s.namespaces.get('x')?.v).to.equal('1');
     expect(s.problems).to.have.length(1);
     expect(s.problems[0]).to.include({ severity: 'warning', object: 'Namespace x', source: 'b.yaml#1' });
     expect(s.problems[0]?.message).to.contain('a.yaml#1');
