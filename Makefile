@@ -10,7 +10,7 @@ PROTOCOL ?= TCP
 PORT ?= 80
 NETWORK ?=
 
-.PHONY: all deps build lint test test-unit test-kernel run render lab-prepare lab-matrix bench clean
+.PHONY: all deps build lint test test-unit test-kernel soak run render lab-prepare lab-matrix bench clean
 
 all: build
 
@@ -38,6 +38,13 @@ test-kernel: build image-rootfs
 	bash test/lab/run.sh 'node_modules/.bin/mocha --config .mocharc.kernel.json'
 
 test: lint test-unit test-image test-kernel
+
+# The long churn soak in the kernel lab (make test runs a short one): SOAK_STEPS changes or
+# SOAK_SECONDS, whichever comes first; SOAK_SEED replays a run. See docs/reliability.md.
+SOAK_STEPS ?= 2000
+SOAK_SECONDS ?= 1800
+soak: build
+	bash test/lab/run.sh 'SOAK_STEPS=$(SOAK_STEPS) SOAK_SECONDS=$(SOAK_SECONDS) $(if $(SOAK_SEED),SOAK_SEED=$(SOAK_SEED) )node_modules/.bin/mocha --timeout 0 build/test/kernel/churn.test.js'
 
 # The main job on the embedded default: the example manifests, no cluster needed.
 run: build

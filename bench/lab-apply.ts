@@ -82,6 +82,12 @@ class TimedRunner implements TcRunner {
       this.jsonMs += performance.now() - t;
     }
   }
+  readBatch(lines: string[]): Promise<string> {
+    return this.inner.readBatch(lines);
+  }
+  ipJson(args: string[]): Promise<unknown[]> {
+    return this.inner.ipJson(args);
+  }
   reset(): void {
     this.batchMs = 0;
     this.jsonMs = 0;

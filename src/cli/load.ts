@@ -3,6 +3,9 @@
 import type { ClusterSnapshot } from '../cluster/snapshot.js';
 import { formatProblem } from '../cluster/problem.js';
 import { loadSnapshotFromDir } from '../cluster/load-manifests.js';
+import { withObjectSources } from '../cluster/build-snapshot.js';
+
+export { checkManifestsDir, ManifestsPathError } from '../cluster/load-manifests.js';
 import { buildPolicyModel } from '../policy/build-model.js';
 import type { PolicyModel } from '../policy/types.js';
 import { log } from '../util/log.js';
@@ -19,7 +22,9 @@ export function parsePluginList(v: string | string[] | undefined): string[] {
 
 export async function loadModel(dir: string, networkPlugins: string[], quiet = false): Promise<Loaded> {
   const snapshot = await loadSnapshotFromDir(dir);
-  const model = buildPolicyModel(snapshot, { networkPlugins });
+  const built = buildPolicyModel(snapshot, { networkPlugins });
+  // The policy engine sees objects, not files: name the file of each problem's object.
+  const model = { ...built, problems: withObjectSources(snapshot, built.problems) };
   if (!quiet) for (const p of model.problems) log.warn(formatProblem(p));
   return { snapshot, model };
 }

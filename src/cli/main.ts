@@ -1,11 +1,12 @@
 #!/usr/bin/env node
 // multi-networkpolicy-tc: the agent (default command) and its offline tools (show, render, explain).
 
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { setVerbosity, log } from '../util/log.js';
-import { loadModel, parsePluginList } from './load.js';
+import { setVerbosity, getVerbosity, log } from '../util/log.js';
+import { checkManifestsDir, loadModel, parsePluginList, ManifestsPathError } from './load.js';
+import { setDefaultTcTimeout, DEFAULT_TC_TIMEOUT_MS } from '../tc/apply/tc-runner.js';
 import { renderShow } from './show.js';
 import { compileNode } from '../tc/compile-node.js';
 import { renderNodeTc } from '../tc/render-tc.js';
@@ -82,13 +83,19 @@ function withCommon(c: Command): Command {
     .option('-v, --v <level>', 'log verbosity (klog style)', intArg('-v', 0, 10), 0);
 }
 
+/** One line, exit 2 for usage and path errors, 1 otherwise; the stack trace only at -v 4 and up. */
 function fail(e: unknown): never {
-  if (e instanceof UsageError || e instanceof InvalidArgumentError) {
-    log.error(e.message);
-    process.exit(2);
-  }
-  log.error(e instanceof Error ? (e.stack ?? e.message) : String(e));
-  process.exit(1);
+  const usage =
+    e instanceof UsageError || e instanceof InvalidArgumentError || e instanceof ManifestsPathError;
+  const text = e instanceof Error ? e.message : String(e);
+  const stack = e instanceof Error && getVerbosity() >= 4 ? e.stack : undefined;
+  log.error(
+    (stack ?? text)
+      .split('\n')
+      .filter(Boolean)
+      .join(stack ? '\n' : '; '),
+  );
+  process.exit(usage ? 2 : 1);
 }
 
 // package.json sits three levels above build/src/cli (in the repository and in the image alike).
@@ -96,10 +103,18 @@ const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta
   version: string;
 };
 
+// A reader that stops early (`render | head -c 600`) is not an error: exit quietly.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  fail(e);
+});
+
 const program = new Command('multi-networkpolicy-tc')
   .description('MultiNetworkPolicy enforcement with TC flower on SR-IOV switchdev VF representors')
   .version(pkg.version)
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors exit 2 (commander's message is already printed); --help and --version exit 0.
+  .exitOverride((e: CommanderError) => process.exit(e.exitCode === 0 ? 0 : 2));
 
 withCommon(
   program
@@ -123,10 +138,18 @@ withCommon(
     .option(
       '--sysfs-root <dir>',
       'find representors and uplinks in sysfs under <dir> (default in cluster mode: /; with --manifests: the annotations)',
+    )
+    .option(
+      '--tc-timeout <seconds>',
+      'limit for each tc or ip process; one that runs longer is killed and its devices retried',
+      intArg('--tc-timeout', 1, 3600),
+      DEFAULT_TC_TIMEOUT_MS / 1000,
     ),
 ).action(async (o) => {
   setVerbosity(o.v);
   try {
+    setDefaultTcTimeout(o.tcTimeout * 1000);
+    if (o.manifests) await checkManifestsDir(o.manifests);
     const code = await runAgent({
       nodeName: (o.hostnameOverride ?? hostname()).toLowerCase(),
       manifests: o.manifests,

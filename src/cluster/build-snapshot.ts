@@ -7,6 +7,7 @@ import type { KubeObject, MultiNetworkPolicy, Pod } from './objects.js';
 import { ANNOTATION } from './objects.js';
 import { CLUSTER_SCOPED, describeObject, objectNamespace } from './object-ref.js';
 import { parseUplinkRepresentors } from './parse-uplinks.js';
+import { isDns1123Label } from './name-checks.js';
 import type { Problem } from './problem.js';
 import { readPod } from './read-pod.js';
 import { asRecord, stringField, stringMap } from './read-fields.js';
@@ -51,9 +52,67 @@ function validateOnce(obj: unknown, source: string | undefined): Problem[] {
   if (typeof obj !== 'object' || obj === null) return withSource(validateObject(obj, source), source);
   const hit = validated.get(obj);
   if (hit && hit.source === source) return hit.problems;
-  const problems = withSource(validateObject(obj, source), source);
+  const problems = withSource([...validateObject(obj, source), ...nameProblems(obj)], source);
   validated.set(obj, { source, problems });
   return problems;
+}
+
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const LABEL_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
+const POD_UID = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,252}$/;
+const AS_IS = 'read as it is (the API server would have refused it)';
+
+/** A label key: an optional DNS subdomain prefix and "/", then a name of 1-63 characters. */
+function isLabelKey(key: string): boolean {
+  const slash = key.lastIndexOf('/');
+  const name = key.slice(slash + 1);
+  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
+  if (prefix !== undefined && (prefix.length > 253 || !DNS1123_SUBDOMAIN.test(prefix))) return false;
+  return name.length > 0 && name.length <= 63 && LABEL_NAME.test(name);
+}
+
+/**
+ * Names the API server would refuse (a manifests directory has no API server): a name or
+ * namespace that is not a DNS name, label keys and values out of syntax, a pod uid that is not
+ * one path component. Warnings only: the objects are read as they are, which never widens (a
+ * selector compares the strings), but an operator should know.
+ */
+function nameProblems(obj: object): Problem[] {
+  const kind = stringField(obj, 'kind');
+  const meta = asRecord((obj as { metadata?: unknown }).metadata);
+  if (!kind || !KNOWN_KINDS.includes(kind) || !meta) return [];
+  const object = describeObject(obj);
+  const out: Problem[] = [];
+  const warn = (path: string, message: string, effect = AS_IS): void => {
+    out.push({ severity: 'warning', object, path, message, effect });
+  };
+  const name = meta.name;
+  if (typeof name === 'string' && (name.length > 253 || !DNS1123_SUBDOMAIN.test(name)))
+    warn(
+      'metadata.name',
+      'is not a valid Kubernetes name (lower-case DNS subdomain, 253 characters at most)',
+    );
+  const ns = meta.namespace;
+  if (typeof ns === 'string' && !isDns1123Label(ns))
+    warn('metadata.namespace', 'is not a valid namespace name (lower-case DNS label, 63 characters at most)');
+  const labels = asRecord(meta.labels);
+  for (const [key, value] of Object.entries(labels ?? {})) {
+    const path = `metadata.labels[${JSON.stringify(key.length > 80 ? `${key.slice(0, 77)}...` : key)}]`;
+    if (!isLabelKey(key)) warn(path, 'is not a valid label key');
+    else if (typeof value === 'string' && (value.length > 63 || !LABEL_NAME.test(value)))
+      warn(
+        path,
+        `is not a valid label value (${value.length > 63 ? `${value.length} characters` : 'syntax'})`,
+      );
+  }
+  const uid = meta.uid;
+  if (kind === 'Pod' && typeof uid === 'string' && (!POD_UID.test(uid) || uid === '.' || uid === '..'))
+    warn(
+      'metadata.uid',
+      `${JSON.stringify(uid.slice(0, 64))} is not a valid uid`,
+      "the pod's rule dumps (--pod-rules-path) are not written",
+    );
+  return out;
 }
 
 function readPodOnce(
@@ -96,8 +155,29 @@ function identify(obj: unknown, source: string | undefined): Identified | undefi
   return value;
 }
 
-/** Validates every object and keeps the last of each kind/namespace/name. */
-function dedupe(objects: SourcedObject[], problems: Problem[]): Map<string, Keyed> {
+/** Why a MultiNetworkPolicy is replaced by its fail-closed form, and every definition of it. */
+interface ClosedPolicy {
+  definitions: MultiNetworkPolicy[];
+  duplicate: boolean;
+}
+
+/** The effect of any other object defined more than once. */
+const FIRST_WINS = 'this definition is ignored; the first one is used';
+
+/** The effect of a policy defined more than once (the API server would never hold two). */
+const DUPLICATE_POLICY_EFFECT =
+  'the policy isolates every pod of its namespace, on the networks of every definition, and allows nothing';
+
+/**
+ * Validates every object and keeps the first of each kind/namespace/name. A MultiNetworkPolicy
+ * that fails validation, or that is defined more than once, is noted in `closed`: either choice
+ * between two definitions could widen, so the policy fails closed (see failClosedPolicy).
+ */
+function dedupe(
+  objects: SourcedObject[],
+  problems: Problem[],
+  closed: Map<string, ClosedPolicy>,
+): Map<string, Keyed> {
   const byKey = new Map<string, Keyed>();
   for (const { obj, source } of objects) {
     const found = validateOnce(obj, source);
@@ -106,22 +186,56 @@ function dedupe(objects: SourcedObject[], problems: Problem[]): Map<string, Keye
     if (!id) continue;
     const { key, keyed } = id;
     const object = keyed.object;
+    const isPolicy = keyed.obj.kind === 'MultiNetworkPolicy';
     const previous = byKey.get(key);
+    if (isPolicy) {
+      const invalid = found.some((p) => p.severity === 'error' && p.effect === EFFECT.policyFailsClosed);
+      const entry = closed.get(key);
+      if (entry) entry.definitions.push(keyed.obj as MultiNetworkPolicy);
+      else if (previous || invalid)
+        closed.set(key, {
+          definitions: [...(previous ? [previous.obj] : []), keyed.obj] as MultiNetworkPolicy[],
+          duplicate: false,
+        });
+      if (previous) closed.get(key)!.duplicate = true;
+    }
     if (previous) {
       const where = previous.source ? ` (first in ${previous.source})` : '';
       problems.push({
-        severity: 'warning',
+        severity: isPolicy ? 'error' : 'warning',
         object,
         path: '',
         message: `is defined more than once${where}`,
-        effect: EFFECT.lastWins,
+        effect: isPolicy ? DUPLICATE_POLICY_EFFECT : FIRST_WINS,
         ...(source ? { source } : {}),
       });
-      byKey.delete(key);
+      // The first definition stays: the later one is as if it were not there (never wider).
+      continue;
     }
     byKey.set(key, keyed);
   }
   return byKey;
+}
+
+/**
+ * What the policy engine reads in place of a policy that failed validation or is defined more than
+ * once: the same name, namespace and policy-for networks, both directions isolated, no rules. An
+ * invalid policy keeps its podSelector (an unreadable one selects every pod of the namespace);
+ * a duplicate selects every pod of its namespace (its definitions may select different pods).
+ */
+function failClosedPolicy(c: ClosedPolicy): MultiNetworkPolicy {
+  const last = c.definitions[c.definitions.length - 1]!;
+  const forNetworks = c.definitions
+    .map((d) => asRecord(asRecord(d.metadata)?.annotations)?.[ANNOTATION.policyFor])
+    .filter((v): v is string => typeof v === 'string');
+  const annotations = forNetworks.length > 0 ? { [ANNOTATION.policyFor]: forNetworks.join(',') } : {};
+  const podSelector = c.duplicate ? {} : (asRecord(last.spec)?.podSelector ?? {});
+  return {
+    apiVersion: last.apiVersion,
+    kind: 'MultiNetworkPolicy',
+    metadata: { name: last.metadata.name, namespace: objectNamespace(last), annotations },
+    spec: { podSelector, policyTypes: ['Ingress', 'Egress'] },
+  } as MultiNetworkPolicy;
 }
 
 // Names in en-US collation order, whatever the machine's locale. Kubernetes names (lowercase
@@ -211,8 +325,9 @@ function addImplicitNamespaces(snap: ClusterSnapshot, used: Map<string, string>)
 /** The full build, with what the next build needs to patch it. */
 function buildFull(objects: SourcedObject[]): LastBuild {
   const problems: Problem[] = [];
-  const byKey = dedupe(objects, problems);
-  const duplicates = problems.some((p) => p.effect === EFFECT.lastWins);
+  const closed = new Map<string, ClosedPolicy>();
+  const byKey = dedupe(objects, problems, closed);
+  const duplicates = problems.some((p) => p.effect === FIRST_WINS || p.effect === DUPLICATE_POLICY_EFFECT);
   const raw: NonNullable<ClusterSnapshot['raw']> = { pods: [], namespaces: [], nads: [], nodes: [] };
   const snap: ClusterSnapshot = {
     policies: [],
@@ -224,11 +339,12 @@ function buildFull(objects: SourcedObject[]): LastBuild {
     raw,
   };
   const pods: PodInfo[] = [];
+  const podSources: (string | undefined)[] = [];
   const usedNamespaces = new Map<string, string>();
   const use = (ns: string, object: string): void => {
     if (!usedNamespaces.has(ns)) usedNamespaces.set(ns, object);
   };
-  for (const { obj, source, object } of byKey.values()) {
+  for (const [key, { obj, source, object }] of byKey) {
     switch (obj.kind) {
       case 'Namespace': {
         raw.namespaces.push(obj);
@@ -263,20 +379,82 @@ function buildFull(objects: SourcedObject[]): LastBuild {
         const info = readPodOnce(obj, object, source);
         problems.push(...info.problems);
         pods.push(info.value);
+        podSources.push(source);
         use(info.value.namespace, object);
         break;
       }
-      case 'MultiNetworkPolicy':
-        // Kept even when invalid: the policy engine fails an invalid policy closed.
-        snap.policies.push(obj);
+      case 'MultiNetworkPolicy': {
+        // Kept even when invalid or defined twice, in a form that isolates and allows nothing.
+        const c = closed.get(key);
+        snap.policies.push(c ? failClosedPolicy(c) : obj);
         use(objectNamespace(obj), object);
         break;
+      }
     }
   }
   addImplicitNamespaces(snap, usedNamespaces);
+  const claims = releaseSharedAddresses(pods, podSources, problems);
   snap.pods = sortByNamespaceName(pods);
   snap.policies.sort((a, b) => byNamespaceName(policyKey(a), policyKey(b)));
-  return remember(objects, snap, duplicates);
+  return remember(objects, snap, duplicates, claims);
+}
+
+/** Addresses a pod claims on its networks: "network ip" keys, none for a pod that is gone. */
+function addressClaims(pod: PodInfo): string[] {
+  if (pod.hostNetwork || pod.phase === 'Succeeded' || pod.phase === 'Failed') return [];
+  return pod.interfaces.flatMap((i) => i.ips.map((ip) => `${i.network} ${ip}`));
+}
+
+/** Owner ("namespace/name") of each address claimed by exactly one live pod, and whether any was shared. */
+interface AddressClaims {
+  owners: Map<string, string>;
+  shared: boolean;
+}
+
+/**
+ * An address that a live pod claims on a network where an earlier pod (in input order, the files'
+ * order for a manifests directory) already has it is removed from the later pod (in a copy of its
+ * PodInfo). Left to both, each pod would get the other's allowances (a policy that allows one
+ * allows the address); the API server never lets this happen. The earlier pod keeps it, so its own
+ * isolation, reached through the address, stays in place.
+ */
+function releaseSharedAddresses(
+  pods: PodInfo[],
+  sources: (string | undefined)[],
+  problems: Problem[],
+): AddressClaims {
+  const owners = new Map<string, string>();
+  let shared = false;
+  pods.forEach((pod, i) => {
+    const who = `${pod.namespace}/${pod.name}`;
+    const lost = new Set<string>();
+    for (const claim of addressClaims(pod)) {
+      const owner = owners.get(claim);
+      if (owner === undefined) owners.set(claim, who);
+      else if (owner !== who) {
+        lost.add(claim);
+        const [network, ip] = claim.split(' ') as [string, string];
+        problems.push({
+          severity: 'error',
+          object: `Pod ${who}`,
+          path: `metadata.annotations["${ANNOTATION.networkStatus}"]`,
+          message: `address ${ip} on network ${network} is already claimed by Pod ${owner}`,
+          effect: 'the address is removed from this pod: no policy that selects it allows the address',
+          ...(sources[i] ? { source: sources[i] } : {}),
+        });
+      }
+    }
+    if (lost.size === 0) return;
+    shared = true;
+    pods[i] = {
+      ...pod,
+      interfaces: pod.interfaces.map((itf) => ({
+        ...itf,
+        ips: itf.ips.filter((ip) => !lost.has(`${itf.network} ${ip}`)),
+      })),
+    };
+  });
+  return { owners, shared };
 }
 
 // What a build leaves for the next one. A watch changes one object at a time, and most changes are
@@ -293,11 +471,18 @@ interface LastBuild {
   /** Per input position: its pod's index in snapshot.pods and raw.pods (-1: not a pod). */
   sortedAt: Int32Array;
   rawAt: Int32Array;
+  /** Addresses of live pods and their owner; a patch that would share one takes the full build. */
+  claims: AddressClaims;
 }
 
 const PATCH_LIMIT = 16;
 
-function remember(objects: SourcedObject[], snap: ClusterSnapshot, duplicates: boolean): LastBuild {
+function remember(
+  objects: SourcedObject[],
+  snap: ClusterSnapshot,
+  duplicates: boolean,
+  claims: AddressClaims,
+): LastBuild {
   const n = objects.length;
   const cleanPods: (PodInfo | undefined)[] = new Array<PodInfo | undefined>(n).fill(undefined);
   const sortedAt = new Int32Array(n).fill(-1);
@@ -324,6 +509,7 @@ function remember(objects: SourcedObject[], snap: ClusterSnapshot, duplicates: b
     cleanPods,
     sortedAt,
     rawAt,
+    claims,
   };
 }
 
@@ -338,7 +524,7 @@ function cleanPod(obj: unknown, source: string | undefined): { info: PodInfo; ra
 
 /** The last snapshot with a few clean pods replaced, when that is what the objects give. */
 function patched(last: LastBuild | undefined, objects: SourcedObject[]): LastBuild | undefined {
-  if (!last || last.objects.length !== objects.length) return undefined;
+  if (!last || last.objects.length !== objects.length || last.claims.shared) return undefined;
   const changed: number[] = [];
   for (let i = 0; i < objects.length; i++) {
     const o = objects[i]!;
@@ -354,6 +540,11 @@ function patched(last: LastBuild | undefined, objects: SourcedObject[]): LastBui
     if (!next || next.info.namespace !== before.namespace || next.info.name !== before.name) return undefined;
     replacements.push({ at, ...next });
   }
+  const claims = reclaimed(
+    last.claims,
+    replacements.map((r) => [last.cleanPods[r.at]!, r.info]),
+  );
+  if (!claims) return undefined;
   const prev = last.snapshot;
   const pods = [...prev.pods];
   const rawPods = [...(prev.raw?.pods ?? [])];
@@ -387,7 +578,56 @@ function patched(last: LastBuild | undefined, objects: SourcedObject[]): LastBui
     cleanPods,
     sortedAt: last.sortedAt,
     rawAt: last.rawAt,
+    claims,
   };
+}
+
+/**
+ * The address owners after pods are replaced (before, after), or undefined when a new address is
+ * another pod's (the full build then releases it). The map is copied only when addresses change.
+ */
+function reclaimed(claims: AddressClaims, swaps: [PodInfo, PodInfo][]): AddressClaims | undefined {
+  let owners = claims.owners;
+  for (const [before, after] of swaps) {
+    const was = addressClaims(before);
+    const now = addressClaims(after);
+    if (was.length === now.length && was.every((c, i) => c === now[i])) continue;
+    if (owners === claims.owners) owners = new Map(owners);
+    const who = `${after.namespace}/${after.name}`;
+    for (const c of was) if (owners.get(c) === who) owners.delete(c);
+    for (const c of now) {
+      const owner = owners.get(c);
+      if (owner !== undefined && owner !== who) return undefined;
+      owners.set(c, who);
+    }
+  }
+  return owners === claims.owners ? claims : { owners, shared: false };
+}
+
+// The objects each snapshot was built from, so that problems found later (by the policy engine,
+// which sees no files) can name the file of their object.
+const inputs = new WeakMap<ClusterSnapshot, SourcedObject[]>();
+
+/** `copy` is made of the same objects as `original` (a field-by-field copy of it). */
+export function sameInputs(copy: ClusterSnapshot, original: ClusterSnapshot): void {
+  const objects = inputs.get(original);
+  if (objects) inputs.set(copy, objects);
+}
+
+/** Problems with the source of their object ("file.yaml#2") filled in where they had none. */
+export function withObjectSources(snapshot: ClusterSnapshot, problems: Problem[]): Problem[] {
+  const objects = inputs.get(snapshot);
+  if (!objects || problems.every((p) => p.source)) return problems;
+  const sourceOf = new Map<string, string>();
+  for (const { obj, source } of objects) {
+    const id = source ? identify(obj, source) : undefined;
+    // The first definition: a duplicate's own problem already names the later file.
+    if (id && source && !sourceOf.has(id.keyed.object)) sourceOf.set(id.keyed.object, source);
+  }
+  return problems.map((p) => {
+    const source = p.source ? undefined : sourceOf.get(p.object);
+    return source ? { ...p, source } : p;
+  });
 }
 
 /** Builds snapshots, each from the last one when only a few pods changed (see LastBuild). */
@@ -400,6 +640,7 @@ export class SnapshotBuilder {
     const next = patched(this.last, objects);
     this.lastHow = next ? 'patched' : 'full';
     this.last = next ?? buildFull(objects);
+    inputs.set(this.last.snapshot, objects);
     return this.last.snapshot;
   }
 }

@@ -1,11 +1,17 @@
 // Reads a directory of manifests (the agent's offline mode and the examples): every .yaml, .yml and
 // .json file below it, multi-document YAML, "kind: List" expanded. A broken document is a Problem
 // that names its file and document number; the rest of the directory still loads.
+//
+// Only regular files are read (a FIFO named *.yaml would block the reader forever), through a
+// symlink too; symlinked directories and hidden entries (".name", such as the "..data" of a
+// mounted ConfigMap) are not followed. A file too large, a YAML alias bomb or nesting deep enough to
+// exhaust the parser is that file's problem only.
 
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readdir, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { buildSnapshot, type SourcedObject } from './build-snapshot.js';
+import { buildSnapshot, sameInputs, type SourcedObject } from './build-snapshot.js';
 import { EFFECT } from './effects.js';
 import type { Problem } from './problem.js';
 import { asRecord } from './read-fields.js';
@@ -20,15 +26,60 @@ export interface LoadedManifests {
 
 const MANIFEST_FILE = /\.(ya?ml|json)$/i;
 
+/** Larger manifest files are not read (a whole cluster's manifests are a few MB). */
+export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+
+/** Aliases allowed per YAML document (the yaml library's default): more is an alias bomb. */
+const MAX_ALIAS_COUNT = 100;
+
+/** The manifests path is missing or not a directory: a usage error, not a problem of the cluster. */
+export class ManifestsPathError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ManifestsPathError';
+  }
+}
+
+function fileProblem(file: string, message: string): Problem {
+  return { severity: 'error', object: file, path: '', message, effect: EFFECT.fileIgnored, source: file };
+}
+
 /** Manifest files below `dir`, sorted by path so every run sees them in the same order. */
-async function manifestFiles(dir: string): Promise<string[]> {
+async function manifestFiles(dir: string, errors: Problem[]): Promise<string[]> {
   const out: string[] = [];
-  for (const entry of await readdir(dir, { withFileTypes: true })) {
+  let entries;
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (e) {
+    errors.push(fileProblem(dir, `directory cannot be read: ${(e as Error).message}`));
+    return out;
+  }
+  for (const entry of entries) {
+    if (entry.name.startsWith('.')) continue;
     const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await manifestFiles(path)));
-    else if (MANIFEST_FILE.test(entry.name)) out.push(path);
+    if (entry.isDirectory()) out.push(...(await manifestFiles(path, errors)));
+    else if (!MANIFEST_FILE.test(entry.name)) continue;
+    else if (entry.isFile() || entry.isSymbolicLink()) out.push(path);
+    else errors.push(fileProblem(path, 'is not a regular file (a FIFO, socket or device)'));
   }
   return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * The text of a regular file. Opened without blocking and checked after opening, so a FIFO (or a
+ * file swapped for one since the listing) is refused instead of waited on.
+ */
+async function readRegularFile(file: string): Promise<string> {
+  const handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new Error('is not a regular file');
+    if (info.size > MAX_MANIFEST_BYTES)
+      throw new Error(`is ${info.size} bytes, more than the ${MAX_MANIFEST_BYTES} read`);
+    return await handle.readFile('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 /** One document (or List item): kept if it is an object of a kind the agent reads. */
@@ -58,6 +109,18 @@ function readDocument(value: unknown, where: string, source: string, out: Loaded
 }
 
 function readFileText(file: string, text: string, out: LoadedManifests): void {
+  try {
+    readDocuments(file, text, out);
+  } catch (e) {
+    // Nesting deep enough to exhaust the stack: the whole file, as its documents cannot be told apart.
+    out.objects.length = 0;
+    out.errors.length = 0;
+    const reason = e instanceof RangeError ? 'nesting too deep to read' : (e as Error).message;
+    out.errors.push(fileProblem(file, `cannot be parsed: ${reason}`));
+  }
+}
+
+function readDocuments(file: string, text: string, out: LoadedManifests): void {
   parseAllDocuments(text).forEach((doc, i) => {
     const n = i + 1;
     const where = `${file} document ${n}`;
@@ -75,7 +138,24 @@ function readFileText(file: string, text: string, out: LoadedManifests): void {
       });
       return;
     }
-    const value: unknown = doc.toJS();
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (e) {
+      const message =
+        e instanceof ReferenceError && /alias/i.test(e.message)
+          ? `YAML aliases expand too much (more than ${MAX_ALIAS_COUNT} alias uses: an alias bomb?)`
+          : `YAML cannot be read: ${(e as Error).message.split('\n')[0]}`;
+      out.errors.push({
+        severity: 'error',
+        object: where,
+        path: '',
+        message,
+        effect: EFFECT.documentIgnored,
+        source,
+      });
+      return;
+    }
     // Empty documents (a trailing "---", comments only) are allowed.
     if (value === null || value === undefined) return;
     readDocument(value, where, source, out);
@@ -96,13 +176,18 @@ function readFileOnce(file: string, text: string): LoadedManifests {
   return reading;
 }
 
-/** Loads every manifest below `dir`. Throws only when `dir` itself cannot be read. */
-export async function loadManifestsDir(dir: string): Promise<LoadedManifests> {
+/** Throws a ManifestsPathError unless `dir` is a directory. */
+export async function checkManifestsDir(dir: string): Promise<void> {
   const info = await stat(dir).catch(() => undefined);
-  if (!info) throw new Error(`manifests directory ${dir} does not exist`);
-  if (!info.isDirectory()) throw new Error(`manifests path ${dir} is not a directory`);
+  if (!info) throw new ManifestsPathError(`--manifests ${dir}: no such directory`);
+  if (!info.isDirectory()) throw new ManifestsPathError(`--manifests ${dir}: not a directory`);
+}
+
+/** Loads every manifest below `dir`. Throws only when `dir` itself is not a directory. */
+export async function loadManifestsDir(dir: string): Promise<LoadedManifests> {
+  await checkManifestsDir(dir);
   const out: LoadedManifests = { objects: [], errors: [] };
-  const files = await manifestFiles(dir);
+  const files = await manifestFiles(dir, out.errors);
   // Files gone from the directory are forgotten.
   const present = new Set(files);
   for (const file of lastReadings.keys()) {
@@ -111,17 +196,9 @@ export async function loadManifestsDir(dir: string): Promise<LoadedManifests> {
   for (const file of files) {
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      text = await readRegularFile(file);
     } catch (e) {
-      const message = `cannot be read: ${(e as Error).message}`;
-      out.errors.push({
-        severity: 'error',
-        object: file,
-        path: '',
-        message,
-        effect: EFFECT.fileIgnored,
-        source: file,
-      });
+      out.errors.push(fileProblem(file, `cannot be read: ${(e as Error).message}`));
       continue;
     }
     const reading = readFileOnce(file, text);
@@ -137,7 +214,7 @@ export async function loadSnapshotFromDir(dir: string): Promise<ClusterSnapshot>
   const s = buildSnapshot(objects);
   // A new snapshot object (the builder keeps the one it returned, to patch the next build), with
   // the fields in the builder's order (one object shape for every snapshot).
-  return {
+  const copy: ClusterSnapshot = {
     policies: s.policies,
     namespaces: s.namespaces,
     pods: s.pods,
@@ -146,4 +223,6 @@ export async function loadSnapshotFromDir(dir: string): Promise<ClusterSnapshot>
     problems: [...errors, ...s.problems],
     raw: s.raw,
   };
+  sameInputs(copy, s);
+  return copy;
 }

@@ -12,6 +12,9 @@ import type { Parsed } from './parsed.js';
 import type { Problem } from './problem.js';
 import type { PodInterface } from './snapshot.js';
 
+/** Addresses one network-status entry may list. */
+const MAX_ADDRESSES = 1024;
+
 /** One address as network-status writes it, with or without a prefix length, in canonical form. */
 export function statusIp(s: unknown): string | undefined {
   if (typeof s !== 'string') return undefined;
@@ -56,13 +59,21 @@ function readEntry(raw: unknown, path: string, podNamespace: string, object: str
   }
   const rawIps = e.ips ?? [];
   if (!Array.isArray(rawIps)) return { skip: 'must be a list of addresses', field: 'ips', problems: [] };
-  const ips: string[] = [];
+  // An interface has a few addresses; a list of thousands is an error (and would cost every
+  // policy compile a host block each).
+  if (rawIps.length > MAX_ADDRESSES)
+    return {
+      skip: `lists ${rawIps.length} addresses, more than ${MAX_ADDRESSES}`,
+      field: 'ips',
+      problems: [],
+    };
+  const ips = new Set<string>();
   for (const [i, s] of rawIps.entries()) {
     const ip = statusIp(s);
     if (!ip) return { skip: `${JSON.stringify(s)} is not an IP address`, field: `ips[${i}]`, problems: [] };
-    if (!ips.includes(ip)) ips.push(ip);
+    ips.add(ip);
   }
-  const iface: PodInterface = { network, interface: e.interface, ips };
+  const iface: PodInterface = { network, interface: e.interface, ips: [...ips] };
   const problems: Problem[] = [];
   if (e.mac !== undefined && e.mac !== '') {
     const mac = typeof e.mac === 'string' ? canonicalMac(e.mac) : undefined;

@@ -4,7 +4,7 @@
 
 import type { DevicePipeline } from '../ir.js';
 import type { DeviceState, KernelFilter } from './device-state.js';
-import type { Reconciler, ReconcileReport } from './reconcile.js';
+import type { DumpFailure, Reconciler, ReconcileReport } from './reconcile.js';
 
 export interface DeviceOffload {
   device: string;
@@ -64,9 +64,15 @@ export async function readOffload(
     .filter((d) => d.chains.length > 0 && !failed.has(d.device))
     .map((d) => d.device);
   const stale = devices.filter((d) => written.has(d) || !last.has(d));
-  const states = stale.length > 0 ? await reconciler.readStates(stale) : new Map<string, DeviceState>();
+  const states =
+    stale.length > 0 ? await reconciler.readStates(stale) : new Map<string, DeviceState | DumpFailure>();
   const next = new Map<string, DeviceOffload>();
-  for (const d of devices) next.set(d, states.has(d) ? deviceOffload(states.get(d)!) : last.get(d)!);
+  for (const d of devices) {
+    const s = states.get(d);
+    // A device whose read-back failed keeps its last known state (none: it is left out).
+    const known = s && !('error' in s) ? deviceOffload(s) : last.get(d);
+    if (known) next.set(d, known);
+  }
   lastByReconciler.set(reconciler, next);
   return [...next.values()];
 }

@@ -103,12 +103,12 @@ describe('buildSnapshot', () => {
     expect(s.problems.map((p) => p.message)).to.deep.equal(['unknown kind "Deployment"']);
   });
 
-  it('keeps the last of duplicate objects and warns', () => {
+  it('keeps the first of duplicate objects (a later one could widen) and warns', () => {
     const s = buildSnapshot([
       { obj: ns('x', { v: '1' }), source: 'a.yaml#1' },
       { obj: ns('x', { v: '2' }), source: 'b.yaml#1' },
     ]);
-    expect(s.namespaces.get('x')?.v).to.equal('2');
+    expect(s.namespaces.get('x')?.v).to.equal('1');
     expect(s.problems).to.have.length(1);
     expect(s.problems[0]).to.include({ severity: 'warning', object: 'Namespace x', source: 'b.yaml#1' });
     expect(s.problems[0]?.message).to.contain('a.yaml#1');
@@ -235,9 +235,16 @@ describe('buildSnapshot', () => {
     // Positions 0-1 namespaces, 2-9 pods. Edits replace one object; only replacing clean pods
     // by clean pods of the same name may patch, every other edit must rebuild.
     const STATUS = 'k8s.v1.cni.cncf.io/network-status';
-    const named = (name: string, labels: Record<string, string>, extra: object = {}) => ({
+    // Each pod pN has its own address 10.56.1.(10+N) unless an edit gives it another.
+    const address = (n: number) => status.replace('10.56.1.5', `10.56.1.${10 + n}`);
+    const named = (name: string, labels: Record<string, string>, extra: object = {}, ip?: number) => ({
       ...pod,
-      metadata: { ...pod.metadata, name, labels },
+      metadata: {
+        ...pod.metadata,
+        name,
+        labels,
+        annotations: { ...pod.metadata.annotations, [STATUS]: address(ip ?? Number(name.slice(1))) },
+      },
       ...extra,
     });
     const start = (): SourcedObject[] => [
@@ -251,6 +258,8 @@ describe('buildSnapshot', () => {
       fc.record({ op: fc.constant('rename' as const), at: fc.nat(7), v: fc.nat(7) }),
       fc.record({ op: fc.constant('source' as const), at: fc.nat(7), v: fc.nat(1) }),
       fc.record({ op: fc.constant('namespace' as const), at: fc.nat(1), v: fc.nat(2) }),
+      // A new address: another pod's (shared: released from both) or a free one.
+      fc.record({ op: fc.constant('address' as const), at: fc.nat(7), v: fc.nat(9) }),
     );
     let patches = 0;
     let rebuilds = 0;
@@ -280,6 +289,7 @@ describe('buildSnapshot', () => {
               };
             else if (e.op === 'rename') objs[at] = { ...o, obj: named(`p${e.v}`, m.labels) };
             else if (e.op === 'source') objs[at] = { ...o, source: `other.yaml#${e.v}` };
+            else if (e.op === 'address') objs[at] = { ...o, obj: named(m.name, m.labels, {}, e.v) };
             else objs[at] = { obj: ns(m.name, { team: `${e.v}` }) };
           }
           const snap = builder.build(objs);

@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { loadManifestsDir, loadSnapshotFromDir } from '../../../src/cluster/load-manifests.js';
 import { formatProblem } from '../../../src/cluster/problem.js';
 import { diffSnapshots } from '../../../src/cluster/snapshot-diff.js';
+import { loadModel } from '../../../src/cli/load.js';
 
 // build/test/unit/cluster -> repository root
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -80,7 +81,7 @@ describe('loadManifestsDir', () => {
     } catch (e) {
       err = e;
     }
-    expect(String(err)).to.contain('does not exist');
+    expect(String(err)).to.contain('no such directory');
   });
 });
 
@@ -125,5 +126,12 @@ describe('loadSnapshotFromDir', () => {
       'spec.ingress[0].ports[1].endPort',
       'spec.ingress[0].from[0].ipBlock.cidr',
     ]);
+  });
+
+  it('problems the policy engine finds name the file of their object', async () => {
+    const { model } = await loadModel(invalid, ['accelerated-bridge'], true);
+    const cidr = model.problems.filter((p) => p.object === 'MultiNetworkPolicy app/bad-cidr');
+    expect(cidr.length).to.be.greaterThan(0);
+    for (const p of cidr) expect(p.source).to.match(/bad-cidr-policy\.yaml#1$/);
   });
 });

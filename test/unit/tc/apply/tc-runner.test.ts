@@ -1,0 +1,89 @@
+// ExecaTcRunner against stand-in programs: a tc that hangs is killed at the timeout, a missing tc
+// says "not found", an AbortSignal abandons the call, unreadable JSON names the command.
+
+import { expect } from 'chai';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'mocha';
+import { ExecaTcRunner, ExternalCallError } from '../../../../src/tc/apply/tc-runner.js';
+
+let dir: string;
+
+async function script(name: string, body: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, `#!/bin/sh\n${body}\n`);
+  await chmod(path, 0o755);
+  return path;
+}
+
+async function rejection(p: Promise<unknown>): Promise<ExternalCallError> {
+  try {
+    await p;
+  } catch (e) {
+    expect(e).to.be.instanceOf(ExternalCallError);
+    return e as ExternalCallError;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('ExecaTcRunner: timeouts and clear failures', () => {
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'tc-runner-'));
+  });
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('a hanging tc write is killed at the timeout and reported as a failure', async () => {
+    const tc = await script('hang-tc', 'exec sleep 30');
+    const runner = new ExecaTcRunner(tc, undefined, { timeoutMs: 300 });
+    const t0 = Date.now();
+    const failure = await runner.batch(['filter add dev rep1 ingress']);
+    expect(Date.now() - t0).to.be.lessThan(5000);
+    expect(failure?.message).to.match(/tc -batch: timed out after 300 ms/);
+  });
+
+  it('a hanging tc read rejects with reason timeout', async () => {
+    const tc = await script('hang-tc-read', 'exec sleep 30');
+    const runner = new ExecaTcRunner(tc, undefined, { timeoutMs: 300 });
+    const e = await rejection(runner.readBatch(['filter show dev rep1 ingress']));
+    expect(e.reason).to.equal('timeout');
+    expect(e.message).to.contain('tc -s -j -batch');
+  });
+
+  it('a missing tc says "not found", not "exit undefined"', async () => {
+    const runner = new ExecaTcRunner(join(dir, 'no-such-tc'));
+    const e = await rejection(runner.json(['qdisc', 'show']));
+    expect(e.reason).to.equal('not-found');
+    expect(e.message).to.match(/tc -j qdisc show: .*no-such-tc not found/);
+    const failure = await runner.batch(['filter add dev rep1 ingress']);
+    expect(failure?.message).to.match(/not found/);
+  });
+
+  it('unreadable JSON names the command', async () => {
+    const tc = await script('garbage-tc', 'echo "[{\\"kind\\": "');
+    const e = await rejection(new ExecaTcRunner(tc).json(['qdisc', 'show']));
+    expect(e.reason).to.equal('output');
+    expect(e.message).to.match(/^tc -j qdisc show: unreadable JSON output/);
+  });
+
+  it('an AbortSignal abandons the call in flight, and any later call', async () => {
+    const tc = await script('slow-tc', 'exec sleep 30');
+    const controller = new AbortController();
+    const runner = new ExecaTcRunner(tc, undefined, { timeoutMs: 20_000, signal: controller.signal });
+    setTimeout(() => controller.abort(), 200);
+    const t0 = Date.now();
+    const e = await rejection(runner.json(['qdisc', 'show']));
+    expect(Date.now() - t0).to.be.lessThan(5000);
+    expect(e.reason).to.equal('aborted');
+    expect((await rejection(runner.ipJson(['link', 'show']))).reason).to.equal('aborted');
+  });
+
+  it('a tc that exits non-zero gives its stderr', async () => {
+    const tc = await script('failing-tc', 'echo "Cannot find device \\"rep9\\"" >&2; exit 1');
+    const e = await rejection(new ExecaTcRunner(tc).readBatch(['filter show dev rep9 ingress']));
+    expect(e.reason).to.equal('exit');
+    expect(e.message).to.contain('Cannot find device "rep9"');
+  });
+});
