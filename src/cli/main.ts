@@ -13,6 +13,7 @@ import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../tc/compile-opti
 import { explainFlow, explainMatrix, UsageError } from './explain.js';
 import type { L4Protocol } from '../policy/types.js';
 import { runAgent } from '../agent/run-agent.js';
+import { ClientConfigError } from '../cluster/kube/config-error.js';
 
 function intArg(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -67,7 +68,7 @@ function withCommon(c: Command): Command {
 }
 
 function fail(e: unknown): never {
-  if (e instanceof UsageError || e instanceof InvalidArgumentError) {
+  if (e instanceof UsageError || e instanceof InvalidArgumentError || e instanceof ClientConfigError) {
     log.error(e.message);
     process.exit(2);
   }
@@ -97,7 +98,12 @@ withCommon(
       'read the cluster state from a manifests directory instead of the API server',
     )
     .option('--once', 'reconcile once and exit (non-zero on failure)', false)
-    .option('--tc <path>', 'tc binary', 'tc'),
+    .option('--tc <path>', 'tc binary', 'tc')
+    .option(
+      '--metrics-bind-address <[host]:port>',
+      'serve /healthz, /readyz and /metrics here; 0 turns it off',
+      ':9810',
+    ),
 ).action(async (o) => {
   setVerbosity(o.v);
   try {
@@ -111,8 +117,10 @@ withCommon(
       tcBinary: o.tc,
       networkPlugins: parsePluginList(o.networkPlugins),
       compile: compileOptions(o),
+      metricsBindAddress: o.once ? '0' : o.metricsBindAddress,
     });
-    process.exitCode = code;
+    // Open connections (a watch being torn down, a tc child) must not delay the exit.
+    process.exit(code);
   } catch (e) {
     fail(e);
   }
