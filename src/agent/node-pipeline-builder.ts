@@ -32,6 +32,12 @@ export class NodePipelineBuilder {
   }
 
   build(snapshot: ClusterSnapshot): NodeBuild {
+    const { model, how } = this.buildModel(snapshot);
+    return { model, pipeline: this.compileNode(model, snapshot), how };
+  }
+
+  /** The first stage of build: the policy model (the agent checks for a stop after it). */
+  buildModel(snapshot: ClusterSnapshot): { model: PolicyModel; how: string } {
     const opts = { networkPlugins: this.networkPlugins };
     let model: PolicyModel;
     let how: string;
@@ -53,7 +59,11 @@ export class NodePipelineBuilder {
         : `full build (${upd.reason})`;
     }
     this.last = { snapshot, model };
-    const pipeline = this.compiler.compile(model, this.nodeName, snapshot.nodes.get(this.nodeName));
-    return { model, pipeline, how };
+    return { model, how };
+  }
+
+  /** The second stage of build: the node's pipeline from the model of `snapshot`. */
+  compileNode(model: PolicyModel, snapshot: ClusterSnapshot): NodePipeline {
+    return this.compiler.compile(model, this.nodeName, snapshot.nodes.get(this.nodeName));
   }
 }

@@ -89,7 +89,10 @@ export async function reconcileOnce(
   await yieldToEvents();
   if (stopped()) return abandoned;
   const t0 = performance.now();
-  const { model, pipeline, how } = builder.build(snapshot);
+  const { model, how } = builder.buildModel(snapshot);
+  await yieldToEvents();
+  if (stopped()) return abandoned;
+  const pipeline = builder.compileNode(model, snapshot);
   log.info(`compiled node ${o.nodeName}: ${how}, ${(performance.now() - t0).toFixed(1)} ms`, 2);
   await yieldToEvents();
   if (stopped()) return abandoned;
@@ -273,9 +276,10 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       )
     : undefined;
   schedule(0);
+  // `on`, not `once`: execa's signal-exit re-raises a signal when no other listener is left.
   const signal = await new Promise<string>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
+    process.on('SIGTERM', () => resolve('SIGTERM'));
+    process.on('SIGINT', () => resolve('SIGINT'));
   });
   stopped = true;
   if (timer) clearTimeout(timer);
