@@ -4,12 +4,11 @@
 // LIST; after that, failures keep the last good caches (see kube/informer.ts). Problems with
 // objects are also posted as Kubernetes Events.
 
-import type * as k8s from '@kubernetes/client-node';
 import { buildSnapshot } from './build-snapshot.js';
 import { InformerObjects } from './informer-objects.js';
 import type { ClusterSnapshot } from './snapshot.js';
 import type { Problem } from './problem.js';
-import { loadClientConfig, type ClientConfigOptions } from './kube/client-config.js';
+import { loadClientConfig, type ClientConfig, type ClientConfigOptions } from './kube/client-config.js';
 import { DEFAULT_TIMING, Informer, type InformerTiming, type ResourceKind } from './kube/informer.js';
 import { EventRecorder, type ObjectReference } from './kube/event-recorder.js';
 import { SourceNotReady } from '../agent/source-not-ready.js';
@@ -61,7 +60,7 @@ export interface KubeSource {
 }
 
 export function startKubeSource(o: KubeSourceOptions, hooks: KubeSourceHooks = {}): KubeSource {
-  const kc: k8s.KubeConfig = loadClientConfig(o);
+  const kc: ClientConfig = loadClientConfig(o);
   const timing = { ...DEFAULT_TIMING, ...o.timing };
   const listeners: (() => void)[] = [];
   let changes: string[] = [];

@@ -57,6 +57,7 @@ export interface RecordedRequest {
   method: string;
   path: string;
   query: Record<string, string>;
+  authorization?: string;
 }
 
 type Verb = 'list' | 'watch';
@@ -282,7 +283,12 @@ export class KubeTestServer {
   private serve(req: IncomingMessage, res: ServerResponse): void {
     const url = new URL(req.url ?? '/', 'http://x');
     const query = Object.fromEntries(url.searchParams);
-    this.requests.push({ method: req.method ?? 'GET', path: url.pathname, query });
+    this.requests.push({
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query,
+      authorization: req.headers.authorization,
+    });
     const json = (code: number, body: Obj) => {
       res.writeHead(code, { 'Content-Type': 'application/json' });
       res.end(JSON.stringify(body));

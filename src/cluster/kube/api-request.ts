@@ -1,10 +1,10 @@
-// One JSON request to the API server. Authentication, TLS and the connection agent come from the
-// client library's KubeConfig (applyToHTTPSOptions); the body is parsed as plain JSON, without the
-// library's model classes, because the agent keeps only a few fields of each object.
+// One JSON request to the API server, with the connection agent, TLS material and Authorization
+// header of the client configuration. The body is parsed as plain JSON, without the client
+// library's model classes: the agent keeps only a few fields of each object.
 
 import * as http from 'node:http';
 import * as https from 'node:https';
-import type * as k8s from '@kubernetes/client-node';
+import type { ClientConfig } from './client-config.js';
 
 /** A failed API call, described in one line: HTTP status and the Status message, never headers. */
 export class ApiError extends Error {
@@ -29,15 +29,13 @@ export interface ApiRequest {
   timeoutMs?: number;
 }
 
-export function apiUrl(kc: k8s.KubeConfig, path: string, query: ApiRequest['query'] = {}): URL {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new ApiError(0, 'NoCluster', 'no current cluster in the client configuration');
-  const url = new URL(cluster.server.replace(/\/+$/, '') + path);
+export function apiUrl(cfg: ClientConfig, path: string, query: ApiRequest['query'] = {}): URL {
+  const url = new URL(cfg.server + path);
   for (const [k, v] of Object.entries(query)) if (v !== undefined) url.searchParams.set(k, String(v));
   return url;
 }
 
-function statusMessage(status: number, text: string): { reason: string; message: string } {
+export function statusMessage(status: number, text: string): { reason: string; message: string } {
   try {
     const s = JSON.parse(text) as { reason?: unknown; message?: unknown };
     if (typeof s.message === 'string')
@@ -49,10 +47,9 @@ function statusMessage(status: number, text: string): { reason: string; message:
 }
 
 /** The parsed JSON answer of a 2xx response; an ApiError otherwise (status 0: no response). */
-export async function apiRequest<T>(kc: k8s.KubeConfig, r: ApiRequest): Promise<T> {
-  const url = apiUrl(kc, r.path, r.query);
-  const opts: https.RequestOptions = {};
-  await kc.applyToHTTPSOptions(opts);
+export async function apiRequest<T>(cfg: ClientConfig, r: ApiRequest): Promise<T> {
+  const url = apiUrl(cfg, r.path, r.query);
+  const opts = await cfg.requestOptions();
   const headers: Record<string, string> = { Accept: 'application/json' };
   for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') headers[k] = v;
   const payload = r.body === undefined ? undefined : Buffer.from(JSON.stringify(r.body));

@@ -5,7 +5,7 @@
 // Verbs used: create, get, patch on events.k8s.io events.
 
 import { createHash } from 'node:crypto';
-import type * as k8s from '@kubernetes/client-node';
+import type { ClientConfig } from './client-config.js';
 import { ApiError, apiRequest } from './api-request.js';
 import type { Problem } from '../problem.js';
 import { errorText, log } from '../../util/log.js';
@@ -46,7 +46,7 @@ export class EventRecorder {
   private stopped = false;
 
   constructor(
-    private readonly kc: k8s.KubeConfig,
+    private readonly kc: ClientConfig,
     private readonly node: string,
     /** The object a problem names ("Kind ns/name"), with its uid; undefined: not in the caches. */
     private readonly resolve: (object: string) => ObjectReference | undefined,

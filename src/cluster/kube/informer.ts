@@ -1,5 +1,5 @@
 // A small informer for one kind: LIST (paged) into a cache of slim records, then WATCH from the
-// list's resourceVersion, with the client library's Watch class (its HTTP, TLS and auth).
+// list's resourceVersion.
 //
 // What it guarantees the agent:
 // - `synced` turns true only after a complete, successful LIST. A failed LIST is retried with
@@ -13,10 +13,11 @@
 // - An unchanged object stays the same JS value (a re-list keeps the records whose
 //   resourceVersion did not change): the snapshot builder recognises unchanged objects by identity.
 
-import * as k8s from '@kubernetes/client-node';
 import { ApiError, apiRequest } from './api-request.js';
 import { Backoff } from './backoff.js';
 import { slimObject } from './slim.js';
+import type { ClientConfig } from './client-config.js';
+import { openWatch } from './watch-stream.js';
 import { errorText, log } from '../../util/log.js';
 
 export interface ResourceKind {
@@ -98,7 +99,7 @@ export class Informer {
   private listError: string | undefined;
 
   constructor(
-    private readonly kc: k8s.KubeConfig,
+    private readonly kc: ClientConfig,
     readonly resource: ResourceKind,
     private readonly events: InformerEvents,
     private readonly timing: InformerTiming = DEFAULT_TIMING,
@@ -258,12 +259,11 @@ export class Informer {
       this.armStall(id);
       this.handle(type, (obj ?? {}) as Record_);
     };
-    const onDone = (err: unknown): void => {
+    const onDone = (err: ApiError | null): void => {
       if (id !== this.watchId || this.stopped) return;
       this.watchId++;
       this.clearStall();
-      const status = (err as { statusCode?: unknown } | null)?.statusCode;
-      if (status === 410) {
+      if (err?.status === 410) {
         log.info(`watch of ${this.kind}: 410 Gone; re-listing`, 0, { kind: this.kind });
         this.later(0, () => void this.list());
       } else if (err) {
@@ -284,13 +284,7 @@ export class Informer {
       allowWatchBookmarks: true,
       timeoutSeconds: this.timing.watchTimeoutSeconds(),
     };
-    new k8s.Watch(this.kc)
-      .watch(this.resource.path, query, onEvent, onDone)
-      .then((c) => {
-        if (id === this.watchId && !this.stopped) this.controller = c;
-        else c.abort();
-      })
-      .catch(onDone);
+    this.controller = openWatch(this.kc, this.resource.path, query, onEvent, onDone);
   }
 
   private handle(type: string, obj: Record_): void {

@@ -50,26 +50,34 @@ describe('loadClientConfig', () => {
   });
 
   it('--master overrides the server of the kubeconfig and keeps its credentials', async () => {
-    const kc = loadClientConfig(
+    const cfg = loadClientConfig(
       { kubeconfig: file('a', kubeconfig('https://elsewhere:6443')), master: server.url },
       {},
     );
-    expect(kc.getCurrentCluster()!.server).to.equal(server.url);
-    expect(kc.getCurrentUser()!.token).to.equal('secret-token');
-    await apiRequest(kc, { method: 'GET', path: '/api/v1/nodes' });
+    expect(cfg.server).to.equal(server.url);
+    expect((await cfg.requestOptions()).headers).to.deep.equal({ Authorization: 'Bearer secret-token' });
+    await apiRequest(cfg, { method: 'GET', path: '/api/v1/nodes' });
     expect(server.requests.at(-1)!.path).to.equal('/api/v1/nodes');
+    expect(server.requests.at(-1)!.authorization).to.equal('Bearer secret-token');
   });
 
   it('--kubeconfig first, then KUBECONFIG, then in-cluster', () => {
     const a = file('a', kubeconfig('https://a:6443'));
     const b = file('b', kubeconfig('https://b:6443'));
-    expect(loadClientConfig({ kubeconfig: a }, { KUBECONFIG: b }).getCurrentCluster()!.server).to.equal(
-      'https://a:6443',
+    expect(loadClientConfig({ kubeconfig: a }, { KUBECONFIG: b }).server).to.equal('https://a:6443');
+    expect(loadClientConfig({}, { KUBECONFIG: b, KUBERNETES_SERVICE_HOST: '10.0.0.1' }).server).to.equal(
+      'https://b:6443',
     );
-    expect(
-      loadClientConfig({}, { KUBECONFIG: b, KUBERNETES_SERVICE_HOST: '10.0.0.1' }).getCurrentCluster()!
-        .server,
-    ).to.equal('https://b:6443');
+  });
+
+  it('an exec-plugin kubeconfig is served by the client library', async () => {
+    const text = kubeconfig(server.url).replace(
+      'user: { token: secret-token }',
+      'user: { exec: { apiVersion: client.authentication.k8s.io/v1, command: echo, args: ["{\\"apiVersion\\":\\"client.authentication.k8s.io/v1\\",\\"kind\\":\\"ExecCredential\\",\\"status\\":{\\"token\\":\\"from-exec\\"}}"], interactiveMode: Never } }',
+    );
+    const cfg = loadClientConfig({ kubeconfig: file('exec', text) }, {});
+    await apiRequest(cfg, { method: 'GET', path: '/api/v1/pods' });
+    expect(server.requests.at(-1)!.authorization).to.equal('Bearer from-exec');
   });
 
   it('a missing or broken kubeconfig, or none at all, is one clear line', () => {
