@@ -4,7 +4,7 @@
 // LIST; after that, failures keep the last good caches (see kube/informer.ts). Problems with
 // objects are also posted as Kubernetes Events.
 
-import { buildSnapshot } from './build-snapshot.js';
+import { buildSnapshot, SnapshotBuilder } from './build-snapshot.js';
 import { InformerObjects } from './informer-objects.js';
 import type { ClusterSnapshot } from './snapshot.js';
 import type { Problem } from './problem.js';
@@ -75,6 +75,13 @@ export function startKubeSource(o: KubeSourceOptions, hooks: KubeSourceHooks = {
       for (const l of listeners) l();
     },
     relist: (kind: string) => hooks.relist?.(kind),
+    // Each page is validated and read while the next one is on its way: the snapshot builder
+    // remembers those readings per object, so the first snapshot (one synchronous step that a
+    // SIGTERM cannot interrupt) only assembles them. A builder of its own: the shared one keeps
+    // the last full snapshot, which must stay the agent's.
+    page: (records: Record<string, unknown>[]) => {
+      if (!stopped && records.length > 0) new SnapshotBuilder().build(records.map((obj) => ({ obj })));
+    },
     watchRestart: (kind: string, why: string) => hooks.watchRestart?.(kind, why),
   };
   const informers = RESOURCES.map((r) => new Informer(kc, r, events, timing));

@@ -1,20 +1,22 @@
 // The agent in cluster mode on a real kernel: the list/watch test server runs in this process (on
-// the guest's loopback), one real agent process per node talks to it with `--master http://...`
-// and programs that node's namespace through `tc`/`ip` wrappers (`ip netns exec <node> ...`).
-// Real packets check the verdicts before and after a label change made on the server, and a
-// restarted agent must write nothing.
+// the guest's loopback); per node, the agent's informers talk to it over HTTP and its reconcile
+// programs that node's namespace. Real packets check the verdicts before and after a label change
+// made on the server, and a restarted agent must write nothing.
 
 import { expect } from 'chai';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { KubeTestServer, type Obj } from '../support/kube-test-server.js';
-import { AgentProcess } from '../support/agent-process.js';
 import { waitFor } from '../support/wait-for.js';
+import { startKubeSource, type KubeSource } from '../../src/cluster/kube-source.js';
+import { reconcileOnce, type AgentOptions } from '../../src/agent/run-agent.js';
+import { NodePipelineBuilder } from '../../src/agent/node-pipeline-builder.js';
+import { ExecaTcRunner } from '../../src/tc/apply/tc-runner.js';
+import { kernelReader, Reconciler } from '../../src/tc/apply/reconcile.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../../src/tc/compile-options.js';
 import { buildTopology, type Topology } from './lab/topology.js';
 import { loadModel } from './lab/observe.js';
 import { runProbes, startServers } from './lab/probe.js';
-import { assertLab, sh } from './lab/shell.js';
+import { assertLab } from './lab/shell.js';
 import { policy, worldObjects, worldPods, writeManifests } from './lab/world.js';
 
 const pods = worldPods();
@@ -29,34 +31,57 @@ const onlyA = policy('x', 'b-from-a', {
   ],
 });
 
-/** `tc` and `ip` that run in a node's namespace, for an agent process left in the root one. */
-function nodeTools(nodeNs: string, realIp: string): string {
-  const dir = mkdtempSync(join(tmpdir(), `agent-${nodeNs}-`));
-  writeFileSync(join(dir, 'tc'), `#!/bin/bash\nexec ${realIp} netns exec ${nodeNs} tc "$@"\n`);
-  writeFileSync(join(dir, 'ip'), `#!/bin/bash\nexec ${realIp} netns exec ${nodeNs} ${realIp} "$@"\n`);
-  chmodSync(join(dir, 'tc'), 0o755);
-  chmodSync(join(dir, 'ip'), 0o755);
-  return dir;
-}
+/**
+ * One node's agent in this process: the cluster source (informers against the test server) and
+ * the reconcile of `run`, in the node's namespace. A process start per agent costs over a minute
+ * under TCG; the CLI itself is tested against the same server on the host (test/unit/agent).
+ */
+class ClusterAgent {
+  readonly source: KubeSource;
+  private readonly reconciler: Reconciler;
+  private readonly builder: NodePipelineBuilder;
+  private readonly seen = new Set<string>();
+  changes = 0;
 
-/** tc lines of each "reconciled node" line an agent logged, in order. */
-function reconciles(a: AgentProcess): number[] {
-  return a
-    .lines()
-    .map((l) => /^reconciled node \S+: \d+ device\(s\), (\d+) tc line\(s\)/.exec(l.msg))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => Number(m[1]));
+  constructor(
+    readonly node: string,
+    netns: string,
+    master: string,
+  ) {
+    this.source = startKubeSource({ nodeName: node, master });
+    this.source.onChange(() => this.changes++);
+    const runner = new ExecaTcRunner('tc', netns);
+    this.reconciler = new Reconciler(
+      runner,
+      kernelReader(runner, 'tc', netns),
+      DEFAULT_COMPILE_OPTIONS.ctZone,
+    );
+    this.builder = new NodePipelineBuilder(node, ['accelerated-bridge'], DEFAULT_COMPILE_OPTIONS);
+  }
+
+  async reconcile(): Promise<number> {
+    const o: AgentOptions = {
+      nodeName: this.node,
+      once: false,
+      tcBinary: 'tc',
+      networkPlugins: ['accelerated-bridge'],
+      compile: DEFAULT_COMPILE_OPTIONS,
+    };
+    const r = await reconcileOnce(this.source, this.reconciler, this.builder, o, this.seen);
+    if (!r.ok) throw new Error(`reconcile on ${this.node} failed for ${r.failed.join(', ')}`);
+    return r.writes;
+  }
 }
 
 describe('kernel: the agent in cluster mode against the list/watch test server', function () {
   this.timeout(600_000);
   let server: KubeTestServer;
   let topo: Topology | undefined;
-  const agents: AgentProcess[] = [];
+  const agents: ClusterAgent[] = [];
   const dirs: string[] = [];
 
   after(async () => {
-    for (const a of agents) if (a.child.exitCode === null) a.kill('SIGKILL');
+    for (const a of agents) a.source.stop();
     await topo?.teardown();
     await server?.stop();
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -72,36 +97,14 @@ describe('kernel: the agent in cluster mode against the list/watch test server',
     await startServers([...topo.podNs.values()], ['TCP'], [80]);
     server = await new KubeTestServer().start();
     server.apply(...objects);
-    const realIp = (await sh('command -v ip')).trim();
-    const tools = new Map([...topo.nodeNs].map(([node, ns]) => [node, nodeTools(ns, realIp)]));
-    dirs.push(...tools.values());
-    const start = () =>
-      [...tools].map(([node, dir]) => {
-        const a = new AgentProcess(
-          [
-            '--master',
-            server.url,
-            '--hostname-override',
-            node,
-            '--tc',
-            join(dir, 'tc'),
-            '--metrics-bind-address',
-            '0',
-            '-v',
-            '2',
-          ],
-          { ...process.env, PATH: `${dir}:${process.env.PATH ?? ''}` },
-        );
-        agents.push(a);
-        return a;
-      });
+    const start = () => [...topo!.nodeNs].map(([node, ns]) => new ClusterAgent(node, ns, server.url));
 
     const first = start();
-    for (const a of first) await waitFor('a first reconcile', () => reconciles(a).length > 0, 300_000, 100);
-    expect(
-      first.map((a) => reconciles(a)[0]!).reduce((x, y) => x + y, 0),
-      'the first reconciles program filters',
-    ).to.be.greaterThan(0);
+    agents.push(...first);
+    for (const a of first) await waitFor('the caches synced', () => a.source.ready(), 120_000, 50);
+    let writes = 0;
+    for (const a of first) writes += await a.reconcile();
+    expect(writes, 'the first reconciles program filters').to.be.greaterThan(0);
 
     const probe = (from: string) => ({
       id: from,
@@ -113,30 +116,24 @@ describe('kernel: the agent in cluster mode against the list/watch test server',
     const verdicts = async () => Object.fromEntries(await runProbes([probe('a'), probe('c')]));
     expect(await verdicts(), 'before the label change').to.deep.equal({ a: true, c: false });
 
-    // x/c is labelled like x/a on the API server: the watch brings it, the agents reprogram.
-    const counts = first.map((a) => reconciles(a).length);
+    // x/c is labelled like x/a on the API server: the watches bring it, the agents reprogram.
+    const seen = first.map((a) => a.changes);
     server.setLabels('Pod', 'x', 'c', { pod: 'a' });
     for (const [i, a] of first.entries())
-      await waitFor('a reconcile after the change', () => reconciles(a).length > counts[i]!, 120_000, 100);
-    expect(
-      first.map((a) => reconciles(a).at(-1)!).reduce((x, y) => x + y, 0),
-      'the change was written',
-    ).to.be.greaterThan(0);
+      await waitFor('the watch event', () => a.changes > seen[i]!, 60_000, 20);
+    writes = 0;
+    for (const a of first) writes += await a.reconcile();
+    expect(writes, 'the change was written').to.be.greaterThan(0);
     expect(await verdicts(), 'after the label change').to.deep.equal({ a: true, c: true });
+    for (const a of first) a.source.stop();
 
-    // SIGTERM: exit 0, rules left in place.
-    for (const a of first) a.kill('SIGTERM');
-    for (const a of first) expect((await a.exited).code, a.stderr.slice(-2000)).to.equal(0);
-    expect(await verdicts(), 'rules stay after the agents stop').to.deep.equal({ a: true, c: true });
-
+    // A restarted agent (new caches, new reconciler) over its own rules writes nothing.
     const second = start();
-    for (const a of second)
-      await waitFor('the restarted reconcile', () => reconciles(a).length > 0, 300_000, 100);
-    expect(
-      second.map((a) => reconciles(a)[0]!),
-      'a restarted agent writes nothing',
-    ).to.deep.equal(second.map(() => 0));
-    for (const a of second) a.kill('SIGTERM');
-    for (const a of second) expect((await a.exited).code).to.equal(0);
+    agents.push(...second);
+    for (const a of second) await waitFor('the caches synced again', () => a.source.ready(), 120_000, 50);
+    const again = [];
+    for (const a of second) again.push(await a.reconcile());
+    expect(again, 'a restarted agent writes nothing').to.deep.equal(second.map(() => 0));
+    expect(await verdicts(), 'after the restart').to.deep.equal({ a: true, c: true });
   });
 });

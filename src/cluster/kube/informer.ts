@@ -68,6 +68,8 @@ export interface InformerEvents {
   change(what: string): void;
   /** Counters for the metrics. */
   relist?(kind: string): void;
+  /** The records of one LIST page, as soon as it arrives (to read them before the sync). */
+  page?(records: Record_[]): void;
   watchRestart?(kind: string, why: string): void;
 }
 
@@ -176,7 +178,9 @@ export class Informer {
           timeoutMs: this.timing.listTimeoutMs,
         });
         if (this.stopped) return;
-        for (const item of page.items ?? []) this.keep(fresh, item);
+        const records: Record_[] = [];
+        for (const item of page.items ?? []) records.push(this.keep(fresh, item));
+        this.events.page?.(records);
         rv = page.metadata?.resourceVersion ?? '';
         cont = page.metadata?.continue || undefined;
       } while (cont);
@@ -210,12 +214,14 @@ export class Informer {
   }
 
   /** The slim record of an item, the cached one when the item did not change. */
-  private keep(into: Map<string, Record_>, item: unknown): void {
+  private keep(into: Map<string, Record_>, item: unknown): Record_ {
     const raw = (item ?? {}) as Record_;
     const key = keyOf(raw);
     const old = this.cache.get(key);
     const rv = metaOf(raw).resourceVersion;
-    into.set(key, old && rv !== '' && metaOf(old).resourceVersion === rv ? old : this.slim(raw));
+    const rec = old && rv !== '' && metaOf(old).resourceVersion === rv ? old : this.slim(raw);
+    into.set(key, rec);
+    return rec;
   }
 
   private slim(raw: Record_): Record_ {
