@@ -35,6 +35,12 @@ export class NodePipelineBuilder {
   }
 
   build(snapshot: ClusterSnapshot): NodeBuild {
+    const { model, how } = this.buildModel(snapshot);
+    return { model, pipeline: this.compileNode(model, snapshot), how };
+  }
+
+  /** The first stage of build: the policy model (the agent checks for a stop after it). */
+  buildModel(snapshot: ClusterSnapshot): { model: PolicyModel; how: string } {
     const opts = { networkPlugins: this.networkPlugins };
     let model: PolicyModel;
     let how: string;
@@ -56,13 +62,19 @@ export class NodePipelineBuilder {
         : `full build (${upd.reason})`;
     }
     this.last = { snapshot, model };
-    // Devices are placed on every build: the sysfs source re-reads what a link change touched.
+    return { model, how };
+  }
+
+  /**
+   * The second stage of build: the node's pipeline from the model of `snapshot`. Devices are
+   * placed on every compile: the sysfs source re-reads what a link change touched.
+   */
+  compileNode(model: PolicyModel, snapshot: ClusterSnapshot): NodePipeline {
     const node = snapshot.nodes.get(this.nodeName);
     const placed = this.devices?.place(model, this.nodeName, node);
     const compiled = this.compiler.compile(model, this.nodeName, node, placed?.lookup);
-    const pipeline = placed?.warnings.length
+    return placed?.warnings.length
       ? { ...compiled, warnings: [...placed.warnings, ...compiled.warnings] }
       : compiled;
-    return { model, pipeline, how };
   }
 }

@@ -1,18 +1,25 @@
 // The agent loop: state source -> policy model -> node pipeline -> reconcile, again on every
 // change and on a periodic resync. Devices that fail are retried with exponential backoff.
+// Nothing touches the kernel until the source has a complete state (SourceNotReady). On SIGTERM
+// or SIGINT a `stopped` flag ends every timer and handler; the rules stay in place.
 
-import { watch } from 'node:fs';
 import type { ClusterSnapshot } from '../cluster/snapshot.js';
 import { formatProblem } from '../cluster/problem.js';
-import { loadSnapshotFromDir } from '../cluster/load-manifests.js';
+import type { Problem } from '../cluster/problem.js';
 import type { CompileOptions } from '../tc/compile-options.js';
 import { ExecaTcRunner } from '../tc/apply/tc-runner.js';
 import { kernelReader, Reconciler } from '../tc/apply/reconcile.js';
-import { log } from '../util/log.js';
+import { errorText, log } from '../util/log.js';
 import { NodePipelineBuilder } from './node-pipeline-builder.js';
 import { dumpFiles, writeDumps } from './rule-dumps.js';
 import type { Generation } from '../tc/layout.js';
-// Representor discovery (issue 14).
+import type { InformerTiming } from '../cluster/kube/informer.js';
+import { AgentMetrics } from './agent-metrics.js';
+import { parseBindAddress, startHealthServer } from './health-server.js';
+import { manifestsSource } from './manifests-source.js';
+import { SourceNotReady } from './source-not-ready.js';
+import { Backoff } from '../cluster/kube/backoff.js';
+import { withObjectSources } from '../cluster/build-snapshot.js';
 import { annotationSource, sysfsSource } from '../node/device-source.js';
 import { hostSysFs } from '../node/sysfs.js';
 import { startLinkMonitor } from '../node/link-monitor.js';
@@ -31,29 +38,59 @@ export interface AgentOptions {
   compile: CompileOptions;
   /** Full resync period (default 60 s). */
   resyncMs?: number;
+  /** "[host]:port" for /healthz, /readyz, /metrics; "0" or undefined: none. */
+  metricsBindAddress?: string;
+  /** Tests shorten the informers' timers. */
+  kubeTiming?: Partial<InformerTiming>;
+  /** `--once` against the API: give up if the caches have not synced in this time (default 60 s). */
+  syncTimeoutMs?: number;
   /** Find representors in sysfs under this root (default in cluster mode: "/"). */
   sysfsRoot?: string;
+  /**
+   * Where representors and uplinks come from: `auto` (the default) reads sysfs in cluster mode or
+   * with --sysfs-root and the annotations with --manifests; `annotations` forces device-info and
+   * the Node annotation (labs whose "representors" are veth ends, tests with stand-in tc).
+   */
+  deviceSource?: 'auto' | 'sysfs' | 'annotations';
 }
 
 export interface StateSource {
-  /** Current snapshot; resolves once the source has synced. */
+  /** Current snapshot; throws SourceNotReady while the source has no complete state. */
   snapshot(): Promise<ClusterSnapshot>;
   /** Calls `cb` whenever the state may have changed. */
   onChange(cb: () => void): void;
   /** Report a problem with an object (a Kubernetes Event in cluster mode). */
-  report?(problem: import('../cluster/problem.js').Problem): void;
+  report?(problem: Problem): void;
+  /** The source has a complete, current state (default: true). */
+  ready?(): boolean;
+  /** Object changes since the last call, for the reconcile log. */
+  takeChanges?(): string[];
+  /** Objects per kind, for the metrics. */
+  cacheSizes?(): Map<string, number>;
   stop(): void;
 }
 
-function manifestsSource(dir: string): StateSource {
-  const listeners: (() => void)[] = [];
-  const w = watch(dir, { recursive: true }, () => listeners.forEach((l) => l()));
-  return {
-    snapshot: () => loadSnapshotFromDir(dir),
-    onChange: (cb) => listeners.push(cb),
-    stop: () => w.close(),
-  };
+/** What the loop lets reconcileOnce know and record. */
+export interface ReconcileHooks {
+  /** Checked between stages: a stopping agent abandons the pass. */
+  stopped?: () => boolean;
+  metrics?: AgentMetrics;
 }
+
+export interface ReconcileResult {
+  ok: boolean;
+  failed: string[];
+  writes: number;
+  /** The agent stopped during the pass: nothing more was written. */
+  abandoned?: boolean;
+  /** Pod interface directions that no device can filter (retried with backoff). */
+  unenforced: number;
+  /** Where the filters landed, per device (in_hw / not_in_hw). */
+  offload: DeviceOffload[];
+}
+
+/** Lets a signal handler run between two synchronous stages. */
+const yieldToEvents = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 export async function reconcileOnce(
   source: StateSource,
@@ -61,22 +98,34 @@ export async function reconcileOnce(
   builder: NodePipelineBuilder,
   o: AgentOptions,
   seenProblems: Set<string>,
-): Promise<{
-  ok: boolean;
-  failed: string[];
-  writes: number;
-  unenforced: number;
-  offload: DeviceOffload[];
-}> {
+  hooks: ReconcileHooks = {},
+): Promise<ReconcileResult> {
+  const stopped = hooks.stopped ?? (() => false);
+  const abandoned: ReconcileResult = {
+    ok: true,
+    failed: [],
+    writes: 0,
+    abandoned: true,
+    unenforced: 0,
+    offload: [],
+  };
   const snapshot = await source.snapshot();
+  const changes = source.takeChanges?.() ?? [];
+  await yieldToEvents();
+  if (stopped()) return abandoned;
   const t0 = performance.now();
-  const { model, pipeline, how } = builder.build(snapshot);
-  log.info(`compiled node ${o.nodeName}: ${how}, ${(performance.now() - t0).toFixed(1)} ms`, 1);
-  for (const p of model.problems) {
+  const { model, how } = builder.buildModel(snapshot);
+  await yieldToEvents();
+  if (stopped()) return abandoned;
+  const pipeline = builder.compileNode(model, snapshot);
+  log.info(`compiled node ${o.nodeName}: ${how}, ${(performance.now() - t0).toFixed(1)} ms`, 2);
+  await yieldToEvents();
+  if (stopped()) return abandoned;
+  for (const p of withObjectSources(snapshot, model.problems)) {
     const text = formatProblem(p);
     if (seenProblems.has(text)) continue;
     seenProblems.add(text);
-    log.warn(text);
+    log.warn(text, { object: p.object });
     source.report?.(p);
   }
   for (const w of pipeline.warnings) {
@@ -85,62 +134,105 @@ export async function reconcileOnce(
       log.warn(w);
     }
   }
-  // Unenforced interfaces: error-level, an Event on the pod, once per problem (issue 14).
-  for (const p of unenforcedProblems(pipeline.unenforced ?? [])) {
+  // Unenforced interfaces: error level, an Event on the pod, once per problem.
+  const unenforced = pipeline.unenforced ?? [];
+  for (const p of unenforcedProblems(unenforced)) {
     const text = formatProblem(p);
     if (seenProblems.has(text)) continue;
     seenProblems.add(text);
-    log.error(text);
+    log.error(text, { object: p.object });
     source.report?.(p);
   }
+  hooks.metrics?.setUnenforced(unenforced);
+  hooks.metrics?.setPipeline(pipeline);
   const report = await reconciler.reconcile(pipeline);
+  hooks.metrics?.addTcLines(report.writes);
   const generations = new Map<string, Generation>();
   for (const out of report.outcomes) {
-    if (out.error) log.error(out.error);
-    else if (out.kind !== 'noop') log.info(`${out.device}: ${out.kind}, ${out.writes} tc line(s)`);
+    if (out.error) {
+      log.error(out.error, { device: out.device });
+      hooks.metrics?.applyError(out.device);
+    } else if (out.kind !== 'noop')
+      log.info(`${out.device}: ${out.kind}, ${out.writes} tc line(s)`, 4, { device: out.device });
   }
-  for (const d of pipeline.devices) generations.set(d.device, reconciler.generationOf(d.device) ?? 0);
-  // Offload visibility (issue 14): per filter in the dumps, not-in-hardware counts per device.
-  const offload = await readOffload(reconciler, pipeline, report).catch((e: unknown) => {
-    log.warn(`reading the offload state failed: ${e instanceof Error ? e.message : String(e)}`);
-    return [] as DeviceOffload[];
-  });
-  for (const d of offload)
-    if (d.notInHw > 0) log.info(`${d.device}: ${d.notInHw} of ${d.filters} filter(s) not in hardware`, 1);
-  const offloadLines = new Map(offload.map((d) => [d.device, d.lines]));
-  if (o.podRulesPath)
-    await writeDumps(o.podRulesPath, dumpFiles(pipeline, model, generations, o.compile.ctZone, offloadLines));
-  log.info(
-    `reconciled node ${o.nodeName}: ${pipeline.devices.length} device(s), ${report.writes} tc line(s), ${report.failed.length} failed`,
-    1,
-  );
-  return {
+  const result = {
     ok: report.failed.length === 0,
     failed: report.failed,
     writes: report.writes,
-    unenforced: pipeline.unenforced?.length ?? 0,
-    offload,
+    unenforced: unenforced.length,
   };
+  if (stopped()) return { ...result, offload: [] };
+  for (const d of pipeline.devices) generations.set(d.device, reconciler.generationOf(d.device) ?? 0);
+  // Offload visibility: per filter in the dumps, not-in-hardware counts per device.
+  const offload = await readOffload(reconciler, pipeline, report).catch((e: unknown) => {
+    log.warn(`reading the offload state failed: ${errorText(e)}`);
+    return [] as DeviceOffload[];
+  });
+  for (const d of offload) {
+    hooks.metrics?.setNotOffloaded(d.device, d.notInHw);
+    if (d.notInHw > 0) log.info(`${d.device}: ${d.notInHw} of ${d.filters} filter(s) not in hardware`, 2);
+  }
+  const offloadLines = new Map(offload.map((d) => [d.device, d.lines]));
+  if (o.podRulesPath)
+    await writeDumps(o.podRulesPath, dumpFiles(pipeline, model, generations, o.compile.ctZone, offloadLines));
+  const changedDevices = report.outcomes.filter((x) => x.writes > 0).map((x) => x.device);
+  log.info(
+    `reconciled node ${o.nodeName}: ${pipeline.devices.length} device(s), ${report.writes} tc line(s), ${report.failed.length} failed`,
+    2,
+    { how, changes, changedDevices, failed: report.failed },
+  );
+  return { ...result, offload };
 }
 
+/** Waits until the source is ready, or `ms` passed; false on timeout. */
+async function waitReady(source: StateSource, ms: number): Promise<boolean> {
+  const until = Date.now() + ms;
+  while (!(source.ready?.() ?? true)) {
+    if (Date.now() >= until) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return true;
+}
+
+/** How long failing reconciles may back off before /readyz says not ready. */
+const READY_FAILING_MS = 5 * 60_000;
+/** A single reconcile running longer than this means the loop is stuck (/healthz fails). */
+const STUCK_MS = 5 * 60_000;
+
 export async function runAgent(o: AgentOptions): Promise<number> {
+  const metrics = new AgentMetrics();
   // The Kubernetes client is a large module graph: load it only when the API server is the source.
-  const source = o.manifests
+  const source: StateSource = o.manifests
     ? manifestsSource(o.manifests)
-    : await (await import('../cluster/kube-source.js')).startKubeSource(o);
-  const runner = new ExecaTcRunner(o.tcBinary);
-  const reconciler = new Reconciler(runner, kernelReader(runner, o.tcBinary), o.compile.ctZone);
+    : (await import('../cluster/kube-source.js')).startKubeSource(
+        { nodeName: o.nodeName, kubeconfig: o.kubeconfig, master: o.master, timing: o.kubeTiming },
+        { relist: (k) => metrics.relist(k), watchRestart: (k, why) => metrics.watchRestart(k, why) },
+      );
+  // Aborted on SIGTERM: a tc process in flight is killed (make-before-break keeps the old rules).
+  const abort = new AbortController();
+  const runner = new ExecaTcRunner(o.tcBinary, undefined, { signal: abort.signal });
+  const reconciler = new Reconciler(runner, kernelReader(runner), o.compile.ctZone);
   const seen = new Set<string>();
   // sysfs in cluster mode or with --sysfs-root; the annotations for a manifests directory.
-  const devices =
-    o.sysfsRoot !== undefined || !o.manifests
-      ? sysfsSource(hostSysFs(o.sysfsRoot ?? '/'), o.nodeName)
-      : annotationSource();
+  const fromSysfs =
+    o.deviceSource === 'sysfs' ||
+    (o.deviceSource !== 'annotations' && (o.sysfsRoot !== undefined || !o.manifests));
+  const devices = fromSysfs ? sysfsSource(hostSysFs(o.sysfsRoot ?? '/'), o.nodeName) : annotationSource();
   const builder = new NodePipelineBuilder(o.nodeName, o.networkPlugins, o.compile, devices);
   if (o.once) {
     try {
-      const r = await reconcileOnce(source, reconciler, builder, o, seen);
+      // The API source syncs by itself; a manifests directory is read by the snapshot call below
+      // (which throws SourceNotReady when it cannot be read).
+      if (!o.manifests && !(await waitReady(source, o.syncTimeoutMs ?? 60_000))) {
+        log.error('the state source did not sync in time; nothing was applied');
+        return 1;
+      }
+      const r = await reconcileOnce(source, reconciler, builder, o, seen, { metrics });
       return r.ok ? 0 : 1;
+    } catch (e) {
+      if (!(e instanceof SourceNotReady)) throw e;
+      log.error(`${e.message}; nothing was applied`);
+      return 1;
     } finally {
       source.stop();
     }
@@ -148,62 +240,134 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   log.info(
     `agent started on node ${o.nodeName} (${o.manifests ? `manifests ${o.manifests}` : 'Kubernetes API'})`,
   );
+  let stopped = false;
   let timer: NodeJS.Timeout | undefined;
-  let running = false;
+  let running: Promise<void> | undefined;
+  let runningSince = 0;
   let again = false;
-  let backoff = 1000;
+  let lastOk = true;
+  let failingSince: number | undefined;
+  let reconciledOnce = false;
+  /** The first change not yet programmed (for the event-to-programmed latency). */
+  let pendingSince: number | undefined;
+  const backoff = new Backoff(1000, 60_000, 0.2);
+  let unenforcedRetry = false;
   const schedule = (ms: number) => {
+    if (stopped) return;
     if (timer) clearTimeout(timer);
-    timer = setTimeout(tick, ms);
+    timer = setTimeout(() => {
+      timer = undefined;
+      if (!stopped) void tick();
+    }, ms);
   };
-  const tick = async () => {
+  const pass = async (): Promise<number> => {
+    const since = pendingSince;
+    pendingSince = undefined;
+    const t0 = performance.now();
+    let ok = false;
+    try {
+      const r = await reconcileOnce(source, reconciler, builder, o, seen, {
+        stopped: () => stopped,
+        metrics,
+      });
+      if (r.abandoned) return 0;
+      ok = r.ok;
+      reconciledOnce = true;
+      // Unenforced interfaces are retried with backoff: their devices may appear any time.
+      if (ok && r.unenforced > 0) unenforcedRetry = true;
+      metrics.observeReconcile((performance.now() - t0) / 1000, ok);
+      if (ok && since !== undefined) metrics.observeEventToProgrammed((Date.now() - since) / 1000);
+    } catch (e) {
+      if (e instanceof SourceNotReady) {
+        // The source logs its own state changes; nothing was applied. Its sync is a change.
+        pendingSince = since;
+        return o.manifests ? backoff.delay() : (o.resyncMs ?? 60_000);
+      }
+      log.error(`reconcile failed: ${errorText(e)}`);
+      metrics.observeReconcile((performance.now() - t0) / 1000, false);
+    } finally {
+      if (source.cacheSizes) metrics.setCacheSizes(source.cacheSizes());
+    }
+    if (!ok) {
+      if (since !== undefined) pendingSince = Math.min(since, pendingSince ?? since);
+      if (lastOk) failingSince = Date.now();
+      lastOk = false;
+      return backoff.delay();
+    }
+    if (!lastOk) log.info('reconcile succeeded again');
+    lastOk = true;
+    failingSince = undefined;
+    if (unenforcedRetry) {
+      unenforcedRetry = false;
+      return backoff.delay();
+    }
+    backoff.reset();
+    return o.resyncMs ?? 60_000;
+  };
+  const tick = async (): Promise<void> => {
+    if (stopped) return;
     if (running) {
       again = true;
       return;
     }
-    running = true;
-    let delay = o.resyncMs ?? 60_000;
-    try {
-      const r = await reconcileOnce(source, reconciler, builder, o, seen);
-      // Unenforced interfaces are retried with backoff too: their devices may appear any time.
-      if (r.ok && r.unenforced === 0) backoff = 1000;
-      else {
-        delay = backoff;
-        backoff = Math.min(backoff * 2, 60_000);
-      }
-    } catch (e) {
-      log.error(`reconcile failed: ${e instanceof Error ? e.message : String(e)}`);
-      delay = backoff;
-      backoff = Math.min(backoff * 2, 60_000);
-    } finally {
-      running = false;
-    }
+    runningSince = Date.now();
+    const current = pass();
+    running = current.then(() => undefined);
+    const delay = await current;
+    running = undefined;
+    if (stopped) return;
     schedule(again ? 0 : delay);
     again = false;
   };
   // Changes come in bursts (a manifest save, a rollout): wait for quiet before reconciling.
-  source.onChange(() => schedule(200));
+  source.onChange(() => {
+    if (stopped) return;
+    pendingSince ??= Date.now();
+    schedule(200);
+  });
   const links =
     devices.kind === 'sysfs'
       ? startLinkMonitor(
           () => {
+            if (stopped) return;
             devices.invalidate();
             schedule(200);
           },
           (m) => log.warn(m),
         )
       : undefined;
+  const bind = parseBindAddress(o.metricsBindAddress ?? '0');
+  const server = bind
+    ? await startHealthServer(
+        bind,
+        {
+          healthy: () => !running || Date.now() - runningSince < STUCK_MS,
+          notReadyReason: () => {
+            if (!(source.ready?.() ?? true)) return 'the state source has not synced';
+            if (!reconciledOnce) return 'no reconcile has completed yet';
+            if (failingSince !== undefined && Date.now() - failingSince > READY_FAILING_MS)
+              return 'reconciles have failed for more than 5 minutes';
+            return undefined;
+          },
+        },
+        metrics,
+      )
+    : undefined;
   schedule(0);
-  await new Promise<void>((resolve) => {
-    const stop = () => {
-      if (timer) clearTimeout(timer);
-      links?.stop();
-      source.stop();
-      log.info('agent stopping; rules stay in place');
-      resolve();
-    };
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+  // `on`, not `once`: execa's signal-exit re-raises a signal when no other listener is left.
+  const signal = await new Promise<string>((resolve) => {
+    process.on('SIGTERM', () => resolve('SIGTERM'));
+    process.on('SIGINT', () => resolve('SIGINT'));
   });
+  stopped = true;
+  if (timer) clearTimeout(timer);
+  abort.abort();
+  links?.stop();
+  source.stop();
+  server?.close();
+  log.info(`agent stopping on ${signal}; rules stay in place`);
+  // A pass in flight checks `stopped` between its stages; do not wait for it longer than this
+  // (a tc batch left running is make-before-break: the old generation stays live).
+  if (running) await Promise.race([running, new Promise((r) => setTimeout(r, 1000).unref())]);
   return 0;
 }

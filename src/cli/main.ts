@@ -20,6 +20,7 @@ import { formatUnenforced } from '../node/device-map.js';
 
 const SYSFS_ROOT_HELP =
   'read the representors and uplinks of the --hostname-override node from sysfs under <dir> (e.g. /)';
+import { ClientConfigError } from '../cluster/kube/config-error.js';
 
 function intArg(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -86,7 +87,10 @@ function withCommon(c: Command): Command {
 /** One line, exit 2 for usage and path errors, 1 otherwise; the stack trace only at -v 4 and up. */
 function fail(e: unknown): never {
   const usage =
-    e instanceof UsageError || e instanceof InvalidArgumentError || e instanceof ManifestsPathError;
+    e instanceof UsageError ||
+    e instanceof InvalidArgumentError ||
+    e instanceof ManifestsPathError ||
+    e instanceof ClientConfigError;
   const text = e instanceof Error ? e.message : String(e);
   const stack = e instanceof Error && getVerbosity() >= 4 ? e.stack : undefined;
   log.error(
@@ -144,6 +148,19 @@ withCommon(
       'limit for each tc or ip process; one that runs longer is killed and its devices retried',
       intArg('--tc-timeout', 1, 3600),
       DEFAULT_TC_TIMEOUT_MS / 1000,
+    )
+    .addOption(
+      new Option(
+        '--device-source <source>',
+        'where representors and uplinks come from (auto: sysfs in cluster mode or with --sysfs-root, the annotations with --manifests)',
+      )
+        .choices(['auto', 'sysfs', 'annotations'])
+        .default('auto'),
+    )
+    .option(
+      '--metrics-bind-address <[host]:port>',
+      'serve /healthz, /readyz and /metrics here; 0 turns it off',
+      ':9810',
     ),
 ).action(async (o) => {
   setVerbosity(o.v);
@@ -161,8 +178,11 @@ withCommon(
       networkPlugins: parsePluginList(o.networkPlugins),
       compile: compileOptions(o),
       ...(o.sysfsRoot !== undefined ? { sysfsRoot: o.sysfsRoot } : {}),
+      deviceSource: o.deviceSource,
+      metricsBindAddress: o.once ? '0' : o.metricsBindAddress,
     });
-    process.exitCode = code;
+    // Open connections (a watch being torn down, a tc child) must not delay the exit.
+    process.exit(code);
   } catch (e) {
     fail(e);
   }

@@ -1,139 +1,148 @@
-// Cluster state from the Kubernetes API: informers (list + watch) for MultiNetworkPolicies,
-// NetworkAttachmentDefinitions, Pods, Namespaces and Nodes, feeding the same snapshot builder the
-// manifests loader uses. Problems with objects are also posted as Kubernetes Events.
+// Cluster state from the Kubernetes API: one informer (list + watch) per kind the model reads
+// (MultiNetworkPolicies, NetworkAttachmentDefinitions, Pods, Namespaces, Nodes), feeding the same
+// snapshot builder the manifests loader uses. No snapshot exists until every kind has completed a
+// LIST; after that, failures keep the last good caches (see kube/informer.ts). Problems with
+// objects are also posted as Kubernetes Events.
 
-import * as k8s from '@kubernetes/client-node';
-import type { KubernetesListObject, KubernetesObject } from '@kubernetes/client-node';
-import { buildSnapshot } from './build-snapshot.js';
+import { buildSnapshot, SnapshotBuilder } from './build-snapshot.js';
 import { InformerObjects } from './informer-objects.js';
 import type { ClusterSnapshot } from './snapshot.js';
 import type { Problem } from './problem.js';
+import { loadClientConfig, type ClientConfig, type ClientConfigOptions } from './kube/client-config.js';
+import { DEFAULT_TIMING, Informer, type InformerTiming, type ResourceKind } from './kube/informer.js';
+import { EventRecorder, type ObjectReference } from './kube/event-recorder.js';
+import { SourceNotReady } from '../agent/source-not-ready.js';
 import { log } from '../util/log.js';
 
-export interface KubeSourceOptions {
+export interface KubeSourceOptions extends ClientConfigOptions {
   nodeName: string;
-  kubeconfig?: string;
-  master?: string;
+  /** Tests shorten the informers' timers. */
+  timing?: Partial<InformerTiming>;
 }
 
-interface Watched {
-  kind: string;
-  apiVersion: string;
-  informer: k8s.Informer<KubernetesObject> & k8s.ObjectCache<KubernetesObject>;
+/** Counters the source reports to the agent's metrics. */
+export interface KubeSourceHooks {
+  relist?(kind: string): void;
+  watchRestart?(kind: string, why: string): void;
 }
 
-function loadConfig(o: KubeSourceOptions): k8s.KubeConfig {
-  const kc = new k8s.KubeConfig();
-  if (o.kubeconfig) kc.loadFromFile(o.kubeconfig);
-  else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
-  else kc.loadFromDefault();
-  if (o.master) {
-    const current = kc.getCurrentCluster();
-    if (!current) throw new Error('--master given but the kubeconfig has no current cluster');
-    kc.clusters = kc.clusters.map((c) => (c.name === current.name ? { ...c, server: o.master! } : c));
-  }
-  return kc;
+export const RESOURCES: readonly ResourceKind[] = [
+  {
+    kind: 'MultiNetworkPolicy',
+    apiVersion: 'k8s.cni.cncf.io/v1beta1',
+    path: '/apis/k8s.cni.cncf.io/v1beta1/multi-networkpolicies',
+  },
+  {
+    kind: 'NetworkAttachmentDefinition',
+    apiVersion: 'k8s.cni.cncf.io/v1',
+    path: '/apis/k8s.cni.cncf.io/v1/network-attachment-definitions',
+  },
+  { kind: 'Namespace', apiVersion: 'v1', path: '/api/v1/namespaces' },
+  { kind: 'Node', apiVersion: 'v1', path: '/api/v1/nodes' },
+  // Pods cluster-wide: peers on other nodes resolve selectors into addresses.
+  { kind: 'Pod', apiVersion: 'v1', path: '/api/v1/pods' },
+];
+
+/** Object changes kept for the next reconcile's log line (the rest are counted). */
+const CHANGES_KEPT = 20;
+
+export interface KubeSource {
+  snapshot(): Promise<ClusterSnapshot>;
+  onChange(cb: () => void): void;
+  report(p: Problem): void;
+  stop(): void;
+  /** Every kind has completed a LIST. */
+  ready(): boolean;
+  /** What changed since the last call, for the reconcile log. */
+  takeChanges(): string[];
+  /** Cached objects per kind, for the metrics. */
+  cacheSizes(): Map<string, number>;
 }
 
-/** List items carry no kind/apiVersion; the builder needs them. */
-function typed(list: Promise<KubernetesListObject<KubernetesObject>>, apiVersion: string, kind: string) {
-  return list.then((l) => ({ ...l, items: l.items.map((i) => ({ ...i, apiVersion, kind })) }));
-}
-
-export async function startKubeSource(o: KubeSourceOptions) {
-  const kc = loadConfig(o);
-  const core = kc.makeApiClient(k8s.CoreV1Api);
-  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-  const crd = (plural: string, version: string, kind: string): Watched => ({
-    kind,
-    apiVersion: `k8s.cni.cncf.io/${version}`,
-    informer: k8s.makeInformer(kc, `/apis/k8s.cni.cncf.io/${version}/${plural}`, () =>
-      typed(
-        custom.listClusterCustomObject({ group: 'k8s.cni.cncf.io', version, plural }) as Promise<
-          KubernetesListObject<KubernetesObject>
-        >,
-        `k8s.cni.cncf.io/${version}`,
-        kind,
-      ),
-    ),
-  });
-  const watched: Watched[] = [
-    crd('multi-networkpolicies', 'v1beta1', 'MultiNetworkPolicy'),
-    crd('network-attachment-definitions', 'v1', 'NetworkAttachmentDefinition'),
-    {
-      kind: 'Namespace',
-      apiVersion: 'v1',
-      informer: k8s.makeInformer(kc, '/api/v1/namespaces', () =>
-        typed(core.listNamespace() as never, 'v1', 'Namespace'),
-      ),
-    },
-    {
-      kind: 'Node',
-      apiVersion: 'v1',
-      informer: k8s.makeInformer(kc, '/api/v1/nodes', () => typed(core.listNode() as never, 'v1', 'Node')),
-    },
-    // Pods cluster-wide: peers on other nodes resolve selectors into addresses.
-    {
-      kind: 'Pod',
-      apiVersion: 'v1',
-      informer: k8s.makeInformer(kc, '/api/v1/pods', () =>
-        typed(core.listPodForAllNamespaces() as never, 'v1', 'Pod'),
-      ),
-    },
-  ];
+export function startKubeSource(o: KubeSourceOptions, hooks: KubeSourceHooks = {}): KubeSource {
+  const kc: ClientConfig = loadClientConfig(o);
+  const timing = { ...DEFAULT_TIMING, ...o.timing };
   const listeners: (() => void)[] = [];
-  const notify = () => listeners.forEach((l) => l());
-  for (const w of watched) {
-    for (const verb of ['add', 'update', 'delete'] as const) w.informer.on(verb, notify);
-    w.informer.on('error', (err: unknown) => {
-      log.error(`watch of ${w.kind} failed: ${String(err)}; restarting in 5s`);
-      setTimeout(() => void w.informer.start().catch(() => undefined), 5000);
-    });
-  }
-  await Promise.all(watched.map((w) => w.informer.start()));
-  log.info('informers synced');
-  const reported = new Set<string>();
+  let changes: string[] = [];
+  let changeCount = 0;
+  let stopped = false;
+  const events = {
+    change(what: string) {
+      if (stopped) return;
+      log.info(what, 4);
+      if (changes.length < CHANGES_KEPT) changes.push(what);
+      changeCount++;
+      for (const l of listeners) l();
+    },
+    relist: (kind: string) => hooks.relist?.(kind),
+    // Each page is validated and read while the next one is on its way: the snapshot builder
+    // remembers those readings per object, so the first snapshot (one synchronous step that a
+    // SIGTERM cannot interrupt) only assembles them. A builder of its own: the shared one keeps
+    // the last full snapshot, which must stay the agent's.
+    page: (records: Record<string, unknown>[]) => {
+      if (!stopped && records.length > 0) new SnapshotBuilder().build(records.map((obj) => ({ obj })));
+    },
+    watchRestart: (kind: string, why: string) => hooks.watchRestart?.(kind, why),
+  };
+  const informers = RESOURCES.map((r) => new Informer(kc, r, events, timing));
+  const byKind = new Map(informers.map((i) => [i.kind, i]));
   const informerObjects = new InformerObjects();
+  const resolve = (object: string): ObjectReference | undefined => {
+    const m = /^(\w+) (?:([^/ ]+)\/)?([^ /]+)$/.exec(object);
+    if (!m) return undefined;
+    const [, kind, namespace, name] = m;
+    const informer = byKind.get(kind!);
+    if (!informer) return undefined;
+    const found = informer.get(namespace ?? '', name!);
+    const uid = (found?.metadata as { uid?: unknown } | undefined)?.uid;
+    return {
+      apiVersion: informer.resource.apiVersion,
+      kind: kind!,
+      name: name!,
+      ...(namespace ? { namespace } : {}),
+      ...(typeof uid === 'string' ? { uid } : {}),
+    };
+  };
+  const recorder = new EventRecorder(kc, o.nodeName, resolve);
+  let announced = false;
+  const ready = () => {
+    const all = informers.every((i) => i.synced);
+    if (all && !announced) {
+      announced = true;
+      log.info('informers synced: every kind has completed a LIST');
+    }
+    return all;
+  };
+  for (const i of informers) i.start();
   return {
-    snapshot: async (): Promise<ClusterSnapshot> =>
-      buildSnapshot(
+    async snapshot() {
+      if (!ready()) {
+        const waiting = informers
+          .filter((i) => !i.synced)
+          .map((i) => (i.lastListError ? `${i.kind} (${i.lastListError})` : i.kind));
+        throw new SourceNotReady(`waiting for the first LIST of ${waiting.join(', ')}`);
+      }
+      return buildSnapshot(
         informerObjects.read(
-          watched.map((w) => ({ apiVersion: w.apiVersion, kind: w.kind, objects: w.informer.list() })),
+          informers.map((i) => ({ apiVersion: i.resource.apiVersion, kind: i.kind, objects: i.objects() })),
         ),
-      ),
-    onChange: (cb: () => void) => listeners.push(cb),
-    report: (p: Problem) => {
-      const key = `${p.object}|${p.path}|${p.message}`;
-      if (reported.has(key)) return;
-      reported.add(key);
-      void postEvent(core, o.nodeName, p).catch((e: unknown) =>
-        log.warn(`could not post event: ${String(e)}`),
       );
     },
-    stop: () => {
-      for (const w of watched) void w.informer.stop();
+    onChange: (cb) => listeners.push(cb),
+    report: (p) => recorder.report(p),
+    stop() {
+      stopped = true;
+      recorder.stop();
+      for (const i of informers) i.stop();
     },
+    ready,
+    takeChanges() {
+      const out =
+        changeCount > changes.length ? [...changes, `and ${changeCount - changes.length} more`] : changes;
+      changes = [];
+      changeCount = 0;
+      return out;
+    },
+    cacheSizes: () => new Map(informers.map((i) => [i.kind, i.size])),
   };
-}
-
-async function postEvent(core: k8s.CoreV1Api, node: string, p: Problem): Promise<void> {
-  const m = /^(\w+) (?:([^/ ]+)\/)?([^ ]+)$/.exec(p.object);
-  if (!m) return;
-  const [, kind, namespace, name] = m;
-  const ns = namespace ?? 'default';
-  const now = new Date();
-  await core.createNamespacedEvent({
-    namespace: ns,
-    body: {
-      metadata: { generateName: `${name}.`, namespace: ns },
-      involvedObject: { kind, namespace: namespace, name },
-      reason: p.severity === 'error' ? 'InvalidPolicyInput' : 'PolicyInputWarning',
-      message: `${p.path ? `${p.path}: ` : ''}${p.message}; ${p.effect}`.slice(0, 1000),
-      type: 'Warning',
-      source: { component: 'multi-networkpolicy-tc', host: node },
-      firstTimestamp: now,
-      lastTimestamp: now,
-      count: 1,
-    },
-  });
 }

@@ -28,8 +28,9 @@ export async function agentOnce(
       '--hostname-override',
       node,
       '--once',
+      // Level 2: the "reconciled node" line of each reconcile.
       '-v',
-      '1',
+      '2',
       ...extra,
     ],
     { reject: false },

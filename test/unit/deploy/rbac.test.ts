@@ -23,7 +23,7 @@ const USED: Access[] = [
   { group: '', resource: 'namespaces', verbs: ['list', 'watch'] },
   { group: '', resource: 'nodes', verbs: ['list', 'watch'] },
   { group: '', resource: 'pods', verbs: ['list', 'watch'] },
-  { group: '', resource: 'events', verbs: ['create'] },
+  { group: 'events.k8s.io', resource: 'events', verbs: ['create', 'get', 'patch'] },
 ];
 
 /** "group resource verb" lines, sorted: one per permission. */
@@ -78,6 +78,17 @@ function accessInCode(): { found: Access[]; unknown: string[] } {
       if (calls.length === 0) unknown.push(`${path}: templated informer path of ${m[1]} with no helper calls`);
       for (const c of calls) found.push({ group: m[1]!, resource: c[1]!, verbs: ['list', 'watch'] });
     }
+    // Watched resources declared as `path: '/api/v1/<resource>'` (the informers list and watch them).
+    for (const m of text.matchAll(/\bpath: '\/api(?:s\/([\w.]+))?\/[\w$]+\/([a-z-]+)'/g))
+      found.push({ group: m[1] ?? '', resource: m[2]!, verbs: ['list', 'watch'] });
+    // Plain requests ({ method: 'POST', path: ... }) on a namespaced resource path built in the file.
+    const paths = [...text.matchAll(/`\/apis\/([\w.]+)\/v\w+\/namespaces\/\$\{\w+\}\/([a-z-]+)/g)];
+    const methods = [...text.matchAll(/\bmethod: '(GET|POST|PATCH|PUT|DELETE)'/g)].map((m) => m[1]!);
+    if (paths.length > 1) unknown.push(`${path}: requests on several resource paths`);
+    else if (paths.length === 1) {
+      const verb: Record<string, string> = { GET: 'get', POST: 'create', PATCH: 'patch', PUT: 'update', DELETE: 'delete' };
+      for (const m of methods) found.push({ group: paths[0]![1]!, resource: paths[0]![2]!, verbs: [verb[m]!] });
+    } else if (methods.some((m) => m !== 'GET')) unknown.push(`${path}: a write request with no resource path`);
     // Calls on generated API clients, by the client's class.
     const clients = new Map<string, string>();
     for (const m of text.matchAll(/(\w+) = \w+\.makeApiClient\(k8s\.(\w+)\)/g)) clients.set(m[1]!, m[2]!);

@@ -45,7 +45,7 @@ describe('command line: --sysfs-root and --offload', () => {
     const render = await cli(['render', ...BASE, '--sysfs-root', fx.root]);
     expect(render.stdout).to.include('# app/frontend net1 on app/accel-net (node worker-1) is NOT ENFORCED:');
     expect(render.stderr).to.match(
-      / E app\/frontend net1 on app\/accel-net \(node worker-1\) is NOT ENFORCED/,
+      /"level":"error".*app\/frontend net1 on app\/accel-net \(node worker-1\) is NOT ENFORCED/,
     );
     // On worker-2, x/client (VF 0000:03:00.4, pf0vf2) loses its representor: client -> app/api-2
     // TCP 9999 is denied by api-2's ingress policy, checked on the client's representor only.

@@ -1,0 +1,171 @@
+// The real agent (CLI process, cluster mode) against the list/watch test server serving a
+// synthetic cluster, with stand-in `tc`/`ip` (test/support). Prints: cold start to the first tc
+// write and where the time goes (from the agent's own log timestamps), RSS steady after the first
+// reconcile, RSS peak during N pod label changes, and the change-to-write latency of each change.
+//
+// The stand-in tc answers every filter dump with "no filters", so each reconcile rewrites every
+// device it touches: the write volume is an upper bound of a real node's.
+//
+//   make build && node build/bench/cluster-agent.js [--pods 5000] [--policies 500] [--changes 100]
+
+import { readFileSync } from 'node:fs';
+import { KubeTestServer } from '../test/support/kube-test-server.js';
+import { StandInTools } from '../test/support/stand-in-tools.js';
+import { AgentProcess } from '../test/support/agent-process.js';
+import { BENCH_NODE, synthesize } from './synthetic.js';
+import { fmtMs, median } from './cluster.js';
+
+interface Args {
+  pods: number;
+  policies: number;
+  changes: number;
+  /** Extra node flags for the agent, e.g. "--max-old-space-size=128". */
+  nodeOptions: string;
+}
+
+function args(): Args {
+  const a: Args = { pods: 5000, policies: 500, changes: 100, nodeOptions: '' };
+  const argv = process.argv.slice(2);
+  for (let i = 0; i < argv.length; i++) {
+    const v = argv[i + 1] ?? '';
+    if (argv[i] === '--pods') a.pods = Number(v);
+    else if (argv[i] === '--policies') a.policies = Number(v);
+    else if (argv[i] === '--changes') a.changes = Number(v);
+    else if (argv[i] === '--node-options') a.nodeOptions = v;
+    else continue;
+    i++;
+  }
+  return a;
+}
+
+function rssMiB(pid: number): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) / 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
+    await sleep(5);
+  }
+}
+
+const a = args();
+console.log(
+  `== the agent in cluster mode: ${a.pods} pods x ${a.policies} policies, ${a.changes} label changes, node ${process.version}`,
+);
+const synth = synthesize({
+  pods: a.pods,
+  policies: a.policies,
+  localInterfaces: 100,
+  otherNodes: 50,
+  namespaces: 20,
+  seed: 42,
+});
+const server = await new KubeTestServer().start();
+server.apply(...synth.objects);
+const reps = new Set<string>(['lo', 'p0']);
+for (const o of synth.objects) {
+  const s = JSON.stringify(o);
+  for (const m of s.matchAll(/representor-device\\":\\"([^\\]+)/g)) reps.add(m[1]!);
+}
+const tools = new StandInTools([...reps]);
+const env = { ...tools.env(), NODE_OPTIONS: a.nodeOptions };
+const t0 = Date.now();
+const agent = new AgentProcess(
+  [
+    '--master',
+    server.url,
+    '--hostname-override',
+    BENCH_NODE,
+    '--tc',
+    tools.tc,
+    '--device-source',
+    'annotations',
+    '--metrics-bind-address',
+    '0',
+    '-v',
+    '2',
+  ],
+  env,
+);
+const pid = agent.child.pid!;
+let peak = 0;
+const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 20);
+try {
+  await until(() => tools.writes().length > 0, 300_000, 'the first tc write');
+  const firstWrite = Date.now() - t0;
+  await until(() => agent.stderr.includes('reconciled node'), 300_000, 'the first reconcile');
+  const firstReconcile = Date.now() - t0;
+  const coldPeak = peak;
+  // Where the time went, from the agent's log (ms since the process started).
+  const at = (re: RegExp) => {
+    const l = agent.lines().find((x) => re.test(x.msg));
+    return l ? new Date(String(l.time)).getTime() - t0 : NaN;
+  };
+  console.log(
+    `\ncold start: first tc write after ${fmtMs(firstWrite)}, first reconcile done after ${fmtMs(firstReconcile)}`,
+  );
+  const steps: [string, number][] = [
+    ['node start + module load (agent started)', at(/^agent started/)],
+    ['LIST MultiNetworkPolicy done', at(/^listed MultiNetworkPolicy/)],
+    ['LIST Pod done (slowest kind)', at(/^listed Pod/)],
+    ['informers synced (+200 ms debounce)', at(/^informers synced/)],
+    ['snapshot + model + compile done', at(/^compiled node/)],
+    ['first tc write', firstWrite],
+    ['reconcile done (all devices written)', at(/^reconciled node/)],
+  ];
+  for (const [what, ms] of steps) console.log(`  ${String(Math.round(ms)).padStart(6)} ms  ${what}`);
+  const compiled = agent.lines().find((x) => x.msg.startsWith('compiled node'));
+  if (compiled) console.log(`  (${compiled.msg})`);
+
+  await sleep(3000);
+  const steady = rssMiB(pid);
+  console.log(
+    `\nRSS: steady ${steady.toFixed(0)} MiB after the first reconcile (peak during cold start ${coldPeak.toFixed(0)} MiB)`,
+  );
+
+  // Label changes on pods of the benchmarked node, one every 100 ms.
+  peak = 0;
+  const local = [...synth.localPods.keys()];
+  const latencies: number[] = [];
+  const apps = ['api', 'search'];
+  for (let i = 0; i < a.changes; i++) {
+    const [ns, name] = local[i % local.length]!.split('/') as [string, string];
+    const pod = server.get('Pod', ns, name)!;
+    const labels = { ...((pod.metadata as { labels: Record<string, string> }).labels ?? {}) };
+    labels.app = apps[i % 2]!;
+    const before = tools.writes().length;
+    const tc = Date.now();
+    server.setLabels('Pod', ns, name, labels);
+    const waitStart = Date.now();
+    while (tools.writes().length === before && Date.now() - waitStart < 5000) await sleep(2);
+    if (tools.writes().length > before) latencies.push(Date.now() - tc);
+    await sleep(100);
+  }
+  await sleep(2000);
+  const after = rssMiB(pid);
+  latencies.sort((x, y) => x - y);
+  console.log(
+    `RSS during ${a.changes} label changes: peak ${peak.toFixed(0)} MiB; ${after.toFixed(0)} MiB 2 s after the last`,
+  );
+  console.log(
+    `change to first tc write: median ${fmtMs(median(latencies))}, p90 ${fmtMs(latencies[Math.floor(latencies.length * 0.9)] ?? NaN)}, max ${fmtMs(latencies.at(-1) ?? NaN)} (${latencies.length}/${a.changes} changes wrote)`,
+  );
+  const t = Date.now();
+  agent.kill('SIGTERM');
+  const { code } = await agent.exited;
+  console.log(`SIGTERM: exit ${code} after ${Date.now() - t} ms`);
+} finally {
+  clearInterval(sampler);
+  if (agent.child.exitCode === null) agent.kill('SIGKILL');
+  await server.stop();
+  tools.remove();
+}
