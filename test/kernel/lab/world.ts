@@ -30,7 +30,10 @@ export interface WorldOptions {
    * no /24 and no /64.
    */
   layout?: 'flat' | 'per-namespace';
-  /** An IPAM subnet in the NAD (host-local), as a real cluster has. */
+  /**
+   * IPAM subnets of the NAD (host-local ranges). Default: 10.1.0.0/24 and fd00:1::/64 for the flat
+   * layout (as a real cluster has), none for per-namespace (the lab then routes host by host).
+   */
   ipamSubnets?: string[];
 }
 
@@ -57,6 +60,8 @@ export function worldPods(opts: WorldOptions = {}): WorldPod[] {
 }
 
 export function worldObjects(opts: WorldOptions = {}): unknown[] {
+  const flat = (opts.layout ?? 'flat') === 'flat';
+  const subnets = opts.ipamSubnets ?? (flat ? ['10.1.0.0/24', 'fd00:1::/64'] : []);
   const objs: unknown[] = [];
   for (const ns of NAMESPACES)
     objs.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { ns } } });
@@ -70,8 +75,8 @@ export function worldObjects(opts: WorldOptions = {}): unknown[] {
         name: 'net1',
         type: 'accelerated-bridge',
         bridge: 'br0',
-        ...(opts.ipamSubnets
-          ? { ipam: { type: 'host-local', ranges: opts.ipamSubnets.map((subnet) => [{ subnet }]) } }
+        ...(subnets.length > 0
+          ? { ipam: { type: 'host-local', ranges: subnets.map((subnet) => [{ subnet }]) } }
           : {}),
       }),
     },

@@ -57,8 +57,13 @@ describe('lab address plan', () => {
     expect(first.routes).to.have.length(8);
   });
 
-  it('one subnet for all: no routes at all', () => {
-    const plans = expectFullReach({ ipv6: true, ipamSubnets: ['10.1.0.0/24', 'fd00:1::/64'] });
+  it('the flat world without IPAM: host prefixes, routes to the eight others per family', () => {
+    const plans = expectFullReach({ ipv6: true, ipamSubnets: [] });
+    for (const p of plans.values()) expect(p.routes).to.have.length(16);
+  });
+
+  it('one subnet for all (the flat world): no routes at all', () => {
+    const plans = expectFullReach({ ipv6: true });
     for (const p of plans.values()) {
       expect(p.routes).to.deep.equal([]);
       expect(p.addresses.map((a) => a.split('/')[1])).to.deep.equal(['24', '64']);
