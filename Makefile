@@ -59,9 +59,14 @@ lab-prepare:
 	bash test/lab/prepare.sh
 
 # Observed truth table in the kernel lab; compare with `explain --matrix --format json` using diff.
+# PROTOCOL, PORT and NETWORK take comma-separated lists (all combinations, one boot). The VM sees
+# only the project directory (its /tmp is its own), so the manifests are copied into build/ first.
+LAB_MANIFESTS := build/lab-matrix-manifests
 lab-matrix:
+	@test -d "$(MANIFESTS)" || { echo "lab-matrix: manifests directory $(MANIFESTS) does not exist" >&2; exit 1; }
 	@$(MAKE) -s build >&2
-	@bash test/lab/run.sh 'node build/test/kernel/lab/lab-matrix.js $(MANIFESTS) $(PROTOCOL) $(PORT) $(NETWORK)'
+	@rm -rf $(LAB_MANIFESTS) && mkdir -p $(LAB_MANIFESTS) && cp -R "$(MANIFESTS)/." $(LAB_MANIFESTS)/
+	@bash test/lab/run.sh 'node build/test/kernel/lab/lab-matrix.js $(LAB_MANIFESTS) $(PROTOCOL) $(PORT) $(NETWORK)'
 
 bench: build
 	node build/bench/run-all.js

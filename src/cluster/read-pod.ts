@@ -15,10 +15,22 @@ import type { NamedPort, PodInfo, PodInterface } from './snapshot.js';
 
 const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
 
+/**
+ * The containers that run alongside the pod's workload, whose ports a named port can name (as
+ * Kubernetes' FindPort): the regular containers and the sidecars, init containers with
+ * `restartPolicy: Always`. An ordinary init container has exited before the pod serves anything,
+ * so its ports name nothing (counting them would widen a rule).
+ */
+function runningContainers(spec: Record<string, unknown> | undefined): unknown[] {
+  const sidecars = arrayField(spec, 'initContainers').filter(
+    (c) => stringField(c, 'restartPolicy') === 'Always',
+  );
+  return [...arrayField(spec, 'containers'), ...sidecars];
+}
+
 /** Container ports that have a name, for named-port resolution. Invalid entries were reported by the schema. */
 function namedPorts(pod: Pod): NamedPort[] {
-  const spec = asRecord(pod.spec);
-  const containers = [...arrayField(spec, 'containers'), ...arrayField(spec, 'initContainers')];
+  const containers = runningContainers(asRecord(pod.spec));
   const out: NamedPort[] = [];
   for (const c of containers) {
     for (const p of arrayField(c, 'ports')) {

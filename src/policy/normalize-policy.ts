@@ -22,6 +22,16 @@ function nonEmptyString(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
 
+/**
+ * Whether NetworkPolicy defaulting adds Egress: only for a non-empty egress list (`egress: []`
+ * isolates nothing, as in SetDefaults_NetworkPolicy and the iptables/nftables peers). An egress
+ * field that is not a list cannot be read, so it isolates (the rules it holds allow nothing).
+ */
+function defaultsToEgress(egress: unknown): boolean {
+  if (egress === undefined || egress === null) return false;
+  return Array.isArray(egress) ? egress.length > 0 : true;
+}
+
 /** Effective policyTypes, following NetworkPolicy defaulting when the field is absent or empty. */
 function effectivePolicyTypes(
   spec: Record<string, unknown>,
@@ -29,7 +39,7 @@ function effectivePolicyTypes(
   problems: Problem[],
 ): { ingress: boolean; egress: boolean } {
   const raw = spec.policyTypes;
-  const defaulted = { ingress: true, egress: spec.egress !== undefined && spec.egress !== null };
+  const defaulted = { ingress: true, egress: defaultsToEgress(spec.egress) };
   if (raw === undefined || raw === null || (Array.isArray(raw) && raw.length === 0)) return defaulted;
   // When the intent is unreadable, isolate both directions: that can only remove access.
   const both = { ...scope, effect: 'the policy isolates both ingress and egress' };

@@ -2,8 +2,10 @@
 // classifier would: the test oracle for the compiler and the engine behind `explain`.
 
 import type { Action, DevicePipeline, Filter, FlowerMatch } from './ir.js';
-import { Conntrack, type Packet } from './packet.js';
+import { Conntrack, type CtState, type Packet } from './packet.js';
 import { parseAddress, parseCidrInterval } from './address-space.js';
+import { DEFAULT_COMPILE_OPTIONS } from './compile-options.js';
+import { kernelOrder } from './flower-kernel-rules.js';
 import { absoluteChain } from './layout.js';
 
 export interface Hit {
@@ -33,12 +35,14 @@ function ethTypeAfter(p: Packet, depth: number): string {
 
 function ipIn(ip: string | undefined, cidr: string): boolean {
   if (!ip) return false;
+  // Measured on Linux 6.1: a filter with src_ip 0.0.0.0/0 matched no packet at all.
+  if (cidr.endsWith('/0')) return false;
   const a = parseAddress(ip);
   const c = parseCidrInterval(cidr);
   return !!a && !!c && a.family === c.family && a.value >= c.interval[0] && a.value <= c.interval[1];
 }
 
-function matches(f: Filter, m: FlowerMatch, p: Packet, ct: 'untracked' | 'est' | 'new'): boolean {
+function matches(f: Filter, m: FlowerMatch, p: Packet, ct: 'untracked' | CtState): boolean {
   if (f.protocol !== 'all' && f.protocol !== outerProtocol(p)) return false;
   if (m.vlanEthType && (p.tags.length < 1 || ethTypeAfter(p, 1) !== m.vlanEthType)) return false;
   if (m.cvlanEthType && (p.tags.length < 2 || ethTypeAfter(p, 2) !== m.cvlanEthType)) return false;
@@ -63,18 +67,24 @@ function matches(f: Filter, m: FlowerMatch, p: Packet, ct: 'untracked' | 'est' |
 }
 
 /**
- * Simulate `p` on device `d`. `conntrack` is the node's table: ct actions look it up and commits
- * add to it, so a reply simulated afterwards sees the connection.
+ * Simulate `p` on device `d`. `conntrack` is the node's: ct actions look the packet up in `zone`
+ * and commits add to it, so a reply simulated afterwards sees the connection. Filters are tried
+ * in the kernel's order (kernelOrder), and a chain tc would refuse throws.
  */
-export function simulateDevice(d: DevicePipeline, p: Packet, conntrack: Conntrack): DeviceResult {
+export function simulateDevice(
+  d: DevicePipeline,
+  p: Packet,
+  conntrack: Conntrack,
+  zone: number = DEFAULT_COMPILE_OPTIONS.ctZone,
+): DeviceResult {
   const hits: Hit[] = [];
   if (d.chains.length === 0) return { device: d.device, verdict: 'pass', unclassified: true, hits };
   const chains = new Map(d.chains.map((c) => [c.index, c]));
   let chain = 0;
-  let ct: 'untracked' | 'est' | 'new' = 'untracked';
+  let ct: 'untracked' | CtState = 'untracked';
   for (let steps = 0; steps < 64; steps++) {
     const c = chains.get(chain);
-    const f = c?.filters.find((x) => matches(x, x.match, p, ct));
+    const f = c && kernelOrder(chain, c.filters).find((x) => matches(x, x.match, p, ct));
     if (!c || !f) return { device: d.device, verdict: 'pass', unclassified: true, hits };
     hits.push({ chain: absoluteChain(0, chain), prio: f.prio, note: f.note, actions: f.actions, filter: f });
     let next: number | undefined;
@@ -82,11 +92,14 @@ export function simulateDevice(d: DevicePipeline, p: Packet, conntrack: Conntrac
       if (a.kind === 'ct') {
         // act_ct on Linux 6.1 cannot parse a frame whose inner 802.1Q tag sits in the payload
         // (QinQ) and drops it; the compiler must keep such frames away from ct.
-        if (p.tags[0] === '802.1ad') {
+        // By the same reasoning any second tag, and a frame without an IP header, are not
+        // tracked either: the simulator drops them, never more lenient than the kernel.
+        const untrackable = p.tags[0] === '802.1ad' || p.tags.length > 1;
+        if (untrackable || (p.ethType !== 'ip' && p.ethType !== 'ipv6')) {
           return { device: d.device, verdict: 'drop', unclassified: false, hits };
         }
-        ct = conntrack.lookup(p);
-        if (a.commit) conntrack.commit(p);
+        ct = conntrack.lookup(p, zone);
+        if (a.commit) conntrack.commit(p, zone);
       } else if (a.kind === 'pass') {
         return { device: d.device, verdict: 'pass', unclassified: false, hits };
       } else if (a.kind === 'drop') {

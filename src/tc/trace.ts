@@ -8,13 +8,27 @@ import { buildDeviceMap, uplinkFor, type DeviceMap } from '../node/device-map.js
 import { compileNode } from './compile-node.js';
 import type { CompileOptions } from './compile-options.js';
 import type { IpProto, NodePipeline } from './ir.js';
-import { Conntrack, type Packet, type VlanTpid } from './packet.js';
+import { Conntrack, type Packet, type Segment, type VlanTpid } from './packet.js';
 import { simulateDevice, type DeviceResult } from './simulate.js';
 import { parseAddress } from './address-space.js';
 
 export interface Hop {
   node: string;
   device: string;
+}
+
+export interface PacketOptions {
+  /** VLAN tags, outermost first (default none). */
+  tags?: VlanTpid[];
+  /** The flow's source port, or an echo's identifier (default 40000). */
+  srcPort?: number;
+  /** Default `open`. */
+  segment?: Segment;
+}
+
+export interface PacketResult {
+  verdict: 'allow' | 'deny';
+  hops: (Hop & { result: DeviceResult })[];
 }
 
 export interface TraceResult {
@@ -99,7 +113,7 @@ export class ClusterSimulator {
     for (const h of hops) {
       const dev = this.pipeline(h.node).devices.find((d) => d.device === h.device);
       const result = dev
-        ? simulateDevice(dev, { ...packet, device: h.device }, this.conntrack(h.node))
+        ? simulateDevice(dev, { ...packet, device: h.device }, this.conntrack(h.node), this.opts.ctZone)
         : { device: h.device, verdict: 'pass' as const, unclassified: true, hits: [] };
       out.push({ ...h, result });
       if (result.verdict === 'drop') break;
@@ -107,41 +121,59 @@ export class ClusterSimulator {
     return out;
   }
 
+  /**
+   * A packet of `flow`: `forward` from its source (port `srcPort`) to its destination, or `back`
+   * from the destination to the source. An ICMP echo uses `srcPort` as its identifier; forward
+   * it is a request, back a reply.
+   */
+  private packetOf(flow: Flow, way: 'forward' | 'back', o: Required<PacketOptions>): Omit<Packet, 'device'> {
+    const fam = parseAddress(flow.srcIp)?.family ?? 4;
+    const isIcmp = flow.protocol === 'ICMP' || flow.protocol === 'ICMPv6';
+    const ipProto: IpProto = isIcmp
+      ? flow.protocol === 'ICMP'
+        ? 'icmp'
+        : 'icmpv6'
+      : (flow.protocol.toLowerCase() as IpProto);
+    const forward = way === 'forward';
+    const port = flow.port ?? 0;
+    return {
+      tags: o.tags,
+      ethType: fam === 4 ? 'ip' : 'ipv6',
+      ipProto,
+      srcIp: forward ? flow.srcIp : flow.dstIp,
+      dstIp: forward ? flow.dstIp : flow.srcIp,
+      segment: o.segment,
+      ...(isIcmp
+        ? { icmpType: forward ? (fam === 4 ? 8 : 128) : fam === 4 ? 0 : 129, icmpId: o.srcPort }
+        : forward
+          ? { srcPort: o.srcPort, dstPort: port }
+          : { srcPort: port, dstPort: o.srcPort }),
+    };
+  }
+
+  private endpoints(flow: Flow): [ManagedInterface | undefined, ManagedInterface | undefined] {
+    const byIp = this.model.byIp.get(flow.network);
+    return [byIp?.get(flow.srcIp), byIp?.get(flow.dstIp)];
+  }
+
+  /**
+   * One packet on its own, with whatever conntrack holds: `forward` from the flow's source to its
+   * destination, `back` the other way (an answer such as a SYN-ACK or an echo reply when
+   * `segment` is `answer`).
+   */
+  send(flow: Flow, way: 'forward' | 'back', opts: PacketOptions = {}): PacketResult {
+    const o = { tags: opts.tags ?? [], srcPort: opts.srcPort ?? 40000, segment: opts.segment ?? 'open' };
+    const [src, dst] = this.endpoints(flow);
+    const hops = way === 'forward' ? this.path(src, dst) : this.path(dst, src);
+    const result = this.run(hops, this.packetOf(flow, way, o));
+    return { verdict: result.every((h) => h.result.verdict === 'pass') ? 'allow' : 'deny', hops: result };
+  }
+
   /** Simulate the first packet of `flow` and, if it gets through, its reply. */
   trace(flow: Flow, tags: VlanTpid[] = [], srcPort = 40000): TraceResult {
-    const byIp = this.model.byIp.get(flow.network);
-    const src = byIp?.get(flow.srcIp);
-    const dst = byIp?.get(flow.dstIp);
-    const fam = parseAddress(flow.srcIp)?.family ?? 4;
-    const ipProto: IpProto =
-      flow.protocol === 'ICMP'
-        ? 'icmp'
-        : flow.protocol === 'ICMPv6'
-          ? 'icmpv6'
-          : (flow.protocol.toLowerCase() as IpProto);
-    const isIcmp = flow.protocol === 'ICMP' || flow.protocol === 'ICMPv6';
-    const base = {
-      tags,
-      ethType: fam === 4 ? ('ip' as const) : ('ipv6' as const),
-      ipProto,
-    };
-    const fwdPacket = {
-      ...base,
-      srcIp: flow.srcIp,
-      dstIp: flow.dstIp,
-      ...(isIcmp ? { icmpType: fam === 4 ? 8 : 128 } : { srcPort, dstPort: flow.port ?? 0 }),
-    };
-    const forward = this.run(this.path(src, dst), fwdPacket);
-    const ok = forward.every((h) => h.result.verdict === 'pass');
-    if (!ok) return { verdict: 'deny', forward, reply: [] };
-    const replyPacket = {
-      ...base,
-      srcIp: flow.dstIp,
-      dstIp: flow.srcIp,
-      ...(isIcmp ? { icmpType: fam === 4 ? 0 : 129 } : { srcPort: flow.port ?? 0, dstPort: srcPort }),
-    };
-    const reply = this.run(this.path(dst, src), replyPacket);
-    const replyOk = reply.every((h) => h.result.verdict === 'pass');
-    return { verdict: 'allow', forward, reply, replyVerdict: replyOk ? 'allow' : 'deny' };
+    const first = this.send(flow, 'forward', { tags, srcPort, segment: 'open' });
+    if (first.verdict === 'deny') return { verdict: 'deny', forward: first.hops, reply: [] };
+    const reply = this.send(flow, 'back', { tags, srcPort, segment: 'answer' });
+    return { verdict: 'allow', forward: first.hops, reply: reply.hops, replyVerdict: reply.verdict };
   }
 }

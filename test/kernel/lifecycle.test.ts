@@ -8,7 +8,9 @@ import { DEFAULT_COMPILE_OPTIONS } from '../../src/tc/compile-options.js';
 import { ClusterSimulator } from '../../src/tc/trace.js';
 import { GENERATION_BASE, GENERATION_SPAN } from '../../src/tc/layout.js';
 import { buildTopology, type Topology, type TopologyOptions } from './lab/topology.js';
-import { Agents, diffMatrix, loadModel, observeMatrix } from './lab/observe.js';
+import { Agents, diffMatrix, loadModel, observeMatrix, referenceMatrix, type Matrix } from './lab/observe.js';
+import { verdict } from '../../src/policy/verdict.js';
+import type { Flow } from '../../src/policy/types.js';
 import { runProbes, startServers, type Probe } from './lab/probe.js';
 import { agentOnce } from './lab/agent.js';
 import { assertLab, sh, tcJson } from './lab/shell.js';
@@ -186,6 +188,7 @@ describe('kernel: untouched traffic and state', function () {
     const sim = new ClusterSimulator(snapshot, model, DEFAULT_COMPILE_OPTIONS);
     const probes: Probe[] = [];
     const expected = new Map<string, boolean>();
+    const reference = new Map<string, boolean>();
     while (probes.length < 40) {
       const src = pods[rnd(pods.length)]!;
       const dst = pods[rnd(pods.length)]!;
@@ -194,10 +197,16 @@ describe('kernel: untouched traffic and state', function () {
       const port = 80 + rnd(2);
       const id = `${src.ns}/${src.name}->${dst.ns}/${dst.name}:${protocol}/${port}#${probes.length}`;
       sim.resetConntrack();
-      const t = sim.trace({ network: NETWORK, srcIp: src.ipv4, dstIp: dst.ipv4, protocol, port });
+      const flow: Flow = { network: NETWORK, srcIp: src.ipv4, dstIp: dst.ipv4, protocol, port };
+      const t = sim.trace(flow);
       expected.set(id, t.verdict === 'allow' && t.replyVerdict === 'allow');
+      reference.set(id, verdict(model, flow).verdict === 'allow');
       probes.push({ id, srcNs: w.topo.podNs.get(`${src.ns}/${src.name}`)!, dstIp: dst.ipv4, protocol, port });
     }
+    const simVsRef = probes
+      .filter((p) => reference.get(p.id) !== expected.get(p.id))
+      .map((p) => `${p.id}: reference ${reference.get(p.id)}, simulator ${expected.get(p.id)}`);
+    expect(simVsRef, 'simulated vs reference').to.deep.equal([]);
     const observed = await runProbes(probes);
     const diff = probes
       .filter((p) => observed.get(p.id) !== expected.get(p.id))
@@ -207,6 +216,15 @@ describe('kernel: untouched traffic and state', function () {
     expect([...expected.values()].filter((v) => !v).length, 'some flows denied').to.be.greaterThan(0);
   });
 });
+
+/** Cells `m` allows that the reference denies. */
+function allowedOnlyBy(reference: Matrix, m: Matrix): string[] {
+  const out: string[] = [];
+  for (const [s, row] of Object.entries(m))
+    for (const [d, v] of Object.entries(row))
+      if (v === 'allow' && reference[s]?.[d] !== 'allow') out.push(`${s} -> ${d}`);
+  return out;
+}
 
 describe('kernel: tagged frames', function () {
   const scenario = [
@@ -237,8 +255,13 @@ describe('kernel: tagged frames', function () {
           port: 80,
           network: NETWORK,
         }).matrix;
+        const reference = referenceMatrix(model, NETWORK, 'TCP', 80);
+        expect(diffMatrix(reference, untagged), 'untagged: simulated vs reference').to.deep.equal([]);
         if (tags.length === 1)
           expect(expected, '802.1Q verdicts equal untagged ones').to.deep.equal(untagged);
+        // QinQ is judged without conntrack (the reply too): it never allows what the reference denies.
+        else
+          expect(allowedOnlyBy(reference, expected), 'QinQ: allowed beyond the reference').to.deep.equal([]);
         const observed = await observeMatrix(model, w.topo, NETWORK, 'TCP', 80);
         expect(diffMatrix(expected, observed)).to.deep.equal([]);
         expect(Object.values(observed).some((row) => Object.values(row).includes('allow'))).to.equal(true);

@@ -3,7 +3,8 @@
 
 import { loadSnapshotFromDir } from '../../../src/cluster/load-manifests.js';
 import { buildPolicyModel } from '../../../src/policy/build-model.js';
-import type { ManagedInterface, PolicyModel } from '../../../src/policy/types.js';
+import type { L4Protocol, ManagedInterface, PolicyModel } from '../../../src/policy/types.js';
+import { verdict } from '../../../src/policy/verdict.js';
 import { matrixKey } from '../../../src/cli/explain.js';
 import type { ClusterSnapshot } from '../../../src/cluster/snapshot.js';
 import { agentOnce, InProcessAgent } from './agent.js';
@@ -72,6 +73,35 @@ export async function observeMatrix(
   const m: Matrix = {};
   for (const s of ifaces) if (ipOf(s)) m[matrixKey(s, ifaces)] = {};
   for (const [id, [s, d]] of cell) m[s]![d] = res.get(id) ? 'allow' : 'deny';
+  return m;
+}
+
+/**
+ * The reference verdicts (src/policy/verdict.ts, no pipeline involved) for the cells of
+ * `explain --matrix`: a compiler bug the simulator shares shows up as a difference with this.
+ */
+export function referenceMatrix(
+  model: PolicyModel,
+  network: string,
+  protocol: L4Protocol,
+  port: number | undefined,
+  family: 4 | 6 = 4,
+): Matrix {
+  const ifaces = model.interfaces.filter((i) => i.network === network);
+  const ipOf = (i: ManagedInterface) => i.ips.find((ip) => ip.includes(':') === (family === 6));
+  const m: Matrix = {};
+  for (const s of ifaces) {
+    const srcIp = ipOf(s);
+    if (!srcIp) continue;
+    const row: Record<string, 'allow' | 'deny'> = {};
+    for (const d of ifaces) {
+      const dstIp = ipOf(d);
+      if (s.pod === d.pod || !dstIp) continue;
+      const flow = { network, srcIp, dstIp, protocol, ...(port !== undefined ? { port } : {}) };
+      row[matrixKey(d, ifaces)] = verdict(model, flow).verdict;
+    }
+    m[matrixKey(s, ifaces)] = row;
+  }
   return m;
 }
 

@@ -1,11 +1,13 @@
 // Builds the lab network for a cluster: one network namespace per node (a Linux bridge as the
 // eswitch, one veth end per pod interface as its VF representor, one veth end as the uplink),
-// one namespace per pod (the other veth ends, with the addresses and MACs of network-status),
-// and a "wire" namespace whose bridge joins the nodes' uplinks.
+// one namespace per pod (the other veth ends, with the addresses and MACs of network-status, and
+// routes that reach every other pod of the network whatever the layout: address-plan.ts), and a
+// "wire" namespace whose bridge joins the nodes' uplinks.
 
 import type { PolicyModel } from '../../../src/policy/types.js';
 import type { ClusterSnapshot } from '../../../src/cluster/snapshot.js';
 import { uplinkFor } from '../../../src/node/device-map.js';
+import { addressPlan } from './address-plan.js';
 import { sh } from './shell.js';
 
 export interface Topology {
@@ -19,8 +21,6 @@ export interface Topology {
 export const WIRE_NS = 'wire';
 
 export interface TopologyOptions {
-  v4Prefix?: number;
-  v6Prefix?: number;
   /**
    * Carry the pod traffic tagged: each interface gets a VLAN device "v<id>" (on top of an 802.1ad
    * device when `qinqOuter` is set) holding the network-status addresses instead of the interface.
@@ -33,8 +33,7 @@ export async function buildTopology(
   model: PolicyModel,
   opts: TopologyOptions = {},
 ): Promise<Topology> {
-  const v4 = opts.v4Prefix ?? 24;
-  const v6 = opts.v6Prefix ?? 64;
+  const plans = addressPlan(snapshot, model);
   const nodes = [...new Set(model.interfaces.map((i) => i.nodeName))].sort();
   const pods = [...new Set(model.interfaces.map((i) => i.pod))].sort();
   const nodeNs = new Map(nodes.map((n, i) => [n, `node${i}`]));
@@ -70,10 +69,18 @@ export async function buildTopology(
     lines.push(`ip -n ${ns} link set ${i.representor} master br0 up`);
     if (i.mac) lines.push(`ip -n ${pns} link set ${i.interface} address ${i.mac}`);
     lines.push(`ip -n ${pns} link set ${i.interface} up`);
+    const plan = plans.get(i.key)!;
+    // One `ip -batch` per interface: a process start costs 25-50 ms under TCG, and a pod may
+    // need a route to every other pod.
+    const configure = (dev: string) => {
+      const batch = [
+        ...plan.addresses.map((a) => `addr add ${a} dev ${dev} nodad`),
+        ...plan.routes.map((r) => `route add ${r} dev ${dev}`),
+      ];
+      lines.push(`ip -n ${pns} -batch - <<'EOF'\n${batch.join('\n')}\nEOF`);
+    };
     if (!opts.vlan) {
-      for (const ip of i.ips) {
-        lines.push(`ip -n ${pns} addr add ${ip}/${ip.includes(':') ? v6 : v4} dev ${i.interface} nodad`);
-      }
+      configure(i.interface);
     } else {
       let base = i.interface;
       if (opts.vlan.qinqOuter !== undefined) {
@@ -87,9 +94,7 @@ export async function buildTopology(
       const dev = `v${opts.vlan.id}`;
       lines.push(`ip -n ${pns} link add link ${base} name ${dev} type vlan id ${opts.vlan.id}`);
       lines.push(`ip -n ${pns} link set ${dev} up`);
-      for (const ip of i.ips) {
-        lines.push(`ip -n ${pns} addr add ${ip}/${ip.includes(':') ? v6 : v4} dev ${dev} nodad`);
-      }
+      configure(dev);
     }
   }
   await sh(lines.join('\n'));

@@ -21,18 +21,35 @@ export interface WorldPod {
   mac: string;
 }
 
-export function worldPods(): WorldPod[] {
+export interface WorldOptions {
+  /** Also give every pod its IPv6 address. */
+  ipv6?: boolean;
+  /**
+   * `flat` (default): every address in 10.1.0.0/24 and fd00:1::/64. `per-namespace`: namespace
+   * number k (from 1) in 10.20.k.0/24 and fd00:20:k::/64, so pods of different namespaces share
+   * no /24 and no /64.
+   */
+  layout?: 'flat' | 'per-namespace';
+  /**
+   * IPAM subnets of the NAD (host-local ranges). Default: 10.1.0.0/24 and fd00:1::/64 for the flat
+   * layout (as a real cluster has), none for per-namespace (the lab then routes host by host).
+   */
+  ipamSubnets?: string[];
+}
+
+export function worldPods(opts: WorldOptions = {}): WorldPod[] {
   const pods: WorldPod[] = [];
   let k = 0;
-  for (const ns of NAMESPACES) {
+  for (const [nsIndex, ns] of NAMESPACES.entries()) {
     for (const name of POD_NAMES) {
       const n = 10 + k;
+      const spread = opts.layout === 'per-namespace';
       pods.push({
         ns,
         name,
         node: NODES[k % 2]!,
-        ipv4: `10.1.0.${n}`,
-        ipv6: `fd00:1::${n.toString(16)}`,
+        ipv4: spread ? `10.20.${nsIndex + 1}.${n}` : `10.1.0.${n}`,
+        ipv6: spread ? `fd00:20:${nsIndex + 1}::${n.toString(16)}` : `fd00:1::${n.toString(16)}`,
         rep: `rep${k}`,
         mac: `02:00:00:00:01:${n.toString(16).padStart(2, '0')}`,
       });
@@ -42,7 +59,9 @@ export function worldPods(): WorldPod[] {
   return pods;
 }
 
-export function worldObjects(opts: { ipv6?: boolean } = {}): unknown[] {
+export function worldObjects(opts: WorldOptions = {}): unknown[] {
+  const flat = (opts.layout ?? 'flat') === 'flat';
+  const subnets = opts.ipamSubnets ?? (flat ? ['10.1.0.0/24', 'fd00:1::/64'] : []);
   const objs: unknown[] = [];
   for (const ns of NAMESPACES)
     objs.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { ns } } });
@@ -56,6 +75,9 @@ export function worldObjects(opts: { ipv6?: boolean } = {}): unknown[] {
         name: 'net1',
         type: 'accelerated-bridge',
         bridge: 'br0',
+        ...(subnets.length > 0
+          ? { ipam: { type: 'host-local', ranges: subnets.map((subnet) => [{ subnet }]) } }
+          : {}),
       }),
     },
   });
@@ -69,7 +91,8 @@ export function worldObjects(opts: { ipv6?: boolean } = {}): unknown[] {
       },
     });
   }
-  for (const p of worldPods()) {
+  const pods = worldPods(opts);
+  for (const p of pods) {
     const ips = opts.ipv6 ? [p.ipv4, p.ipv6] : [p.ipv4];
     const ports = [];
     for (const port of [80, 81]) {
@@ -97,7 +120,7 @@ export function worldObjects(opts: { ipv6?: boolean } = {}): unknown[] {
                 type: 'pci',
                 version: '1.1.0',
                 pci: {
-                  'pci-address': `0000:03:00.${2 + (worldPods().indexOf(p) % 6)}`,
+                  'pci-address': `0000:03:00.${2 + (pods.indexOf(p) % 6)}`,
                   'representor-device': p.rep,
                 },
               },

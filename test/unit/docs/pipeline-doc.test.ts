@@ -1,29 +1,76 @@
-// docs/tc-rule-pipeline.md quotes real rules of the worked example; they must stay real.
+// docs/tc-rule-pipeline.md quotes real rules of the worked example; they must stay real. A quoted
+// line is a line of a code block, or an inline code span, that starts with `filter add` or
+// `filter replace`. In an inline span, "…" stands for any text and "<…>" for one word.
 
 import { expect } from 'chai';
 import { readFileSync } from 'node:fs';
 import { loadSnapshotFromDir } from '../../../src/cluster/load-manifests.js';
 import { buildPolicyModel } from '../../../src/policy/build-model.js';
 import { compileNode } from '../../../src/tc/compile-node.js';
-import { renderNodeTc, kernelFilterCount } from '../../../src/tc/render-tc.js';
+import { renderNodeTc, kernelFilterCount, renderEntry } from '../../../src/tc/render-tc.js';
 import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
 
+const QUOTED = /^filter (add|replace) /;
+
+/** Quoted filter lines: whole code-block lines, and inline code spans. */
+function quotedLines(doc: string): string[] {
+  const out: string[] = [];
+  for (const line of doc.split('\n').map((l) => l.trim())) {
+    if (QUOTED.test(line)) out.push(line);
+    else for (const m of line.matchAll(/`([^`]+)`/g)) if (QUOTED.test(m[1]!)) out.push(m[1]!);
+  }
+  return out;
+}
+
+function pattern(quoted: string): RegExp {
+  const parts = quoted.split(/(…|<[^>]*>)/).map((p) => {
+    if (p === '…') return '.*';
+    if (p.startsWith('<') && p.endsWith('>')) return '\\S+';
+    return p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  });
+  return new RegExp(`^${parts.join('')}$`);
+}
+
+/** The quoted lines that no rendered line matches. */
+function unrendered(quoted: string[], rendered: string[]): string[] {
+  return quoted.filter((q) => {
+    const re = pattern(q);
+    return !rendered.some((r) => re.test(r));
+  });
+}
+
 describe('docs/tc-rule-pipeline.md', () => {
-  it('quotes only filter lines that render of the worked example produces', async () => {
+  it('quotes only filter lines that the worked example renders, entry replaces included', async () => {
     const snapshot = await loadSnapshotFromDir('examples/worked');
     const model = buildPolicyModel(snapshot, { networkPlugins: ['accelerated-bridge'] });
     const p = compileNode(model, 'node-a', snapshot.nodes.get('node-a'), DEFAULT_COMPILE_OPTIONS);
-    const rendered = new Set(renderNodeTc(p, DEFAULT_COMPILE_OPTIONS.ctZone).split('\n'));
+    const rendered = renderNodeTc(p, DEFAULT_COMPILE_OPTIONS.ctZone).split('\n');
+    for (const d of p.devices) for (const gen of [0, 1] as const) rendered.push(renderEntry(d.device, gen, 'replace'));
     const doc = readFileSync('docs/tc-rule-pipeline.md', 'utf8');
-    const quoted = doc
-      .split('\n')
-      .map((l) => l.trim())
-      .filter((l) => l.startsWith('filter add') || l.startsWith('filter replace'));
-    expect(quoted.length).to.be.greaterThan(20);
-    const missing = quoted.filter((l) => l.startsWith('filter add') && !rendered.has(l));
-    expect(missing, 'lines quoted in the doc but not rendered').to.deep.equal([]);
+    const quoted = quotedLines(doc);
+    expect(quoted.filter((l) => l.startsWith('filter add')).length).to.be.greaterThan(20);
+    expect(quoted.filter((l) => l.startsWith('filter replace')).length).to.be.at.least(2);
+    expect(unrendered(quoted, rendered), 'lines quoted in the doc but not rendered').to.deep.equal([]);
     const counts = Object.fromEntries(p.devices.map((d) => [d.device, kernelFilterCount(d)]));
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
-    expect(doc).to.include(`The output has ${total} filters on three devices (\`eth1\` ${counts.eth1}, \`eth2\` ${counts.eth2}, \`p0\` ${counts.p0})`);
+    expect(doc).to.include(
+      `The output has ${total} filters on three devices (\`eth1\` ${counts.eth1}, \`eth2\` ${counts.eth2}, \`p0\` ${counts.p0})`,
+    );
+  });
+
+  it('the check flags replace lines that are not rendered, in blocks and in inline spans', () => {
+    const rendered = [renderEntry('eth2', 1, 'replace'), renderEntry('eth2', 0, 'add')];
+    const doc = [
+      '```',
+      rendered[0]!,
+      rendered[0]!.replace('pref 1 ', 'pref 2 '),
+      '```',
+      'step: `filter replace … chain 0 flower action gact goto chain <root> cookie 6d6e702d7463`,',
+      'wrong: `filter replace … chain 0 flower action gact goto chain <root>` (no cookie)',
+      'wrong: `filter replace dev eth2 … handle 2 …`',
+    ].join('\n');
+    const quoted = quotedLines(doc);
+    expect(quoted).to.have.length(5);
+    expect(unrendered(quoted, rendered)).to.deep.equal([quoted[1], quoted[3], quoted[4]]);
   });
 });

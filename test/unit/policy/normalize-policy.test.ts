@@ -310,9 +310,17 @@ describe('normalizePolicy', () => {
     it('defaults like NetworkPolicy when absent or empty', () => {
       expect(types({})).to.equal('I-');
       expect(types({ ingress: [{}] })).to.equal('I-');
-      expect(types({ egress: [] })).to.equal('IE');
       expect(types({ egress: [{}] })).to.equal('IE');
       expect(types({ egress: null })).to.equal('I-');
+    });
+    it('adds Egress only for a non-empty egress list (SetDefaults_NetworkPolicy)', () => {
+      expect(types({ egress: [] })).to.equal('I-');
+      expect(types({ ingress: [{}], egress: [] })).to.equal('I-');
+      expect(types({ policyTypes: [], egress: [] })).to.equal('I-');
+      // Written out, the type still isolates with an empty list: every egress is denied.
+      expect(types({ policyTypes: ['Ingress', 'Egress'], egress: [] })).to.equal('IE');
+      // A list that cannot be read isolates: its rules allow nothing, and nothing more is allowed.
+      expect(types({ egress: 'all' })).to.equal('IE');
       expect(types({ policyTypes: [], egress: [{}] })).to.equal('IE');
       expect(types({ policyTypes: null })).to.equal('I-');
     });

@@ -341,9 +341,27 @@ describe('policy truth tables (NetworkPolicy e2e topology)', () => {
     );
   });
 
-  it('21 missing policyTypes with an empty egress list isolates both directions', () => {
+  it('21 missing policyTypes with an empty egress list isolates ingress only (NetworkPolicy defaulting)', () => {
     expectGrid(
-      m(mnp('x', 'both', { podSelector: pods('a'), egress: [] })),
+      m(mnp('x', 'ingress-only', { podSelector: pods('a'), egress: [] })),
+      TCP80,
+      `
+      x/a -.. ... ...
+      x/b X-. ... ...
+      x/c X.- ... ...
+      y/a X.. -.. ...
+      y/b X.. .-. ...
+      y/c X.. ..- ...
+      z/a X.. ... -..
+      z/b X.. ... .-.
+      z/c X.. ... ..-
+    `,
+    );
+  });
+
+  it('21b missing policyTypes with a non-empty egress list isolates both directions', () => {
+    expectGrid(
+      m(mnp('x', 'both', { podSelector: pods('a'), egress: [{ to: [{ podSelector: pods('none') }] }] })),
       TCP80,
       `
       x/a -XX XXX XXX

@@ -61,6 +61,8 @@ interface PodSpec {
 
 interface ClusterSpec {
   nodes: number;
+  /** Every node names its uplink representor p0 (as the examples and the lab do). */
+  sharedUplink: boolean;
   managed: number;
   unmanaged: boolean;
   namespaces: Labels[];
@@ -277,6 +279,7 @@ const podArb: fc.Arbitrary<PodSpec> = fc.record({
 
 export const clusterSpecArb: fc.Arbitrary<ClusterSpec> = fc.record({
   nodes: fc.integer({ min: 1, max: 3 }),
+  sharedUplink: fc.boolean(),
   managed: fc.integer({ min: 1, max: 2 }),
   unmanaged: fc.boolean(),
   namespaces: fc.array(optionalRecord(NS_LABELS), { minLength: 2, maxLength: 3 }),
@@ -353,7 +356,11 @@ export function materialize(spec: ClusterSpec): GenCluster {
       kind: 'Node',
       metadata: {
         name: node,
-        annotations: { 'multi-networkpolicy-tc.k8s.cni.cncf.io/uplink-representors': `up-${node}` },
+        annotations: {
+          'multi-networkpolicy-tc.k8s.cni.cncf.io/uplink-representors': spec.sharedUplink
+            ? 'p0'
+            : `up-${node}`,
+        },
       },
     });
   }
@@ -388,6 +395,7 @@ export function materialize(spec: ClusterSpec): GenCluster {
       hostCounter.set(network, host);
       const ips = [`10.${k}.0.${host}`];
       if (f.v6) ips.push(`fd00:${k}::${host.toString(16)}`);
+      // Counted per node: every node has its own rep0, rep1, ... as real nodes do.
       const vf = vfCounter.get(node) ?? 0;
       vfCounter.set(node, vf + 1);
       const representor = f.noRepresentor ? undefined : `rep${vf}`;

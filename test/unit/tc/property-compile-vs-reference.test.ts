@@ -1,7 +1,9 @@
 // The compiled TC pipeline against the reference semantics, on random clusters: every flow the
 // simulator can model gets the verdict of verdict() (the oracle), the reply of an allowed
 // connection gets through (conntrack), and a new connection the other way gets the oracle's
-// verdict for the reverse flow.
+// verdict for the reverse flow. Each flow is checked again in 802.1Q (the same, reply included)
+// and in QinQ (stateless: the first packet gets the untagged verdict), and as a mid-stream segment
+// and an unsolicited answer with no connection behind them.
 //
 // Two runs: a fixed seed (42) and a random one, printed so a failure can be replayed with
 // PROPERTY_SEED=<seed>. PROPERTY_RUNS overrides the number of clusters per run.
@@ -12,7 +14,8 @@ import { describe, it } from 'mocha';
 import { verdict } from '../../../src/policy/verdict.js';
 import type { Flow, PolicyModel } from '../../../src/policy/types.js';
 import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
-import { ClusterSimulator, type TraceResult } from '../../../src/tc/trace.js';
+import type { VlanTpid } from '../../../src/tc/packet.js';
+import { ClusterSimulator, type PacketResult, type TraceResult } from '../../../src/tc/trace.js';
 import {
   build,
   clusterArb,
@@ -38,10 +41,26 @@ interface Stats {
   excluded: number;
   /** Picks the cluster had nothing for. */
   unresolved: number;
+  /** Flows checked again in 802.1Q, and in QinQ. */
+  vlan: number;
+  qinq: number;
+  /** Mid-stream segments and answers sent without a connection. */
+  unconnected: number;
 }
 
 function newStats(): Stats {
-  return { clusters: 0, flows: 0, allowed: 0, denied: 0, reverse: 0, excluded: 0, unresolved: 0 };
+  return {
+    clusters: 0,
+    flows: 0,
+    allowed: 0,
+    denied: 0,
+    reverse: 0,
+    excluded: 0,
+    unresolved: 0,
+    vlan: 0,
+    qinq: 0,
+    unconnected: 0,
+  };
 }
 
 function describeFlow(f: Flow): string {
@@ -66,18 +85,96 @@ function sourceUnmodelled(c: GenCluster, f: Flow): boolean {
   return src !== undefined && src.managed && src.representor === undefined;
 }
 
-function expectAgrees(model: PolicyModel, sim: ClusterSimulator, flow: Flow, srcPort: number, what: string) {
+function expectAgrees(
+  model: PolicyModel,
+  sim: ClusterSimulator,
+  flow: Flow,
+  srcPort: number,
+  what: string,
+  tags: VlanTpid[] = [],
+  /** Whether the reply of an allowed connection must get through (not for QinQ, see checkQinQ). */
+  stateful = true,
+) {
   const ref = verdict(model, flow);
-  const t = sim.trace(flow, [], srcPort);
+  const t = sim.trace(flow, tags, srcPort);
   const context = () => `${what}: ${describeFlow(flow)}\nreference: ${ref.reason}\n${describeTrace(t)}`;
   if (ref.verdict === 'allow') {
     if (t.verdict !== 'allow') throw new Error(`pipeline denies what the reference allows\n${context()}`);
-    if (t.replyVerdict !== 'allow')
+    if (stateful && t.replyVerdict !== 'allow')
       throw new Error(`reply of an allowed connection is dropped\n${context()}`);
   } else if (t.verdict !== 'deny') {
     throw new Error(`pipeline allows what the reference denies\n${context()}`);
   }
-  return ref.verdict;
+  return { ref: ref.verdict, trace: t };
+}
+
+const isIcmp = (f: Flow) => f.protocol === 'ICMP' || f.protocol === 'ICMPv6';
+
+/** The flow a packet sent back from `flow`'s destination to its source port opens, when it opens one. */
+function backFlow(flow: Flow, srcPort: number): Flow {
+  const back: Flow = { network: flow.network, srcIp: flow.dstIp, dstIp: flow.srcIp, protocol: flow.protocol };
+  return isIcmp(flow) ? back : { ...back, port: srcPort };
+}
+
+function fail(message: string, flow: Flow, hops: PacketResult['hops']): never {
+  throw new Error(
+    `${message}: ${describeFlow(flow)}\n${describeTrace({ verdict: 'deny', forward: hops, reply: [] })}`,
+  );
+}
+
+/**
+ * QinQ skips conntrack (docs/tc-rule-pipeline.md, section 5): every QinQ packet is judged as a new
+ * connection. Its first packet gets the untagged verdict, and its reply the reference verdict of
+ * the connection the reply would open the other way.
+ */
+function checkQinQ(c: GenCluster, model: PolicyModel, sim: ClusterSimulator, flow: Flow, stats: Stats): void {
+  sim.resetConntrack();
+  const { trace } = expectAgrees(model, sim, flow, 40000, 'QinQ flow', ['802.1ad', '802.1q'], false);
+  const backward = backFlow(flow, 40000);
+  if (trace.verdict === 'allow' && !sourceUnmodelled(c, backward)) {
+    const back = verdict(model, backward).verdict;
+    if (trace.replyVerdict !== back)
+      fail(`QinQ reply: ${trace.replyVerdict ?? '-'}, reference of the way back: ${back}`, flow, trace.reply);
+  }
+  stats.qinq++;
+}
+
+/**
+ * Packets without a connection behind them: a mid-stream segment and an unsolicited answer. For
+ * TCP, SCTP and ICMP echo replies conntrack has nothing to place them in: they never pass where
+ * the reference denies the connection they would belong to, nor once conntrack has seen them
+ * (they are invalid). Where nothing is isolated they pass untouched. A UDP datagram opens a
+ * connection whatever it is: it gets the reference verdict.
+ */
+function checkUnconnected(
+  c: GenCluster,
+  model: PolicyModel,
+  sim: ClusterSimulator,
+  flow: Flow,
+  stats: Stats,
+): void {
+  // Conntrack saw the packet: with no entry for it, it is invalid there and must not pass.
+  const tracked = (r: PacketResult) =>
+    r.hops.some((h) => h.result.hits.some((x) => x.actions.some((a) => a.kind === 'ct')));
+  const expectPacket = (r: PacketResult, opened: Flow, what: string) => {
+    const ref = verdict(model, opened).verdict;
+    if (flow.protocol === 'UDP') {
+      if (r.verdict !== ref) fail(`${what} (UDP): ${r.verdict}, reference ${ref}`, opened, r.hops);
+    } else if (r.verdict === 'allow' && (ref === 'deny' || tracked(r))) {
+      fail(`${what} without a connection passes (reference ${ref})`, opened, r.hops);
+    }
+  };
+  if (!isIcmp(flow)) {
+    sim.resetConntrack();
+    expectPacket(sim.send(flow, 'forward', { segment: 'later' }), flow, 'mid-stream segment');
+    stats.unconnected++;
+  }
+  // An answer from a pod without a known representor is not filtered anywhere (as its egress).
+  const back = backFlow(flow, 40000);
+  if (sourceUnmodelled(c, back)) return;
+  sim.resetConntrack();
+  expectPacket(sim.send(flow, 'back', { segment: 'answer' }), back, 'unsolicited answer');
+  stats.unconnected++;
 }
 
 function checkCluster(c: GenCluster, picks: FlowPick[], stats: Stats): void {
@@ -95,18 +192,23 @@ function checkCluster(c: GenCluster, picks: FlowPick[], stats: Stats): void {
       continue;
     }
     sim.resetConntrack();
-    const v = expectAgrees(model, sim, flow, 40000, 'flow');
+    const v = expectAgrees(model, sim, flow, 40000, 'flow').ref;
     stats.flows++;
     if (v === 'allow') stats.allowed++;
     else stats.denied++;
     // A new connection the other way, with the first connection still in conntrack: its state
-    // must not leak into the reverse decision. ICMP tuples carry no id in the simulator (an echo
-    // request the other way would look like the reply), so ICMP starts from a clean table.
+    // must not leak into the reverse decision (an ICMP echo the other way has another id).
     const reverse: Flow = { ...flow, srcIp: flow.dstIp, dstIp: flow.srcIp };
-    if (sourceUnmodelled(c, reverse)) continue;
-    if (flow.port === undefined) sim.resetConntrack();
-    expectAgrees(model, sim, reverse, 40001, 'reverse flow (new connection)');
-    stats.reverse++;
+    if (!sourceUnmodelled(c, reverse)) {
+      expectAgrees(model, sim, reverse, 40001, 'reverse flow (new connection)');
+      stats.reverse++;
+    }
+    // 802.1Q gets the untagged verdict, reply included (conntrack follows one tag).
+    sim.resetConntrack();
+    expectAgrees(model, sim, flow, 40000, '802.1Q flow', ['802.1q']);
+    stats.vlan++;
+    checkQinQ(c, model, sim, flow, stats);
+    checkUnconnected(c, model, sim, flow, stats);
   }
 }
 
@@ -124,7 +226,8 @@ function runProperty(seed: number, stats: Stats): void {
 function report(label: string, stats: Stats, ms: number): void {
   console.log(
     `      ${label}: ${stats.clusters} clusters, ${stats.flows} flows (${stats.allowed} allowed, ` +
-      `${stats.denied} denied) + ${stats.reverse} reverse, ${stats.excluded} excluded, ` +
+      `${stats.denied} denied) + ${stats.reverse} reverse, ${stats.vlan} 802.1Q, ${stats.qinq} QinQ, ` +
+      `${stats.unconnected} without connection, ${stats.excluded} excluded, ` +
       `${stats.unresolved} unresolved, ${ms} ms`,
   );
 }
@@ -140,6 +243,9 @@ function propertySuite(label: string, seed: number): void {
       expect(stats.flows, 'flow cases checked').to.be.at.least(MIN_CASES);
       expect(stats.allowed, 'some flows allowed').to.be.greaterThan(stats.flows / 10);
       expect(stats.denied, 'some flows denied').to.be.greaterThan(stats.flows / 10);
+      expect(stats.vlan, 'every flow in 802.1Q').to.equal(stats.flows);
+      expect(stats.qinq, 'every flow in QinQ').to.equal(stats.flows);
+      expect(stats.unconnected, 'packets without a connection').to.be.greaterThan(stats.flows);
     });
   });
 }

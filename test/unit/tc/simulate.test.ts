@@ -8,7 +8,7 @@ import { verdict } from '../../../src/policy/verdict.js';
 import type { Flow } from '../../../src/policy/types.js';
 import { compileNode } from '../../../src/tc/compile-node.js';
 import { DEFAULT_COMPILE_OPTIONS, ND_TYPES, type CompileOptions } from '../../../src/tc/compile-options.js';
-import type { DevicePipeline } from '../../../src/tc/ir.js';
+import type { DevicePipeline, Filter } from '../../../src/tc/ir.js';
 import { Conntrack, type Packet, type VlanTpid } from '../../../src/tc/packet.js';
 import { renderNodeTc } from '../../../src/tc/render-tc.js';
 import { simulateDevice } from '../../../src/tc/simulate.js';
@@ -325,5 +325,214 @@ describe('simulate: networks without policies', () => {
         expect(text).not.to.match(/^(filter|qdisc|chain) /m);
       }
     }
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// As strict as the kernel: hand-made pipelines where the kernel's rules, not the array, decide.
+
+function handMade(filters: Filter[]): DevicePipeline {
+  return {
+    device: 'dev',
+    kind: 'vf',
+    networks: [],
+    interfaces: [],
+    chains: [{ index: 0, purpose: 't', filters }],
+  };
+}
+
+function filter(
+  prio: number,
+  match: Filter['match'],
+  kind: 'pass' | 'drop',
+  protocol: Filter['protocol'] = 'ip',
+) {
+  return { prio, protocol, match, actions: [{ kind }], note: `${kind} at ${prio}` } satisfies Filter;
+}
+
+const tcp4 = packet('dev', {
+  srcIp: '10.0.0.1',
+  dstIp: '10.0.0.2',
+  ipProto: 'tcp',
+  srcPort: 40000,
+  dstPort: 80,
+});
+
+describe('simulate: filter order as in the kernel', () => {
+  it('tries a chain by prio, whatever the array order', () => {
+    const d = handMade([filter(20, {}, 'pass'), filter(10, {}, 'drop')]);
+    const r = simulateDevice(d, tcp4, new Conntrack());
+    expect(r.verdict).to.equal('drop');
+    expect(r.hits[0]!.prio).to.equal(10);
+  });
+
+  it('within a prio, tries mask by mask in order of first appearance, then the order written', () => {
+    // Masks: {ip_proto} first (udp, then tcp), {dst_ip/32} second although written in between.
+    const d = handMade([
+      filter(10, { ipProto: 'udp' }, 'pass'),
+      filter(10, { dstIp: '10.0.0.2/32' }, 'pass'),
+      filter(10, { ipProto: 'tcp' }, 'drop'),
+    ]);
+    const r = simulateDevice(d, tcp4, new Conntrack());
+    expect(r.hits.map((h) => h.note)).to.deep.equal(['drop at 10']);
+    expect(r.verdict).to.equal('drop');
+  });
+
+  it('a /0 prefix matches nothing (measured on Linux 6.1)', () => {
+    for (const match of [{ dstIp: '0.0.0.0/0' }, { srcIp: '0.0.0.0/0' }]) {
+      const d = handMade([filter(10, match, 'pass'), filter(20, {}, 'drop')]);
+      expect(simulateDevice(d, tcp4, new Conntrack()).verdict, JSON.stringify(match)).to.equal('drop');
+    }
+    const v6 = handMade([filter(10, { dstIp: '::/0' }, 'pass', 'ipv6'), filter(20, {}, 'drop', 'ipv6')]);
+    const p6 = packet('dev', {
+      ethType: 'ipv6',
+      srcIp: 'fd00::1',
+      dstIp: 'fd00::2',
+      ipProto: 'tcp',
+      dstPort: 80,
+    });
+    expect(simulateDevice(v6, p6, new Conntrack()).verdict).to.equal('drop');
+  });
+});
+
+describe('simulate: refuses what tc refuses', () => {
+  const refused: [string, Filter[]][] = [
+    ['dst_port without ip_proto', [filter(10, { dstPort: [80, 80] }, 'pass')]],
+    ['dst_port with ip_proto icmp', [filter(10, { ipProto: 'icmp', dstPort: [80, 80] }, 'pass')]],
+    ['a port range from 0', [filter(10, { ipProto: 'tcp', dstPort: [0, 100] }, 'pass')]],
+    ['ip_proto under protocol all', [filter(10, { ipProto: 'tcp' }, 'pass', 'all')]],
+    ['dst_ip under protocol all', [filter(10, { dstIp: '10.0.0.2/32' }, 'pass', 'all')]],
+    ['an IPv4 prefix under protocol ipv6', [filter(10, { dstIp: '10.0.0.2/32' }, 'pass', 'ipv6')]],
+    ['icmpv6 under protocol ip', [filter(10, { ipProto: 'icmpv6' }, 'pass')]],
+    ['a type without ip_proto icmp', [filter(10, { ipProto: 'tcp', icmpType: 8 }, 'pass')]],
+    ['vlan_ethtype under protocol ip', [filter(10, { vlanEthType: 'ip' }, 'pass')]],
+    [
+      'IP keys under 802.1ad without cvlan_ethtype',
+      [filter(10, { vlanEthType: '802.1q', ipProto: 'tcp' }, 'pass', '802.1ad')],
+    ],
+    [
+      'two protocols at one prio',
+      [filter(10, { ipProto: 'udp' }, 'pass'), filter(10, { ipProto: 'udp' }, 'pass', 'ipv6')],
+    ],
+    [
+      'the same keys twice at one prio',
+      [filter(10, { ipProto: 'udp' }, 'pass'), filter(10, { ipProto: 'udp' }, 'drop')],
+    ],
+  ];
+  for (const [what, filters] of refused) {
+    it(what, () => {
+      expect(() => simulateDevice(handMade(filters), tcp4, new Conntrack())).to.throw(/^tc refuses /);
+    });
+  }
+
+  it('accepts the IP keys tc accepts inside tags', () => {
+    const ok = handMade([
+      filter(10, { vlanEthType: 'ip', ipProto: 'tcp', dstPort: [80, 81] }, 'drop', '802.1q'),
+      filter(11, { vlanEthType: '802.1q', cvlanEthType: 'ip', dstIp: '10.0.0.2/32' }, 'drop', '802.1ad'),
+    ]);
+    expect(simulateDevice(ok, tcp4, new Conntrack()).verdict).to.equal('pass');
+  });
+});
+
+describe('simulate: conntrack', () => {
+  const ZONE = 7;
+  const syn = { ...tcp4, segment: 'open' as const };
+
+  it('a mid-stream segment or an unsolicited answer without an entry is invalid, not new', () => {
+    const ct = new Conntrack();
+    expect(ct.lookup(syn, ZONE)).to.equal('new');
+    expect(ct.lookup({ ...tcp4, segment: 'later' }, ZONE)).to.equal('inv');
+    const synAck = { ...tcp4, srcIp: '10.0.0.2', dstIp: '10.0.0.1', srcPort: 80, dstPort: 40000 };
+    expect(ct.lookup({ ...synAck, segment: 'answer' }, ZONE)).to.equal('inv');
+    expect(ct.lookup({ ...tcp4, ipProto: 'sctp', segment: 'later' }, ZONE)).to.equal('inv');
+    expect(ct.lookup({ ...tcp4, ipProto: 'udp', segment: 'later' }, ZONE), 'any datagram opens').to.equal(
+      'new',
+    );
+    ct.commit({ ...tcp4, segment: 'later' }, ZONE);
+    expect(ct.size, 'an invalid packet commits nothing').to.equal(0);
+    ct.commit(syn, ZONE);
+    expect(ct.lookup({ ...synAck, segment: 'answer' }, ZONE)).to.equal('est');
+    expect(ct.lookup({ ...tcp4, segment: 'later' }, ZONE)).to.equal('est');
+  });
+
+  it('keeps one table per zone', () => {
+    const ct = new Conntrack();
+    ct.commit(syn, ZONE);
+    expect(ct.lookup({ ...tcp4, segment: 'later' }, ZONE)).to.equal('est');
+    expect(ct.lookup({ ...tcp4, segment: 'later' }, ZONE + 1)).to.equal('inv');
+    expect(ct.lookup(syn, ZONE + 1)).to.equal('new');
+  });
+
+  it('ICMP echo tuples carry the identifier; a reply without its request is invalid', () => {
+    const ct = new Conntrack();
+    const request = packet('dev', {
+      srcIp: '10.0.0.1',
+      dstIp: '10.0.0.2',
+      ipProto: 'icmp',
+      icmpType: 8,
+      icmpId: 5,
+    });
+    const reply = { ...request, srcIp: '10.0.0.2', dstIp: '10.0.0.1', icmpType: 0 };
+    expect(ct.lookup(reply, ZONE)).to.equal('inv');
+    ct.commit(request, ZONE);
+    expect(ct.lookup(reply, ZONE)).to.equal('est');
+    expect(ct.lookup({ ...reply, icmpId: 6 }, ZONE), 'another echo id').to.equal('inv');
+    expect(ct.lookup({ ...request, icmpId: 6 }, ZONE), 'another echo').to.equal('new');
+    const otherWay = { ...reply, icmpType: 8 };
+    expect(ct.lookup(otherWay, ZONE), 'a request the other way').to.equal('new');
+    expect(ct.lookup({ ...request, icmpType: 3 }, ZONE), 'an error without a connection').to.equal('inv');
+  });
+
+  it('the pipeline drops a mid-stream segment or an answer of an allowed flow that has no connection', () => {
+    const f = flow('10.0.0.1', '10.0.0.2', 'TCP', 80);
+    expect(simulator().send(f, 'forward', { segment: 'later' }).verdict).to.equal('deny');
+    expect(simulator().send(f, 'back', { segment: 'answer' }).verdict).to.equal('deny');
+    const icmp = simulator({ acceptIcmp: false });
+    expect(icmp.send(flow('10.0.0.2', '10.0.0.1', 'ICMP'), 'back', { segment: 'answer' }).verdict).to.equal(
+      'deny',
+    );
+    const sim = simulator();
+    expect(sim.trace(f).verdict).to.equal('allow');
+    expect(sim.send(f, 'forward', { segment: 'later' }).verdict, 'once the connection exists').to.equal(
+      'allow',
+    );
+    expect(sim.send(f, 'back', { segment: 'later' }).verdict).to.equal('allow');
+  });
+});
+
+describe('trace: which devices a flow crosses', () => {
+  /** The fixture with every node's uplink named p0, as in the examples and the lab. */
+  const shared = load(
+    clusterObjects(POLICIES).map((o) => {
+      const obj = o as { kind?: string; metadata?: { annotations?: Record<string, string> } };
+      if (obj.kind !== 'Node') return o;
+      return {
+        ...obj,
+        metadata: {
+          ...obj.metadata,
+          annotations: { 'multi-networkpolicy-tc.k8s.cni.cncf.io/uplink-representors': 'p0' },
+        },
+      };
+    }),
+  );
+  const sim = () => new ClusterSimulator(shared.snapshot, shared.model, DEFAULT_COMPILE_OPTIONS);
+
+  it('crosses the destination node uplink when the nodes name their uplinks alike', () => {
+    const f = flow('10.0.0.3', '10.0.0.1', 'TCP', 80);
+    const t = sim().trace(f);
+    expect(t.forward.map((h) => `${h.node}/${h.device}`)).to.deep.equal(['w2/rep1', 'w1/p0']);
+    expect(t.verdict).to.equal('deny');
+  });
+
+  it('gives every flow of the fixture its expected verdict', () => {
+    for (const [f, want] of FLOWS) {
+      expect(verdict(shared.model, f).verdict, `reference ${label(f)}`).to.equal(want);
+      expect(sim().trace(f).verdict, `pipeline ${label(f)}`).to.equal(want);
+    }
+  });
+
+  it('stays on the switch between pods of one node', () => {
+    const t = sim().trace(flow('10.0.0.1', '10.0.0.2', 'TCP', 80));
+    expect(t.forward.map((h) => `${h.node}/${h.device}`)).to.deep.equal(['w1/rep1']);
   });
 });
