@@ -163,7 +163,8 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   const builder = new NodePipelineBuilder(o.nodeName, o.networkPlugins, o.compile);
   if (o.once) {
     try {
-      if (!(await waitReady(source, o.syncTimeoutMs ?? 60_000))) {
+      // A manifests directory is read by snapshot() itself; the informers sync on their own.
+      if (!o.manifests && !(await waitReady(source, o.syncTimeoutMs ?? 60_000))) {
         log.error('the state source did not sync in time; nothing was applied');
         return 1;
       }
