@@ -221,8 +221,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   const builder = new NodePipelineBuilder(o.nodeName, o.networkPlugins, o.compile, devices);
   if (o.once) {
     try {
-      // The API source syncs by itself; a manifests directory is read by the snapshot call below
-      // (which throws SourceNotReady when it cannot be read).
+      // A manifests directory is read by snapshot() itself; the informers sync on their own.
       if (!o.manifests && !(await waitReady(source, o.syncTimeoutMs ?? 60_000))) {
         log.error('the state source did not sync in time; nothing was applied');
         return 1;

@@ -1,0 +1,52 @@
+// `run --manifests DIR --once` (what the kernel lab runs on every node): it reconciles at once,
+// without waiting for informers it does not have, and logs the "reconciled node" line at -v 2.
+
+import { expect } from 'chai';
+import { execa } from 'execa';
+import { StandInTools } from '../../support/stand-in-tools.js';
+
+describe('run --manifests --once (real CLI, stand-in tc)', function () {
+  this.timeout(60_000);
+
+  it('programs the node and exits 0, with the reconcile line the lab parses', async () => {
+    const rendered = await execa('node', [
+      'build/src/cli/main.js',
+      'render',
+      '--manifests',
+      'examples/manifests',
+      '--hostname-override',
+      'worker-1',
+      '--format',
+      'json',
+    ]);
+    const devices = (JSON.parse(rendered.stdout) as { devices: { name: string }[] }).devices.map(
+      (d) => d.name,
+    );
+    const tools = new StandInTools(['lo', ...devices]);
+    try {
+      const t0 = Date.now();
+      const r = await execa(
+        'node',
+        [
+          'build/src/cli/main.js',
+          '--manifests',
+          'examples/manifests',
+          '--hostname-override',
+          'worker-1',
+          '--once',
+          '-v',
+          '2',
+          '--tc',
+          tools.tc,
+        ],
+        { reject: false, env: tools.env() },
+      );
+      expect(r.exitCode, r.stderr).to.equal(0);
+      expect(Date.now() - t0).to.be.below(30_000);
+      const m = /reconciled node \S+: \d+ device\(s\), (\d+) tc line\(s\)/.exec(r.stderr);
+      expect(Number(m?.[1])).to.equal(tools.writes().length).and.to.be.greaterThan(0);
+    } finally {
+      tools.remove();
+    }
+  });
+});
