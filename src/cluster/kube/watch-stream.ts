@@ -1,14 +1,22 @@
-// One WATCH request: a chunked HTTP response of JSON lines ({"type", "object"}), each handed to
-// `onEvent`. `onDone` is called once: null when the server ends the stream, an ApiError for a
-// non-200 answer (its status: 410 means "re-list") or a broken connection. Aborting ends it
-// without a call.
+// One WATCH request through the client library's Watch class (its HTTP, TLS and auth): each
+// event ({"type", "object"}) is handed to `onEvent`. `onDone` is called once: null when the
+// server ends the stream, an ApiError for a non-200 answer (its status: 410 means "re-list") or
+// a broken connection. Aborting ends it without a call.
 
-import * as http from 'node:http';
-import * as https from 'node:https';
-import { ApiError, apiUrl, statusMessage } from './api-request.js';
+import { STATUS_CODES } from 'node:http';
+import * as k8s from '@kubernetes/client-node';
+import { ApiError } from './api-request.js';
 import type { ClientConfig } from './client-config.js';
 
 export type WatchQuery = Record<string, string | number | boolean | undefined>;
+
+function watchError(path: string, err: unknown): ApiError {
+  const status = (err as { statusCode?: unknown } | null)?.statusCode;
+  if (typeof status === 'number')
+    return new ApiError(status, '', `WATCH ${path}: ${status} ${STATUS_CODES[status] ?? 'error'}`);
+  const text = err instanceof Error ? err.message : String(err);
+  return new ApiError(0, 'Transport', `WATCH ${path}: ${text.split('\n')[0]!}`);
+}
 
 export function openWatch(
   cfg: ClientConfig,
@@ -25,54 +33,25 @@ export function openWatch(
     abort.abort();
     onDone(err);
   };
-  const url = apiUrl(cfg, path, { ...query, watch: true });
-  const broken = (e: Error) => finish(new ApiError(0, 'Transport', `WATCH ${url.pathname}: ${e.message}`));
-  void cfg.requestOptions().then((opts) => {
-    if (abort.signal.aborted) return;
-    const headers: Record<string, string> = { Accept: 'application/json' };
-    for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === 'string') headers[k] = v;
-    const request = url.protocol === 'http:' ? http.request : https.request;
-    const req = request(url, { ...opts, method: 'GET', headers }, (res) => {
-      const status = res.statusCode ?? 0;
-      res.setEncoding('utf8');
-      if (status !== 200) {
-        let text = '';
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => {
-          const s = statusMessage(status, text);
-          finish(new ApiError(status, s.reason, `WATCH ${url.pathname}: ${status} ${s.message}`));
-        });
-        res.on('error', broken);
-        return;
-      }
-      let buffered = '';
-      res.on('data', (chunk: string) => {
-        buffered += chunk;
-        let nl = buffered.indexOf('\n');
-        while (nl >= 0 && !done) {
-          const line = buffered.slice(0, nl).trim();
-          buffered = buffered.slice(nl + 1);
-          if (line) {
-            let event: { type?: unknown; object?: unknown } | undefined;
-            try {
-              event = JSON.parse(line) as { type?: unknown; object?: unknown };
-            } catch {
-              finish(new ApiError(0, 'BadStream', `WATCH ${url.pathname}: a line is not JSON`));
-              return;
-            }
-            if (typeof event.type === 'string') onEvent(event.type, event.object);
-          }
-          nl = buffered.indexOf('\n');
-        }
-      });
-      res.on('end', () => finish(null));
-      res.on('error', broken);
-      res.on('close', () => finish(null));
-    });
-    req.on('error', broken);
-    // Errors after an abort land in `broken`, which ignores them.
-    abort.signal.addEventListener('abort', () => req.destroy(), { once: true });
-    req.end();
-  }, broken);
+  const params: Record<string, string | number | boolean> = {};
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) params[k] = v;
+  new k8s.Watch(cfg.kubeConfig)
+    .watch(
+      path,
+      params,
+      (type: string, object: unknown) => {
+        if (!done && !abort.signal.aborted) onEvent(type, object);
+      },
+      (err: unknown) => finish(err ? watchError(path, err) : null),
+    )
+    .then(
+      (controller) => {
+        // The library hands out its controller once the answer's headers arrived. A watch given
+        // up before that (a stalled server) is dropped here: its events and its end are ignored.
+        if (abort.signal.aborted) controller.abort();
+        else abort.signal.addEventListener('abort', () => controller.abort(), { once: true });
+      },
+      (err: unknown) => finish(watchError(path, err)),
+    );
   return abort;
 }
