@@ -35,7 +35,7 @@ test-unit: build tools
 
 test-kernel: build image-rootfs
 	bash test/lab/netdevsim.sh
-	bash test/lab/run.sh 'node_modules/.bin/mocha --config .mocharc.kernel.json'
+	MNP_LAB_TIMEOUT=$${MNP_LAB_TIMEOUT:-3600} bash test/lab/run.sh 'node_modules/.bin/mocha --config .mocharc.kernel.json'
 
 test: lint test-unit test-image test-kernel
 
