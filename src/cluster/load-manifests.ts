@@ -125,9 +125,7 @@ function readDocuments(file: string, text: string, out: LoadedManifests): void {
     const n = i + 1;
     const where = `${file} document ${n}`;
     const source = `${file}#${n}`;
-    const firstError = doc.errors[0];
-    if (firstError) {
-      const message = `YAML syntax error: ${firstError.message.split('\n')[0]?.replace(/:$/, '')}`;
+    const ignore = (message: string) =>
       out.errors.push({
         severity: 'error',
         object: where,
@@ -136,24 +134,20 @@ function readDocuments(file: string, text: string, out: LoadedManifests): void {
         effect: EFFECT.documentIgnored,
         source,
       });
+    const firstError = doc.errors[0];
+    if (firstError) {
+      ignore(`YAML syntax error: ${firstError.message.split('\n')[0]?.replace(/:$/, '')}`);
       return;
     }
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (e) {
-      const message =
+      ignore(
         e instanceof ReferenceError && /alias/i.test(e.message)
           ? `YAML aliases expand too much (more than ${MAX_ALIAS_COUNT} alias uses: an alias bomb?)`
-          : `YAML cannot be read: ${(e as Error).message.split('\n')[0]}`;
-      out.errors.push({
-        severity: 'error',
-        object: where,
-        path: '',
-        message,
-        effect: EFFECT.documentIgnored,
-        source,
-      });
+          : `YAML cannot be read: ${(e as Error).message.split('\n')[0]}`,
+      );
       return;
     }
     // Empty documents (a trailing "---", comments only) are allowed.
