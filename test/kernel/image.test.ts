@@ -25,7 +25,7 @@ async function imageAgentOnce(
   dumps?: string,
 ): Promise<AgentRun> {
   const binds = ['-b', `${manifests}:/run/manifests`, ...(dumps ? ['-b', `${dumps}:${DUMPS}`] : [])];
-  const args = ['--manifests', '/run/manifests', '--hostname-override', node, '--once', '-v', '1'];
+  const args = ['--manifests', '/run/manifests', '--hostname-override', node, '--once', '-v', '2'];
   if (dumps) args.push(`--pod-rules-path=${DUMPS}`);
   const r = await execa('ip', ['netns', 'exec', nodeNs, 'bash', 'image/run.sh', ...binds, '--', ...args], {
     reject: false,
