@@ -13,6 +13,8 @@ import { readPod } from './read-pod.js';
 import { asRecord, stringField, stringMap } from './read-fields.js';
 import type { ClusterSnapshot, PodInfo } from './snapshot.js';
 import { KNOWN_KINDS, validateObject } from './validate-object.js';
+import { reclaimed, releaseSharedAddresses, type AddressClaims } from './address-claims.js';
+import { failClosedPolicy, type ClosedPolicy } from './fail-closed-policy.js';
 
 export interface SourcedObject {
   obj: unknown;
@@ -155,12 +157,6 @@ function identify(obj: unknown, source: string | undefined): Identified | undefi
   return value;
 }
 
-/** Why a MultiNetworkPolicy is replaced by its fail-closed form, and every definition of it. */
-interface ClosedPolicy {
-  definitions: MultiNetworkPolicy[];
-  duplicate: boolean;
-}
-
 /** The effect of any other object defined more than once. */
 const FIRST_WINS = 'this definition is ignored; the first one is used';
 
@@ -215,27 +211,6 @@ function dedupe(
     byKey.set(key, keyed);
   }
   return byKey;
-}
-
-/**
- * What the policy engine reads in place of a policy that failed validation or is defined more than
- * once: the same name, namespace and policy-for networks, both directions isolated, no rules. An
- * invalid policy keeps its podSelector (an unreadable one selects every pod of the namespace);
- * a duplicate selects every pod of its namespace (its definitions may select different pods).
- */
-function failClosedPolicy(c: ClosedPolicy): MultiNetworkPolicy {
-  const last = c.definitions[c.definitions.length - 1]!;
-  const forNetworks = c.definitions
-    .map((d) => asRecord(asRecord(d.metadata)?.annotations)?.[ANNOTATION.policyFor])
-    .filter((v): v is string => typeof v === 'string');
-  const annotations = forNetworks.length > 0 ? { [ANNOTATION.policyFor]: forNetworks.join(',') } : {};
-  const podSelector = c.duplicate ? {} : (asRecord(last.spec)?.podSelector ?? {});
-  return {
-    apiVersion: last.apiVersion,
-    kind: 'MultiNetworkPolicy',
-    metadata: { name: last.metadata.name, namespace: objectNamespace(last), annotations },
-    spec: { podSelector, policyTypes: ['Ingress', 'Egress'] },
-  } as MultiNetworkPolicy;
 }
 
 // Names in en-US collation order, whatever the machine's locale. Kubernetes names (lowercase
@@ -399,64 +374,6 @@ function buildFull(objects: SourcedObject[]): LastBuild {
   return remember(objects, snap, duplicates, claims);
 }
 
-/** Addresses a pod claims on its networks: "network ip" keys, none for a pod that is gone. */
-function addressClaims(pod: PodInfo): string[] {
-  if (pod.hostNetwork || pod.phase === 'Succeeded' || pod.phase === 'Failed') return [];
-  return pod.interfaces.flatMap((i) => i.ips.map((ip) => `${i.network} ${ip}`));
-}
-
-/** Owner ("namespace/name") of each address claimed by exactly one live pod, and whether any was shared. */
-interface AddressClaims {
-  owners: Map<string, string>;
-  shared: boolean;
-}
-
-/**
- * An address that a live pod claims on a network where an earlier pod (in input order, the files'
- * order for a manifests directory) already has it is removed from the later pod (in a copy of its
- * PodInfo). Left to both, each pod would get the other's allowances (a policy that allows one
- * allows the address); the API server never lets this happen. The earlier pod keeps it, so its own
- * isolation, reached through the address, stays in place.
- */
-function releaseSharedAddresses(
-  pods: PodInfo[],
-  sources: (string | undefined)[],
-  problems: Problem[],
-): AddressClaims {
-  const owners = new Map<string, string>();
-  let shared = false;
-  pods.forEach((pod, i) => {
-    const who = `${pod.namespace}/${pod.name}`;
-    const lost = new Set<string>();
-    for (const claim of addressClaims(pod)) {
-      const owner = owners.get(claim);
-      if (owner === undefined) owners.set(claim, who);
-      else if (owner !== who) {
-        lost.add(claim);
-        const [network, ip] = claim.split(' ') as [string, string];
-        problems.push({
-          severity: 'error',
-          object: `Pod ${who}`,
-          path: `metadata.annotations["${ANNOTATION.networkStatus}"]`,
-          message: `address ${ip} on network ${network} is already claimed by Pod ${owner}`,
-          effect: 'the address is removed from this pod: no policy that selects it allows the address',
-          ...(sources[i] ? { source: sources[i] } : {}),
-        });
-      }
-    }
-    if (lost.size === 0) return;
-    shared = true;
-    pods[i] = {
-      ...pod,
-      interfaces: pod.interfaces.map((itf) => ({
-        ...itf,
-        ips: itf.ips.filter((ip) => !lost.has(`${itf.network} ${ip}`)),
-      })),
-    };
-  });
-  return { owners, shared };
-}
-
 // What a build leaves for the next one. A watch changes one object at a time, and most changes are
 // pods (labels, status, a restart): when the objects are those of the last build, in the same
 // order, but for a few pods replaced by pods of the same namespace and name, read and validated
@@ -580,28 +497,6 @@ function patched(last: LastBuild | undefined, objects: SourcedObject[]): LastBui
     rawAt: last.rawAt,
     claims,
   };
-}
-
-/**
- * The address owners after pods are replaced (before, after), or undefined when a new address is
- * another pod's (the full build then releases it). The map is copied only when addresses change.
- */
-function reclaimed(claims: AddressClaims, swaps: [PodInfo, PodInfo][]): AddressClaims | undefined {
-  let owners = claims.owners;
-  for (const [before, after] of swaps) {
-    const was = addressClaims(before);
-    const now = addressClaims(after);
-    if (was.length === now.length && was.every((c, i) => c === now[i])) continue;
-    if (owners === claims.owners) owners = new Map(owners);
-    const who = `${after.namespace}/${after.name}`;
-    for (const c of was) if (owners.get(c) === who) owners.delete(c);
-    for (const c of now) {
-      const owner = owners.get(c);
-      if (owner !== undefined && owner !== who) return undefined;
-      owners.set(c, who);
-    }
-  }
-  return owners === claims.owners ? claims : { owners, shared: false };
 }
 
 // The objects each snapshot was built from, so that problems found later (by the policy engine,
