@@ -1,7 +1,10 @@
 // Brings every representor of the node to its desired pipeline: read (one tc process), plan
-// (pure), write (one `tc -batch` per device that changes). Each device is isolated: a device that
-// vanishes, prints unreadable JSON, cannot be planned or fails its batch is reported (and retried
-// with backoff by the caller); the others go on.
+// (pure), write (one `tc -batch` for all the devices that change). Only devices that may differ
+// from their desired pipeline are read: those whose pipeline changed since their last successful
+// write or verified read, those that failed, those never read; a full reconcile (the agent's
+// periodic resync) reads them all and repairs drift (docs/reliability.md). Each device is
+// isolated: a device that vanishes, prints unreadable JSON, cannot be planned or fails its lines
+// is reported (and retried with backoff by the caller); the others go on.
 
 import type { DevicePipeline, NodePipeline } from '../ir.js';
 import type { Generation } from '../layout.js';
@@ -10,6 +13,7 @@ import { planDevice, type DevicePlan } from './plan-device.js';
 import { parseFilterDump } from './parse-filters.js';
 import { ExternalCallError, type BatchFailure, type TcRunner } from './tc-runner.js';
 import { splitJsonDocuments } from './json-stream.js';
+import { samePipeline } from './same-pipeline.js';
 
 export interface DeviceOutcome {
   device: string;
@@ -19,9 +23,23 @@ export interface DeviceOutcome {
 }
 
 export interface ReconcileReport {
+  /** One per device read (or gone) in this reconcile; devices not read are not listed. */
   outcomes: DeviceOutcome[];
   writes: number;
   failed: string[];
+  /** Devices whose filters were dumped (discovery included). */
+  read: number;
+  /** `tc -batch` processes that wrote (one, plus one per failing device that had others after it). */
+  batches: number;
+}
+
+export interface ReconcileOptions {
+  /**
+   * Read every device, repairing drift (the periodic resync, default). When false, only devices
+   * that may differ are read: desired pipeline changed since the last successful write or verified
+   * read, last attempt failed, netdev recreated (new ifindex), or never read.
+   */
+  full?: boolean;
 }
 
 /** One device's raw `tc -j filter show` documents. */
@@ -36,8 +54,8 @@ export interface DumpFailure {
 }
 
 export interface ReadDevices {
-  /** Names of the netdevs that exist. */
-  links(): Promise<Set<string>>;
+  /** The netdevs that exist, by name, with their ifindex (a recreated netdev gets a new one). */
+  links(): Promise<Map<string, number | undefined>>;
   /** qdisc kind per device that has an ingress-capable qdisc. */
   ingressQdiscs(): Promise<Map<string, 'clsact' | 'ingress'>>;
   /** Raw `tc -j filter show dev X ingress|egress` documents per device, in order; throws on failure. */
@@ -56,8 +74,13 @@ function message(e: unknown): string {
 export function kernelReader(runner: TcRunner, _tcBinary?: string, _netns?: string): ReadDevices {
   return {
     async links() {
-      const list = (await runner.ipJson(['link', 'show'])) as { ifname?: unknown }[];
-      return new Set(list.map((l) => (typeof l?.ifname === 'string' ? l.ifname : '')).filter(Boolean));
+      const list = (await runner.ipJson(['link', 'show'])) as { ifname?: unknown; ifindex?: unknown }[];
+      const out = new Map<string, number | undefined>();
+      for (const l of list) {
+        if (typeof l?.ifname === 'string' && l.ifname)
+          out.set(l.ifname, typeof l.ifindex === 'number' ? l.ifindex : undefined);
+      }
+      return out;
     },
     async ingressQdiscs() {
       const out = new Map<string, 'clsact' | 'ingress'>();
@@ -126,6 +149,18 @@ function isFailure<T extends object>(d: T | DumpFailure): d is DumpFailure {
   return 'error' in d;
 }
 
+/** What the agent last wrote or verified on a device: it needs no read while this still holds. */
+interface Settled {
+  pipeline: DevicePipeline;
+  ifindex: number | undefined;
+}
+
+/** A device's plan waiting for its turn in a write batch. */
+interface PendingWrite {
+  want: DevicePipeline;
+  plan: DevicePlan;
+}
+
 export class Reconciler {
   /** Devices the agent has programmed (or found programmed), so that it can clean them up later. */
   private readonly known = new Set<string>();
@@ -133,6 +168,8 @@ export class Reconciler {
   private discovered = false;
   /** Devices whose first read (discovery) failed: read again at the next reconcile. */
   private readonly undiscovered = new Set<string>();
+  /** Devices on their desired pipeline as of their last write or read (see ReconcileOptions). */
+  private readonly settled = new Map<string, Settled>();
 
   constructor(
     private readonly runner: TcRunner,
@@ -147,13 +184,21 @@ export class Reconciler {
 
   /** Each device's state, or why it could not be read (never one device's problem for all). */
   async readStates(devices: string[]): Promise<Map<string, DeviceState | DumpFailure>> {
+    return (await this.readCounted(devices)).states;
+  }
+
+  /** readStates, and how many devices had their filters dumped. */
+  private async readCounted(
+    devices: string[],
+  ): Promise<{ states: Map<string, DeviceState | DumpFailure>; dumped: number }> {
+    const states = new Map<string, DeviceState | DumpFailure>();
+    if (devices.length === 0) return { states, dumped: 0 };
     const qdiscs = await this.reader.ingressQdiscs();
     const withQdisc = devices.filter((d) => qdiscs.has(d));
     const dumps = await readDumpsIsolated(this.reader, withQdisc);
-    const states = new Map<string, DeviceState | DumpFailure>();
     for (const d of devices) states.set(d, classify(d, undefined, []));
     withQdisc.forEach((d, i) => states.set(d, this.stateOf(d, qdiscs.get(d), dumps[i]!)));
-    return states;
+    return { states, dumped: withQdisc.length };
   }
 
   private stateOf(
@@ -176,23 +221,36 @@ export class Reconciler {
     }
   }
 
-  /** At the first reconcile, find devices that carry the agent's filters from an earlier run. */
-  private async discover(): Promise<void> {
-    if (this.discovered && this.undiscovered.size === 0) return;
+  /**
+   * At the first reconcile, find devices that carry the agent's filters from an earlier run. What
+   * it read is returned: the same reconcile uses it instead of reading those devices again.
+   */
+  private async discover(): Promise<Map<string, DeviceState | DumpFailure>> {
+    const read = new Map<string, DeviceState | DumpFailure>();
+    if (this.discovered && this.undiscovered.size === 0) return read;
     const qdiscs = await this.reader.ingressQdiscs();
     const devices = [...qdiscs.keys()].filter((d) => !this.discovered || this.undiscovered.has(d)).sort();
     const dumps = await readDumpsIsolated(this.reader, devices);
     this.undiscovered.clear();
     devices.forEach((d, i) => {
       const s = this.stateOf(d, qdiscs.get(d), dumps[i]!);
+      read.set(d, s);
       if (isFailure(s)) this.undiscovered.add(d);
       else if (s.entryPresent || s.generations[0].length + s.generations[1].length > 0) this.known.add(d);
     });
     this.discovered = true;
+    return read;
   }
 
-  async reconcile(pipeline: NodePipeline): Promise<ReconcileReport> {
-    await this.discover();
+  /** The device is on `want` as of its last write or read, and is the same netdev. */
+  private isSettled(want: DevicePipeline, ifindex: number | undefined): boolean {
+    const s = this.settled.get(want.device);
+    return s !== undefined && s.ifindex === ifindex && samePipeline(s.pipeline, want);
+  }
+
+  async reconcile(pipeline: NodePipeline, options: ReconcileOptions = {}): Promise<ReconcileReport> {
+    const full = options.full ?? true;
+    const discovered = await this.discover();
     const links = await this.reader.links();
     const desired = new Map<string, DevicePipeline>();
     for (const d of pipeline.devices) desired.set(d.device, d);
@@ -207,22 +265,39 @@ export class Reconciler {
       if (!links.has(d)) {
         this.known.delete(d);
         this.undiscovered.delete(d);
+        this.settled.delete(d);
         if (desired.get(d)!.chains.length > 0) {
           outcomes.push({ device: d, kind: 'noop', writes: 0, error: `device ${d} does not exist` });
         }
       }
     }
-    const states = await this.readStates(present);
-    for (const d of present) outcomes.push(await this.apply(desired.get(d)!, states.get(d)!));
+    const toRead = present.filter((d) => full || !this.isSettled(desired.get(d)!, links.get(d)));
+    const { states, dumped } = await this.readCounted(toRead.filter((d) => !discovered.has(d)));
+    for (const [d, s] of discovered) if (desired.has(d) && links.has(d)) states.set(d, s);
+    const pending: PendingWrite[] = [];
+    for (const d of toRead) {
+      const want = desired.get(d)!;
+      const planned = this.plan(want, states.get(d)!);
+      if ('lines' in planned) pending.push({ want, plan: planned });
+      else {
+        if (planned.error) this.settled.delete(d);
+        else this.settled.set(d, { pipeline: want, ifindex: links.get(d) });
+        outcomes.push(planned);
+      }
+    }
+    const batches = await this.write(pending, outcomes, links);
+    outcomes.sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
     return {
       outcomes,
       writes: outcomes.reduce((n, o) => n + o.writes, 0),
       failed: outcomes.filter((o) => o.error).map((o) => o.device),
+      read: dumped + discovered.size,
+      batches,
     };
   }
 
-  /** Plans and writes one device; whatever goes wrong is this device's outcome only. */
-  private async apply(want: DevicePipeline, state: DeviceState | DumpFailure): Promise<DeviceOutcome> {
+  /** One device's plan, or its outcome when it has nothing to write or cannot be planned. */
+  private plan(want: DevicePipeline, state: DeviceState | DumpFailure): DevicePlan | DeviceOutcome {
     const d = want.device;
     if (isFailure(state)) return { device: d, kind: 'noop', writes: 0, error: state.error };
     let plan: DevicePlan;
@@ -241,29 +316,82 @@ export class Reconciler {
       if (plan.kind === 'noop' && want.chains.length === 0) this.known.delete(d);
       return { device: d, kind: plan.kind, writes: 0 };
     }
-    let failure: BatchFailure | undefined;
-    try {
-      failure = await this.runner.batch(plan.lines);
-    } catch (e) {
-      if (e instanceof ExternalCallError && e.reason === 'aborted') throw e;
-      failure = { line: 0, text: '', message: message(e) };
+    return plan;
+  }
+
+  /**
+   * Writes the plans in one `tc -batch` (no -force: tc stops at the first failing line). The
+   * failing line's device fails; the devices before it are done; those after it go into a new
+   * batch. Each device's switch comes after its own new chains (make-before-break per device), so a
+   * device whose lines stopped early is still wholly on its old rules. A batch that gives no
+   * failing line (a timeout, an abort, tc missing) leaves every device of it unknown: all fail,
+   * and are read again at the next reconcile. Returns the number of processes.
+   */
+  private async write(
+    pending: PendingWrite[],
+    outcomes: DeviceOutcome[],
+    links: Map<string, number | undefined>,
+  ): Promise<number> {
+    let queue = pending;
+    let processes = 0;
+    while (queue.length > 0) {
+      const lines: string[] = [];
+      const starts: number[] = [];
+      for (const p of queue) {
+        starts.push(lines.length);
+        lines.push(...p.plan.lines);
+      }
+      let failure: BatchFailure | undefined;
+      processes++;
+      try {
+        failure = await this.runner.batch(lines);
+      } catch (e) {
+        if (e instanceof ExternalCallError && e.reason === 'aborted') throw e;
+        failure = { line: 0, text: '', message: message(e) };
+      }
+      if (!failure) {
+        for (const p of queue) outcomes.push(this.written(p, links));
+        return processes;
+      }
+      if (failure.line < 1 || failure.line > lines.length) {
+        for (const p of queue) outcomes.push(this.failedWrite(p, { ...failure, line: 0 }));
+        return processes;
+      }
+      // The device whose lines contain the failing one: the last one starting before it.
+      let k = starts.length - 1;
+      while (starts[k]! >= failure.line) k--;
+      for (const p of queue.slice(0, k)) outcomes.push(this.written(p, links));
+      outcomes.push(this.failedWrite(queue[k]!, { ...failure, line: failure.line - starts[k]! }));
+      queue = queue.slice(k + 1);
     }
-    if (failure) {
-      // Make-before-break: the device is wholly on its old or its new rules; the next run converges.
-      this.known.add(d);
-      const where = failure.line > 0 ? `line ${failure.line} failed: ` : 'failed: ';
-      const line = failure.text ? ` (line: ${failure.text})` : '';
-      return {
-        device: d,
-        kind: plan.kind,
-        writes: failure.line,
-        error: `device ${d}: tc batch ${where}${failure.message}${line}`,
-      };
-    }
+    return processes;
+  }
+
+  /** Bookkeeping of a device whose lines all ran. */
+  private written(p: PendingWrite, links: Map<string, number | undefined>): DeviceOutcome {
+    const { want, plan } = p;
+    const d = want.device;
     if (plan.generation === undefined) this.live.delete(d);
     else this.live.set(d, plan.generation);
     if (plan.kind === 'cleanup') this.known.delete(d);
     else this.known.add(d);
+    this.settled.set(d, { pipeline: want, ifindex: links.get(d) });
     return { device: d, kind: plan.kind, writes: plan.lines.length };
+  }
+
+  /** A device whose lines failed at `failure.line` (its own numbering; 0: unknown). */
+  private failedWrite(p: PendingWrite, failure: BatchFailure): DeviceOutcome {
+    const d = p.want.device;
+    // Make-before-break: the device is wholly on its old or its new rules; the next run converges.
+    this.known.add(d);
+    this.settled.delete(d);
+    const where = failure.line > 0 ? `line ${failure.line} failed: ` : 'failed: ';
+    const line = failure.text ? ` (line: ${failure.text})` : '';
+    return {
+      device: d,
+      kind: p.plan.kind,
+      writes: failure.line,
+      error: `device ${d}: tc batch ${where}${failure.message}${line}`,
+    };
   }
 }

@@ -82,7 +82,7 @@ describe('offload state', () => {
     const { pipeline, model } = await worker1();
     const reads: string[][] = [];
     const reader: ReadDevices = {
-      links: async () => new Set(pipeline.devices.map((d) => d.device)),
+      links: async () => new Map(pipeline.devices.map((d) => [d.device, undefined])),
       ingressQdiscs: async () => new Map(pipeline.devices.map((d) => [d.device, 'clsact' as const])),
       filterDumps: async (devices) => {
         reads.push(devices);
@@ -105,6 +105,8 @@ describe('offload state', () => {
       })),
       writes: 5 * devs.length,
       failed: [],
+      read: 0,
+      batches: 1,
     });
     const all = pipeline.devices.filter((d) => d.chains.length > 0).map((d) => d.device);
     const first = await readOffload(reconciler, pipeline, written(all));

@@ -5,11 +5,12 @@
 import { expect } from 'chai';
 import { describe, it } from 'mocha';
 import { kernelReader, Reconciler } from '../../../../src/tc/apply/reconcile.js';
-import { ExternalCallError, type BatchFailure, type TcRunner } from '../../../../src/tc/apply/tc-runner.js';
+import { ExternalCallError } from '../../../../src/tc/apply/tc-runner.js';
 import { compileNode } from '../../../../src/tc/compile-node.js';
 import { DEFAULT_COMPILE_OPTIONS } from '../../../../src/tc/compile-options.js';
 import type { NodePipeline } from '../../../../src/tc/ir.js';
 import { clusterObjects, load, policy } from '../fixtures.js';
+import { FakeTc, type DeviceFault } from './fake-tc.js';
 
 const ZONE = DEFAULT_COMPILE_OPTIONS.ctZone;
 
@@ -18,54 +19,6 @@ function pipeline(): NodePipeline {
   const deny = policy('x', 'deny-all', { podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
   const { snapshot, model } = load(clusterObjects([deny]));
   return compileNode(model, 'w1', snapshot.nodes.get('w1'), DEFAULT_COMPILE_OPTIONS);
-}
-
-type DeviceFault = 'gone' | 'garbage' | 'truncated' | 'write-fails' | 'write-times-out';
-
-/** A stand-in for tc: every device has a clsact qdisc and no filters, except for its faults. */
-class FakeTc implements TcRunner {
-  writes = 0;
-  readonly written = new Map<string, number>();
-  readonly readCalls: string[][] = [];
-  constructor(
-    private readonly devices: string[],
-    private readonly faults: Map<string, DeviceFault>,
-  ) {}
-  private deviceOf(line: string): string {
-    return /dev (\S+)/.exec(line)?.[1] ?? '';
-  }
-  async batch(lines: string[]): Promise<BatchFailure | undefined> {
-    const dev = this.deviceOf(lines[0]!);
-    this.writes += lines.length;
-    if (this.faults.get(dev) === 'write-fails')
-      return { line: 1, text: lines[0]!, message: 'Error: Operation not permitted' };
-    if (this.faults.get(dev) === 'write-times-out')
-      return { line: 0, text: '', message: 'tc -batch: timed out after 50 ms (killed; see --tc-timeout)' };
-    this.written.set(dev, lines.length);
-    return undefined;
-  }
-  async json(args: string[]): Promise<unknown[]> {
-    expect(args).to.deep.equal(['qdisc', 'show']);
-    return this.devices.map((dev) => ({ kind: 'clsact', dev }));
-  }
-  async readBatch(lines: string[]): Promise<string> {
-    this.readCalls.push(lines);
-    const out: string[] = [];
-    for (const line of lines) {
-      const dev = this.deviceOf(line);
-      const fault = this.faults.get(dev);
-      if (fault === 'gone')
-        throw new ExternalCallError('exit', `tc -s -j -batch: Cannot find device "${dev}"`);
-      if (fault === 'garbage') out.push('[{"protocol": nonsense');
-      else if (fault === 'truncated') out.push('[{"protocol":"all"');
-      else out.push('[]');
-    }
-    return out.join('\n');
-  }
-  async ipJson(args: string[]): Promise<unknown[]> {
-    expect(args).to.deep.equal(['link', 'show']);
-    return this.devices.map((ifname) => ({ ifname }));
-  }
 }
 
 async function run(faults: Record<string, DeviceFault>) {
@@ -122,16 +75,24 @@ describe('reconcile: one device never stops the others', () => {
     expect(tc.written.get('rep1')).to.be.greaterThan(0);
   });
 
-  for (const fault of ['write-fails', 'write-times-out'] as const) {
-    it(`a batch that ${fault === 'write-fails' ? 'fails' : 'times out'} fails that device only`, async () => {
-      const { report, tc } = await run({ rep1: fault });
-      expect(report.failed).to.deep.equal(['rep1']);
-      const err = report.outcomes.find((o) => o.device === 'rep1')!.error!;
-      expect(err).to.match(/^device rep1: tc batch/);
-      if (fault === 'write-times-out') expect(err).to.contain('timed out');
-      expect(tc.written.get('rep2')).to.be.greaterThan(0);
-    });
-  }
+  it('a device whose lines fail in the shared batch fails alone; the others are written', async () => {
+    const { report, tc } = await run({ rep1: 'write-fails' });
+    expect(report.failed).to.deep.equal(['rep1']);
+    const err = report.outcomes.find((o) => o.device === 'rep1')!.error!;
+    expect(err).to.match(/^device rep1: tc batch line 1 failed: Error: Operation not permitted/);
+    expect(tc.written.get('rep2')).to.be.greaterThan(0);
+  });
+
+  it('a batch that times out fails every device in it: nothing is known about how far it got', async () => {
+    const { report, tc, devices } = await run({ rep1: 'write-times-out' });
+    const written = devices.filter((d) => tc.batchCalls[0]!.some((l) => FakeTc.deviceOf(l) === d));
+    expect(written).to.include.members(['rep1', 'rep2']);
+    expect(report.failed).to.deep.equal(written);
+    for (const d of written) {
+      const err = report.outcomes.find((o) => o.device === d)!.error!;
+      expect(err).to.match(new RegExp(`^device ${d}: tc batch failed: .*timed out`));
+    }
+  });
 
   it('a device that failed its discovery read is read again at the next reconcile', async () => {
     const p = pipeline();
@@ -142,7 +103,7 @@ describe('reconcile: one device never stops the others', () => {
     const first = await rec.reconcile(p);
     expect(first.failed).to.deep.equal(['rep1']);
     faults.delete('rep1');
-    const second = await rec.reconcile(p);
+    const second = await rec.reconcile(p, { full: false });
     expect(second.failed).to.deep.equal([]);
     expect(tc.written.get('rep1')).to.be.greaterThan(0);
   });
@@ -159,7 +120,7 @@ describe('reconcile: one device never stops the others', () => {
     const report = await new Reconciler(tc, kernelReader(tc), ZONE).reconcile(p);
     expect(report.failed).to.have.members(devices);
     expect(report.outcomes.every((o) => /timed out/.test(o.error ?? ''))).to.equal(true);
-    expect(reads).to.equal(2); // discovery and the reconcile's read, no per-device retries
+    expect(reads).to.equal(1); // discovery, whose result the reconcile uses; no per-device retries
     expect(tc.writes).to.equal(0);
   });
 });
