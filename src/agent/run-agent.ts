@@ -75,6 +75,8 @@ export interface ReconcileHooks {
   /** Checked between stages: a stopping agent abandons the pass. */
   stopped?: () => boolean;
   metrics?: AgentMetrics;
+  /** Read every device back (the periodic resync, the default); false: only those that may differ. */
+  full?: boolean;
 }
 
 export interface ReconcileResult {
@@ -145,7 +147,8 @@ export async function reconcileOnce(
   }
   hooks.metrics?.setUnenforced(unenforced);
   hooks.metrics?.setPipeline(pipeline);
-  const report = await reconciler.reconcile(pipeline);
+  const full = hooks.full ?? true;
+  const report = await reconciler.reconcile(pipeline, { full });
   hooks.metrics?.addTcLines(report.writes);
   const generations = new Map<string, Generation>();
   for (const out of report.outcomes) {
@@ -179,7 +182,7 @@ export async function reconcileOnce(
   log.info(
     `reconciled node ${o.nodeName}: ${pipeline.devices.length} device(s), ${report.writes} tc line(s), ${report.failed.length} failed`,
     2,
-    { how, changes, changedDevices, failed: report.failed },
+    { how, changes, changedDevices, failed: report.failed, full, devicesRead: report.read },
   );
   return { ...result, offload };
 }
@@ -249,6 +252,8 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   let reconciledOnce = false;
   /** The first change not yet programmed (for the event-to-programmed latency). */
   let pendingSince: number | undefined;
+  /** Start of the last pass that read every device; a pass reads them all once resyncMs passed. */
+  let lastFullAt: number | undefined;
   const backoff = new Backoff(1000, 60_000, 0.2);
   let unenforcedRetry = false;
   const schedule = (ms: number) => {
@@ -264,12 +269,16 @@ export async function runAgent(o: AgentOptions): Promise<number> {
     pendingSince = undefined;
     const t0 = performance.now();
     let ok = false;
+    const startedAt = Date.now();
+    const full = lastFullAt === undefined || startedAt - lastFullAt >= (o.resyncMs ?? 60_000);
     try {
       const r = await reconcileOnce(source, reconciler, builder, o, seen, {
         stopped: () => stopped,
         metrics,
+        full,
       });
       if (r.abandoned) return 0;
+      if (full) lastFullAt = startedAt;
       ok = r.ok;
       reconciledOnce = true;
       // Unenforced interfaces are retried with backoff: their devices may appear any time.

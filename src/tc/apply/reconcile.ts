@@ -27,7 +27,7 @@ export interface ReconcileReport {
   outcomes: DeviceOutcome[];
   writes: number;
   failed: string[];
-  /** Devices whose filters were dumped (discovery included). */
+  /** Devices whose state was read from the kernel (qdisc and filters; discovery included). */
   read: number;
   /** `tc -batch` processes that wrote (one, plus one per failing device that had others after it). */
   batches: number;
@@ -184,21 +184,14 @@ export class Reconciler {
 
   /** Each device's state, or why it could not be read (never one device's problem for all). */
   async readStates(devices: string[]): Promise<Map<string, DeviceState | DumpFailure>> {
-    return (await this.readCounted(devices)).states;
-  }
-
-  /** readStates, and how many devices had their filters dumped. */
-  private async readCounted(
-    devices: string[],
-  ): Promise<{ states: Map<string, DeviceState | DumpFailure>; dumped: number }> {
     const states = new Map<string, DeviceState | DumpFailure>();
-    if (devices.length === 0) return { states, dumped: 0 };
+    if (devices.length === 0) return states;
     const qdiscs = await this.reader.ingressQdiscs();
     const withQdisc = devices.filter((d) => qdiscs.has(d));
     const dumps = await readDumpsIsolated(this.reader, withQdisc);
     for (const d of devices) states.set(d, classify(d, undefined, []));
     withQdisc.forEach((d, i) => states.set(d, this.stateOf(d, qdiscs.get(d), dumps[i]!)));
-    return { states, dumped: withQdisc.length };
+    return states;
   }
 
   private stateOf(
@@ -272,7 +265,8 @@ export class Reconciler {
       }
     }
     const toRead = present.filter((d) => full || !this.isSettled(desired.get(d)!, links.get(d)));
-    const { states, dumped } = await this.readCounted(toRead.filter((d) => !discovered.has(d)));
+    const readNow = toRead.filter((d) => !discovered.has(d));
+    const states = await this.readStates(readNow);
     for (const [d, s] of discovered) if (desired.has(d) && links.has(d)) states.set(d, s);
     const pending: PendingWrite[] = [];
     for (const d of toRead) {
@@ -291,7 +285,7 @@ export class Reconciler {
       outcomes,
       writes: outcomes.reduce((n, o) => n + o.writes, 0),
       failed: outcomes.filter((o) => o.error).map((o) => o.device),
-      read: dumped + discovered.size,
+      read: discovered.size + readNow.length,
       batches,
     };
   }

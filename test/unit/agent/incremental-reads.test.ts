@@ -1,0 +1,98 @@
+// The agent loop (real CLI, stand-in tc): its first reconcile reads every device back, and a
+// change that leaves the node's pipeline as it was reads none (docs/reliability.md, "What a
+// reconcile reads"); the periodic resync, every 60 s, is the one that reads them all again.
+
+import { expect } from 'chai';
+import { execa } from 'execa';
+import { appendFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { StandInTools } from '../../support/stand-in-tools.js';
+
+interface ReconcileLine {
+  msg: string;
+  full?: boolean;
+  devicesRead?: number;
+  how?: string;
+}
+
+describe('agent loop: a change that leaves the pipeline as it was reads no device', function () {
+  this.timeout(60_000);
+
+  it('the first pass is full and reads every device; a no-op change reads none', async () => {
+    const rendered = await execa('node', [
+      'build/src/cli/main.js',
+      'render',
+      '--manifests',
+      'examples/manifests',
+      '--hostname-override',
+      'worker-1',
+      '--format',
+      'json',
+    ]);
+    const devices = (JSON.parse(rendered.stdout) as { devices: { name: string }[] }).devices.map(
+      (d) => d.name,
+    );
+    const tools = new StandInTools(['lo', ...devices]);
+    // Every device has a clsact qdisc, so each read dumps its filters.
+    writeFileSync(
+      join(tools.dir, 'qdiscs.json'),
+      JSON.stringify(devices.map((dev) => ({ kind: 'clsact', dev }))),
+    );
+    const manifests = mkdtempSync(join(tmpdir(), 'mnp-tc-manifests-'));
+    cpSync('examples/manifests', manifests, { recursive: true });
+    const agent = execa(
+      'node',
+      [
+        'build/src/cli/main.js',
+        '--manifests',
+        manifests,
+        '--hostname-override',
+        'worker-1',
+        '-v',
+        '2',
+        '--tc',
+        tools.tc,
+      ],
+      { reject: false, env: tools.env(), buffer: false },
+    );
+    const lines: ReconcileLine[] = [];
+    let waiting: (() => void) | undefined;
+    let rest = '';
+    agent.stderr!.on('data', (chunk: Buffer) => {
+      const text = rest + chunk.toString();
+      const parts = text.split('\n');
+      rest = parts.pop() ?? '';
+      for (const p of parts) {
+        if (!p.includes('reconciled node')) continue;
+        lines.push(JSON.parse(p) as ReconcileLine);
+        waiting?.();
+      }
+    });
+    const reconciles = async (n: number) => {
+      const until = Date.now() + 30_000;
+      while (lines.length < n && Date.now() < until)
+        await new Promise<void>((r) => {
+          waiting = r;
+          setTimeout(r, 500);
+        });
+      expect(lines.length, 'reconciles logged').to.be.at.least(n);
+    };
+    try {
+      await reconciles(1);
+      expect(lines[0]!.full).to.equal(true);
+      expect(lines[0]!.devicesRead).to.equal(devices.length);
+      // A comment in a manifest: a change event, and the same pipeline.
+      appendFileSync(join(manifests, 'pods.yaml'), '\n# touched\n');
+      await reconciles(2);
+      expect(lines[1]!.how).to.equal('no change');
+      expect(lines[1]!.full).to.equal(false);
+      expect(lines[1]!.devicesRead).to.equal(0);
+    } finally {
+      agent.kill('SIGTERM');
+      await agent;
+      tools.remove();
+      rmSync(manifests, { recursive: true, force: true });
+    }
+  });
+});
