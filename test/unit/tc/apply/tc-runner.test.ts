@@ -86,4 +86,33 @@ describe('ExecaTcRunner: timeouts and clear failures', () => {
     expect(e.reason).to.equal('exit');
     expect(e.message).to.contain('Cannot find device "rep9"');
   });
+
+  it('a multi-line batch that fails reports the failing line, its text and the kernel message', async () => {
+    // Like tc -batch without -force: runs lines in order, stops at the first bad one, exit 1.
+    const tc = await script(
+      'batch-tc',
+      [
+        'n=0',
+        'while IFS= read -r line; do',
+        '  n=$((n+1))',
+        '  case "$line" in',
+        '    *nosuchdev*) echo "Cannot find device \\"nosuchdev\\"" >&2; echo "Command failed -:$n" >&2; exit 1 ;;',
+        '  esac',
+        'done',
+      ].join('\n'),
+    );
+    const lines = [
+      'qdisc add dev rep1 clsact',
+      'filter add dev rep1 ingress chain 0 pref 1 flower action drop',
+      'qdisc add dev rep2 clsact',
+      'filter add dev nosuchdev ingress chain 0 pref 1 flower action drop',
+      'qdisc add dev rep3 clsact',
+    ];
+    const failure = await new ExecaTcRunner(tc).batch(lines);
+    expect(failure).to.deep.equal({
+      line: 4,
+      text: lines[3],
+      message: 'Cannot find device "nosuchdev"',
+    });
+  });
 });
