@@ -5,8 +5,11 @@
 //       then a no-op reconcile of the installed 10k device;
 //   (b) 100 VF representors (veths) + the uplink with a compiled pipeline each: first reconcile
 //       (install), then a second one, which should write nothing;
-//   (c) one pod's label change on that node: recompile and reconcile; how many devices get
-//       written and the time from the change to the rules being in the kernel.
+//   (c) one pod's label change on that node: recompile and reconcile as the agent does on an
+//       event (not full: only devices whose pipeline changed are read); how many devices get
+//       read and written, in how many processes, and the time from the change to the rules being
+//       in the kernel; then a no-op reconcile (reads nothing) and a full one (the periodic resync,
+//       reads every device).
 //
 //   node build/bench/lab-apply.js [a] [b]     (inside the lab; default both; (c) runs with b)
 
@@ -15,6 +18,7 @@ import { classify } from '../src/tc/apply/device-state.js';
 import { parseFilterDump } from '../src/tc/apply/parse-filters.js';
 import { planDevice } from '../src/tc/apply/plan-device.js';
 import { Reconciler, kernelReader, type ReadDevices } from '../src/tc/apply/reconcile.js';
+import { samePipeline } from '../src/tc/apply/same-pipeline.js';
 import { ExecaTcRunner, type BatchFailure, type TcRunner } from '../src/tc/apply/tc-runner.js';
 import { DEFAULT_COMPILE_OPTIONS } from '../src/tc/compile-options.js';
 import type { DevicePipeline, NodePipeline } from '../src/tc/ir.js';
@@ -58,15 +62,18 @@ async function delVeths(names: string[]): Promise<void> {
   });
 }
 
-/** ExecaTcRunner that also measures the time spent in write batches. */
+/** ExecaTcRunner that also measures the time spent in write batches, and counts processes. */
 class TimedRunner implements TcRunner {
   private readonly inner = new ExecaTcRunner();
   batchMs = 0;
   jsonMs = 0;
+  /** tc and ip processes started since the last reset. */
+  processes = 0;
   get writes(): number {
     return this.inner.writes;
   }
   async batch(lines: string[]): Promise<BatchFailure | undefined> {
+    this.processes++;
     const t = performance.now();
     try {
       return await this.inner.batch(lines);
@@ -75,6 +82,7 @@ class TimedRunner implements TcRunner {
     }
   }
   async json(args: string[]): Promise<unknown[]> {
+    this.processes++;
     const t = performance.now();
     try {
       return await this.inner.json(args);
@@ -83,14 +91,17 @@ class TimedRunner implements TcRunner {
     }
   }
   readBatch(lines: string[]): Promise<string> {
+    this.processes++;
     return this.inner.readBatch(lines);
   }
   ipJson(args: string[]): Promise<unknown[]> {
+    this.processes++;
     return this.inner.ipJson(args);
   }
   reset(): void {
     this.batchMs = 0;
     this.jsonMs = 0;
+    this.processes = 0;
   }
 }
 
@@ -324,18 +335,20 @@ async function partBC(): Promise<void> {
   const reader = timedReader(runner);
   const rec = new Reconciler(runner, reader, ZONE);
   const rows: (string | number)[][] = [];
-  const step = async (name: string, p: NodePipeline, extraMs = 0) => {
+  const step = async (name: string, p: NodePipeline, full: boolean, extraMs = 0) => {
     runner.reset();
     reader.ms = 0;
     const s = performance.now();
-    const rep = await rec.reconcile(p);
+    const rep = await rec.reconcile(p, { full });
     const ms = performance.now() - s;
     if (rep.failed.length > 0) throw new Error(`${name}: ${rep.outcomes.map((o) => o.error).join('; ')}`);
     const written = rep.outcomes.filter((o) => o.writes > 0);
     rows.push([
       name,
+      rep.read,
       written.length,
       rep.writes,
+      runner.processes,
       extraMs > 0 ? fmtMs(extraMs) : '-',
       fmtMs(ms),
       fmtMs(reader.ms),
@@ -343,10 +356,10 @@ async function partBC(): Promise<void> {
       fmtMs(ms - reader.ms - runner.batchMs),
       fmtMs(ms + extraMs),
     ]);
-    return written.map((o) => o.device);
+    return { written: written.map((o) => o.device), read: rep.read };
   };
-  await step('(b) first reconcile (install)', pipeline);
-  await step('(b) second reconcile (no change)', pipeline);
+  await step('(b) first reconcile (install)', pipeline, true);
+  await step('(b) second reconcile (no change, full)', pipeline, true);
 
   // (c) one local pod changes its app label.
   const [podKey, index] =
@@ -355,14 +368,19 @@ async function partBC(): Promise<void> {
   const changed = build(withLabelChange(synth.objects, index, 'search'));
   const next = compile(changed, synth.node);
   const recompileMs = performance.now() - t;
-  const written = await step(`(c) label change of ${podKey}`, next, recompileMs);
-  await step('(c) reconcile again (no change)', next);
+  const before = new Map(pipeline.devices.map((d) => [d.device, d]));
+  const differ = next.devices.filter((d) => !before.has(d.device) || !samePipeline(before.get(d.device)!, d));
+  const { written } = await step(`(c) label change of ${podKey}`, next, false, recompileMs);
+  const { read: noopRead } = await step('(c) reconcile again (no change)', next, false);
+  await step('(c) periodic resync (full)', next, true);
   console.log(
     table(
       [
         'step',
+        'devices read',
         'devices written',
         'tc lines',
+        'processes',
         'recompile',
         'reconcile',
         'of it: reads',
@@ -375,8 +393,10 @@ async function partBC(): Promise<void> {
   );
   const diff = diffPipelines(pipeline, next);
   console.log(
-    `\n(c) devices written (${written.length}): ${written.join(', ')}\n` +
-      `    filters that actually differ (added + removed) on them: ${diff.differ}; lines written: ${rows[2]![2]}`,
+    `\n(c) devices whose pipeline changed: ${differ.length}; devices written (${written.length}): ${written.join(', ')}\n` +
+      `    filters that actually differ (added + removed) on them: ${diff.differ}; lines written: ${rows[2]![3]}\n` +
+      `    no-op reconcile after the change: ${noopRead} device(s) read ` +
+      `(target ≤ ${differ.length}, the devices whose pipeline changed: ${noopRead <= differ.length ? 'met' : 'MISSED'})`,
   );
   await delVeths(devices);
 }
