@@ -335,6 +335,8 @@ export class Reconciler {
         starts.push(lines.length);
         lines.push(...p.plan.lines);
       }
+      // Until its lines are known to have run, a device may hold anything between old and new.
+      for (const p of queue) this.settled.delete(p.want.device);
       let failure: BatchFailure | undefined;
       processes++;
       try {

@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { describe, it } from 'mocha';
 import { kernelReader, Reconciler } from '../../../../src/tc/apply/reconcile.js';
 import { samePipeline } from '../../../../src/tc/apply/same-pipeline.js';
+import { ExternalCallError } from '../../../../src/tc/apply/tc-runner.js';
 import { compileNode } from '../../../../src/tc/compile-node.js';
 import { DEFAULT_COMPILE_OPTIONS } from '../../../../src/tc/compile-options.js';
 import type { DevicePipeline, NodePipeline } from '../../../../src/tc/ir.js';
@@ -168,6 +169,23 @@ describe('reconcile: read only what may differ', () => {
     const again = await rec.reconcile(p, { full: false });
     expect(again.failed).to.deep.equal([]);
     expect(devicesOf(tc.readCalls.slice(reads).flat()).sort()).to.deep.equal(inBatch);
+  });
+  it('a device whose batch was abandoned (the agent stopping) is read again, even back on its old pipeline', async () => {
+    const { p, tc, rec } = setup();
+    await rec.reconcile(p);
+    const target = withFilters(p)[0]!;
+    const batch = tc.batch.bind(tc);
+    tc.batch = () =>
+      Promise.reject(new ExternalCallError('aborted', 'tc -batch: abandoned (the agent is stopping)'));
+    let thrown: unknown;
+    await rec.reconcile(changedDevice(p, target), { full: false }).catch((e: unknown) => (thrown = e));
+    expect(thrown).to.be.instanceOf(ExternalCallError);
+    tc.batch = batch;
+    // The batch may have switched the device to the changed pipeline: it cannot be trusted to hold p.
+    const reads = tc.readCalls.length;
+    const report = await rec.reconcile(p, { full: false });
+    expect(devicesOf(tc.readCalls.slice(reads).flat())).to.deep.equal([target]);
+    expect(report.read).to.equal(1);
   });
 });
 
