@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { explainMatrix } from '../../src/cli/explain.js';
 import { DEFAULT_COMPILE_OPTIONS } from '../../src/tc/compile-options.js';
 import { ClusterSimulator } from '../../src/tc/trace.js';
-import { GENERATION_BASE, GENERATION_SPAN } from '../../src/tc/layout.js';
+import { isOwnedChain } from '../../src/tc/layout.js';
 import { buildTopology, type Topology, type TopologyOptions } from './lab/topology.js';
 import { Agents, diffMatrix, loadModel, observeMatrix, referenceMatrix, type Matrix } from './lab/observe.js';
 import { verdict } from '../../src/policy/verdict.js';
@@ -76,7 +76,7 @@ function probe(
   };
 }
 
-/** Filters of the agent's own ranges (entry or generation chains) on a device. */
+/** Filters of the agent's own ranges (entry or owned chains) on a device. */
 async function ownedFilters(nodeNs: string, dev: string): Promise<unknown[]> {
   const all = (await tcJson(nodeNs, `filter show dev ${dev} ingress`)) as {
     chain?: number;
@@ -84,12 +84,7 @@ async function ownedFilters(nodeNs: string, dev: string): Promise<unknown[]> {
     options?: unknown;
   }[];
   return all.filter(
-    (f) =>
-      f.options &&
-      ((f.chain === 0 && f.pref === 1) ||
-        (f.chain !== undefined &&
-          f.chain >= GENERATION_BASE[0] &&
-          f.chain < GENERATION_BASE[1] + GENERATION_SPAN)),
+    (f) => f.options && ((f.chain === 0 && f.pref === 1) || (f.chain !== undefined && isOwnedChain(f.chain))),
   );
 }
 

@@ -4,7 +4,6 @@
 // with backoff by the caller); the others go on.
 
 import type { DevicePipeline, NodePipeline } from '../ir.js';
-import type { Generation } from '../layout.js';
 import { classify, type DeviceState } from './device-state.js';
 import { planDevice, type DevicePlan } from './plan-device.js';
 import { parseFilterDump } from './parse-filters.js';
@@ -129,7 +128,8 @@ function isFailure<T extends object>(d: T | DumpFailure): d is DumpFailure {
 export class Reconciler {
   /** Devices the agent has programmed (or found programmed), so that it can clean them up later. */
   private readonly known = new Set<string>();
-  private readonly live = new Map<string, Generation>();
+  /** Per device, the absolute chain of each relative chain after the last reconcile. */
+  private readonly live = new Map<string, readonly number[]>();
   private discovered = false;
   /** Devices whose first read (discovery) failed: read again at the next reconcile. */
   private readonly undiscovered = new Set<string>();
@@ -140,8 +140,8 @@ export class Reconciler {
     private readonly ctZone: number,
   ) {}
 
-  /** Generation live on a device after the last reconcile. */
-  generationOf(device: string): Generation | undefined {
+  /** A device's chain numbering (index = relative chain) after the last reconcile. */
+  numberingOf(device: string): readonly number[] | undefined {
     return this.live.get(device);
   }
 
@@ -186,7 +186,7 @@ export class Reconciler {
     devices.forEach((d, i) => {
       const s = this.stateOf(d, qdiscs.get(d), dumps[i]!);
       if (isFailure(s)) this.undiscovered.add(d);
-      else if (s.entryPresent || s.generations[0].length + s.generations[1].length > 0) this.known.add(d);
+      else if (s.entryPresent || s.owned.length > 0) this.known.add(d);
     });
     this.discovered = true;
   }
@@ -237,7 +237,7 @@ export class Reconciler {
       };
     }
     if (plan.lines.length === 0) {
-      if (plan.generation !== undefined) this.live.set(d, plan.generation);
+      if (plan.chains !== undefined) this.live.set(d, plan.chains);
       if (plan.kind === 'noop' && want.chains.length === 0) this.known.delete(d);
       return { device: d, kind: plan.kind, writes: 0 };
     }
@@ -260,8 +260,8 @@ export class Reconciler {
         error: `device ${d}: tc batch ${where}${failure.message}${line}`,
       };
     }
-    if (plan.generation === undefined) this.live.delete(d);
-    else this.live.set(d, plan.generation);
+    if (plan.chains === undefined) this.live.delete(d);
+    else this.live.set(d, plan.chains);
     if (plan.kind === 'cleanup') this.known.delete(d);
     else this.known.add(d);
     return { device: d, kind: plan.kind, writes: plan.lines.length };

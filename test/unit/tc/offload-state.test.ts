@@ -54,7 +54,7 @@ describe('offload state', () => {
     expect(formatFilterOffload(k!)).to.equal('chain 0 pref 0 handle 1: in_hw in_hw_count 1 skip_sw');
   });
 
-  it('counts the live generation filters not in hardware, per device', async () => {
+  it('counts the live filters not in hardware, per device', async () => {
     const { pipeline } = await worker1();
     const eth1 = pipeline.devices.find((d) => d.device === 'eth1')!;
     const sw = classify('eth1', 'clsact', parseFilterDump(deviceDump(eth1, { gen: 0, ctZone: ZONE }), ZONE));
