@@ -36,7 +36,6 @@ class KernelModel {
   entry: number | undefined;
 
   apply(line: string): void {
-    const t = line.split(' ');
     const fail = (why: string): never => {
       throw new Error(`invalid line (${why}): ${line}`);
     };
