@@ -1,6 +1,6 @@
 // Churn soak on a real kernel: random policy, pod label and namespace label changes through the
 // manifests source, each applied by long-lived agents (the incremental path). At the end the
-// kernel must hold exactly a fresh render of the final state (a fresh agent writes nothing), no
+// kernel must hold the rules of a fresh render of the final state (a fresh agent writes nothing), no
 // owned chain the entry does not reach, the foreign filters planted at the start, and after a cleanup none of
 // the agent's filters. Short by default (make test); `make soak` runs it long:
 //   SOAK_STEPS=2000 SOAK_SECONDS=1800 (the first bound reached ends the churn).
