@@ -327,6 +327,108 @@ describe('kernel: updates, cleanup, restart, foreign filters', function () {
     expect(Object.fromEntries(r)).to.deep.equal({ '80': false, '81': true });
   });
 
+  it('per-chain update of one port chain: the other chains keep their numbers, probes see old or new, a restart writes nothing', async () => {
+    // x/a may send UDP to x/b and to x/c; only the ports towards x/b change, so on x/a's
+    // representor only that port chain (and the path above it) is written again.
+    const egress = (toB: number[]) =>
+      policy('x', 'a-egress', {
+        podSelector: { matchLabels: { pod: 'a' } },
+        policyTypes: ['Egress'],
+        egress: [
+          {
+            to: [{ podSelector: { matchLabels: { pod: 'b' } } }],
+            ports: toB.map((port) => ({ protocol: 'UDP', port })),
+          },
+          { to: [{ podSelector: { matchLabels: { pod: 'c' } } }], ports: [{ protocol: 'UDP', port: 80 }] },
+        ],
+      });
+    const A = [...base, egress([81])];
+    const B = [...base, egress([80, 81])];
+    const a = pod('x', 'a');
+    const aNode = w.topo.nodeNs.get(a.node)!;
+    /** x/a's chains by number: their filters' keys and verdicts, goto targets left out. */
+    const chains = async () => {
+      const all = (await tcJson(aNode, `filter show dev ${a.rep} ingress`)) as {
+        chain?: number;
+        options?: { keys?: Record<string, unknown>; actions?: { control_action?: { type?: string } }[] };
+      }[];
+      const out = new Map<number, string[]>();
+      for (const f of all) {
+        if (!f.options || f.chain === undefined || !isOwnedChain(f.chain)) continue;
+        const verdicts = (f.options.actions ?? []).map((x) => x.control_action?.type);
+        out.set(
+          f.chain,
+          [...(out.get(f.chain) ?? []), JSON.stringify([f.options.keys ?? {}, verdicts])].sort(),
+        );
+      }
+      return out;
+    };
+    const portChain = (m: Map<number, string[]>, ports: number[]) =>
+      [...m].filter(([, fs]) => {
+        const seen = new Set(
+          fs.flatMap((x) => [...x.matchAll(/"dst_port":(\d+)/g)].map((p) => Number(p[1]))),
+        );
+        return seen.size === ports.length && ports.every((p) => seen.has(p));
+      });
+    await writeManifests(A, w.dir);
+    await w.agents.apply(w.dir);
+    const before = await chains();
+    const toC = portChain(before, [80]);
+    expect(toC, 'one port chain of UDP 80 (towards x/c)').to.have.length(1);
+    expect(portChain(before, [81]), 'one port chain of UDP 81 (towards x/b)').to.have.length(1);
+
+    const aNs = w.topo.podNs.get('x/a')!;
+    const bIp = pod('x', 'b').ipv4;
+    const cIp = pod('x', 'c').ipv4;
+    const udp = (tag: string, ip: string, port: number, wait: number) =>
+      `o=$(echo p | ip netns exec ${aNs} timeout ${wait + 3} socat -T${wait} - UDP4:${ip}:${port} 2>/dev/null); [[ $o == *p* ]] && echo "${tag} ok" || echo "${tag} fail"`;
+    // Allowed by both sets: x/a -> x/b:81 and x/a -> x/c:80; allowed by neither: x/a -> x/c:81.
+    const loop = execa('bash', [
+      '-c',
+      `while [[ ! -e /tmp/pc-stop ]]; do
+         ${udp('b81', bIp, 81, 3)}
+         ${udp('c80', cIp, 80, 3)}
+         ${udp('c81', cIp, 81, 1)}
+       done`,
+    ]);
+    await sh('rm -f /tmp/pc-stop; sleep 1');
+    let last = before;
+    for (const m of [B, A, B]) {
+      await writeManifests(m, w.dir);
+      const n = await w.agents.apply(w.dir);
+      const now = await chains();
+      // The chain towards x/c did not change: same number, same filters, every time.
+      expect(portChain(now, [80]), 'the UDP 80 chain keeps its number').to.deep.equal(toC);
+      // Every other chain is on the path to the changed one: written anew, the old ones deleted
+      // after the switch. Only x/a's representor changes.
+      const filters = [...now.values()].reduce((k, fs) => k + fs.length, 0);
+      expect(n, 'lines: the new chains, the switch, the deletes').to.equal(
+        filters - toC[0]![1].length + 1 + (last.size - 1),
+      );
+      expect(
+        [...now.keys()].filter((c) => last.has(c)),
+        'only the UDP 80 chain stays',
+      ).to.deep.equal([toC[0]![0]]);
+      last = now;
+    }
+    await sh('sleep 1; touch /tmp/pc-stop');
+    const out = (await loop).stdout.split('\n').filter(Boolean);
+    await sh('rm -f /tmp/pc-stop');
+    expect(out.filter((l) => l.startsWith('b81')).length, 'probes ran during the updates').to.be.greaterThan(
+      3,
+    );
+    expect(
+      out.filter((l) => l === 'b81 fail' || l === 'c80 fail' || l === 'c81 ok'),
+      'a verdict neither rule set gives',
+    ).to.deep.equal([]);
+    // A restarted agent over per-chain-updated devices writes nothing.
+    for (const [node, ns] of w.topo.nodeNs) {
+      const r = await agentOnce(w.dir, node, ns);
+      expect(r.code, r.stderr).to.equal(0);
+      expect(r.writes, `${node}: ${r.stderr}`).to.equal(0);
+    }
+  });
+
   it('a restarted agent over its own rules writes nothing', async () => {
     await writeManifests([...base, ...aToB([80])], w.dir);
     await w.agents.apply(w.dir);
