@@ -8,13 +8,14 @@ import { basename, join, resolve, sep } from 'node:path';
 import { log } from '../util/log.js';
 import type { NodePipeline } from '../tc/ir.js';
 import type { PolicyModel } from '../policy/types.js';
-import { renderEntry, renderGenerationLines } from '../tc/render-tc.js';
-import type { Generation } from '../tc/layout.js';
+import { renderChainLines, renderEntryLine } from '../tc/render-tc.js';
+import { FRESH_NUMBERING, numberingFrom } from '../tc/layout.js';
 
 export function dumpFiles(
   pipeline: NodePipeline,
   model: PolicyModel,
-  generations: Map<string, Generation>,
+  /** Per device, the absolute chain of each relative chain (Reconciler.numberingOf); fresh-install numbers when absent. */
+  numberings: ReadonlyMap<string, readonly number[]>,
   ctZone: number,
   /** Per device, one offload line per filter (see offload-state.ts); omitted when unknown. */
   offload?: ReadonlyMap<string, readonly string[]>,
@@ -25,13 +26,14 @@ export function dumpFiles(
     for (const key of d.interfaces) {
       const iface = model.byKey.get(key);
       if (!iface) continue;
-      const gen = generations.get(d.device) ?? 0;
+      const known = numberings.get(d.device);
+      const numbering = known ? numberingFrom(known) : FRESH_NUMBERING;
       const body = [
         `# ${iface.pod} ${iface.interface} on ${iface.network}, representor ${d.device}`,
         `qdisc: clsact`,
         `filters:`,
         ...(d.chains.length > 0
-          ? [...renderGenerationLines(d, gen, ctZone), renderEntry(d.device, gen, 'add')]
+          ? [...renderChainLines(d, numbering, ctZone), renderEntryLine(d.device, numbering(0), 'add')]
           : []),
         ...(offload?.has(d.device) ? ['offload:', ...offload.get(d.device)!.map((l) => `  ${l}`)] : []),
       ].join('\n');

@@ -12,7 +12,6 @@ import { kernelReader, Reconciler } from '../tc/apply/reconcile.js';
 import { errorText, log } from '../util/log.js';
 import { NodePipelineBuilder } from './node-pipeline-builder.js';
 import { dumpFiles, writeDumps } from './rule-dumps.js';
-import type { Generation } from '../tc/layout.js';
 import type { InformerTiming } from '../cluster/kube/informer.js';
 import { AgentMetrics } from './agent-metrics.js';
 import { parseBindAddress, startHealthServer } from './health-server.js';
@@ -150,7 +149,7 @@ export async function reconcileOnce(
   const full = hooks.full ?? true;
   const report = await reconciler.reconcile(pipeline, { full });
   hooks.metrics?.addTcLines(report.writes);
-  const generations = new Map<string, Generation>();
+  const numberings = new Map<string, readonly number[]>();
   for (const out of report.outcomes) {
     if (out.error) {
       log.error(out.error, { device: out.device });
@@ -165,7 +164,10 @@ export async function reconcileOnce(
     unenforced: unenforced.length,
   };
   if (stopped()) return { ...result, offload: [] };
-  for (const d of pipeline.devices) generations.set(d.device, reconciler.generationOf(d.device) ?? 0);
+  for (const d of pipeline.devices) {
+    const n = reconciler.numberingOf(d.device);
+    if (n) numberings.set(d.device, n);
+  }
   // Offload visibility: per filter in the dumps, not-in-hardware counts per device.
   const offload = await readOffload(reconciler, pipeline, report).catch((e: unknown) => {
     log.warn(`reading the offload state failed: ${errorText(e)}`);
@@ -177,7 +179,7 @@ export async function reconcileOnce(
   }
   const offloadLines = new Map(offload.map((d) => [d.device, d.lines]));
   if (o.podRulesPath)
-    await writeDumps(o.podRulesPath, dumpFiles(pipeline, model, generations, o.compile.ctZone, offloadLines));
+    await writeDumps(o.podRulesPath, dumpFiles(pipeline, model, numberings, o.compile.ctZone, offloadLines));
   const changedDevices = report.outcomes.filter((x) => x.writes > 0).map((x) => x.device);
   log.info(
     `reconciled node ${o.nodeName}: ${pipeline.devices.length} device(s), ${report.writes} tc line(s), ${report.failed.length} failed`,
@@ -375,7 +377,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   server?.close();
   log.info(`agent stopping on ${signal}; rules stay in place`);
   // A pass in flight checks `stopped` between its stages; do not wait for it longer than this
-  // (a tc batch left running is make-before-break: the old generation stays live).
+  // (a tc batch left running is make-before-break: the old rules stay live until its switch).
   if (running) await Promise.race([running, new Promise((r) => setTimeout(r, 1000).unref())]);
   return 0;
 }

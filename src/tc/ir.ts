@@ -1,6 +1,6 @@
 // Pipeline IR: what the compiler produces and the renderers, the simulator and the apply layer read.
-// Chain numbers here are RELATIVE to a generation base (see layout.ts); the apply layer picks the
-// generation, so the same IR can be installed side by side with the previous one (make-before-break).
+// Chain numbers here are RELATIVE (0 = the root; see layout.ts); the apply layer numbers them, so
+// that changed chains can be installed beside the live ones (make-before-break).
 
 import type { RuleOrigin } from '../policy/types.js';
 import type { UnenforcedInterface } from '../node/device-map.js';
@@ -54,7 +54,7 @@ export interface Filter {
 }
 
 export interface Chain {
-  /** Relative chain index (0 = the generation's root). */
+  /** Relative chain index (0 = the root). */
   index: number;
   /** What this chain decides, e.g. "new connections from x/a", "ports TCP 80". */
   purpose: string;

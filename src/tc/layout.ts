@@ -1,40 +1,53 @@
 // Where the agent's filters live on a device. Everything in these ranges belongs to the agent;
 // everything outside them is left alone.
 //
-//   chain 0, prio ENTRY_PRIO, handle ENTRY_HANDLE: the single entry filter, "goto chain <generation root>"
-//   chains GENERATION_BASE[0] .. + GENERATION_SPAN - 1: generation A
-//   chains GENERATION_BASE[1] .. + GENERATION_SPAN - 1: generation B
+//   chain 0, prio ENTRY_PRIO, handle ENTRY_HANDLE: the single entry filter, "goto chain <root>"
+//   chains OWNED_FIRST .. OWNED_LAST: the agent's chains, numbered per chain by the planner
 //
-// Two generations let a new rule set be built beside the live one and switched in with one
-// `tc filter replace` of the entry filter (make-before-break).
+// The compiler numbers a device's chains relatively (0 = root). The planner gives each relative
+// chain an absolute number in the owned range (src/tc/apply/plan-chains.ts): a chain whose content
+// is unchanged keeps its number, a changed one gets a fresh number, and one `tc filter replace`
+// of the entry filter switches to the new root (make-before-break).
 
 export const ENTRY_CHAIN = 0;
 export const ENTRY_PRIO = 1;
 export const ENTRY_HANDLE = 1;
-export const GENERATION_BASE = [10000, 20000] as const;
-export const GENERATION_SPAN = 10000;
+export const OWNED_FIRST = 10000;
+export const OWNED_LAST = 29999;
+/** A fresh chain's first and second choice: FRESH_BASE[0] + relative, then FRESH_BASE[1] + relative. */
+export const FRESH_BASE = [10000, 20000] as const;
+/** Relative chain indices run from 0 to RELATIVE_SPAN - 1. */
+export const RELATIVE_SPAN = 10000;
 /** Action cookie on the entry filter: marks it as ours ("mnp-tc" in hex). */
 export const ENTRY_COOKIE = '6d6e702d7463';
 
-export type Generation = 0 | 1;
+/** Which of the two fresh bases a number is taken from (0: the first choice, 10000 + relative). */
+export type FreshChoice = 0 | 1;
 
-export function absoluteChain(gen: Generation, relative: number): number {
-  if (relative < 0 || relative >= GENERATION_SPAN) {
-    throw new Error(`relative chain ${relative} outside 0..${GENERATION_SPAN - 1}`);
+/** Relative chain index -> absolute chain number, for one device. */
+export type ChainNumbering = (relative: number) => number;
+
+export function absoluteChain(choice: FreshChoice, relative: number): number {
+  if (!Number.isInteger(relative) || relative < 0 || relative >= RELATIVE_SPAN) {
+    throw new Error(`relative chain ${relative} outside 0..${RELATIVE_SPAN - 1}`);
   }
-  return GENERATION_BASE[gen] + relative;
+  return FRESH_BASE[choice] + relative;
 }
 
-/** Which generation (if any) an absolute chain number belongs to. */
-export function generationOfChain(chain: number): Generation | undefined {
-  for (const g of [0, 1] as const) {
-    if (chain >= GENERATION_BASE[g] && chain < GENERATION_BASE[g] + GENERATION_SPAN) return g;
-  }
-  return undefined;
+/** The numbering of a fresh install (what `render` prints): 10000 + relative. */
+export const FRESH_NUMBERING: ChainNumbering = (relative) => absoluteChain(0, relative);
+
+/** A planned numbering (index = relative chain) as a function; a chain it does not number throws. */
+export function numberingFrom(chains: readonly number[]): ChainNumbering {
+  return (relative) => {
+    const n = chains[relative];
+    if (n === undefined) throw new Error(`relative chain ${relative} has no number`);
+    return n;
+  };
 }
 
 export function isOwnedChain(chain: number): boolean {
-  return generationOfChain(chain) !== undefined;
+  return Number.isInteger(chain) && chain >= OWNED_FIRST && chain <= OWNED_LAST;
 }
 
 /**

@@ -10,8 +10,20 @@ import {
   ENTRY_COOKIE,
   ENTRY_HANDLE,
   ENTRY_PRIO,
-  type Generation,
+  FRESH_NUMBERING,
+  type ChainNumbering,
+  type FreshChoice,
 } from './layout.js';
+
+/**
+ * How relative chains become absolute: a planned numbering, or every chain at one fresh base
+ * (0: 10000 + relative, what `render` prints; 1: 20000 + relative).
+ */
+export type Numbering = ChainNumbering | FreshChoice;
+
+function numberingOf(n: Numbering): ChainNumbering {
+  return typeof n === 'function' ? n : (relative) => absoluteChain(n, relative);
+}
 
 export function renderMatch(m: FlowerMatch): string[] {
   const out: string[] = [];
@@ -31,8 +43,9 @@ export function renderMatch(m: FlowerMatch): string[] {
   return out;
 }
 
-export function renderActions(actions: Action[], gen: Generation, ctZone: number): string[] {
+export function renderActions(actions: Action[], numbering: Numbering, ctZone: number): string[] {
   const out: string[] = [];
+  const chainOf = numberingOf(numbering);
   actions.forEach((a) => {
     switch (a.kind) {
       case 'pass':
@@ -42,7 +55,7 @@ export function renderActions(actions: Action[], gen: Generation, ctZone: number
         out.push('action', 'gact', 'drop');
         break;
       case 'goto':
-        out.push('action', 'gact', 'goto', 'chain', `${absoluteChain(gen, a.chain)}`);
+        out.push('action', 'gact', 'goto', 'chain', `${chainOf(a.chain)}`);
         break;
       case 'ct':
         out.push('action', 'ct');
@@ -60,7 +73,7 @@ export function renderFilter(
   dev: string,
   chainAbs: number,
   f: Filter,
-  gen: Generation,
+  numbering: Numbering,
   ctZone: number,
   skipSw = false,
 ): string {
@@ -79,12 +92,12 @@ export function renderFilter(
     'flower',
     ...(skipSw ? ['skip_sw'] : []),
     ...renderMatch(f.match),
-    ...renderActions(f.actions, gen, ctZone),
+    ...renderActions(f.actions, numbering, ctZone),
   ].join(' ');
 }
 
-/** The one filter in chain 0 that sends everything to the live generation. */
-export function renderEntry(dev: string, gen: Generation, verb: 'add' | 'replace', skipSw = false): string {
+/** The one filter in chain 0 that sends everything to the device's root chain (absolute). */
+export function renderEntryLine(dev: string, root: number, verb: 'add' | 'replace', skipSw = false): string {
   return [
     'filter',
     verb,
@@ -105,20 +118,43 @@ export function renderEntry(dev: string, gen: Generation, verb: 'add' | 'replace
     'gact',
     'goto',
     'chain',
-    `${absoluteChain(gen, 0)}`,
+    `${root}`,
     'cookie',
     ENTRY_COOKIE,
   ].join(' ');
 }
 
-/** Every filter line of one device's generation, without the entry filter. */
-export function renderGenerationLines(d: DevicePipeline, gen: Generation, ctZone: number): string[] {
+/** The filter lines of the given chains of one device (all of them by default), without the entry. */
+export function renderChainLines(
+  d: DevicePipeline,
+  numbering: Numbering,
+  ctZone: number,
+  relatives?: readonly number[],
+): string[] {
+  const chainOf = numberingOf(numbering);
+  const byIndex = new Map(d.chains.map((c) => [c.index, c]));
+  const chains = relatives ? relatives.map((r) => byIndex.get(r)!) : d.chains;
   const lines: string[] = [];
-  for (const c of d.chains) {
+  for (const c of chains) {
     for (const f of c.filters)
-      lines.push(renderFilter(d.device, absoluteChain(gen, c.index), f, gen, ctZone, d.skipSw));
+      lines.push(renderFilter(d.device, chainOf(c.index), f, chainOf, ctZone, d.skipSw));
   }
   return lines;
+}
+
+/** Every line of a fresh install at one base, without the entry (bench/lab-apply.ts uses it). */
+export function renderGenerationLines(d: DevicePipeline, choice: FreshChoice, ctZone: number): string[] {
+  return renderChainLines(d, choice, ctZone);
+}
+
+/** The entry of a fresh install at one base (bench/lab-apply.ts uses it). */
+export function renderEntry(
+  dev: string,
+  choice: FreshChoice,
+  verb: 'add' | 'replace',
+  skipSw = false,
+): string {
+  return renderEntryLine(dev, absoluteChain(choice, 0), verb, skipSw);
 }
 
 /** Kernel filters a device ends up with: the IR filters plus the entry filter. */
@@ -127,8 +163,8 @@ export function kernelFilterCount(d: DevicePipeline): number {
 }
 
 /**
- * A readable, `tc -batch`-compatible rendering of a whole node for a fresh install in generation 0
- * (comments start with '#').
+ * A readable, `tc -batch`-compatible rendering of a whole node for a fresh install (chain 10000 +
+ * relative index; comments start with '#').
  */
 export function renderNodeTc(p: NodePipeline, ctZone: number): string {
   const out: string[] = [`# node ${p.node}: ${p.devices.length} device(s)`];
@@ -145,12 +181,13 @@ export function renderNodeTc(p: NodePipeline, ctZone: number): string {
     }
     out.push(`qdisc add dev ${d.device} clsact`);
     for (const c of d.chains) {
-      out.push(`# chain ${absoluteChain(0, c.index)}: ${c.purpose}`);
+      const chain = FRESH_NUMBERING(c.index);
+      out.push(`# chain ${chain}: ${c.purpose}`);
       for (const f of c.filters)
-        out.push(renderFilter(d.device, absoluteChain(0, c.index), f, 0, ctZone, d.skipSw));
+        out.push(renderFilter(d.device, chain, f, FRESH_NUMBERING, ctZone, d.skipSw));
     }
-    out.push(`# entry: chain 0 sends every packet to chain ${absoluteChain(0, 0)}`);
-    out.push(renderEntry(d.device, 0, 'add', d.skipSw));
+    out.push(`# entry: chain 0 sends every packet to chain ${FRESH_NUMBERING(0)}`);
+    out.push(renderEntryLine(d.device, FRESH_NUMBERING(0), 'add', d.skipSw));
   }
   return out.join('\n') + '\n';
 }

@@ -13,6 +13,7 @@ import { loadSnapshotFromDir } from '../../src/cluster/load-manifests.js';
 import { NodePipelineBuilder } from '../../src/agent/node-pipeline-builder.js';
 import { reconcileOnce, type AgentOptions } from '../../src/agent/run-agent.js';
 import { kernelReader, Reconciler } from '../../src/tc/apply/reconcile.js';
+import { liveChains, ownedChains } from '../../src/tc/apply/device-state.js';
 import { ExecaTcRunner } from '../../src/tc/apply/tc-runner.js';
 import { DEFAULT_COMPILE_OPTIONS } from '../../src/tc/compile-options.js';
 import { buildTopology, type Topology } from './lab/topology.js';
@@ -119,7 +120,7 @@ function expectOnlyOldOrNew(out: string[]): void {
   ).to.deep.equal([]);
 }
 
-/** Converged: a restarted agent (a fresh reconciler) writes nothing, and one generation is left. */
+/** Converged: a restarted agent (a fresh reconciler) writes nothing, and no chain is left over. */
 async function expectConverged(topo: Topology, dir: string): Promise<void> {
   for (const [node, ns] of topo.nodeNs) {
     const fresh = new NodeAgent(node, ns, 'tc');
@@ -130,8 +131,11 @@ async function expectConverged(topo: Topology, dir: string): Promise<void> {
     const devices = [...(await kernelReader(runner).ingressQdiscs()).keys()];
     for (const [dev, state] of await reader.readStates(devices)) {
       if ('error' in state) throw new Error(state.error);
-      const used = state.generations.filter((g) => g.length > 0).length;
-      expect(used, `${node} ${dev}: generations holding filters`).to.be.at.most(1);
+      const live = liveChains(state);
+      expect(
+        ownedChains(state).filter((c) => !live.has(c)),
+        `${node} ${dev}: owned chains the entry does not reach`,
+      ).to.deep.equal([]);
     }
   }
 }

@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { mkdtemp, readdir, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GENERATION_BASE, GENERATION_SPAN } from '../../src/tc/layout.js';
+import { isOwnedChain } from '../../src/tc/layout.js';
 import { agentOnce, type AgentRun } from './lab/agent.js';
 import { loadModel } from './lab/observe.js';
 import { runProbes, startServers } from './lab/probe.js';
@@ -34,7 +34,7 @@ async function imageAgentOnce(
   return { code: r.exitCode ?? -1, writes: m ? Number(m[1]) : -1, stderr: r.stderr };
 }
 
-/** The agent's own filters on a device: the entry filter and its two generations' chains. */
+/** The agent's own filters on a device: the entry filter and the owned chains (10000-29999). */
 async function ownedFilters(nodeNs: string, dev: string): Promise<number> {
   const all = (await tcJson(nodeNs, `filter show dev ${dev} ingress`)) as {
     chain?: number;
@@ -42,12 +42,7 @@ async function ownedFilters(nodeNs: string, dev: string): Promise<number> {
     options?: unknown;
   }[];
   return all.filter(
-    (f) =>
-      f.options &&
-      ((f.chain === 0 && f.pref === 1) ||
-        (f.chain !== undefined &&
-          f.chain >= GENERATION_BASE[0] &&
-          f.chain < GENERATION_BASE[1] + GENERATION_SPAN)),
+    (f) => f.options && ((f.chain === 0 && f.pref === 1) || (f.chain !== undefined && isOwnedChain(f.chain))),
   ).length;
 }
 

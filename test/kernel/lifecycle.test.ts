@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { explainMatrix } from '../../src/cli/explain.js';
 import { DEFAULT_COMPILE_OPTIONS } from '../../src/tc/compile-options.js';
 import { ClusterSimulator } from '../../src/tc/trace.js';
-import { GENERATION_BASE, GENERATION_SPAN } from '../../src/tc/layout.js';
+import { isOwnedChain } from '../../src/tc/layout.js';
 import { buildTopology, type Topology, type TopologyOptions } from './lab/topology.js';
 import { Agents, diffMatrix, loadModel, observeMatrix, referenceMatrix, type Matrix } from './lab/observe.js';
 import { verdict } from '../../src/policy/verdict.js';
@@ -76,7 +76,7 @@ function probe(
   };
 }
 
-/** Filters of the agent's own ranges (entry or generation chains) on a device. */
+/** Filters of the agent's own ranges (entry or owned chains) on a device. */
 async function ownedFilters(nodeNs: string, dev: string): Promise<unknown[]> {
   const all = (await tcJson(nodeNs, `filter show dev ${dev} ingress`)) as {
     chain?: number;
@@ -84,12 +84,7 @@ async function ownedFilters(nodeNs: string, dev: string): Promise<unknown[]> {
     options?: unknown;
   }[];
   return all.filter(
-    (f) =>
-      f.options &&
-      ((f.chain === 0 && f.pref === 1) ||
-        (f.chain !== undefined &&
-          f.chain >= GENERATION_BASE[0] &&
-          f.chain < GENERATION_BASE[1] + GENERATION_SPAN)),
+    (f) => f.options && ((f.chain === 0 && f.pref === 1) || (f.chain !== undefined && isOwnedChain(f.chain))),
   );
 }
 
@@ -330,6 +325,106 @@ describe('kernel: updates, cleanup, restart, foreign filters', function () {
       ['81', await udp(81)],
     ]);
     expect(Object.fromEntries(r)).to.deep.equal({ '80': false, '81': true });
+  });
+
+  it('per-chain update of one port chain: the other chains keep their numbers, probes see old or new, a restart writes nothing', async () => {
+    // x/a may send UDP to x/b and to x/c; only the ports towards x/b change, so on x/a's
+    // representor only that port chain (and the path above it) is written again.
+    const egress = (toB: number[]) =>
+      policy('x', 'a-egress', {
+        podSelector: { matchLabels: { pod: 'a' } },
+        policyTypes: ['Egress'],
+        egress: [
+          {
+            to: [{ podSelector: { matchLabels: { pod: 'b' } } }],
+            ports: toB.map((port) => ({ protocol: 'UDP', port })),
+          },
+          { to: [{ podSelector: { matchLabels: { pod: 'c' } } }], ports: [{ protocol: 'UDP', port: 80 }] },
+        ],
+      });
+    const A = [...base, egress([81])];
+    const B = [...base, egress([80, 81])];
+    const a = pod('x', 'a');
+    const aNode = w.topo.nodeNs.get(a.node)!;
+    /** x/a's chains by number: their filters' keys and verdicts, goto targets left out. */
+    const chains = async () => {
+      const all = (await tcJson(aNode, `filter show dev ${a.rep} ingress`)) as {
+        chain?: number;
+        options?: { keys?: Record<string, unknown>; actions?: { control_action?: { type?: string } }[] };
+      }[];
+      const out = new Map<number, string[]>();
+      for (const f of all) {
+        if (!f.options || f.chain === undefined || !isOwnedChain(f.chain)) continue;
+        const verdicts = (f.options.actions ?? []).map((x) => x.control_action?.type);
+        out.set(
+          f.chain,
+          [...(out.get(f.chain) ?? []), JSON.stringify([f.options.keys ?? {}, verdicts])].sort(),
+        );
+      }
+      return out;
+    };
+    const portChain = (m: Map<number, string[]>, ports: number[]) =>
+      [...m].filter(([, fs]) => {
+        const seen = new Set(
+          fs.flatMap((x) => [...x.matchAll(/"dst_port":(\d+)/g)].map((p) => Number(p[1]))),
+        );
+        return seen.size === ports.length && ports.every((p) => seen.has(p));
+      });
+    await writeManifests(A, w.dir);
+    await w.agents.apply(w.dir);
+    const before = await chains();
+    const toC = portChain(before, [80]);
+    // One port chain per address family for each destination.
+    expect(toC, 'port chains of UDP 80 (towards x/c)').to.have.length(2);
+    expect(portChain(before, [81]), 'port chains of UDP 81 (towards x/b)').to.have.length(2);
+    const keptFilters = toC.reduce((k, [, fs]) => k + fs.length, 0);
+
+    const aNs = w.topo.podNs.get('x/a')!;
+    const bIp = pod('x', 'b').ipv4;
+    const cIp = pod('x', 'c').ipv4;
+    const udp = (tag: string, ip: string, port: number, wait: number) =>
+      `o=$(echo p | ip netns exec ${aNs} timeout ${wait + 3} socat -T${wait} - UDP4:${ip}:${port} 2>/dev/null); [[ $o == *p* ]] && echo "${tag} ok" || echo "${tag} fail"`;
+    // Allowed by both sets: x/a -> x/b:81 and x/a -> x/c:80; allowed by neither: x/a -> x/c:81.
+    const loop = execa('bash', [
+      '-c',
+      `while [[ ! -e /tmp/pc-stop ]]; do
+         ${udp('b81', bIp, 81, 3)}
+         ${udp('c80', cIp, 80, 3)}
+         ${udp('c81', cIp, 81, 1)}
+       done`,
+    ]);
+    await sh('rm -f /tmp/pc-stop; sleep 1');
+    let last = before;
+    for (const m of [B, A]) {
+      await writeManifests(m, w.dir);
+      const n = await w.agents.apply(w.dir);
+      const now = await chains();
+      // The chains towards x/c did not change: same numbers, same filters, every time.
+      expect(portChain(now, [80]), 'the UDP 80 chains keep their numbers').to.deep.equal(toC);
+      // Every other chain is on the path to the changed one: written anew, the old ones deleted
+      // after the switch. Only x/a's representor changes.
+      const filters = [...now.values()].reduce((k, fs) => k + fs.length, 0);
+      expect(n, 'lines: the new chains, the switch, the deletes').to.equal(
+        filters - keptFilters + 1 + (last.size - toC.length),
+      );
+      expect([...now.keys()].filter((c) => last.has(c)).sort(), 'only the UDP 80 chains stay').to.deep.equal(
+        toC.map(([c]) => c).sort(),
+      );
+      last = now;
+    }
+    await sh('sleep 1; touch /tmp/pc-stop');
+    const out = (await loop).stdout.split('\n').filter(Boolean);
+    await sh('rm -f /tmp/pc-stop');
+    expect(out.filter((l) => l.startsWith('b81')).length, 'probes ran during the updates').to.be.greaterThan(
+      3,
+    );
+    expect(
+      out.filter((l) => l === 'b81 fail' || l === 'c80 fail' || l === 'c81 ok'),
+      'a verdict neither rule set gives',
+    ).to.deep.equal([]);
+    // A restart over per-chain-updated devices: fresh agents (new reconcilers, nothing
+    // remembered) read the kernel back and write nothing.
+    expect(await new Agents(w.topo).apply(w.dir), 'lines written after a restart').to.equal(0);
   });
 
   it('a restarted agent over its own rules writes nothing', async () => {

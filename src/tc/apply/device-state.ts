@@ -1,15 +1,7 @@
 // What the kernel holds on one device, split into the agent's filters and everyone else's.
 
 import type { Filter } from '../ir.js';
-import {
-  ENTRY_CHAIN,
-  ENTRY_COOKIE,
-  ENTRY_HANDLE,
-  ENTRY_PRIO,
-  generationOfChain,
-  GENERATION_BASE,
-  type Generation,
-} from '../layout.js';
+import { ENTRY_CHAIN, ENTRY_COOKIE, ENTRY_HANDLE, ENTRY_PRIO, isOwnedChain } from '../layout.js';
 
 export interface KernelFilter {
   chain: number;
@@ -40,12 +32,12 @@ export interface DeviceState {
   device: string;
   /** Whether an ingress-capable qdisc (clsact or ingress) is attached. */
   qdisc: 'clsact' | 'ingress' | undefined;
-  /** Generation the entry filter points at, when the entry is present and valid. */
-  entry?: Generation;
+  /** The owned chain the entry filter goes to, when the entry is present and valid. */
+  entry?: number;
   /** An entry filter (ours by position and cookie) exists, valid or not: replace it, never add. */
   entryPresent: boolean;
-  /** Filters in the agent's chains, by generation. */
-  generations: [KernelFilter[], KernelFilter[]];
+  /** Filters in the agent's chains (OWNED_FIRST..OWNED_LAST), live or left over. */
+  owned: KernelFilter[];
   /** Filters outside the agent's ranges (never touched). */
   foreign: KernelFilter[];
 }
@@ -70,18 +62,43 @@ export function classify(
   filters: KernelFilter[],
   egress: KernelFilter[] = [],
 ): DeviceState {
-  const state: DeviceState = { device, qdisc, generations: [[], []], foreign: [], entryPresent: false };
+  const state: DeviceState = { device, qdisc, owned: [], foreign: [], entryPresent: false };
   for (const f of filters) {
     if (isEntry(f)) {
       state.entryPresent = true;
-      const g = f.gotoChain === undefined ? undefined : generationOfChain(f.gotoChain);
-      if (g !== undefined && f.gotoChain === GENERATION_BASE[g]) state.entry = g;
+      if (f.gotoChain !== undefined && isOwnedChain(f.gotoChain)) state.entry = f.gotoChain;
       continue;
     }
-    const g = generationOfChain(f.chain);
-    if (g === undefined) state.foreign.push(f);
-    else state.generations[g].push(f);
+    if (isOwnedChain(f.chain)) state.owned.push(f);
+    else state.foreign.push(f);
   }
   state.foreign.push(...egress);
   return state;
+}
+
+/** The owned chains that hold filters, ascending. */
+export function ownedChains(state: DeviceState): number[] {
+  return [...new Set(state.owned.map((f) => f.chain))].sort((a, b) => a - b);
+}
+
+/**
+ * The owned chains a packet can reach from the entry (the live rule set): the entry's target and,
+ * transitively, the owned targets of the gotos of their filters. Empty without a valid entry.
+ */
+export function liveChains(state: DeviceState): Set<number> {
+  const live = new Set<number>();
+  if (state.entry === undefined) return live;
+  const targets = new Map<number, number[]>();
+  for (const f of state.owned) {
+    if (f.gotoChain === undefined || !isOwnedChain(f.gotoChain)) continue;
+    targets.set(f.chain, [...(targets.get(f.chain) ?? []), f.gotoChain]);
+  }
+  const todo = [state.entry];
+  while (todo.length > 0) {
+    const c = todo.pop()!;
+    if (live.has(c)) continue;
+    live.add(c);
+    todo.push(...(targets.get(c) ?? []));
+  }
+  return live;
 }

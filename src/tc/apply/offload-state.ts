@@ -3,12 +3,12 @@
 // filters that are not in hardware (for a metric), and one line per filter for the rule dumps.
 
 import type { DevicePipeline } from '../ir.js';
-import type { DeviceState, KernelFilter } from './device-state.js';
+import { liveChains, type DeviceState, type KernelFilter } from './device-state.js';
 import type { DumpFailure, Reconciler, ReconcileReport } from './reconcile.js';
 
 export interface DeviceOffload {
   device: string;
-  /** The agent's filters in the device's live generation. */
+  /** The agent's live filters on the device (those the entry reaches). */
   filters: number;
   inHw: number;
   /** Filters tc reports not_in_hw (software only), or reports nothing about. */
@@ -27,9 +27,10 @@ export function formatFilterOffload(k: KernelFilter): string {
   return `${where}: not_in_hw${flags}`;
 }
 
-/** The live generation's filters on one device (the entry filter is not kept in DeviceState). */
+/** The live filters on one device: those in chains the entry reaches (the entry itself is not kept). */
 export function ownFilters(state: DeviceState): KernelFilter[] {
-  return state.entry === undefined ? [] : state.generations[state.entry];
+  const live = liveChains(state);
+  return state.owned.filter((k) => live.has(k.chain));
 }
 
 export function deviceOffload(state: DeviceState): DeviceOffload {

@@ -1,14 +1,22 @@
 // Plans the writes that move one device from its kernel state to the desired pipeline. Pure.
 //
-// Make-before-break: the new rule set is written into the spare generation's chains while the
-// entry filter still points at the live one; one `filter replace` of the entry switches every
-// packet over at once; only then is the old generation deleted. A batch that fails before the
-// switch leaves the live generation untouched.
+// Per-chain make-before-break (numbering in plan-chains.ts): chains whose content the kernel
+// already holds keep their numbers; changed chains, and every chain on the path from them up to
+// the root, are written under fresh numbers that nothing live reaches; then one `filter replace`
+// of the entry filter switches every packet to the new root at once; only then are the chains no
+// longer used deleted.
+//
+// Invariant: before the entry switch nothing reachable from the live entry is written or deleted;
+// after it, the device is wholly on the new rules. A batch that fails before the switch leaves the
+// live rules untouched.
 
-import type { DevicePipeline, Filter } from '../ir.js';
-import { generationOfChain, GENERATION_BASE, type Generation } from '../layout.js';
-import { renderEntry, renderGenerationLines } from '../render-tc.js';
-import type { DeviceState, KernelFilter } from './device-state.js';
+import type { DevicePipeline } from '../ir.js';
+import { numberingFrom } from '../layout.js';
+import { renderChainLines, renderEntryLine } from '../render-tc.js';
+import { ownedChains, type DeviceState } from './device-state.js';
+import { assignChains } from './plan-chains.js';
+
+export { canonical } from './plan-chains.js';
 
 export type PlanKind = 'noop' | 'install' | 'update' | 'repair' | 'cleanup';
 
@@ -16,57 +24,8 @@ export interface DevicePlan {
   device: string;
   kind: PlanKind;
   lines: string[];
-  /** Generation live after the plan (undefined after cleanup). */
-  generation?: Generation;
-}
-
-/** Canonical text of a filter's meaning, chain relative to its generation (notes ignored). */
-export function canonical(f: Filter, chainRelative: number, ctZone: number): string {
-  const match = Object.fromEntries(
-    Object.entries(f.match)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : 1)),
-  );
-  const actions = f.actions.map((a) => {
-    if (a.kind === 'goto') return `goto:${a.chain}`;
-    if (a.kind === 'ct') return `ct:${a.commit ? 'commit' : 'lookup'}:${ctZone}`;
-    return a.kind;
-  });
-  return JSON.stringify([chainRelative, f.prio, f.protocol, match, actions]);
-}
-
-function desiredSet(d: DevicePipeline, ctZone: number): string[] {
-  const out: string[] = [];
-  for (const c of d.chains) for (const f of c.filters) out.push(canonical(f, c.index, ctZone));
-  return out.sort();
-}
-
-/** The kernel's filters of one generation in the same canonical form (chains made relative). */
-function kernelSet(filters: KernelFilter[], gen: Generation, ctZone: number): string[] | undefined {
-  const out: string[] = [];
-  for (const k of filters) {
-    if (!k.filter) return undefined; // something we cannot read: rewrite rather than trust it
-    const rel = (chain: number) => chain - GENERATION_BASE[gen];
-    const f: Filter = {
-      ...k.filter,
-      actions: k.filter.actions.map((a) => (a.kind === 'goto' ? { kind: 'goto', chain: rel(a.chain) } : a)),
-    };
-    if (
-      f.actions.some((a) => a.kind === 'goto' && generationOfChain(a.chain + GENERATION_BASE[gen]) !== gen)
-    ) {
-      return undefined;
-    }
-    out.push(canonical(f, rel(k.chain), ctZone));
-  }
-  return out.sort();
-}
-
-function chainsOf(filters: KernelFilter[]): number[] {
-  return [...new Set(filters.map((f) => f.chain))].sort((a, b) => a - b);
-}
-
-function sameList(a: string[], b: string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
+  /** Absolute chain per relative chain after the plan (index = relative); undefined after cleanup. */
+  chains?: number[];
 }
 
 export function planDevice(desired: DevicePipeline, state: DeviceState, ctZone: number): DevicePlan {
@@ -77,39 +36,33 @@ export function planDevice(desired: DevicePipeline, state: DeviceState, ctZone: 
     if (state.entryPresent) {
       lines.push(`filter del dev ${dev} ingress protocol all pref 1 handle 1 chain 0 flower`);
     }
-    for (const g of [0, 1] as const) for (const c of chainsOf(state.generations[g])) lines.push(del(c));
+    for (const c of ownedChains(state)) lines.push(del(c));
     if (lines.length > 0 && state.foreign.length === 0 && state.qdisc === 'clsact') {
       // Nothing else uses the hook: leave the device as it was before the agent came.
       lines.push(`qdisc del dev ${dev} clsact`);
     }
     return { device: dev, kind: lines.length > 0 ? 'cleanup' : 'noop', lines };
   }
-  if (state.entry !== undefined) {
-    // Only a live generation can already be right; a fresh install skips the comparison.
-    const want = desiredSet(desired, ctZone);
-    const live = state.entry;
-    const spare = (1 - live) as Generation;
-    const have = kernelSet(state.generations[live], live, ctZone);
-    if (have && sameList(have, want)) {
-      if (state.generations[spare].length === 0)
-        return { device: dev, kind: 'noop', lines: [], generation: live };
-      // Leftovers of an interrupted update: remove them, the live generation is already right.
-      return {
-        device: dev,
-        kind: 'repair',
-        lines: chainsOf(state.generations[spare]).map(del),
-        generation: live,
-      };
-    }
-  }
-  const next: Generation = state.entry === undefined ? 0 : ((1 - state.entry) as Generation);
-  const old = (1 - next) as Generation;
+  const { chains, fresh } = assignChains(desired, state, ctZone);
+  const root = chains[0]!;
   const lines: string[] = [];
   if (!state.qdisc) lines.push(`qdisc add dev ${dev} clsact`);
-  for (const c of chainsOf(state.generations[next])) lines.push(del(c));
-  for (const line of renderGenerationLines(desired, next, ctZone)) lines.push(line);
-  lines.push(renderEntry(dev, next, state.entryPresent ? 'replace' : 'add', desired.skipSw));
-  // The old generation goes only after the switch; without an entry it was never live.
-  for (const c of chainsOf(state.generations[old])) lines.push(del(c));
-  return { device: dev, kind: state.entry === undefined ? 'install' : 'update', lines, generation: next };
+  // New chains, children first: no packet reaches them until the switch.
+  for (const line of renderChainLines(desired, numberingFrom(chains), ctZone, fresh)) lines.push(line);
+  const switched = state.entry !== root;
+  if (switched)
+    lines.push(renderEntryLine(dev, root, state.entryPresent ? 'replace' : 'add', desired.skipSw));
+  // After the switch: the chains the new rules do not use (the old path, leftovers of an
+  // interrupted update). Without an entry, none of them was live.
+  const keep = new Set(chains);
+  for (const c of ownedChains(state)) if (!keep.has(c)) lines.push(del(c));
+  const kind: PlanKind =
+    lines.length === 0
+      ? 'noop'
+      : state.entry === undefined
+        ? 'install'
+        : fresh.length > 0 || switched
+          ? 'update'
+          : 'repair';
+  return { device: dev, kind, lines, chains };
 }

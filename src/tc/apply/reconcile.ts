@@ -7,7 +7,6 @@
 // is reported (and retried with backoff by the caller); the others go on.
 
 import type { DevicePipeline, NodePipeline } from '../ir.js';
-import type { Generation } from '../layout.js';
 import { classify, type DeviceState } from './device-state.js';
 import { planDevice, type DevicePlan } from './plan-device.js';
 import { parseFilterDump } from './parse-filters.js';
@@ -164,7 +163,8 @@ interface PendingWrite {
 export class Reconciler {
   /** Devices the agent has programmed (or found programmed), so that it can clean them up later. */
   private readonly known = new Set<string>();
-  private readonly live = new Map<string, Generation>();
+  /** Per device, the absolute chain of each relative chain after the last reconcile. */
+  private readonly live = new Map<string, readonly number[]>();
   private discovered = false;
   /** Devices whose first read (discovery) failed: read again at the next reconcile. */
   private readonly undiscovered = new Set<string>();
@@ -177,8 +177,8 @@ export class Reconciler {
     private readonly ctZone: number,
   ) {}
 
-  /** Generation live on a device after the last reconcile. */
-  generationOf(device: string): Generation | undefined {
+  /** A device's chain numbering (index = relative chain) after the last reconcile. */
+  numberingOf(device: string): readonly number[] | undefined {
     return this.live.get(device);
   }
 
@@ -229,7 +229,7 @@ export class Reconciler {
       const s = this.stateOf(d, qdiscs.get(d), dumps[i]!);
       read.set(d, s);
       if (isFailure(s)) this.undiscovered.add(d);
-      else if (s.entryPresent || s.generations[0].length + s.generations[1].length > 0) this.known.add(d);
+      else if (s.entryPresent || s.owned.length > 0) this.known.add(d);
     });
     this.discovered = true;
     return read;
@@ -306,7 +306,7 @@ export class Reconciler {
       };
     }
     if (plan.lines.length === 0) {
-      if (plan.generation !== undefined) this.live.set(d, plan.generation);
+      if (plan.chains !== undefined) this.live.set(d, plan.chains);
       if (plan.kind === 'noop' && want.chains.length === 0) this.known.delete(d);
       return { device: d, kind: plan.kind, writes: 0 };
     }
@@ -367,8 +367,8 @@ export class Reconciler {
   private written(p: PendingWrite, links: Map<string, number | undefined>): DeviceOutcome {
     const { want, plan } = p;
     const d = want.device;
-    if (plan.generation === undefined) this.live.delete(d);
-    else this.live.set(d, plan.generation);
+    if (plan.chains === undefined) this.live.delete(d);
+    else this.live.set(d, plan.chains);
     if (plan.kind === 'cleanup') this.known.delete(d);
     else this.known.add(d);
     this.settled.set(d, { pipeline: want, ifindex: links.get(d) });

@@ -3,12 +3,19 @@
 // `filter replace`. In an inline span, "…" stands for any text and "<…>" for one word.
 
 import { expect } from 'chai';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { loadSnapshotFromDir } from '../../../src/cluster/load-manifests.js';
 import { buildPolicyModel } from '../../../src/policy/build-model.js';
 import { compileNode } from '../../../src/tc/compile-node.js';
 import { renderNodeTc, kernelFilterCount, renderEntry } from '../../../src/tc/render-tc.js';
 import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
+import type { NodePipeline } from '../../../src/tc/ir.js';
+import { classify } from '../../../src/tc/apply/device-state.js';
+import { parseFilterDump } from '../../../src/tc/apply/parse-filters.js';
+import { planDevice } from '../../../src/tc/apply/plan-device.js';
+import { deviceDump } from '../tc/tc-json.js';
 
 const QUOTED = /^filter (add|replace) /;
 
@@ -39,6 +46,53 @@ function unrendered(quoted: string[], rendered: string[]): string[] {
   });
 }
 
+async function workedNodeA(yaml?: string): Promise<NodePipeline> {
+  let dir = 'examples/worked';
+  if (yaml !== undefined) {
+    dir = mkdtempSync(join(tmpdir(), 'worked-'));
+    writeFileSync(join(dir, 'cluster.yaml'), yaml);
+  }
+  try {
+    const snapshot = await loadSnapshotFromDir(dir);
+    const model = buildPolicyModel(snapshot, { networkPlugins: ['accelerated-bridge'] });
+    return compileNode(model, 'node-a', snapshot.nodes.get('node-a'), DEFAULT_COMPILE_OPTIONS);
+  } finally {
+    if (yaml !== undefined) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The updates section 7 shows: the worked example's cluster.yaml with one text replaced. */
+const UPDATES: { from: string; to: string; lines: Record<string, number> }[] = [
+  { from: 'port: postgres', to: 'port: 5433', lines: { eth1: 0, eth2: 42, p0: 44 } },
+  {
+    from: 'podSelector: { matchLabels: { app: api } }',
+    to: 'podSelector: { matchExpressions: [{ key: app, operator: In, values: [api, web] }] }',
+    lines: { eth1: 0, eth2: 0, p0: 42 },
+  },
+];
+
+/** The planner's lines for each documented update, from the fresh install of the worked example. */
+async function documentedUpdates(): Promise<string[]> {
+  const zone = DEFAULT_COMPILE_OPTIONS.ctZone;
+  const before = await workedNodeA();
+  const yaml = readFileSync('examples/worked/cluster.yaml', 'utf8');
+  const out: string[] = [];
+  for (const u of UPDATES) {
+    expect(yaml).to.include(u.from);
+    const after = await workedNodeA(yaml.replace(u.from, u.to));
+    const counts: Record<string, number> = {};
+    for (const d of after.devices) {
+      const old = before.devices.find((x) => x.device === d.device)!;
+      const dump = parseFilterDump(deviceDump(old, { gen: 0, ctZone: zone }) as unknown[], zone);
+      const plan = planDevice(d, classify(d.device, 'clsact', dump), zone);
+      counts[d.device] = plan.lines.length;
+      out.push(...plan.lines);
+    }
+    expect(counts, `lines per device after "${u.to}"`).to.deep.equal(u.lines);
+  }
+  return out;
+}
+
 describe('docs/tc-rule-pipeline.md', () => {
   it('quotes only filter lines that the worked example renders, entry replaces included', async () => {
     const snapshot = await loadSnapshotFromDir('examples/worked');
@@ -46,6 +100,7 @@ describe('docs/tc-rule-pipeline.md', () => {
     const p = compileNode(model, 'node-a', snapshot.nodes.get('node-a'), DEFAULT_COMPILE_OPTIONS);
     const rendered = renderNodeTc(p, DEFAULT_COMPILE_OPTIONS.ctZone).split('\n');
     for (const d of p.devices) for (const gen of [0, 1] as const) rendered.push(renderEntry(d.device, gen, 'replace'));
+    rendered.push(...(await documentedUpdates()));
     const doc = readFileSync('docs/tc-rule-pipeline.md', 'utf8');
     const quoted = quotedLines(doc);
     expect(quoted.filter((l) => l.startsWith('filter add')).length).to.be.greaterThan(20);

@@ -54,7 +54,7 @@ describe('offload state', () => {
     expect(formatFilterOffload(k!)).to.equal('chain 0 pref 0 handle 1: in_hw in_hw_count 1 skip_sw');
   });
 
-  it('counts the live generation filters not in hardware, per device', async () => {
+  it('counts the live filters not in hardware, per device', async () => {
     const { pipeline } = await worker1();
     const eth1 = pipeline.devices.find((d) => d.device === 'eth1')!;
     const sw = classify('eth1', 'clsact', parseFilterDump(deviceDump(eth1, { gen: 0, ctZone: ZONE }), ZONE));
@@ -67,6 +67,22 @@ describe('offload state', () => {
     expect(deviceOffload(sw)).to.include({ device: 'eth1', filters: n, inHw: 0, notInHw: n });
     expect(deviceOffload(hw)).to.include({ filters: n, inHw: n, notInHw: 0 });
     expect(deviceOffload(sw).lines[0]).to.match(/^chain 10000 pref \d+ handle 1: not_in_hw$/);
+  });
+
+  it('counts only the chains the entry reaches: leftovers of an interrupted update are not live', async () => {
+    const { pipeline } = await worker1();
+    const eth1 = pipeline.devices.find((d) => d.device === 'eth1')!;
+    const n = eth1.chains.reduce((a, c) => a + c.filters.length, 0);
+    // Live under a mixed numbering (after per-chain updates), plus the same chains at 20000 + i
+    // without an entry pointing there.
+    const mixed = eth1.chains.map((c) => (c.index % 2 === 0 ? 10000 : 11000) + c.index);
+    const live = deviceDump(eth1, { numbering: (rel) => mixed[rel]!, ctZone: ZONE });
+    const leftover = deviceDump(eth1, { gen: 1, ctZone: ZONE, inHw: true }).slice(2);
+    const state = classify('eth1', 'clsact', parseFilterDump([...live, ...leftover], ZONE));
+    const o = deviceOffload(state);
+    expect(o).to.include({ filters: n, inHw: 0, notInHw: n });
+    expect(o.lines.every((l) => !l.startsWith('chain 2'))).to.equal(true);
+    expect(new Set(o.lines.map((l) => Number(/^chain (\d+)/.exec(l)![1])))).to.deep.equal(new Set(mixed));
   });
 
   it('--offload=require adds skip_sw to every filter and nothing else; auto renders as before', async () => {
@@ -125,5 +141,20 @@ describe('offload state', () => {
     expect(eth1.split('\n').filter((l) => l.endsWith(': not_in_hw'))).to.have.length(
       first.find((d) => d.device === 'eth1')!.filters,
     );
+  });
+
+  it('the dumps show each device under the numbering the reconciler planned', async () => {
+    const { pipeline, model } = await worker1();
+    const eth1 = pipeline.devices.find((d) => d.device === 'eth1')!;
+    const numbering = eth1.chains.map((c) => (c.index === 0 ? 20000 : 10000 + c.index));
+    const file = (n: Map<string, readonly number[]>) =>
+      [...dumpFiles(pipeline, model, n, ZONE).entries()].find(([f]) => f.endsWith('-eth1.rules'))![1];
+    const fresh = file(new Map());
+    const planned = file(new Map([['eth1', numbering]]));
+    expect(fresh).to.include(' chain 10000 flower ');
+    expect(planned).to.not.include(' chain 10000 ');
+    expect(planned).to.include('flower action gact goto chain 20000 cookie');
+    // The same filters otherwise: only the root's number moved.
+    expect(planned.replaceAll('chain 20000', 'chain 10000')).to.equal(fresh);
   });
 });

@@ -17,7 +17,7 @@ import { planDevice } from '../../../src/tc/apply/plan-device.js';
 import { compileNode } from '../../../src/tc/compile-node.js';
 import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../../src/tc/compile-options.js';
 import type { Action, DevicePipeline, Filter, FlowerMatch } from '../../../src/tc/ir.js';
-import { absoluteChain, ENTRY_COOKIE, type Generation } from '../../../src/tc/layout.js';
+import { absoluteChain, ENTRY_COOKIE, type FreshChoice } from '../../../src/tc/layout.js';
 import { renderFilter } from '../../../src/tc/render-tc.js';
 import { build, clusterArb, PLUGIN } from './cluster-gen.js';
 import { deviceDump, type Json } from './tc-json.js';
@@ -114,7 +114,7 @@ interface Sample {
   /** The filter it must parse into. */
   filter: Omit<Filter, 'note'>;
   chain: number;
-  /** The `tc filter add` line that creates it (generation 0, zone 19790). */
+  /** The `tc filter add` line that creates it (chains from 10000, zone 19790). */
   line: string;
 }
 
@@ -274,9 +274,9 @@ describe('parseFilterDump: lab output', () => {
     expect(classify('repA', 'clsact', [k!])).to.deep.equal({
       device: 'repA',
       qdisc: 'clsact',
-      entry: 0,
+      entry: 10000,
       entryPresent: true,
-      generations: [[], []],
+      owned: [],
       foreign: [],
     });
   });
@@ -288,7 +288,7 @@ describe('parseFilterDump: lab output', () => {
       const k = parsed[0]!;
       expect([k.chain, k.prio, k.protocol]).to.deep.equal([s.chain, s.filter.prio, s.filter.protocol]);
       expect(k.filter).to.deep.equal({ ...s.filter, note: '' });
-      // What was read renders back to the command that creates it (gotos relative to generation 0).
+      // What was read renders back to the command that creates it (gotos relative to 10000).
       const relative: Filter = {
         ...k.filter!,
         actions: k.filter!.actions.map((a) => (a.kind === 'goto' ? { ...a, chain: a.chain - 10000 } : a)),
@@ -308,9 +308,8 @@ describe('parseFilterDump: lab output', () => {
     expect(parsed.find((k) => k.filter?.match.ctState === '+trk+est')!.packets).to.equal(1234);
     expect(parsed[2]!.gotoChain).to.equal(10001);
     const state = classify('repA', 'clsact', parsed);
-    expect(state.entry).to.equal(0);
-    expect(state.generations[0]).to.have.length(SAMPLES.length);
-    expect(state.generations[1]).to.deep.equal([]);
+    expect(state.entry).to.equal(10000);
+    expect(state.owned).to.have.length(SAMPLES.length);
     expect(state.foreign).to.deep.equal([]);
     expect(ctZoneOf(SAMPLES[1]!.dump[1]!)).to.equal(ZONE);
     expect(ctZoneOf(SAMPLES[0]!.dump[1]!)).to.equal(undefined);
@@ -389,9 +388,20 @@ describe('parseFilterDump: lab output', () => {
       expect(state.entry, what).to.equal(undefined);
       expect(state.foreign, what).to.have.length(1);
     }
-    const gen1 = structuredClone(LAB_ENTRY);
-    (((gen1[1]!.options as Json).actions as Json[])[0]!.control_action as Json).chain = 20000;
-    expect(classify('repA', 'clsact', parseFilterDump(gen1, ZONE)).entry).to.equal(1);
+    // The entry may go to any owned chain; elsewhere it is ours but invalid (to be replaced).
+    for (const [target, entry] of [
+      [20000, 20000],
+      [10007, 10007],
+      [29999, 29999],
+      [30000, undefined],
+      [9999, undefined],
+    ] as const) {
+      const e = structuredClone(LAB_ENTRY);
+      (((e[1]!.options as Json).actions as Json[])[0]!.control_action as Json).chain = target;
+      const state = classify('repA', 'clsact', parseFilterDump(e, ZONE));
+      expect(state.entry, `goto ${target}`).to.equal(entry);
+      expect(state.entryPresent, `goto ${target}`).to.equal(true);
+    }
   });
 });
 
@@ -399,7 +409,7 @@ describe('parseFilterDump: lab output', () => {
 // The round trip: compiled pipeline -> tc's JSON -> parseFilterDump -> planDevice = noop.
 
 /** A compiled filter as the kernel holds it: gotos absolute, no note; keys in a fixed order. */
-function kernelForm(f: Filter, gen: Generation): Omit<Filter, 'note' | 'origins'> {
+function kernelForm(f: Filter, gen: FreshChoice): Omit<Filter, 'note' | 'origins'> {
   const actions: Action[] = f.actions.map((a) =>
     a.kind === 'goto' ? { kind: 'goto', chain: absoluteChain(gen, a.chain) } : a,
   );
@@ -441,14 +451,14 @@ function expectRoundTrip(d: DevicePipeline, zone: number, what: string, stats: R
         );
       }
       const state = classify(d.device, 'clsact', parsed);
-      if (state.entry !== gen) throw new Error(`${what} gen ${gen}: entry not recognised`);
+      if (state.entry !== absoluteChain(gen, 0)) throw new Error(`${what} gen ${gen}: entry not recognised`);
       const plan = planDevice(d, state, zone);
       if (plan.kind !== 'noop' || plan.lines.length > 0) {
         throw new Error(
           `${what} gen ${gen}: a restart would write: ${plan.kind}\n  ${plan.lines.slice(0, 5).join('\n  ')}`,
         );
       }
-      expect(plan.generation).to.equal(gen);
+      expect(plan.chains).to.deep.equal(d.chains.map((c) => absoluteChain(gen, c.index)));
     }
   }
   stats.devices++;
@@ -494,7 +504,7 @@ describe('parseFilterDump: round trip of compiled pipelines (a restart makes zer
     examples = { snapshot, model: buildPolicyModel(snapshot, { networkPlugins: [PLUGIN] }) };
   });
 
-  it('every device of the examples reads back equal and plans noop, in both generations', () => {
+  it('every device of the examples reads back equal and plans noop, at both fresh bases', () => {
     const stats: RoundTripStats = { devices: 0, filters: 0 };
     for (const opts of [DEFAULT_COMPILE_OPTIONS, { ctZone: 1, acceptIcmp: true, acceptIcmpv6: true }]) {
       for (const d of compiledDevices(examples.snapshot, examples.model, opts)) {

@@ -23,12 +23,12 @@ import {
   ENTRY_COOKIE,
   ENTRY_HANDLE,
   ENTRY_PRIO,
-  GENERATION_BASE,
-  GENERATION_SPAN,
-  type Generation,
+  FRESH_BASE,
+  RELATIVE_SPAN,
+  type FreshChoice,
 } from '../../../src/tc/layout.js';
 import { renderNodeJson } from '../../../src/tc/render-json.js';
-import { renderEntry, renderGenerationLines, renderNodeTc } from '../../../src/tc/render-tc.js';
+import { renderChainLines, renderEntryLine, renderNodeTc } from '../../../src/tc/render-tc.js';
 import { build, clusterArb, PLUGIN } from './cluster-gen.js';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -349,7 +349,7 @@ interface SetStats {
   devices: number;
 }
 
-/** Every line of a node's `render --format tc` (a fresh install in generation 0) is in the offloadable set. */
+/** Every line of a node's `render --format tc` (a fresh install, chains 10000 + relative) is in the offloadable set. */
 function checkNodeRender(p: NodePipeline, zone: number, stats: SetStats): void {
   const text = renderNodeTc(p, zone);
   const byDevice = new Map<string, ParsedLine[]>();
@@ -375,25 +375,25 @@ function checkNodeRender(p: NodePipeline, zone: number, stats: SetStats): void {
     }
     stats.devices++;
     checkDeviceLines(d.device, lines, 0);
-    // The entry comes last: the device is switched on only once its generation is complete.
+    // The entry comes last: the device is switched on only once its chains are complete.
     checkEqual(lines[lines.length - 1]!.chain, ENTRY_CHAIN, `${d.device}: the entry comes last`);
-    // Generation 1 renders the same pipeline in the other range.
-    const gen1 = renderGenerationLines(d, 1, zone).map((l) => {
+    // The second fresh base renders the same pipeline in the other range.
+    const gen1 = renderChainLines(d, 1, zone).map((l) => {
       const f = parseFilterLine(l, zone);
       checkKeys(f, l);
       return f;
     });
-    gen1.push(parseFilterLine(renderEntry(d.device, 1, 'replace'), zone));
+    gen1.push(parseFilterLine(renderEntryLine(d.device, FRESH_BASE[1], 'replace'), zone));
     checkDeviceLines(d.device, gen1, 1);
   }
 }
 
-function inGeneration(chain: number, gen: Generation): boolean {
-  return chain >= GENERATION_BASE[gen] && chain < GENERATION_BASE[gen] + GENERATION_SPAN;
+function inBase(chain: number, gen: FreshChoice): boolean {
+  return chain >= FRESH_BASE[gen] && chain < FRESH_BASE[gen] + RELATIVE_SPAN;
 }
 
 /** One device's filters: the entry, chain ranges, gotos forward to existing chains, one protocol per prio. */
-function checkDeviceLines(dev: string, lines: ParsedLine[], gen: Generation): void {
+function checkDeviceLines(dev: string, lines: ParsedLine[], gen: FreshChoice): void {
   const entries = lines.filter((l) => l.chain === ENTRY_CHAIN);
   expect(entries, `${dev}: one entry filter`).to.have.length(1);
   const e = entries[0]!;
@@ -404,20 +404,18 @@ function checkDeviceLines(dev: string, lines: ParsedLine[], gen: Generation): vo
     ENTRY_COOKIE,
     0,
   ]);
-  expect(e.actions, `${dev}: entry goes to the generation root`).to.deep.equal([
-    ['goto', `${GENERATION_BASE[gen]}`],
-  ]);
+  expect(e.actions, `${dev}: entry goes to the root`).to.deep.equal([['goto', `${FRESH_BASE[gen]}`]]);
   const chains = new Set(lines.map((l) => l.chain));
   const protocolAt = new Map<string, string>();
   const seen = new Set<string>();
   for (const l of lines) {
     if (l !== e) {
-      check(inGeneration(l.chain, gen), `${dev}: chain ${l.chain} in generation ${gen}`);
+      check(inBase(l.chain, gen), `${dev}: chain ${l.chain} at base ${gen}`);
       check(l.handle === undefined, `${dev}: only the entry has a fixed handle`);
       check(l.cookie === undefined, `${dev}: only the entry has the cookie`);
     }
     for (const g of l.gotos) {
-      check(inGeneration(g, gen), `${dev}: goto ${g} stays in generation ${gen}`);
+      check(inBase(g, gen), `${dev}: goto ${g} stays at base ${gen}`);
       check(chains.has(g), `${dev}: goto ${g} targets a chain that has filters`);
       if (l !== e) check(g > l.chain, `${dev}: goto ${g} from ${l.chain} goes forward`);
     }
@@ -439,7 +437,7 @@ function checkDeviceLines(dev: string, lines: ParsedLine[], gen: Generation): vo
       `${dev}: only ct actions before the verdict`,
     );
   }
-  check(chains.has(GENERATION_BASE[gen]), `${dev}: the generation root exists`);
+  check(chains.has(FRESH_BASE[gen]), `${dev}: the root exists`);
 }
 
 describe('render: the offloadable set', () => {

@@ -5,7 +5,12 @@
 // as strings; the ct action as {kind: "ct", [action: "commit"], zone, control_action: pipe}.
 
 import type { Action, DevicePipeline, EthType, Filter, FilterProtocol } from '../../../src/tc/ir.js';
-import { absoluteChain, ENTRY_COOKIE, type Generation } from '../../../src/tc/layout.js';
+import {
+  absoluteChain,
+  ENTRY_COOKIE,
+  type ChainNumbering,
+  type FreshChoice,
+} from '../../../src/tc/layout.js';
 
 export type Json = Record<string, unknown>;
 
@@ -108,7 +113,13 @@ function stats(packets: number): Json {
 
 let actionIndex = 1;
 
-function actionJson(a: Action, order: number, gen: Generation, ctZone: number, packets: number): Json {
+function actionJson(
+  a: Action,
+  order: number,
+  chainOf: ChainNumbering,
+  ctZone: number,
+  packets: number,
+): Json {
   const common = {
     index: actionIndex++,
     ref: 1,
@@ -127,7 +138,7 @@ function actionJson(a: Action, order: number, gen: Generation, ctZone: number, p
       ...common,
     };
   }
-  const control = a.kind === 'goto' ? { type: 'goto', chain: absoluteChain(gen, a.chain) } : { type: a.kind };
+  const control = a.kind === 'goto' ? { type: 'goto', chain: chainOf(a.chain) } : { type: a.kind };
   return {
     order,
     kind: 'gact',
@@ -161,7 +172,10 @@ export function keysJson(f: Filter): Json {
 }
 
 export interface DumpOptions {
-  gen: Generation;
+  /** Every chain at this fresh base (0: 10000 + relative, 1: 20000 + relative)... */
+  gen?: FreshChoice;
+  /** ...or numbered by this (a planned numbering). */
+  numbering?: ChainNumbering;
   ctZone: number;
   /** Print the per-filter header objects (tc does). Default true. */
   headers?: boolean;
@@ -198,16 +212,17 @@ export function entryJson(gotoChain: number, opts: { headers?: boolean; inHw?: b
   return filterJson({ protocol: 'all', pref: 1, chain: 0, handle: 1, keys: {}, actions: [action] }, opts);
 }
 
-/** The whole dump of a device carrying `d` installed in generation `gen`, entry included. */
+/** The whole dump of a device carrying `d` numbered as `opts` says, entry included. */
 export function deviceDump(d: DevicePipeline, opts: DumpOptions): Json[] {
-  const out: Json[] = [...entryJson(absoluteChain(opts.gen, 0), opts)];
+  const chainOf = opts.numbering ?? ((rel: number) => absoluteChain(opts.gen ?? 0, rel));
+  const out: Json[] = [...entryJson(chainOf(0), opts)];
   for (const c of d.chains) {
-    const chain = absoluteChain(opts.gen, c.index);
+    const chain = chainOf(c.index);
     const handles = new Map<number, number>();
     for (const f of c.filters) {
       const handle = (handles.get(f.prio) ?? 0) + 1;
       handles.set(f.prio, handle);
-      const actions = f.actions.map((a, i) => actionJson(a, i + 1, opts.gen, opts.ctZone, handle * 3));
+      const actions = f.actions.map((a, i) => actionJson(a, i + 1, chainOf, opts.ctZone, handle * 3));
       out.push(
         ...filterJson(
           { protocol: tcProtocolName(f.protocol), pref: f.prio, chain, handle, keys: keysJson(f), actions },
@@ -219,7 +234,7 @@ export function deviceDump(d: DevicePipeline, opts: DumpOptions): Json[] {
   return out;
 }
 
-/** Only the filters of one generation (no entry): e.g. leftovers of an interrupted update. */
+/** Only the chains' filters (no entry): e.g. leftovers of an interrupted update. */
 export function generationDump(d: DevicePipeline, opts: DumpOptions): Json[] {
   return deviceDump(d, opts).slice(opts.headers === false ? 1 : 2);
 }
