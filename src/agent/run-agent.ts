@@ -324,7 +324,8 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   source.onChange(() => {
     if (stopped) return;
     pendingSince ??= Date.now();
-    schedule(200);
+    // The change that completes the first sync starts the first reconcile at once (cold start).
+    schedule(!reconciledOnce && (source.ready?.() ?? false) ? 0 : 200);
   });
   const links =
     devices.kind === 'sysfs'
