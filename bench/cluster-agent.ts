@@ -6,12 +6,18 @@
 // The stand-in tc answers every filter dump with "no filters", so each reconcile rewrites every
 // device it touches: the write volume is an upper bound of a real node's.
 //
+// Where the RSS goes comes from the agent's own /metrics (prom-client's process and V8 heap
+// figures): heap used and committed per V8 space, external and array buffers. Run from another
+// checkout's directory (`cd OTHER && node THIS/build/bench/cluster-agent.js`) to measure that
+// checkout's agent with the same script, side by side.
+//
 //   make build && node build/bench/cluster-agent.js [--pods 5000] [--policies 500] [--changes 100]
+//     [--node-options "--max-old-space-size=160 ..."]
 
 import { readFileSync } from 'node:fs';
 import { KubeTestServer } from '../test/support/kube-test-server.js';
 import { StandInTools } from '../test/support/stand-in-tools.js';
-import { AgentProcess } from '../test/support/agent-process.js';
+import { AgentProcess, freePort } from '../test/support/agent-process.js';
 import { BENCH_NODE, synthesize } from './synthetic.js';
 import { fmtMs, median } from './cluster.js';
 
@@ -47,6 +53,38 @@ function rssMiB(pid: number): number {
   }
 }
 
+const MiB = 1024 * 1024;
+
+/** The agent's memory figures from its /metrics, in MiB. */
+async function memoryBreakdown(port: number): Promise<string> {
+  let text: string;
+  try {
+    text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  } catch (e) {
+    return `(no /metrics: ${String(e)})`;
+  }
+  const value = (name: string, label = '') => {
+    const re = new RegExp(
+      `^multi_networkpolicy_tc_${name}${label ? `\\{[^}]*${label}[^}]*\\}` : ''} (\\S+)$`,
+      'm',
+    );
+    const m = re.exec(text);
+    return m ? Number(m[1]) / MiB : NaN;
+  };
+  const f = (x: number) => x.toFixed(1);
+  const spaces = ['new', 'old', 'code', 'large_object']
+    .map(
+      (sp) =>
+        `${sp} ${f(value('nodejs_heap_space_size_used_bytes', `space="${sp}"`))}/${f(value('nodejs_heap_space_size_total_bytes', `space="${sp}"`))}`,
+    )
+    .join(', ');
+  return (
+    `rss ${f(value('process_resident_memory_bytes'))}; V8 heap used ${f(value('nodejs_heap_size_used_bytes'))} of ` +
+    `${f(value('nodejs_heap_size_total_bytes'))} committed (used/committed: ${spaces}); ` +
+    `external ${f(value('nodejs_external_memory_bytes'))}; CPU ${(value('process_cpu_seconds_total') * MiB).toFixed(1)} s so far`
+  );
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
@@ -78,6 +116,7 @@ for (const o of synth.objects) {
 }
 const tools = new StandInTools([...reps]);
 const env = { ...tools.env(), NODE_OPTIONS: a.nodeOptions };
+const metricsPort = await freePort();
 const t0 = Date.now();
 const agent = new AgentProcess(
   [
@@ -90,7 +129,7 @@ const agent = new AgentProcess(
     '--device-source',
     'annotations',
     '--metrics-bind-address',
-    '0',
+    `127.0.0.1:${metricsPort}`,
     '-v',
     '2',
   ],
@@ -117,7 +156,7 @@ try {
     ['node start + module load (agent started)', at(/^agent started/)],
     ['LIST MultiNetworkPolicy done', at(/^listed MultiNetworkPolicy/)],
     ['LIST Pod done (slowest kind)', at(/^listed Pod/)],
-    ['informers synced (+200 ms debounce)', at(/^informers synced/)],
+    ['informers synced (the first reconcile starts)', at(/^informers synced/)],
     ['snapshot + model + compile done', at(/^compiled node/)],
     ['first tc write', firstWrite],
     ['reconcile done (all devices written)', at(/^reconciled node/)],
@@ -131,6 +170,7 @@ try {
   console.log(
     `\nRSS: steady ${steady.toFixed(0)} MiB after the first reconcile (peak during cold start ${coldPeak.toFixed(0)} MiB)`,
   );
+  console.log(`  steady: ${await memoryBreakdown(metricsPort)}`);
 
   // Label changes on pods of the benchmarked node, one every 100 ms.
   peak = 0;
@@ -159,6 +199,7 @@ try {
   console.log(
     `change to first tc write: median ${fmtMs(median(latencies))}, p90 ${fmtMs(latencies[Math.floor(latencies.length * 0.9)] ?? NaN)}, max ${fmtMs(latencies.at(-1) ?? NaN)} (${latencies.length}/${a.changes} changes wrote)`,
   );
+  console.log(`  after the changes: ${await memoryBreakdown(metricsPort)}`);
   const t = Date.now();
   agent.kill('SIGTERM');
   const { code } = await agent.exited;

@@ -17,6 +17,7 @@ import { AgentMetrics } from './agent-metrics.js';
 import { parseBindAddress, startHealthServer } from './health-server.js';
 import { manifestsSource } from './manifests-source.js';
 import { SourceNotReady } from './source-not-ready.js';
+import { importKubeSource } from '../cluster/kube/load-kube-source.js';
 import { Backoff } from '../cluster/kube/backoff.js';
 import { withObjectSources } from '../cluster/build-snapshot.js';
 import { annotationSource, sysfsSource } from '../node/device-source.js';
@@ -206,10 +207,11 @@ const STUCK_MS = 5 * 60_000;
 
 export async function runAgent(o: AgentOptions): Promise<number> {
   const metrics = new AgentMetrics();
-  // The Kubernetes client is a large module graph: load it only when the API server is the source.
+  // The Kubernetes client is a large module graph: load it only when the API server is the source,
+  // without its generated API (load-kube-source.ts).
   const source: StateSource = o.manifests
     ? manifestsSource(o.manifests)
-    : (await import('../cluster/kube-source.js')).startKubeSource(
+    : (await importKubeSource()).startKubeSource(
         { nodeName: o.nodeName, kubeconfig: o.kubeconfig, master: o.master, timing: o.kubeTiming },
         { relist: (k) => metrics.relist(k), watchRestart: (k, why) => metrics.watchRestart(k, why) },
       );
@@ -333,7 +335,8 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   source.onChange(() => {
     if (stopped) return;
     pendingSince ??= Date.now();
-    schedule(200);
+    // The change that completes the first sync starts the first reconcile at once (cold start).
+    schedule(!reconciledOnce && (source.ready?.() ?? false) ? 0 : 200);
   });
   const links =
     devices.kind === 'sysfs'

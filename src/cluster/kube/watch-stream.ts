@@ -4,7 +4,7 @@
 // a broken connection. Aborting ends it without a call.
 
 import { STATUS_CODES } from 'node:http';
-import * as k8s from '@kubernetes/client-node';
+import * as k8s from '@kubernetes/client-node/dist/watch.js';
 import { ApiError } from './api-request.js';
 import type { ClientConfig } from './client-config.js';
 
