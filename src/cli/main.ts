@@ -9,8 +9,7 @@ import { checkManifestsDir, loadModel, parsePluginList, ManifestsPathError } fro
 import { setDefaultTcTimeout, DEFAULT_TC_TIMEOUT_MS } from '../tc/apply/tc-runner.js';
 import { renderShow } from './show.js';
 import { compileNode } from '../tc/compile-node.js';
-import { renderNodeTc } from '../tc/render-tc.js';
-import { renderNodeJson } from '../tc/render-json.js';
+import { writeRender } from './render-output.js';
 import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../tc/compile-options.js';
 import { explainFlow, explainMatrix, UsageError } from './explain.js';
 import type { L4Protocol } from '../policy/types.js';
@@ -234,11 +233,7 @@ withCommon(
     const pipeline = compileNode(model, node, snapshot.nodes.get(node), opts, lookupFor(node));
     for (const w of pipeline.warnings) log.warn(w);
     for (const u of pipeline.unenforced ?? []) log.error(formatUnenforced(u));
-    process.stdout.write(
-      o.format === 'json'
-        ? JSON.stringify(renderNodeJson(pipeline, opts.ctZone), null, 2) + '\n'
-        : renderNodeTc(pipeline, opts.ctZone),
-    );
+    await writeRender(process.stdout, pipeline, o.format, opts.ctZone);
   } catch (e) {
     fail(e);
   }
