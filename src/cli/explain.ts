@@ -5,6 +5,8 @@ import type { Flow, L4Protocol, ManagedInterface, PolicyModel } from '../policy/
 import { verdict as referenceVerdict } from '../policy/verdict.js';
 import type { ClusterSnapshot } from '../cluster/snapshot.js';
 import { ClusterSimulator, type TraceResult } from '../tc/trace.js';
+import { compileNode } from '../tc/compile-node.js';
+import type { NodePipeline } from '../tc/ir.js';
 import type { VlanTpid } from '../tc/packet.js';
 import type { CompileOptions } from '../tc/compile-options.js';
 import { parseAddress } from '../tc/address-space.js';
@@ -157,11 +159,117 @@ export function matrixKey(i: ManagedInterface, all: ManagedInterface[]): string 
   return twice ? `${i.pod}@${i.interface}` : i.pod;
 }
 
+/** matrixKey of every interface of `all`, in one pass (matrixKey alone is linear per call). */
+function matrixKeys(all: ManagedInterface[]): Map<ManagedInterface, string> {
+  const perPod = new Map<string, number>();
+  for (const i of all) perPod.set(i.pod, (perPod.get(i.pod) ?? 0) + 1);
+  return new Map(all.map((i) => [i, perPod.get(i.pod)! > 1 ? `${i.pod}@${i.interface}` : i.pod]));
+}
+
+export interface MatrixArgs {
+  protocol: L4Protocol;
+  port?: number;
+  network?: string;
+  family?: 4 | 6;
+  tags?: VlanTpid[];
+  /** Rows: only pod interfaces of these namespaces (default every one). */
+  fromNamespaces?: readonly string[];
+  /** Columns: only pod interfaces of these namespaces (default every one). */
+  toNamespaces?: readonly string[];
+}
+
+/** The rows and columns of a matrix, known before any cell is: a table can be printed row by row. */
+export interface MatrixPlan {
+  network: string;
+  protocol: L4Protocol;
+  port?: number;
+  rows: string[];
+  columns: string[];
+}
+
+export interface MatrixRow {
+  source: string;
+  /** Per destination column; a pair with no address family in common has no cell. */
+  cells: Record<string, 'allow' | 'deny'>;
+  /** The destinations this source reaches only because nothing filters the flow. */
+  notEnforced: string[];
+}
+
+function inNamespaces(list: readonly string[] | undefined): (i: ManagedInterface) => boolean {
+  if (!list || list.length === 0) return () => true;
+  const set = new Set(list);
+  return (i) => set.has(i.pod.slice(0, i.pod.indexOf('/')));
+}
+
+/**
+ * The matrix of one network, row by row as each is computed (the first row long before the
+ * last at 5,000 pods), with the nodes' pipelines held within a bounded size (MatrixSimulator).
+ */
+export function matrixRows(
+  snapshot: ClusterSnapshot,
+  model: PolicyModel,
+  opts: CompileOptions,
+  args: MatrixArgs,
+  unenforced: readonly UnenforcedInterface[] = [],
+): { plan: MatrixPlan; rows: Iterable<MatrixRow> } {
+  const networks = [...new Set(model.interfaces.map((i) => i.network))].sort();
+  const network = args.network ?? (networks.length === 1 ? networks[0] : undefined);
+  if (!network)
+    throw new UsageError(`several managed networks (${networks.join(', ')}); pass --network NS/NAD`);
+  const ifaces = model.interfaces.filter((i) => i.network === network);
+  const keys = matrixKeys(ifaces);
+  const sources = ifaces.filter(inNamespaces(args.fromNamespaces));
+  const destinations = ifaces.filter(inNamespaces(args.toNamespaces));
+  for (const [flag, list, got] of [
+    ['--from-namespace', args.fromNamespaces, sources],
+    ['--to-namespace', args.toNamespaces, destinations],
+  ] as const) {
+    if (list && list.length > 0 && got.length === 0)
+      throw new UsageError(`${flag} ${list.join(',')}: no managed pod interface on ${network}`);
+  }
+  const plan: MatrixPlan = {
+    network,
+    protocol: args.protocol,
+    ...(args.port !== undefined ? { port: args.port } : {}),
+    rows: sources.map((i) => keys.get(i)!),
+    columns: destinations.map((i) => keys.get(i)!),
+  };
+  const needed = new Set([...sources, ...destinations].map((i) => i.key));
+  function* rows(): Generator<MatrixRow> {
+    const sim = new MatrixSimulator(snapshot, model, opts, needed);
+    for (const s of sources) {
+      const cells: Record<string, 'allow' | 'deny'> = {};
+      const notEnforced: string[] = [];
+      for (const d of destinations) {
+        if (s.pod === d.pod) continue;
+        const fam = args.family ?? ([4, 6] as const).find((f) => hasFamily(s, f) && hasFamily(d, f));
+        if (!fam || !hasFamily(s, fam) || !hasFamily(d, fam)) continue;
+        sim.resetConntrack();
+        const t = sim.trace(
+          {
+            network: network!,
+            srcIp: s.ips.find((x) => parseAddress(x)?.family === fam)!,
+            dstIp: d.ips.find((x) => parseAddress(x)?.family === fam)!,
+            protocol: args.protocol,
+            ...(args.port !== undefined ? { port: args.port } : {}),
+          },
+          args.tags ?? [],
+        );
+        const allowed = t.verdict === 'allow' && t.replyVerdict === 'allow';
+        cells[keys.get(d)!] = allowed ? 'allow' : 'deny';
+        if (allowed && unenforcedOnPath(unenforced, s, d).length > 0) notEnforced.push(keys.get(d)!);
+      }
+      yield { source: keys.get(s)!, cells, notEnforced };
+    }
+  }
+  return { plan, rows: rows() };
+}
+
 export function explainMatrix(
   snapshot: ClusterSnapshot,
   model: PolicyModel,
   opts: CompileOptions,
-  args: { protocol: L4Protocol; port?: number; network?: string; family?: 4 | 6; tags?: VlanTpid[] },
+  args: MatrixArgs,
   unenforced: readonly UnenforcedInterface[] = [],
 ): {
   network: string;
@@ -171,46 +279,68 @@ export function explainMatrix(
   /** Per source, the destinations it reaches only because nothing filters the flow (when any). */
   notEnforced?: Record<string, string[]>;
 } {
-  const notEnforced: Record<string, string[]> = {};
-  const networks = [...new Set(model.interfaces.map((i) => i.network))].sort();
-  const network = args.network ?? (networks.length === 1 ? networks[0] : undefined);
-  if (!network)
-    throw new UsageError(`several managed networks (${networks.join(', ')}); pass --network NS/NAD`);
-  const ifaces = model.interfaces.filter((i) => i.network === network);
-  const sim = new ClusterSimulator(snapshot, model, opts);
+  const { plan, rows } = matrixRows(snapshot, model, opts, args, unenforced);
   const matrix: Record<string, Record<string, 'allow' | 'deny'>> = {};
-  for (const s of ifaces) {
-    const row: Record<string, 'allow' | 'deny'> = {};
-    for (const d of ifaces) {
-      if (s.pod === d.pod) continue;
-      const fam = args.family ?? ([4, 6] as const).find((f) => hasFamily(s, f) && hasFamily(d, f));
-      if (!fam || !hasFamily(s, fam) || !hasFamily(d, fam)) continue;
-      sim.resetConntrack();
-      const t = sim.trace(
-        {
-          network,
-          srcIp: s.ips.find((x) => parseAddress(x)?.family === fam)!,
-          dstIp: d.ips.find((x) => parseAddress(x)?.family === fam)!,
-          protocol: args.protocol,
-          ...(args.port !== undefined ? { port: args.port } : {}),
-        },
-        args.tags ?? [],
-      );
-      const allowed = t.verdict === 'allow' && t.replyVerdict === 'allow';
-      row[matrixKey(d, ifaces)] = allowed ? 'allow' : 'deny';
-      if (allowed && unenforcedOnPath(unenforced, s, d).length > 0)
-        (notEnforced[matrixKey(s, ifaces)] ??= []).push(matrixKey(d, ifaces));
-    }
-    matrix[matrixKey(s, ifaces)] = row;
+  const notEnforced: Record<string, string[]> = {};
+  for (const row of rows) {
+    matrix[row.source] = row.cells;
+    if (row.notEnforced.length > 0) notEnforced[row.source] = row.notEnforced;
   }
   return {
-    network,
-    protocol: args.protocol,
-    ...(args.port !== undefined ? { port: args.port } : {}),
+    network: plan.network,
+    protocol: plan.protocol,
+    ...(plan.port !== undefined ? { port: plan.port } : {}),
     matrix,
     // Only when there is something to say: the JSON stays comparable with an observed matrix.
     ...(Object.keys(notEnforced).length > 0 ? { notEnforced } : {}),
   };
+}
+
+/** Filters held at most (about 300 bytes each); the least recently used node goes first. */
+const HELD_FILTERS = 300_000;
+
+/**
+ * A ClusterSimulator that keeps, of each node's pipeline, only the devices a matrix can cross
+ * (the uplinks and the VFs of its rows and columns), and only as many nodes as HELD_FILTERS
+ * allows: a whole 5,000-pod cluster compiled is some 40 MB per node. A node dropped is compiled
+ * again when a pair needs it (slower, same verdicts).
+ */
+class MatrixSimulator extends ClusterSimulator {
+  private readonly held = new Map<string, { pipeline: NodePipeline; filters: number }>();
+  private heldFilters = 0;
+
+  constructor(
+    snapshot: ClusterSnapshot,
+    model: PolicyModel,
+    opts: CompileOptions,
+    private readonly needed: ReadonlySet<string>,
+  ) {
+    super(snapshot, model, opts);
+  }
+
+  override pipeline(node: string): NodePipeline {
+    const hit = this.held.get(node);
+    if (hit) {
+      this.held.delete(node);
+      this.held.set(node, hit);
+      return hit.pipeline;
+    }
+    const full = compileNode(this.model, node, this.snapshot.nodes.get(node), this.opts);
+    const devices = full.devices.filter(
+      (d) => d.kind !== 'vf' || d.interfaces.some((k) => this.needed.has(k)),
+    );
+    const pipeline: NodePipeline = { ...full, devices };
+    const filters = devices.reduce((n, d) => n + d.chains.reduce((m, c) => m + c.filters.length, 0), 0);
+    // Keep the node a pair is being traced through (the last one asked for) whatever its size.
+    for (const [name, h] of this.held) {
+      if (this.heldFilters + filters <= HELD_FILTERS || this.held.size < 2) break;
+      this.held.delete(name);
+      this.heldFilters -= h.filters;
+    }
+    this.held.set(node, { pipeline, filters });
+    this.heldFilters += filters;
+    return pipeline;
+  }
 }
 
 function hasFamily(i: ManagedInterface, f: 4 | 6): boolean {

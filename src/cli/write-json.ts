@@ -1,6 +1,7 @@
 // Writes a large value as `JSON.stringify(value, null, 2) + '\n'` would, byte for byte, but piece by
 // piece: the whole text (51 MB for a 5,000-pod node) and the whole value need not be in memory at
-// once. A LazyArray stands for an array whose elements are built only as they are written.
+// once. A LazyArray stands for an array whose elements are built only as they are written,
+// LazyEntries for an object whose members are, and Deferred for a value computed when reached.
 
 /** An array written element by element, each built on demand (and dropped once written). */
 export class LazyArray {
@@ -9,6 +10,20 @@ export class LazyArray {
     readonly at: (i: number) => unknown,
   ) {}
 }
+
+/** An object written member by member, as the iterable gives them. */
+export class LazyEntries {
+  constructor(readonly entries: Iterable<readonly [string, unknown]>) {}
+}
+
+/** A value computed when the writer reaches it (undefined: the member is left out). */
+export class Deferred {
+  constructor(readonly get: () => unknown) {}
+}
+
+/** Among the pieces: write what is pending now (the next piece may take long to compute). */
+export const FLUSH: unique symbol = Symbol('flush');
+export type Piece = string | typeof FLUSH;
 
 /** Containers below this depth are opened; deeper values are stringified whole. */
 const OPEN_DEPTH = 3;
@@ -19,7 +34,8 @@ const CHUNK_CHARS = 1 << 16;
 type Plain = Record<string, unknown>;
 
 function isPlainObject(v: unknown): v is Plain {
-  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof LazyArray) return false;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  if (v instanceof LazyArray || v instanceof LazyEntries || v instanceof Deferred) return false;
   const proto = Object.getPrototypeOf(v) as unknown;
   return (proto === Object.prototype || proto === null) && typeof (v as Plain).toJSON !== 'function';
 }
@@ -30,12 +46,13 @@ function isOmitted(v: unknown): boolean {
 }
 
 /** The text of `value`, as JSON.stringify(value, null, 2) + '\n', in pieces. */
-export function* jsonPieces(value: unknown): Generator<string> {
+export function* jsonPieces(value: unknown): Generator<Piece> {
   yield* pieces(value, '', 0);
   yield '\n';
 }
 
-function* pieces(value: unknown, indent: string, depth: number): Generator<string> {
+function* pieces(value: unknown, indent: string, depth: number): Generator<Piece> {
+  if (value instanceof Deferred) value = value.get();
   const inner = indent + '  ';
   if (value instanceof LazyArray || (Array.isArray(value) && depth < OPEN_DEPTH)) {
     const length = value.length;
@@ -45,26 +62,26 @@ function* pieces(value: unknown, indent: string, depth: number): Generator<strin
     }
     yield '[';
     for (let i = 0; i < length; i++) {
-      const v = value instanceof LazyArray ? value.at(i) : (value as unknown[])[i];
+      let v = value instanceof LazyArray ? value.at(i) : (value as unknown[])[i];
+      if (v instanceof Deferred) v = v.get();
       yield `${i > 0 ? ',' : ''}\n${inner}`;
       yield* pieces(isOmitted(v) ? null : v, inner, depth + 1);
+      if (value instanceof LazyArray) yield FLUSH;
     }
     yield `\n${indent}]`;
     return;
   }
-  if (isPlainObject(value) && depth < OPEN_DEPTH) {
-    const keys = Object.keys(value).filter((k) => !isOmitted(value[k]));
-    if (keys.length === 0) {
-      yield '{}';
-      return;
+  if (value instanceof LazyEntries || (isPlainObject(value) && depth < OPEN_DEPTH)) {
+    const entries = value instanceof LazyEntries ? value.entries : Object.entries(value);
+    let written = 0;
+    for (const [k, raw] of entries) {
+      const v = raw instanceof Deferred ? raw.get() : raw;
+      if (isOmitted(v)) continue;
+      yield `${written++ > 0 ? ',' : '{'}\n${inner}${JSON.stringify(k)}: `;
+      yield* pieces(v, inner, depth + 1);
+      if (value instanceof LazyEntries) yield FLUSH;
     }
-    yield '{';
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i]!;
-      yield `${i > 0 ? ',' : ''}\n${inner}${JSON.stringify(k)}: `;
-      yield* pieces(value[k], inner, depth + 1);
-    }
-    yield `\n${indent}}`;
+    yield written > 0 ? `\n${indent}}` : '{}';
     return;
   }
   const text = JSON.stringify(value, null, 2);
@@ -72,7 +89,7 @@ function* pieces(value: unknown, indent: string, depth: number): Generator<strin
 }
 
 /** Writes the pieces to a stream in chunks, waiting for it to drain when it asks to. */
-export async function writePieces(out: NodeJS.WritableStream, pieces: Iterable<string>): Promise<void> {
+export async function writePieces(out: NodeJS.WritableStream, pieces: Iterable<Piece>): Promise<void> {
   let pending = '';
   const flush = async () => {
     const ok = out.write(pending);
@@ -80,6 +97,10 @@ export async function writePieces(out: NodeJS.WritableStream, pieces: Iterable<s
     if (!ok) await new Promise<void>((resolve) => out.once('drain', resolve));
   };
   for (const p of pieces) {
+    if (p === FLUSH) {
+      if (pending.length > 0) await flush();
+      continue;
+    }
     pending += p;
     if (pending.length >= CHUNK_CHARS) await flush();
   }

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { jsonPieces, LazyArray } from '../../../src/cli/write-json.js';
 
-const text = (v: unknown): string => [...jsonPieces(v)].join('');
+const text = (v: unknown): string =>
+  [...jsonPieces(v)].filter((p): p is string => typeof p === 'string').join('');
 
 describe('jsonPieces (render --format json written piece by piece)', () => {
   it('is JSON.stringify(value, null, 2) plus a newline, byte for byte', () => {
