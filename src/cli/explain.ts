@@ -6,11 +6,13 @@ import { verdict as referenceVerdict } from '../policy/verdict.js';
 import type { ClusterSnapshot } from '../cluster/snapshot.js';
 import { ClusterSimulator, type TraceResult } from '../tc/trace.js';
 import { compileNode } from '../tc/compile-node.js';
-import type { NodePipeline } from '../tc/ir.js';
+import type { DevicePipeline, NodePipeline } from '../tc/ir.js';
 import type { VlanTpid } from '../tc/packet.js';
 import type { CompileOptions } from '../tc/compile-options.js';
 import { parseAddress } from '../tc/address-space.js';
 
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { renderFilter } from '../tc/render-tc.js';
 import { unenforcedEffect, unenforcedOnPath, type UnenforcedInterface } from '../node/device-map.js';
 
@@ -234,32 +236,38 @@ export function matrixRows(
     rows: sources.map((i) => keys.get(i)!),
     columns: destinations.map((i) => keys.get(i)!),
   };
-  const needed = new Set([...sources, ...destinations].map((i) => i.key));
+  // Destinations grouped by node: a batch of rows visits each destination node once.
+  const byNode = new Map<string, number[]>();
+  destinations.forEach((d, j) => {
+    const list = byNode.get(d.nodeName);
+    if (list) list.push(j);
+    else byNode.set(d.nodeName, [j]);
+  });
+  const destNodes = [...byNode.keys()].sort();
   function* rows(): Generator<MatrixRow> {
-    const sim = new MatrixSimulator(snapshot, model, opts, needed);
-    for (const s of sources) {
-      const cells: Record<string, 'allow' | 'deny'> = {};
-      const notEnforced: string[] = [];
-      for (const d of destinations) {
-        if (s.pod === d.pod) continue;
-        const fam = args.family ?? ([4, 6] as const).find((f) => hasFamily(s, f) && hasFamily(d, f));
-        if (!fam || !hasFamily(s, fam) || !hasFamily(d, fam)) continue;
-        sim.resetConntrack();
-        const t = sim.trace(
-          {
-            network: network!,
-            srcIp: s.ips.find((x) => parseAddress(x)?.family === fam)!,
-            dstIp: d.ips.find((x) => parseAddress(x)?.family === fam)!,
-            protocol: args.protocol,
-            ...(args.port !== undefined ? { port: args.port } : {}),
-          },
-          args.tags ?? [],
-        );
-        const allowed = t.verdict === 'allow' && t.replyVerdict === 'allow';
-        cells[keys.get(d)!] = allowed ? 'allow' : 'deny';
-        if (allowed && unenforcedOnPath(unenforced, s, d).length > 0) notEnforced.push(keys.get(d)!);
+    const sim = new MatrixSimulator(snapshot, model, opts, sources, destinations);
+    for (let start = 0; start < sources.length; start += ROWS_PER_BATCH) {
+      const batch = sources.slice(start, start + ROWS_PER_BATCH);
+      sim.holdSources(batch);
+      // Per row and column: 0 no cell, 1 allow, 2 deny, 3 allowed because not enforced.
+      const verdicts = batch.map(() => new Uint8Array(destinations.length));
+      for (const node of destNodes) {
+        sim.holdDestination(node);
+        for (const j of byNode.get(node)!) {
+          const d = destinations[j]!;
+          batch.forEach((s, r) => (verdicts[r]![j] = cellOf(sim, network!, s, d, args, unenforced)));
+        }
       }
-      yield { source: keys.get(s)!, cells, notEnforced };
+      for (let r = 0; r < batch.length; r++) {
+        const cells: Record<string, 'allow' | 'deny'> = {};
+        const notEnforced: string[] = [];
+        verdicts[r]!.forEach((v, j) => {
+          const key = plan.columns[j]!;
+          if (v !== 0) cells[key] = v === 2 ? 'deny' : 'allow';
+          if (v === 3) notEnforced.push(key);
+        });
+        yield { source: plan.rows[start + r]!, cells, notEnforced };
+      }
     }
   }
   return { plan, rows: rows() };
@@ -296,50 +304,131 @@ export function explainMatrix(
   };
 }
 
-/** Filters held at most (about 300 bytes each); the least recently used node goes first. */
-const HELD_FILTERS = 300_000;
+/** Sources traced together: each batch compiles the destination nodes it cannot hold once. */
+const ROWS_PER_BATCH = 16;
+
+/** Filters of trimmed node pipelines held for the whole matrix (about 300 bytes each). */
+const HELD_FILTERS = 200_000;
+
+/** One cell: 0 none (same pod, or no address family in common), 1 allow, 2 deny, 3 allow, unfiltered. */
+function cellOf(
+  sim: ClusterSimulator,
+  network: string,
+  s: ManagedInterface,
+  d: ManagedInterface,
+  args: MatrixArgs,
+  unenforced: readonly UnenforcedInterface[],
+): number {
+  if (s.pod === d.pod) return 0;
+  const fam = args.family ?? ([4, 6] as const).find((f) => hasFamily(s, f) && hasFamily(d, f));
+  if (!fam || !hasFamily(s, fam) || !hasFamily(d, fam)) return 0;
+  sim.resetConntrack();
+  const t = sim.trace(
+    {
+      network,
+      srcIp: s.ips.find((x) => parseAddress(x)?.family === fam)!,
+      dstIp: d.ips.find((x) => parseAddress(x)?.family === fam)!,
+      protocol: args.protocol,
+      ...(args.port !== undefined ? { port: args.port } : {}),
+    },
+    args.tags ?? [],
+  );
+  if (t.verdict !== 'allow' || t.replyVerdict !== 'allow') return 2;
+  return unenforcedOnPath(unenforced, s, d).length > 0 ? 3 : 1;
+}
 
 /**
- * A ClusterSimulator that keeps, of each node's pipeline, only the devices a matrix can cross
- * (the uplinks and the VFs of its rows and columns), and only as many nodes as HELD_FILTERS
- * allows: a whole 5,000-pod cluster compiled is some 40 MB per node. A node dropped is compiled
- * again when a pair needs it (slower, same verdicts).
+ * A full garbage collection. V8 offers it only with --expose-gc; the flag set at run time applies
+ * to contexts created afterwards, so the function is taken from a new one (once).
+ */
+let gcFunction: (() => void) | undefined;
+function collectGarbage(): void {
+  if (!gcFunction) {
+    setFlagsFromString('--expose-gc');
+    gcFunction = runInNewContext('gc') as () => void;
+  }
+  gcFunction();
+}
+
+function filterCount(devices: readonly DevicePipeline[]): number {
+  return devices.reduce((n, d) => n + d.chains.reduce((m, c) => m + c.filters.length, 0), 0);
+}
+
+/**
+ * A ClusterSimulator for a matrix, with bounded memory: a whole 5,000-pod cluster compiled is
+ * some 40 MB per node. A pair (s, d) crosses s's VF and uplink and d's VF and uplink, so each
+ * node is kept trimmed to its uplinks and the VFs of the matrix's rows and columns, and only
+ * while HELD_FILTERS allows. A node not held is compiled again for each batch of rows: once
+ * for the batch's sources on it (their VFs and its uplinks) and once as the destination node
+ * being visited. Slower, same verdicts: a pair only ever looks for devices kept for it.
  */
 class MatrixSimulator extends ClusterSimulator {
-  private readonly held = new Map<string, { pipeline: NodePipeline; filters: number }>();
+  private readonly held = new Map<string, DevicePipeline[]>();
   private heldFilters = 0;
+  /** The batch's source devices on nodes not held. */
+  private batch = new Map<string, DevicePipeline[]>();
+  private destination: { node: string; devices: DevicePipeline[] } | undefined;
+  /** What pipeline() returns per node, until the held devices change. */
+  private views = new Map<string, NodePipeline>();
+  private readonly all: ReadonlySet<string>;
 
   constructor(
     snapshot: ClusterSnapshot,
     model: PolicyModel,
     opts: CompileOptions,
-    private readonly needed: ReadonlySet<string>,
+    sources: readonly ManagedInterface[],
+    destinations: readonly ManagedInterface[],
   ) {
     super(snapshot, model, opts);
+    this.all = new Set([...sources, ...destinations].map((i) => i.key));
+  }
+
+  /** The node's uplinks and the VFs of `keys`; held for good when it fits. */
+  private compile(node: string, keys: ReadonlySet<string>): DevicePipeline[] {
+    const full = compileNode(this.model, node, this.snapshot.nodes.get(node), this.opts).devices;
+    const all = full.filter((d) => d.kind !== 'vf' || d.interfaces.some((k) => this.all.has(k)));
+    const n = filterCount(all);
+    if (this.heldFilters + n <= HELD_FILTERS) {
+      this.held.set(node, all);
+      this.heldFilters += n;
+      return all;
+    }
+    // Not held: the rest of this compile is garbage now. Collected at once, the heap stays near
+    // what is held; left to V8, it grew past 1.8 GB over the batches' repeated compiles.
+    collectGarbage();
+    return keys === this.all
+      ? all
+      : all.filter((d) => d.kind !== 'vf' || d.interfaces.some((k) => keys.has(k)));
+  }
+
+  holdSources(batch: readonly ManagedInterface[]): void {
+    this.batch = new Map();
+    this.views.clear();
+    const keys = new Set(batch.map((i) => i.key));
+    for (const node of [...new Set(batch.map((i) => i.nodeName))].sort()) {
+      if (!this.held.has(node)) this.batch.set(node, this.compile(node, keys));
+    }
+  }
+
+  holdDestination(node: string): void {
+    if (this.destination) this.views.delete(this.destination.node);
+    this.views.delete(node);
+    this.destination = this.held.has(node) ? undefined : { node, devices: this.compile(node, this.all) };
   }
 
   override pipeline(node: string): NodePipeline {
-    const hit = this.held.get(node);
-    if (hit) {
-      this.held.delete(node);
-      this.held.set(node, hit);
-      return hit.pipeline;
+    let view = this.views.get(node);
+    if (!view) {
+      const devices = new Map<string, DevicePipeline>();
+      const add = (list: readonly DevicePipeline[] | undefined) =>
+        list?.forEach((d) => devices.set(d.device, d));
+      add(this.held.get(node));
+      add(this.batch.get(node));
+      if (this.destination?.node === node) add(this.destination.devices);
+      view = { node, devices: [...devices.values()], warnings: [] };
+      this.views.set(node, view);
     }
-    const full = compileNode(this.model, node, this.snapshot.nodes.get(node), this.opts);
-    const devices = full.devices.filter(
-      (d) => d.kind !== 'vf' || d.interfaces.some((k) => this.needed.has(k)),
-    );
-    const pipeline: NodePipeline = { ...full, devices };
-    const filters = devices.reduce((n, d) => n + d.chains.reduce((m, c) => m + c.filters.length, 0), 0);
-    // Keep the node a pair is being traced through (the last one asked for) whatever its size.
-    for (const [name, h] of this.held) {
-      if (this.heldFilters + filters <= HELD_FILTERS || this.held.size < 2) break;
-      this.held.delete(name);
-      this.heldFilters -= h.filters;
-    }
-    this.held.set(node, { pipeline, filters });
-    this.heldFilters += filters;
-    return pipeline;
+    return view;
   }
 }
 
