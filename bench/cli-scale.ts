@@ -3,12 +3,13 @@
 // each command a child process of the built CLI; side by side with another build when given.
 //
 //   make build && node build/bench/cli-scale.js [--other DIR] [--pods 5000] [--policies 500]
-//     [--matrix-seconds 120]
+//     [--matrix-seconds 120]   (the narrowed matrix gets five times as long)
 //
 // DIR is the `build` directory of another checkout (e.g. a git worktree of main). Peak RSS is
 // /usr/bin/time's %M (the child's maximum resident set), or /proc's VmHWM for a run stopped at its
 // time limit. The unnarrowed `--from-namespace` matrix cannot finish at 5,000 pods (5,000 columns
-// per row); it runs for --matrix-seconds and reports when its first row came and how many followed.
+// per row); it runs for --matrix-seconds and reports when its first row came and how many followed,
+// as does the whole network's.
 
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -116,7 +117,8 @@ function cellText(m: Measured | undefined): string {
   const exit = m.exit === 0 || m.stopped ? '' : ` exit ${m.exit}`;
   if (m.stopped)
     return `stopped at ${m.seconds.toFixed(0)} s, ${rss}, first row ${m.firstRow?.toFixed(1) ?? 'never'} s, ${m.rows} rows`;
-  return `${m.seconds.toFixed(2)} s, ${rss}${exit}`;
+  const first = m.firstRow !== undefined ? `, first row ${m.firstRow.toFixed(1)} s, ${m.rows} rows` : '';
+  return `${m.seconds.toFixed(2)} s, ${rss}${exit}${first}`;
 }
 
 async function main(): Promise<void> {
@@ -160,12 +162,14 @@ async function main(): Promise<void> {
       {
         name: 'explain --matrix --from-namespace ns-00 --to-namespace ns-01 (json dir)',
         args: matrix(['--from-namespace', 'ns-00', '--to-namespace', 'ns-01']),
+        limit: matrixSeconds * 5,
       },
       {
         name: 'explain --matrix --from-namespace ns-00 (json dir)',
         args: matrix(['--from-namespace', 'ns-00']),
         limit: matrixSeconds,
       },
+      { name: 'explain --matrix, whole network (json dir)', args: matrix([]), limit: matrixSeconds },
     );
     console.log(
       `== CLI at scale: ${pods} pods x ${policies} policies; load average ${loadavg()
