@@ -116,7 +116,7 @@ function cellText(m: Measured | undefined): string {
   const rss = m.rssMiB !== undefined ? `${m.rssMiB.toFixed(0)} MiB` : '? MiB';
   const exit = m.exit === 0 || m.stopped ? '' : ` exit ${m.exit}`;
   if (m.stopped)
-    return `stopped at ${m.seconds.toFixed(0)} s, ${rss}, first row ${m.firstRow?.toFixed(1) ?? 'never'} s, ${m.rows} rows`;
+    return `stopped at ${m.seconds.toFixed(0)} s, ${rss}, ${m.firstRow !== undefined ? `first row ${m.firstRow.toFixed(1)} s` : 'no row yet'}, ${m.rows} rows`;
   const first = m.firstRow !== undefined ? `, first row ${m.firstRow.toFixed(1)} s, ${m.rows} rows` : '';
   return `${m.seconds.toFixed(2)} s, ${rss}${exit}${first}`;
 }
@@ -181,11 +181,13 @@ async function main(): Promise<void> {
       const results = new Map<string, Measured>();
       // The old build may not know a flag: its run then fails quickly (its exit is shown).
       for (const [label, main] of builds) results.set(label, await measure(main, s.args, s.limit));
-      const digests = new Set([...results.values()].filter((r) => !r.stopped).map((r) => r.digest));
+      const all = [...results.values()];
+      const comparable = all.every((r) => r.exit === 0 && !r.stopped);
+      const digests = new Set(all.map((r) => r.digest));
       rows.push([
         s.name,
         ...builds.map(([label]) => cellText(results.get(label))),
-        ...(builds.length > 1 ? [digests.size === 1 ? 'yes' : s.limit ? '-' : 'NO'] : []),
+        ...(builds.length > 1 ? [!comparable ? '-' : digests.size === 1 ? 'yes' : 'NO'] : []),
       ]);
     }
     console.log(
