@@ -5,10 +5,14 @@ import type { Flow, L4Protocol, ManagedInterface, PolicyModel } from '../policy/
 import { verdict as referenceVerdict } from '../policy/verdict.js';
 import type { ClusterSnapshot } from '../cluster/snapshot.js';
 import { ClusterSimulator, type TraceResult } from '../tc/trace.js';
+import { compileNode } from '../tc/compile-node.js';
+import type { DevicePipeline, NodePipeline } from '../tc/ir.js';
 import type { VlanTpid } from '../tc/packet.js';
 import type { CompileOptions } from '../tc/compile-options.js';
 import { parseAddress } from '../tc/address-space.js';
 
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { renderFilter } from '../tc/render-tc.js';
 import { unenforcedEffect, unenforcedOnPath, type UnenforcedInterface } from '../node/device-map.js';
 
@@ -157,11 +161,123 @@ export function matrixKey(i: ManagedInterface, all: ManagedInterface[]): string 
   return twice ? `${i.pod}@${i.interface}` : i.pod;
 }
 
+/** matrixKey of every interface of `all`, in one pass (matrixKey alone is linear per call). */
+function matrixKeys(all: ManagedInterface[]): Map<ManagedInterface, string> {
+  const perPod = new Map<string, number>();
+  for (const i of all) perPod.set(i.pod, (perPod.get(i.pod) ?? 0) + 1);
+  return new Map(all.map((i) => [i, perPod.get(i.pod)! > 1 ? `${i.pod}@${i.interface}` : i.pod]));
+}
+
+export interface MatrixArgs {
+  protocol: L4Protocol;
+  port?: number;
+  network?: string;
+  family?: 4 | 6;
+  tags?: VlanTpid[];
+  /** Rows: only pod interfaces of these namespaces (default every one). */
+  fromNamespaces?: readonly string[];
+  /** Columns: only pod interfaces of these namespaces (default every one). */
+  toNamespaces?: readonly string[];
+}
+
+/** The rows and columns of a matrix, known before any cell is: a table can be printed row by row. */
+export interface MatrixPlan {
+  network: string;
+  protocol: L4Protocol;
+  port?: number;
+  rows: string[];
+  columns: string[];
+}
+
+export interface MatrixRow {
+  source: string;
+  /** Per destination column; a pair with no address family in common has no cell. */
+  cells: Record<string, 'allow' | 'deny'>;
+  /** The destinations this source reaches only because nothing filters the flow. */
+  notEnforced: string[];
+}
+
+function inNamespaces(list: readonly string[] | undefined): (i: ManagedInterface) => boolean {
+  if (!list || list.length === 0) return () => true;
+  const set = new Set(list);
+  return (i) => set.has(i.pod.slice(0, i.pod.indexOf('/')));
+}
+
+/**
+ * The matrix of one network, row by row as each is computed (the first row long before the
+ * last at 5,000 pods), with the nodes' pipelines held within a bounded size (MatrixSimulator).
+ */
+export function matrixRows(
+  snapshot: ClusterSnapshot,
+  model: PolicyModel,
+  opts: CompileOptions,
+  args: MatrixArgs,
+  unenforced: readonly UnenforcedInterface[] = [],
+): { plan: MatrixPlan; rows: Iterable<MatrixRow> } {
+  const networks = [...new Set(model.interfaces.map((i) => i.network))].sort();
+  const network = args.network ?? (networks.length === 1 ? networks[0] : undefined);
+  if (!network)
+    throw new UsageError(`several managed networks (${networks.join(', ')}); pass --network NS/NAD`);
+  const ifaces = model.interfaces.filter((i) => i.network === network);
+  const keys = matrixKeys(ifaces);
+  const sources = ifaces.filter(inNamespaces(args.fromNamespaces));
+  const destinations = ifaces.filter(inNamespaces(args.toNamespaces));
+  for (const [flag, list, got] of [
+    ['--from-namespace', args.fromNamespaces, sources],
+    ['--to-namespace', args.toNamespaces, destinations],
+  ] as const) {
+    if (list && list.length > 0 && got.length === 0)
+      throw new UsageError(`${flag} ${list.join(',')}: no managed pod interface on ${network}`);
+  }
+  const plan: MatrixPlan = {
+    network,
+    protocol: args.protocol,
+    ...(args.port !== undefined ? { port: args.port } : {}),
+    rows: sources.map((i) => keys.get(i)!),
+    columns: destinations.map((i) => keys.get(i)!),
+  };
+  // Destinations grouped by node: a batch of rows visits each destination node once.
+  const byNode = new Map<string, number[]>();
+  destinations.forEach((d, j) => {
+    const list = byNode.get(d.nodeName);
+    if (list) list.push(j);
+    else byNode.set(d.nodeName, [j]);
+  });
+  const destNodes = [...byNode.keys()].sort();
+  function* rows(): Generator<MatrixRow> {
+    const sim = new MatrixSimulator(snapshot, model, opts, sources, destinations);
+    for (let start = 0; start < sources.length; start += ROWS_PER_BATCH) {
+      const batch = sources.slice(start, start + ROWS_PER_BATCH);
+      sim.holdSources(batch);
+      // Per row and column: 0 no cell, 1 allow, 2 deny, 3 allowed because not enforced.
+      const verdicts = batch.map(() => new Uint8Array(destinations.length));
+      for (const node of destNodes) {
+        sim.holdDestination(node);
+        for (const j of byNode.get(node)!) {
+          const d = destinations[j]!;
+          batch.forEach((s, r) => (verdicts[r]![j] = cellOf(sim, network!, s, d, args, unenforced)));
+        }
+      }
+      for (let r = 0; r < batch.length; r++) {
+        const cells: Record<string, 'allow' | 'deny'> = {};
+        const notEnforced: string[] = [];
+        verdicts[r]!.forEach((v, j) => {
+          const key = plan.columns[j]!;
+          if (v !== 0) cells[key] = v === 2 ? 'deny' : 'allow';
+          if (v === 3) notEnforced.push(key);
+        });
+        yield { source: plan.rows[start + r]!, cells, notEnforced };
+      }
+    }
+  }
+  return { plan, rows: rows() };
+}
+
 export function explainMatrix(
   snapshot: ClusterSnapshot,
   model: PolicyModel,
   opts: CompileOptions,
-  args: { protocol: L4Protocol; port?: number; network?: string; family?: 4 | 6; tags?: VlanTpid[] },
+  args: MatrixArgs,
   unenforced: readonly UnenforcedInterface[] = [],
 ): {
   network: string;
@@ -171,46 +287,159 @@ export function explainMatrix(
   /** Per source, the destinations it reaches only because nothing filters the flow (when any). */
   notEnforced?: Record<string, string[]>;
 } {
-  const notEnforced: Record<string, string[]> = {};
-  const networks = [...new Set(model.interfaces.map((i) => i.network))].sort();
-  const network = args.network ?? (networks.length === 1 ? networks[0] : undefined);
-  if (!network)
-    throw new UsageError(`several managed networks (${networks.join(', ')}); pass --network NS/NAD`);
-  const ifaces = model.interfaces.filter((i) => i.network === network);
-  const sim = new ClusterSimulator(snapshot, model, opts);
+  const { plan, rows } = matrixRows(snapshot, model, opts, args, unenforced);
   const matrix: Record<string, Record<string, 'allow' | 'deny'>> = {};
-  for (const s of ifaces) {
-    const row: Record<string, 'allow' | 'deny'> = {};
-    for (const d of ifaces) {
-      if (s.pod === d.pod) continue;
-      const fam = args.family ?? ([4, 6] as const).find((f) => hasFamily(s, f) && hasFamily(d, f));
-      if (!fam || !hasFamily(s, fam) || !hasFamily(d, fam)) continue;
-      sim.resetConntrack();
-      const t = sim.trace(
-        {
-          network,
-          srcIp: s.ips.find((x) => parseAddress(x)?.family === fam)!,
-          dstIp: d.ips.find((x) => parseAddress(x)?.family === fam)!,
-          protocol: args.protocol,
-          ...(args.port !== undefined ? { port: args.port } : {}),
-        },
-        args.tags ?? [],
-      );
-      const allowed = t.verdict === 'allow' && t.replyVerdict === 'allow';
-      row[matrixKey(d, ifaces)] = allowed ? 'allow' : 'deny';
-      if (allowed && unenforcedOnPath(unenforced, s, d).length > 0)
-        (notEnforced[matrixKey(s, ifaces)] ??= []).push(matrixKey(d, ifaces));
-    }
-    matrix[matrixKey(s, ifaces)] = row;
+  const notEnforced: Record<string, string[]> = {};
+  for (const row of rows) {
+    matrix[row.source] = row.cells;
+    if (row.notEnforced.length > 0) notEnforced[row.source] = row.notEnforced;
   }
   return {
-    network,
-    protocol: args.protocol,
-    ...(args.port !== undefined ? { port: args.port } : {}),
+    network: plan.network,
+    protocol: plan.protocol,
+    ...(plan.port !== undefined ? { port: plan.port } : {}),
     matrix,
     // Only when there is something to say: the JSON stays comparable with an observed matrix.
     ...(Object.keys(notEnforced).length > 0 ? { notEnforced } : {}),
   };
+}
+
+/** Sources traced together: each batch compiles the destination nodes it cannot hold once. */
+const ROWS_PER_BATCH = 32;
+
+/** Filters of trimmed node pipelines held for the whole matrix (about 300 bytes each). */
+const HELD_FILTERS = 150_000;
+
+/** One cell: 0 none (same pod, or no address family in common), 1 allow, 2 deny, 3 allow, unfiltered. */
+function cellOf(
+  sim: ClusterSimulator,
+  network: string,
+  s: ManagedInterface,
+  d: ManagedInterface,
+  args: MatrixArgs,
+  unenforced: readonly UnenforcedInterface[],
+): number {
+  if (s.pod === d.pod) return 0;
+  const fam = args.family ?? ([4, 6] as const).find((f) => hasFamily(s, f) && hasFamily(d, f));
+  if (!fam || !hasFamily(s, fam) || !hasFamily(d, fam)) return 0;
+  sim.resetConntrack();
+  const t = sim.trace(
+    {
+      network,
+      srcIp: s.ips.find((x) => parseAddress(x)?.family === fam)!,
+      dstIp: d.ips.find((x) => parseAddress(x)?.family === fam)!,
+      protocol: args.protocol,
+      ...(args.port !== undefined ? { port: args.port } : {}),
+    },
+    args.tags ?? [],
+  );
+  if (t.verdict !== 'allow' || t.replyVerdict !== 'allow') return 2;
+  return unenforcedOnPath(unenforced, s, d).length > 0 ? 3 : 1;
+}
+
+/**
+ * A full garbage collection. V8 offers it only with --expose-gc; the flag set at run time applies
+ * to contexts created afterwards, so the function is taken from a new one (once).
+ */
+let gcFunction: (() => void) | undefined;
+/**
+ * Called once a node's compile has returned: all but the devices kept is garbage (some 40 MB at
+ * 5,000 pods). Collected at once, the heap stays near what is kept; left to V8, it grew past
+ * 1.8 GB over the batches' repeated compiles.
+ */
+function afterCompile(): void {
+  if (!gcFunction) {
+    setFlagsFromString('--expose-gc');
+    gcFunction = runInNewContext('gc') as () => void;
+  }
+  gcFunction();
+}
+
+function filterCount(devices: readonly DevicePipeline[]): number {
+  return devices.reduce((n, d) => n + d.chains.reduce((m, c) => m + c.filters.length, 0), 0);
+}
+
+/**
+ * A ClusterSimulator for a matrix, with bounded memory: a whole 5,000-pod cluster compiled is
+ * some 40 MB per node. A pair (s, d) crosses s's VF and uplink and d's VF and uplink, so each
+ * node is kept trimmed to its uplinks and the VFs of the matrix's rows and columns, and only
+ * while HELD_FILTERS allows. A node not held is compiled again for each batch of rows: once
+ * for the batch's sources on it (their VFs and its uplinks) and once as the destination node
+ * being visited. Slower, same verdicts: a pair only ever looks for devices kept for it.
+ */
+class MatrixSimulator extends ClusterSimulator {
+  private readonly held = new Map<string, DevicePipeline[]>();
+  private heldFilters = 0;
+  /** The batch's source devices on nodes not held. */
+  private batch = new Map<string, DevicePipeline[]>();
+  private destination: { node: string; devices: DevicePipeline[] } | undefined;
+  /** What pipeline() returns per node, until the held devices change. */
+  private views = new Map<string, NodePipeline>();
+  private readonly all: ReadonlySet<string>;
+
+  constructor(
+    snapshot: ClusterSnapshot,
+    model: PolicyModel,
+    opts: CompileOptions,
+    sources: readonly ManagedInterface[],
+    destinations: readonly ManagedInterface[],
+  ) {
+    super(snapshot, model, opts);
+    this.all = new Set([...sources, ...destinations].map((i) => i.key));
+  }
+
+  /** The node's uplinks and the VFs of `keys`; held for good when it fits. */
+  private compile(node: string, keys: ReadonlySet<string>): DevicePipeline[] {
+    const full = compileNode(this.model, node, this.snapshot.nodes.get(node), this.opts).devices;
+    const all = full.filter((d) => d.kind !== 'vf' || d.interfaces.some((k) => this.all.has(k)));
+    const n = filterCount(all);
+    if (this.heldFilters + n <= HELD_FILTERS) {
+      this.held.set(node, all);
+      this.heldFilters += n;
+      return all;
+    }
+    return keys === this.all
+      ? all
+      : all.filter((d) => d.kind !== 'vf' || d.interfaces.some((k) => keys.has(k)));
+  }
+
+  holdSources(batch: readonly ManagedInterface[]): void {
+    this.batch = new Map();
+    this.views.clear();
+    const keys = new Set(batch.map((i) => i.key));
+    for (const node of [...new Set(batch.map((i) => i.nodeName))].sort()) {
+      if (!this.held.has(node)) {
+        this.batch.set(node, this.compile(node, keys));
+        afterCompile();
+      }
+    }
+  }
+
+  holdDestination(node: string): void {
+    if (this.destination) this.views.delete(this.destination.node);
+    this.views.delete(node);
+    if (this.held.has(node)) this.destination = undefined;
+    else {
+      this.destination = undefined;
+      this.destination = { node, devices: this.compile(node, this.all) };
+      afterCompile();
+    }
+  }
+
+  override pipeline(node: string): NodePipeline {
+    let view = this.views.get(node);
+    if (!view) {
+      const devices = new Map<string, DevicePipeline>();
+      const add = (list: readonly DevicePipeline[] | undefined) =>
+        list?.forEach((d) => devices.set(d.device, d));
+      add(this.held.get(node));
+      add(this.batch.get(node));
+      if (this.destination?.node === node) add(this.destination.devices);
+      view = { node, devices: [...devices.values()], warnings: [] };
+      this.views.set(node, view);
+    }
+    return view;
+  }
 }
 
 function hasFamily(i: ManagedInterface, f: 4 | 6): boolean {

@@ -9,10 +9,11 @@ import { checkManifestsDir, loadModel, parsePluginList, ManifestsPathError } fro
 import { setDefaultTcTimeout, DEFAULT_TC_TIMEOUT_MS } from '../tc/apply/tc-runner.js';
 import { renderShow } from './show.js';
 import { compileNode } from '../tc/compile-node.js';
-import { renderNodeTc } from '../tc/render-tc.js';
-import { renderNodeJson } from '../tc/render-json.js';
+import { writeRender } from './render-output.js';
 import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../tc/compile-options.js';
-import { explainFlow, explainMatrix, UsageError } from './explain.js';
+import { explainFlow, matrixRows, UsageError } from './explain.js';
+import { matrixJsonPieces, matrixTextPieces } from './matrix-output.js';
+import { writePieces } from './write-json.js';
 import type { L4Protocol } from '../policy/types.js';
 import { runAgent } from '../agent/run-agent.js';
 import { placeDevices } from './placement.js';
@@ -36,6 +37,16 @@ function protocolArg(v: string): L4Protocol {
   if (p === 'TCP' || p === 'UDP' || p === 'SCTP' || p === 'ICMP') return p;
   if (p === 'ICMPV6') return 'ICMPv6';
   throw new InvalidArgumentError('protocol must be TCP, UDP, SCTP, ICMP or ICMPv6');
+}
+
+function namespaceList(v: string, previous: string[] = []): string[] {
+  return [
+    ...previous,
+    ...v
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  ];
 }
 
 function familyArg(v: string): 4 | 6 {
@@ -234,11 +245,7 @@ withCommon(
     const pipeline = compileNode(model, node, snapshot.nodes.get(node), opts, lookupFor(node));
     for (const w of pipeline.warnings) log.warn(w);
     for (const u of pipeline.unenforced ?? []) log.error(formatUnenforced(u));
-    process.stdout.write(
-      o.format === 'json'
-        ? JSON.stringify(renderNodeJson(pipeline, opts.ctZone), null, 2) + '\n'
-        : renderNodeTc(pipeline, opts.ctZone),
-    );
+    await writeRender(process.stdout, pipeline, o.format, opts.ctZone);
   } catch (e) {
     fail(e);
   }
@@ -252,6 +259,16 @@ withCommon(
     .option('--from <ns/pod|ip>', 'source pod or address')
     .option('--to <ns/pod|ip>', 'destination pod or address')
     .option('--matrix', 'print the truth table for every pair of pod interfaces on the network', false)
+    .option(
+      '--from-namespace <ns>',
+      'with --matrix: rows only for pods of these namespaces (repeatable, or a comma list)',
+      namespaceList,
+    )
+    .option(
+      '--to-namespace <ns>',
+      'with --matrix: columns only for pods of these namespaces (repeatable, or a comma list)',
+      namespaceList,
+    )
     .option('--protocol <protocol>', 'TCP, UDP, SCTP, ICMP or ICMPv6', protocolArg, 'TCP' as L4Protocol)
     .option('--port <port>', 'destination port', intArg('--port', 1, 65535))
     .option('--network <ns/nad>', 'network (needed when the endpoints share several)')
@@ -270,7 +287,7 @@ withCommon(
     });
     const opts = compileOptions(o);
     if (o.matrix) {
-      const m = explainMatrix(
+      const { plan, rows } = matrixRows(
         snapshot,
         model,
         opts,
@@ -279,11 +296,14 @@ withCommon(
           port: o.port,
           network: o.network,
           family: o.family,
+          fromNamespaces: o.fromNamespace,
+          toNamespaces: o.toNamespace,
         },
         unenforced,
       );
-      process.stdout.write(
-        o.format === 'json' ? JSON.stringify(m, null, 2) + '\n' : matrixText(m.matrix, m.notEnforced),
+      await writePieces(
+        process.stdout,
+        o.format === 'json' ? matrixJsonPieces(plan, rows) : matrixTextPieces(plan, rows),
       );
       return;
     }
@@ -307,35 +327,5 @@ withCommon(
     fail(e);
   }
 });
-
-function matrixText(
-  m: Record<string, Record<string, 'allow' | 'deny'>>,
-  notEnforced: Record<string, string[]> = {},
-): string {
-  const names = Object.keys(m);
-  // Row labels are "<index> <name>": leave room for the index.
-  const w = Math.max(10, ...names.map((n, i) => `${i} ${n}`.length));
-  const lines = [`${'from \\ to'.padEnd(w)}  ${names.map((_, i) => `${i}`.padStart(2)).join(' ')}`];
-  names.forEach((s, i) => {
-    const cells = names.map((d) =>
-      s === d
-        ? ' -'
-        : notEnforced[s]?.includes(d)
-          ? ' !'
-          : m[s]![d] === 'allow'
-            ? ' .'
-            : m[s]![d] === 'deny'
-              ? ' X'
-              : ' ?',
-    );
-    lines.push(`${`${i} ${s}`.padEnd(w)}  ${cells.join(' ')}`);
-  });
-  lines.push(
-    Object.keys(notEnforced).length > 0
-      ? '(. allow, X deny, ! allowed because NOT ENFORCED (see show), - self)'
-      : '(. allow, X deny, - self)',
-  );
-  return lines.join('\n') + '\n';
-}
 
 program.parseAsync(process.argv).catch(fail);

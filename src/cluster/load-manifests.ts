@@ -5,7 +5,8 @@
 // Only regular files are read (a FIFO named *.yaml would block the reader forever), through a
 // symlink too; symlinked directories and hidden entries (".name", such as the "..data" of a
 // mounted ConfigMap) are not followed. A file too large, a YAML alias bomb or nesting deep enough to
-// exhaust the parser is that file's problem only.
+// exhaust the parser is that file's problem only. A file that is one plain JSON document skips the
+// YAML reader (json-document.ts).
 
 import { constants } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
@@ -13,6 +14,7 @@ import { join, sep } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { buildSnapshot, sameInputs, type SourcedObject } from './build-snapshot.js';
 import { EFFECT } from './effects.js';
+import { parseJsonDocument } from './json-document.js';
 import type { Problem } from './problem.js';
 import { asRecord } from './read-fields.js';
 import type { ClusterSnapshot } from './snapshot.js';
@@ -121,6 +123,12 @@ function readFileText(file: string, text: string, out: LoadedManifests): void {
 }
 
 function readDocuments(file: string, text: string, out: LoadedManifests): void {
+  // One plain JSON document (a .json file, or YAML written as JSON) needs no YAML reader.
+  const json = parseJsonDocument(text);
+  if (json) {
+    if (json.value !== null) readDocument(json.value, `${file} document 1`, `${file}#1`, out);
+    return;
+  }
   parseAllDocuments(text).forEach((doc, i) => {
     const n = i + 1;
     const where = `${file} document ${n}`;
