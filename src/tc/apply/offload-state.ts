@@ -27,10 +27,16 @@ export function formatFilterOffload(k: KernelFilter): string {
   return `${where}: not_in_hw${flags}`;
 }
 
-/** The live filters on one device: those in chains the entry reaches (the entry itself is not kept). */
+/**
+ * The live filters on one device: those in chains the entry reaches (the entry itself is not kept),
+ * by chain, prio and handle. tc lists chains in the order they were created, and the planner
+ * creates a device's chains children first: sorted, a dump reads from the root down.
+ */
 export function ownFilters(state: DeviceState): KernelFilter[] {
   const live = liveChains(state);
-  return state.owned.filter((k) => live.has(k.chain));
+  return state.owned
+    .filter((k) => live.has(k.chain))
+    .sort((a, b) => a.chain - b.chain || a.prio - b.prio || (a.handle ?? 0) - (b.handle ?? 0));
 }
 
 export function deviceOffload(state: DeviceState): DeviceOffload {

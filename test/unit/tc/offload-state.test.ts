@@ -69,6 +69,25 @@ describe('offload state', () => {
     expect(deviceOffload(sw).lines[0]).to.match(/^chain 10000 pref \d+ handle 1: not_in_hw$/);
   });
 
+  it('lists the filters from the root down, whatever order tc prints the chains in', async () => {
+    const { pipeline } = await worker1();
+    const eth1 = pipeline.devices.find((d) => d.device === 'eth1')!;
+    // The planner writes children first, and tc lists chains in the order they were created.
+    const dump = deviceDump(eth1, { gen: 0, ctZone: ZONE });
+    const reversed = [dump[0]!, ...dump.slice(1).reverse()];
+    const lines = deviceOffload(classify('eth1', 'clsact', parseFilterDump(reversed, ZONE))).lines;
+    const order = lines.map(
+      (l) =>
+        l
+          .match(/^chain (\d+) pref (\d+)/)!
+          .slice(1)
+          .map(Number) as [number, number],
+    );
+    const sorted = [...order].sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    expect(order).to.deep.equal(sorted);
+    expect(lines[0]).to.match(/^chain 10000 pref \d+ handle \d+: not_in_hw$/);
+  });
+
   it('counts only the chains the entry reaches: leftovers of an interrupted update are not live', async () => {
     const { pipeline } = await worker1();
     const eth1 = pipeline.devices.find((d) => d.device === 'eth1')!;
