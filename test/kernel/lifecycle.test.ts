@@ -385,15 +385,24 @@ describe('kernel: updates, cleanup, restart, foreign filters', function () {
     const udp = (tag: string, ip: string, port: number, wait: number) =>
       `o=$(echo p | ip netns exec ${aNs} timeout ${wait + 3} socat -T${wait} - UDP4:${ip}:${port} 2>/dev/null); [[ $o == *p* ]] && echo "${tag} ok" || echo "${tag} fail"`;
     // Allowed by both sets: x/a -> x/b:81 and x/a -> x/c:80; allowed by neither: x/a -> x/c:81.
+    // Each finished round of probes appends one line to /tmp/pc-rounds: the updates start after
+    // a first round and the probing stops after two more rounds than the updates ended at, so the
+    // probes surely overlap the updates, however fast or slow the emulation is.
     const loop = execa('bash', [
       '-c',
       `while [[ ! -e /tmp/pc-stop ]]; do
          ${udp('b81', bIp, 81, 3)}
          ${udp('c80', cIp, 80, 3)}
          ${udp('c81', cIp, 81, 1)}
+         echo >> /tmp/pc-rounds
        done`,
     ]);
-    await sh('rm -f /tmp/pc-stop; sleep 1');
+    const rounds = async () => Number((await sh('cat /tmp/pc-rounds 2>/dev/null | wc -l')).trim());
+    const untilRounds = async (n: number) => {
+      for (let i = 0; i < 600 && (await rounds()) < n; i++) await new Promise((r) => setTimeout(r, 100));
+    };
+    await sh('rm -f /tmp/pc-stop /tmp/pc-rounds');
+    await untilRounds(1);
     let last = before;
     for (const m of [B, A]) {
       await writeManifests(m, w.dir);
@@ -412,12 +421,15 @@ describe('kernel: updates, cleanup, restart, foreign filters', function () {
       );
       last = now;
     }
-    await sh('sleep 1; touch /tmp/pc-stop');
+    const ended = await rounds();
+    await untilRounds(ended + 2);
+    await sh('touch /tmp/pc-stop');
     const out = (await loop).stdout.split('\n').filter(Boolean);
-    await sh('rm -f /tmp/pc-stop');
-    expect(out.filter((l) => l.startsWith('b81')).length, 'probes ran during the updates').to.be.greaterThan(
-      3,
-    );
+    await sh('rm -f /tmp/pc-stop /tmp/pc-rounds');
+    expect(
+      out.filter((l) => l.startsWith('b81')).length,
+      'probes ran before, during and after the updates',
+    ).to.be.at.least(ended + 2);
     expect(
       out.filter((l) => l === 'b81 fail' || l === 'c80 fail' || l === 'c81 ok'),
       'a verdict neither rule set gives',
