@@ -38,7 +38,7 @@ import {
   policy,
   table,
 } from './cluster.js';
-import { synthesize, withLabelChange } from './synthetic.js';
+import { LAB_100_DEVICES, synthesize, withLabelChange } from './synthetic.js';
 
 const ZONE = DEFAULT_COMPILE_OPTIONS.ctZone;
 
@@ -308,15 +308,7 @@ async function partA(reps: number): Promise<void> {
 
 async function partBC(): Promise<void> {
   console.log('== (b) 100 devices: install, then a no-op reconcile; (c) one pod label change\n');
-  const synth = synthesize({
-    pods: 300,
-    policies: 30,
-    localInterfaces: 100,
-    otherNodes: 4,
-    namespaces: 5,
-    seed: 7,
-    representorPrefix: 'lr',
-  });
+  const synth = synthesize(LAB_100_DEVICES);
   let t = performance.now();
   const built = build(synth.objects);
   const pipeline = compile(built, synth.node);

@@ -10,20 +10,12 @@ import { DEFAULT_COMPILE_OPTIONS } from '../src/tc/compile-options.js';
 import { NodeCompiler } from '../src/tc/compile-node.js';
 import { filterCount, type NodePipeline } from '../src/tc/ir.js';
 import { build, compile, fmtMs, median } from './cluster.js';
-import { synthesize } from './synthetic.js';
+import { LAB_100_DEVICES, synthesize } from './synthetic.js';
 
 const runsArg = process.argv.indexOf('--runs');
 const runs = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 20;
 
-const synth = synthesize({
-  pods: 300,
-  policies: 30,
-  localInterfaces: 100,
-  otherNodes: 4,
-  namespaces: 5,
-  seed: 7,
-  representorPrefix: 'lr',
-});
+const synth = synthesize(LAB_100_DEVICES);
 const built = build(synth.objects);
 const compiler = new NodeCompiler(DEFAULT_COMPILE_OPTIONS);
 const node = built.snapshot.nodes.get(synth.node);

@@ -119,6 +119,17 @@ const APP_WEIGHTS: App[] = [
   'metrics',
 ];
 
+/** The lab's 100-representor node (lab-apply.ts (b)/(c), same-pipeline.ts): 300 pods, 30 policies. */
+export const LAB_100_DEVICES: SynthOptions = {
+  pods: 300,
+  policies: 30,
+  localInterfaces: 100,
+  otherNodes: 4,
+  namespaces: 5,
+  seed: 7,
+  representorPrefix: 'lr',
+};
+
 export function synthesize(o: SynthOptions): Synth {
   const r = rng(o.seed);
   const objects: Obj[] = [];

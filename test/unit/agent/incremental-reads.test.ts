@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { appendFileSync, cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { renderedDevices } from '../../support/rendered-devices.js';
 import { StandInTools } from '../../support/stand-in-tools.js';
 
 interface ReconcileLine {
@@ -20,19 +21,7 @@ describe('agent loop: a change that leaves the pipeline as it was reads no devic
   this.timeout(60_000);
 
   it('the first pass is full and reads every device; a no-op change reads none', async () => {
-    const rendered = await execa('node', [
-      'build/src/cli/main.js',
-      'render',
-      '--manifests',
-      'examples/manifests',
-      '--hostname-override',
-      'worker-1',
-      '--format',
-      'json',
-    ]);
-    const devices = (JSON.parse(rendered.stdout) as { devices: { name: string }[] }).devices.map(
-      (d) => d.name,
-    );
+    const devices = await renderedDevices('examples/manifests', 'worker-1');
     const tools = new StandInTools(['lo', ...devices]);
     // Every device has a clsact qdisc, so each read dumps its filters.
     writeFileSync(

@@ -3,25 +3,14 @@
 
 import { expect } from 'chai';
 import { execa } from 'execa';
+import { renderedDevices } from '../../support/rendered-devices.js';
 import { StandInTools } from '../../support/stand-in-tools.js';
 
 describe('run --manifests --once (real CLI, stand-in tc)', function () {
   this.timeout(60_000);
 
   it('programs the node and exits 0, with the reconcile line the lab parses', async () => {
-    const rendered = await execa('node', [
-      'build/src/cli/main.js',
-      'render',
-      '--manifests',
-      'examples/manifests',
-      '--hostname-override',
-      'worker-1',
-      '--format',
-      'json',
-    ]);
-    const devices = (JSON.parse(rendered.stdout) as { devices: { name: string }[] }).devices.map(
-      (d) => d.name,
-    );
+    const devices = await renderedDevices('examples/manifests', 'worker-1');
     const tools = new StandInTools(['lo', ...devices]);
     try {
       const t0 = Date.now();
