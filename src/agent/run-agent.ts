@@ -3,9 +3,7 @@
 // Nothing touches the kernel until the source has a complete state (SourceNotReady). On SIGTERM
 // or SIGINT a `stopped` flag ends every timer and handler; the rules stay in place.
 
-import type { ClusterSnapshot } from '../cluster/snapshot.js';
 import { formatProblem } from '../cluster/problem.js';
-import type { Problem } from '../cluster/problem.js';
 import type { CompileOptions } from '../tc/compile-options.js';
 import { ExecaTcRunner } from '../tc/apply/tc-runner.js';
 import { kernelReader, Reconciler } from '../tc/apply/reconcile.js';
@@ -15,8 +13,8 @@ import { dumpFiles, writeDumps } from './rule-dumps.js';
 import type { InformerTiming } from '../cluster/kube/informer.js';
 import { AgentMetrics } from './agent-metrics.js';
 import { parseBindAddress, startHealthServer } from './health-server.js';
-import { manifestsSource } from './manifests-source.js';
-import { SourceNotReady } from './source-not-ready.js';
+import { manifestsSource } from '../cluster/manifests-source.js';
+import { SourceNotReady, type StateSource } from '../cluster/state-source.js';
 import { importKubeSource } from '../cluster/kube/load-kube-source.js';
 import { Backoff } from '../cluster/kube/backoff.js';
 import { withObjectSources } from '../cluster/build-snapshot.js';
@@ -52,22 +50,6 @@ export interface AgentOptions {
    * the Node annotation (labs whose "representors" are veth ends, tests with stand-in tc).
    */
   deviceSource?: 'auto' | 'sysfs' | 'annotations';
-}
-
-export interface StateSource {
-  /** Current snapshot; throws SourceNotReady while the source has no complete state. */
-  snapshot(): Promise<ClusterSnapshot>;
-  /** Calls `cb` whenever the state may have changed. */
-  onChange(cb: () => void): void;
-  /** Report a problem with an object (a Kubernetes Event in cluster mode). */
-  report?(problem: Problem): void;
-  /** The source has a complete, current state (default: true). */
-  ready?(): boolean;
-  /** Object changes since the last call, for the reconcile log. */
-  takeChanges?(): string[];
-  /** Objects per kind, for the metrics. */
-  cacheSizes?(): Map<string, number>;
-  stop(): void;
 }
 
 /** What the loop lets reconcileOnce know and record. */

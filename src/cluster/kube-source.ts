@@ -11,7 +11,7 @@ import type { Problem } from './problem.js';
 import { loadClientConfig, type ClientConfig, type ClientConfigOptions } from './kube/client-config.js';
 import { DEFAULT_TIMING, Informer, type InformerTiming, type ResourceKind } from './kube/informer.js';
 import { EventRecorder, type ObjectReference } from './kube/event-recorder.js';
-import { SourceNotReady } from '../agent/source-not-ready.js';
+import { SourceNotReady } from './state-source.js';
 import { log } from '../util/log.js';
 
 export interface KubeSourceOptions extends ClientConfigOptions {

@@ -3,11 +3,10 @@
 // applied), and after one a failed read keeps the last good snapshot.
 
 import { watch, type FSWatcher } from 'node:fs';
-import type { ClusterSnapshot } from '../cluster/snapshot.js';
-import { loadSnapshotFromDir } from '../cluster/load-manifests.js';
+import type { ClusterSnapshot } from './snapshot.js';
+import { loadSnapshotFromDir } from './load-manifests.js';
 import { errorText, log } from '../util/log.js';
-import { SourceNotReady } from './source-not-ready.js';
-import type { StateSource } from './run-agent.js';
+import { SourceNotReady, type StateSource } from './state-source.js';
 
 export function manifestsSource(dir: string, load = loadSnapshotFromDir): StateSource {
   const listeners: (() => void)[] = [];
