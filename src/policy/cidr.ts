@@ -24,10 +24,6 @@ export interface ParsedCidr extends Cidr {
 
 const BITS: Record<IpFamily, number> = { 4: 32, 6: 128 };
 
-export function familyBits(family: IpFamily): number {
-  return BITS[family];
-}
-
 function parseIpv4(s: string): bigint | undefined {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(s);
   if (!m) return undefined;

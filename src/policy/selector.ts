@@ -178,15 +178,3 @@ export function selectorMatches(sel: Selector, labels: Record<string, string>): 
   }
   return true;
 }
-
-/** Short readable form, e.g. "{pod=a, ns in (x,y), !debug}". */
-export function formatSelector(sel: Selector): string {
-  const parts = Object.entries(sel.matchLabels).map(([k, v]) => `${k}=${v}`);
-  for (const e of sel.matchExpressions) {
-    if (e.operator === 'In') parts.push(`${e.key} in (${e.values.join(',')})`);
-    else if (e.operator === 'NotIn') parts.push(`${e.key} notin (${e.values.join(',')})`);
-    else if (e.operator === 'Exists') parts.push(e.key);
-    else parts.push(`!${e.key}`);
-  }
-  return `{${parts.join(', ')}}`;
-}

@@ -2,7 +2,6 @@
 // Chain numbers here are RELATIVE (0 = the root; see layout.ts); the apply layer numbers them, so
 // that changed chains can be installed beside the live ones (make-before-break).
 
-import type { RuleOrigin } from '../policy/types.js';
 import type { UnenforcedInterface } from '../node/device-map.js';
 
 /** The `protocol` of a tc filter: the outer ethertype it is attached to. */
@@ -49,8 +48,6 @@ export interface Filter {
   actions: Action[];
   /** Why this filter exists, for dumps and `explain` (never sent to the kernel). */
   note: string;
-  /** Policy rules this filter enforces, when it comes from a rule. */
-  origins?: RuleOrigin[];
 }
 
 export interface Chain {

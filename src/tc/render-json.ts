@@ -1,5 +1,6 @@
 // IR -> JSON for `render --format json`: one element per kernel filter, with the tc line it is.
 
+import { formatUnenforced } from '../node/device-map.js';
 import type { NodePipeline } from './ir.js';
 import { absoluteChain } from './layout.js';
 import { kernelFilterCount, renderEntry, renderFilter } from './render-tc.js';
@@ -8,6 +9,9 @@ export function renderNodeJson(p: NodePipeline, ctZone: number): unknown {
   return {
     node: p.node,
     warnings: p.warnings,
+    // Local pod interfaces that no device filters in some direction: the text output's
+    // "NOT ENFORCED" comments, as objects.
+    unenforced: (p.unenforced ?? []).map((u) => ({ ...u, text: formatUnenforced(u) })),
     devices: p.devices.map((d) => {
       const filters: unknown[] = [];
       for (const c of d.chains) {
@@ -22,7 +26,6 @@ export function renderNodeJson(p: NodePipeline, ctZone: number): unknown {
               a.kind === 'goto' ? { kind: 'goto', chain: absoluteChain(0, a.chain) } : a,
             ),
             note: f.note,
-            origins: f.origins ?? [],
             tc: renderFilter(d.device, absoluteChain(0, c.index), f, 0, ctZone),
           });
         }
@@ -35,8 +38,7 @@ export function renderNodeJson(p: NodePipeline, ctZone: number): unknown {
           protocol: 'all',
           match: {},
           actions: [{ kind: 'goto', chain: absoluteChain(0, 0) }],
-          note: 'entry: every packet goes to the live generation',
-          origins: [],
+          note: 'entry: every packet goes to the root chain',
           tc: renderEntry(d.device, 0, 'add'),
         });
       }

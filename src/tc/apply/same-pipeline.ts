@@ -3,7 +3,7 @@
 // written or verified; this is that test. The node compiler returns an unchanged device as the
 // same object (src/tc/compile-node.ts), so the identity check answers most calls; a full model
 // rebuild (a policy or namespace change) gives new objects, and then the contents are compared,
-// stopping at the first difference. Notes, purposes and origins never reach the kernel: ignored.
+// stopping at the first difference. Notes and purposes never reach the kernel: ignored.
 
 import type { Action, DevicePipeline, Filter, FlowerMatch } from '../ir.js';
 

@@ -44,6 +44,17 @@ describe('command line: --sysfs-root and --offload', () => {
     );
     const render = await cli(['render', ...BASE, '--sysfs-root', fx.root]);
     expect(render.stdout).to.include('# app/frontend net1 on app/accel-net (node worker-1) is NOT ENFORCED:');
+    const renderJson = await cli(['render', ...BASE, '--sysfs-root', fx.root, '--format', 'json']);
+    expect(renderJson.exitCode, renderJson.stderr).to.equal(0);
+    const unenforced = (JSON.parse(renderJson.stdout) as { unenforced: Record<string, string>[] }).unenforced;
+    expect(unenforced.map((u) => [u.pod, u.interface, u.direction])).to.deep.include([
+      'app/frontend',
+      'net1',
+      'egress',
+    ]);
+    expect(unenforced.find((u) => u.pod === 'app/frontend')!.text).to.match(
+      /is NOT ENFORCED: .*no VF representor in sysfs/,
+    );
     expect(render.stderr).to.match(
       /"level":"error".*app\/frontend net1 on app\/accel-net \(node worker-1\) is NOT ENFORCED/,
     );

@@ -409,7 +409,7 @@ describe('parseFilterDump: lab output', () => {
 // The round trip: compiled pipeline -> tc's JSON -> parseFilterDump -> planDevice = noop.
 
 /** A compiled filter as the kernel holds it: gotos absolute, no note; keys in a fixed order. */
-function kernelForm(f: Filter, gen: FreshChoice): Omit<Filter, 'note' | 'origins'> {
+function kernelForm(f: Filter, gen: FreshChoice): Omit<Filter, 'note'> {
   const actions: Action[] = f.actions.map((a) =>
     a.kind === 'goto' ? { kind: 'goto', chain: absoluteChain(gen, a.chain) } : a,
   );

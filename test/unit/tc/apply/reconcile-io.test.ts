@@ -255,7 +255,7 @@ describe('samePipeline', () => {
     expect(samePipeline(d, structuredClone(d))).to.equal(true);
   });
 
-  it('ignores what never reaches the kernel (notes, purposes, origins)', () => {
+  it('ignores what never reaches the kernel (notes, purposes, networks)', () => {
     const d = device();
     const c = structuredClone(d);
     c.chains[0]!.purpose = 'something else';
