@@ -46,6 +46,17 @@ export class AgentMetrics {
     labelNames: ['device'],
     registers: [this.registry],
   });
+  private readonly devicesRead = new Counter({
+    name: `${P}devices_read_total`,
+    help: 'Devices whose rules were read back from the kernel (a reconcile reads only those that may differ; a resync all)',
+    registers: [this.registry],
+  });
+  private readonly externalDeletions = new Counter({
+    name: `${P}rules_deleted_externally_total`,
+    help: "Deletions by someone else of a device's live rules (its qdisc, entry filter or a live chain), seen by tc monitor",
+    labelNames: ['device'],
+    registers: [this.registry],
+  });
   private readonly watchRestarts = new Counter({
     name: `${P}watch_restarts_total`,
     help: 'Watches started again, per kind and why (closed, stalled, error)',
@@ -101,6 +112,14 @@ export class AgentMetrics {
   setPipeline(pipeline: NodePipeline): void {
     this.filters.reset();
     for (const d of pipeline.devices) this.filters.set({ device: d.device }, filterCount(d));
+  }
+
+  addDevicesRead(n: number): void {
+    this.devicesRead.inc(n);
+  }
+
+  externalDeletion(device: string): void {
+    this.externalDeletions.inc({ device });
   }
 
   applyError(device: string): void {

@@ -21,6 +21,7 @@ import { withObjectSources } from '../cluster/build-snapshot.js';
 import { annotationSource, sysfsSource } from '../node/device-source.js';
 import { hostSysFs } from '../node/sysfs.js';
 import { startLinkMonitor } from '../node/link-monitor.js';
+import { startRuleMonitor } from '../tc/apply/rule-monitor.js';
 import { unenforcedProblems } from '../node/unenforced-problems.js';
 import { readOffload, type DeviceOffload } from '../tc/apply/offload-state.js';
 
@@ -132,6 +133,7 @@ export async function reconcileOnce(
   const full = hooks.full ?? true;
   const report = await reconciler.reconcile(pipeline, { full });
   hooks.metrics?.addTcLines(report.writes);
+  hooks.metrics?.addDevicesRead(report.read);
   const numberings = new Map<string, readonly number[]>();
   for (const out of report.outcomes) {
     if (out.error) {
@@ -331,6 +333,21 @@ export async function runAgent(o: AgentOptions): Promise<number> {
           (m) => log.warn(m),
         )
       : undefined;
+  // Someone else deleting a device's live rules (its qdisc, entry or a live chain) could leave a
+  // pod unprotected until the resync: read and repair that device at once.
+  const deletions = startRuleMonitor(
+    runner.tc,
+    (e) => {
+      if (stopped || !reconciler.noticeDeletion(e)) return;
+      log.warn(
+        `device ${e.device}: its rules were deleted by someone else (${e.what}); programming it again`,
+      );
+      metrics.externalDeletion(e.device);
+      pendingSince ??= Date.now();
+      schedule(200);
+    },
+    (m) => log.warn(`rule monitor: ${m}`),
+  );
   const bind = parseBindAddress(o.metricsBindAddress ?? '0');
   const server = bind
     ? await startHealthServer(
@@ -358,6 +375,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   if (timer) clearTimeout(timer);
   abort.abort();
   links?.stop();
+  deletions.stop();
   source.stop();
   server?.close();
   log.info(`agent stopping on ${signal}; rules stay in place`);

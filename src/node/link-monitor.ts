@@ -3,12 +3,9 @@
 // also checks the netdev list itself on every reconcile, so a monitor that dies only delays a
 // rename until the next resync; it is restarted with a delay.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
+import { startLineMonitor, type LineMonitor } from '../util/line-monitor.js';
 
-export interface LinkMonitor {
-  stop(): void;
-}
+export type LinkMonitor = LineMonitor;
 
 export function startLinkMonitor(
   onChange: (line: string) => void,
@@ -16,27 +13,5 @@ export function startLinkMonitor(
   ipBinary = 'ip',
   restartMs = 5000,
 ): LinkMonitor {
-  let child: ChildProcess | undefined;
-  let stopped = false;
-  let timer: NodeJS.Timeout | undefined;
-  const start = () => {
-    const c = spawn(ipBinary, ['-o', 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    child = c;
-    createInterface({ input: c.stdout! }).on('line', (line) => onChange(line));
-    c.on('error', (e) => onError(`link monitor: ${e.message}`));
-    c.on('exit', (code) => {
-      if (stopped) return;
-      onError(`link monitor (${ipBinary} monitor link) exited with ${code}; restarting`);
-      timer = setTimeout(start, restartMs);
-      timer.unref();
-    });
-  };
-  start();
-  return {
-    stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      child?.kill();
-    },
-  };
+  return startLineMonitor({ file: ipBinary, args: ['-o', 'monitor', 'link'] }, onChange, onError, restartMs);
 }

@@ -1,7 +1,9 @@
 // Faults injected on a real kernel while UDP probes flow: tc killed in the middle of a write batch,
 // a representor deleted in the middle of a reconcile (then re-created), the agent killed with
 // SIGKILL in the middle of a reconcile (then restarted). No probe may see a verdict that neither
-// the old nor the new policy gives, and the next reconcile converges with no leftovers.
+// the old nor the new policy gives, and the next reconcile converges with no leftovers. And
+// someone else deleting the agent's rules: `tc monitor` sees it and the next reconcile, which reads
+// only that device, restores them.
 
 import { expect } from 'chai';
 import { execa, type ResultPromise } from 'execa';
@@ -14,7 +16,10 @@ import { NodePipelineBuilder } from '../../src/agent/node-pipeline-builder.js';
 import { reconcileOnce, type AgentOptions } from '../../src/agent/run-agent.js';
 import { kernelReader, Reconciler } from '../../src/tc/apply/reconcile.js';
 import { liveChains, ownedChains } from '../../src/tc/apply/device-state.js';
-import { ExecaTcRunner } from '../../src/tc/apply/tc-runner.js';
+import { command, ExecaTcRunner } from '../../src/tc/apply/tc-runner.js';
+import { startRuleMonitor } from '../../src/tc/apply/rule-monitor.js';
+import type { RuleDeletion } from '../../src/tc/apply/rule-deletions.js';
+import { sleep, waitFor } from '../support/wait-for.js';
 import { DEFAULT_COMPILE_OPTIONS } from '../../src/tc/compile-options.js';
 import { buildTopology, type Topology } from './lab/topology.js';
 import { Agents, loadModel } from './lab/observe.js';
@@ -51,7 +56,7 @@ const B = [...base, ...aToB([81])];
 
 /** One node's agent with a given tc binary (a stand-in that fails on purpose). */
 class NodeAgent {
-  private readonly reconciler: Reconciler;
+  readonly reconciler: Reconciler;
   private readonly builder: NodePipelineBuilder;
   constructor(
     readonly node: string,
@@ -62,7 +67,7 @@ class NodeAgent {
     this.reconciler = new Reconciler(runner, kernelReader(runner), DEFAULT_COMPILE_OPTIONS.ctZone);
     this.builder = new NodePipelineBuilder(node, ['accelerated-bridge'], DEFAULT_COMPILE_OPTIONS);
   }
-  reconcile(dir: string): Promise<{ ok: boolean; failed: string[]; writes: number }> {
+  reconcile(dir: string, full = true): Promise<{ ok: boolean; failed: string[]; writes: number }> {
     const o: AgentOptions = {
       nodeName: this.node,
       manifests: dir,
@@ -76,7 +81,7 @@ class NodeAgent {
       onChange: () => undefined,
       stop: () => undefined,
     };
-    return reconcileOnce(source, this.reconciler, this.builder, o, new Set());
+    return reconcileOnce(source, this.reconciler, this.builder, o, new Set(), { full });
   }
 }
 
@@ -264,6 +269,79 @@ describe('faults on a real kernel', function () {
     }
     const out = await probes.stop();
     expectOnlyOldOrNew(out);
+    await expectConverged(topo, dir);
+  });
+
+  it("someone else deleting the agent's qdisc or a live chain's filters: tc monitor sees it, the next reconcile reads that device alone and restores it", async () => {
+    const b = pod('x', 'b');
+    const c = pod('x', 'c');
+    const [node, ns] = [...topo.nodeNs].find(([n]) => n === b.node)!;
+    const bNs = topo.podNs.get('x/b')!;
+    const aNs = topo.podNs.get('x/a')!;
+    const udp81 = async (from: string, to: string) =>
+      (
+        await sh(`echo p | ip netns exec ${from} timeout 3 socat -T1 - UDP4:${to}:81 2>/dev/null`, {
+          allowFail: true,
+        })
+      ).includes('p');
+    await writeManifests(A, dir);
+    await agents.apply(dir);
+    const agent = new NodeAgent(node, ns, 'tc');
+    expect((await agent.reconcile(dir)).ok).to.equal(true);
+    const seen: RuleDeletion[] = [];
+    const noticed: RuleDeletion[] = [];
+    const errors: string[] = [];
+    const monitor = startRuleMonitor(
+      command('tc', ns),
+      (e) => {
+        seen.push(e);
+        if (agent.reconciler.noticeDeletion(e)) noticed.push(e);
+      },
+      (m) => errors.push(m),
+    );
+    try {
+      await sleep(1000);
+      // The agent's own update deletes the chains it replaced: seen, but not taken for tampering.
+      await writeManifests(B, dir);
+      const update = await agent.reconcile(dir, false);
+      expect(update).to.deep.include({ ok: true });
+      expect(update.writes, 'the update wrote').to.be.greaterThan(0);
+      await waitFor(
+        'the deletions of the replaced chains',
+        () => seen.some((e) => e.what === 'chain'),
+        20_000,
+      );
+      await sleep(1000);
+      expect(noticed, 'own deletions').to.deep.equal([]);
+      expect(await agent.reconcile(dir, false), 'nothing to read or write').to.deep.include({ writes: 0 });
+
+      // Someone deletes the clsact qdisc: x/b's egress is unfiltered until the agent acts.
+      await sh(`ip netns exec ${ns} tc qdisc del dev ${b.rep} clsact`);
+      await waitFor(
+        'the qdisc deletion to be noticed',
+        () => noticed.some((e) => e.what === 'qdisc'),
+        20_000,
+      );
+      const restored = await agent.reconcile(dir, false);
+      expect(restored.ok).to.equal(true);
+      expect(restored.writes).to.be.greaterThan(0);
+      // Real packets through the restored rules: B isolates x/b's egress; x/a -> x/b:81 is allowed.
+      expect(await udp81(bNs, c.ipv4), 'x/b -> x/c:81 after the restore').to.equal(false);
+      expect(await udp81(aNs, b.ipv4), 'x/a -> x/b:81 after the restore').to.equal(true);
+
+      // Someone deletes the filters of one prio in a live chain (the state chain's final drop).
+      const state = agent.reconciler.numberingOf(b.rep)![1]!;
+      noticed.length = 0;
+      await sh(`ip netns exec ${ns} tc filter del dev ${b.rep} ingress chain ${state} pref 44`);
+      await waitFor('the filter deletion to be noticed', () => noticed.length > 0, 20_000);
+      expect(noticed[0]).to.deep.include({ what: 'filter', device: b.rep, chain: state, pref: 44 });
+      expect((await agent.reconcile(dir, false)).writes).to.be.greaterThan(0);
+      expect(errors, 'monitor errors').to.deep.equal([]);
+    } finally {
+      monitor.stop();
+    }
+    // The other nodes are still on A: bring them to B, then every node must be converged.
+    await agents.apply(dir);
     await expectConverged(topo, dir);
   });
 });

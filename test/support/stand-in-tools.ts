@@ -1,9 +1,18 @@
 // Stand-ins for `tc` and `ip` that record what the agent runs, for agent tests without a kernel.
 // `tc -batch -` appends its input to writes.log; reads answer from files: qdiscs.json for
 // `tc -j qdisc show`, dump-<dev>-<ingress|egress>.json for each `filter show` line of a read
-// batch ("[]" when absent), links.json for `ip -j link show`. Put `dir` first in PATH for `ip`.
+// batch ("[]" when absent), links.json for `ip -j link show`; `tc monitor` prints what
+// monitor(line) appends. Put `dir` first in PATH for `ip`.
 
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,6 +26,8 @@ case "$*" in
       if [ -f "$dir/dump-$dev-$hook.json" ]; then cat "$dir/dump-$dev-$hook.json"; else echo '[]'; fi
     done ;;
   "-batch -") cat >> "$dir/writes.log" ;;
+  # tc monitor: the lines a test appends to monitor.log, until the agent (the parent) exits.
+  monitor) exec tail -n +1 -F "$dir/monitor.log" --pid="$PPID" 2>/dev/null ;;
   *) echo '[]' ;;
 esac
 `;
@@ -36,6 +47,12 @@ export class StandInTools {
     chmodSync(join(this.dir, 'tc'), 0o755);
     chmodSync(join(this.dir, 'ip'), 0o755);
     this.setLinks(links);
+    writeFileSync(join(this.dir, 'monitor.log'), '');
+  }
+
+  /** A line for `tc monitor` to print (a kernel event, as iproute2 writes it). */
+  monitor(line: string): void {
+    appendFileSync(join(this.dir, 'monitor.log'), line + '\n');
   }
 
   get tc(): string {

@@ -13,6 +13,8 @@ import { parseFilterDump } from './parse-filters.js';
 import { ExternalCallError, type BatchFailure, type TcRunner } from './tc-runner.js';
 import { splitJsonDocuments } from './json-stream.js';
 import { samePipeline } from './same-pipeline.js';
+import type { RuleDeletion } from './rule-deletions.js';
+import { ENTRY_CHAIN, ENTRY_PRIO } from '../layout.js';
 
 export interface DeviceOutcome {
   device: string;
@@ -170,6 +172,10 @@ export class Reconciler {
   private readonly undiscovered = new Set<string>();
   /** Devices on their desired pipeline as of their last write or read (see ReconcileOptions). */
   private readonly settled = new Map<string, Settled>();
+  /** Devices whose batch is running: the numbering it installs, or 'cleanup'. */
+  private readonly inFlight = new Map<string, readonly number[] | 'cleanup'>();
+  /** Devices that lost live rules to someone else while their batch ran: not settled by it. */
+  private readonly disturbed = new Set<string>();
 
   constructor(
     private readonly runner: TcRunner,
@@ -180,6 +186,28 @@ export class Reconciler {
   /** A device's chain numbering (index = relative chain) after the last reconcile. */
   numberingOf(device: string): readonly number[] | undefined {
     return this.live.get(device);
+  }
+
+  /**
+   * A deletion seen by the rule monitor. True when it removed rules a device depends on (its
+   * qdisc, its entry filter, a filter or chain of its live numbering), on a device that would not
+   * otherwise be read: the device is read again at the next reconcile, which the caller should
+   * start. The agent's own deletions (the chains an update replaced, a cleanup) are not live.
+   */
+  noticeDeletion(e: RuleDeletion): boolean {
+    const d = e.device;
+    const flight = this.inFlight.get(d);
+    if (flight === 'cleanup') return false;
+    // Not settled and not being written: the next reconcile reads it anyway.
+    if (flight === undefined && !this.settled.has(d)) return false;
+    const numbering = flight ?? this.live.get(d) ?? [];
+    const live =
+      e.what === 'qdisc' ||
+      (e.chain === ENTRY_CHAIN ? e.what === 'chain' || e.pref === ENTRY_PRIO : numbering.includes(e.chain));
+    if (!live) return false;
+    if (flight !== undefined) this.disturbed.add(d);
+    else this.settled.delete(d);
+    return true;
   }
 
   /** Each device's state, or why it could not be read (never one device's problem for all). */
@@ -336,7 +364,10 @@ export class Reconciler {
         lines.push(...p.plan.lines);
       }
       // Until its lines are known to have run, a device may hold anything between old and new.
-      for (const p of queue) this.settled.delete(p.want.device);
+      for (const p of queue) {
+        this.settled.delete(p.want.device);
+        this.inFlight.set(p.want.device, p.plan.kind === 'cleanup' ? 'cleanup' : (p.plan.chains ?? []));
+      }
       let failure: BatchFailure | undefined;
       processes++;
       try {
@@ -344,6 +375,8 @@ export class Reconciler {
       } catch (e) {
         if (e instanceof ExternalCallError && e.reason === 'aborted') throw e;
         failure = { line: 0, text: '', message: message(e) };
+      } finally {
+        for (const p of queue) this.inFlight.delete(p.want.device);
       }
       if (!failure) {
         for (const p of queue) outcomes.push(this.written(p, links));
@@ -371,7 +404,9 @@ export class Reconciler {
     else this.live.set(d, plan.chains);
     if (plan.kind === 'cleanup') this.known.delete(d);
     else this.known.add(d);
-    this.settled.set(d, { pipeline: want, ifindex: links.get(d) });
+    // Rules deleted by someone else while the batch ran: read the device again next time.
+    if (this.disturbed.delete(d)) this.settled.delete(d);
+    else this.settled.set(d, { pipeline: want, ifindex: links.get(d) });
     return { device: d, kind: plan.kind, writes: plan.lines.length };
   }
 
@@ -381,6 +416,7 @@ export class Reconciler {
     // Make-before-break: the device is wholly on its old or its new rules; the next run converges.
     this.known.add(d);
     this.settled.delete(d);
+    this.disturbed.delete(d);
     const where = failure.line > 0 ? `line ${failure.line} failed: ` : 'failed: ';
     const line = failure.text ? ` (line: ${failure.text})` : '';
     return {

@@ -1,4 +1,5 @@
-// The only code that runs `tc` and `ip`. Writes go through one `tc -batch -` per call; reads use
+// The only code that runs `tc` and `ip` to read or write rules (the two monitors, rule-monitor.ts
+// and src/node/link-monitor.ts, only listen). Writes go through one `tc -batch -` per call; reads use
 // JSON output. Every process has a timeout (a hung tc must not hang the agent) and can be abandoned
 // through an AbortSignal (the agent stopping on SIGTERM).
 

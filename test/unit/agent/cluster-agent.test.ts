@@ -123,7 +123,7 @@ describe('the agent in cluster mode (real CLI, list/watch test server, stand-in 
     it(`writes nothing while the ${kind} LIST is forbidden, and programs once it is allowed`, async () => {
       server.forbid(kind);
       const a = run();
-      await waitFor('a refused LIST', () => server.requestsOf(kind, 'list').length >= 2, 10_000, 50);
+      await waitFor('a refused LIST', () => server.requestsOf(kind, 'list').length >= 2, 20_000, 50);
       await sleep(1500);
       expect(tools.writes(), 'no tc write before a full sync').to.deep.equal([]);
       const r = await readyz();

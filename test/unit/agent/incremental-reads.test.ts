@@ -1,6 +1,8 @@
 // The agent loop (real CLI, stand-in tc): its first reconcile reads every device back, and a
 // change that leaves the node's pipeline as it was reads none (docs/reliability.md, "What a
-// reconcile reads"); the periodic resync, every 60 s, is the one that reads them all again.
+// reconcile reads"); the periodic resync, every 60 s, is the one that reads them all again. A
+// deletion of a device's live rules by someone else, printed by `tc monitor`, gets that one device
+// read and written at once.
 
 import { expect } from 'chai';
 import { execa } from 'execa';
@@ -17,56 +19,70 @@ interface ReconcileLine {
   how?: string;
 }
 
+/** The real CLI on a copy of examples/manifests for worker-1, with the stand-in tc. */
+async function startAgent() {
+  const devices = await renderedDevices('examples/manifests', 'worker-1');
+  const tools = new StandInTools(['lo', ...devices]);
+  // Every device has a clsact qdisc, so each read dumps its filters.
+  writeFileSync(
+    join(tools.dir, 'qdiscs.json'),
+    JSON.stringify(devices.map((dev) => ({ kind: 'clsact', dev }))),
+  );
+  const manifests = mkdtempSync(join(tmpdir(), 'mnp-tc-manifests-'));
+  cpSync('examples/manifests', manifests, { recursive: true });
+  const agent = execa(
+    'node',
+    [
+      'build/src/cli/main.js',
+      '--manifests',
+      manifests,
+      '--hostname-override',
+      'worker-1',
+      '-v',
+      '2',
+      '--tc',
+      tools.tc,
+    ],
+    { reject: false, env: tools.env(), buffer: false },
+  );
+  const lines: ReconcileLine[] = [];
+  const log: string[] = [];
+  let waiting: (() => void) | undefined;
+  let rest = '';
+  agent.stderr!.on('data', (chunk: Buffer) => {
+    const text = rest + chunk.toString();
+    const parts = text.split('\n');
+    rest = parts.pop() ?? '';
+    for (const p of parts) {
+      log.push(p);
+      if (!p.includes('reconciled node')) continue;
+      lines.push(JSON.parse(p) as ReconcileLine);
+      waiting?.();
+    }
+  });
+  const reconciles = async (n: number) => {
+    const until = Date.now() + 30_000;
+    while (lines.length < n && Date.now() < until)
+      await new Promise<void>((r) => {
+        waiting = r;
+        setTimeout(r, 500);
+      });
+    expect(lines.length, 'reconciles logged').to.be.at.least(n);
+  };
+  const stop = async () => {
+    agent.kill('SIGTERM');
+    await agent;
+    tools.remove();
+    rmSync(manifests, { recursive: true, force: true });
+  };
+  return { devices, tools, manifests, lines, log, reconciles, stop };
+}
+
 describe('agent loop: a change that leaves the pipeline as it was reads no device', function () {
   this.timeout(60_000);
 
   it('the first pass is full and reads every device; a no-op change reads none', async () => {
-    const devices = await renderedDevices('examples/manifests', 'worker-1');
-    const tools = new StandInTools(['lo', ...devices]);
-    // Every device has a clsact qdisc, so each read dumps its filters.
-    writeFileSync(
-      join(tools.dir, 'qdiscs.json'),
-      JSON.stringify(devices.map((dev) => ({ kind: 'clsact', dev }))),
-    );
-    const manifests = mkdtempSync(join(tmpdir(), 'mnp-tc-manifests-'));
-    cpSync('examples/manifests', manifests, { recursive: true });
-    const agent = execa(
-      'node',
-      [
-        'build/src/cli/main.js',
-        '--manifests',
-        manifests,
-        '--hostname-override',
-        'worker-1',
-        '-v',
-        '2',
-        '--tc',
-        tools.tc,
-      ],
-      { reject: false, env: tools.env(), buffer: false },
-    );
-    const lines: ReconcileLine[] = [];
-    let waiting: (() => void) | undefined;
-    let rest = '';
-    agent.stderr!.on('data', (chunk: Buffer) => {
-      const text = rest + chunk.toString();
-      const parts = text.split('\n');
-      rest = parts.pop() ?? '';
-      for (const p of parts) {
-        if (!p.includes('reconciled node')) continue;
-        lines.push(JSON.parse(p) as ReconcileLine);
-        waiting?.();
-      }
-    });
-    const reconciles = async (n: number) => {
-      const until = Date.now() + 30_000;
-      while (lines.length < n && Date.now() < until)
-        await new Promise<void>((r) => {
-          waiting = r;
-          setTimeout(r, 500);
-        });
-      expect(lines.length, 'reconciles logged').to.be.at.least(n);
-    };
+    const { devices, manifests, lines, reconciles, stop } = await startAgent();
     try {
       await reconciles(1);
       expect(lines[0]!.full).to.equal(true);
@@ -78,10 +94,32 @@ describe('agent loop: a change that leaves the pipeline as it was reads no devic
       expect(lines[1]!.full).to.equal(false);
       expect(lines[1]!.devicesRead).to.equal(0);
     } finally {
-      agent.kill('SIGTERM');
-      await agent;
-      tools.remove();
-      rmSync(manifests, { recursive: true, force: true });
+      await stop();
+    }
+  });
+
+  it("someone else deleting a device's qdisc (tc monitor) gets that one device read and written again at once", async () => {
+    const { devices, tools, lines, log, reconciles, stop } = await startAgent();
+    try {
+      await reconciles(1);
+      const device = devices.find((d) => d !== 'lo')!;
+      const writesBefore = tools.writes().length;
+      // Not the agent's: another qdisc kind, a chain it never used, a device it does not manage.
+      tools.monitor('deleted qdisc mq 0: dev ' + device + ' root');
+      tools.monitor(`deleted chain dev ${device} parent ffff: chain 29999`);
+      tools.monitor('deleted qdisc clsact ffff: dev not-managed parent ffff:fff1');
+      tools.monitor(`deleted qdisc clsact ffff: dev ${device} parent ffff:fff1 refcnt 0`);
+      await reconciles(2);
+      expect(lines[1]!.full).to.equal(false);
+      expect(lines[1]!.devicesRead).to.equal(1);
+      const rewritten = tools.writes().slice(writesBefore);
+      expect(rewritten.length).to.be.greaterThan(0);
+      expect(new Set(rewritten.map((l) => /dev (\S+)/.exec(l)?.[1]))).to.deep.equal(new Set([device]));
+      const warnings = log.filter((l) => l.includes('deleted by someone else'));
+      expect(warnings).to.have.length(1);
+      expect(warnings[0]).to.include(`device ${device}: its rules were deleted by someone else (qdisc)`);
+    } finally {
+      await stop();
     }
   });
 });

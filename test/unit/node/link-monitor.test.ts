@@ -34,6 +34,6 @@ describe('link monitor', () => {
       '7: eth7: <BROADCAST> mtu 1500',
       'Deleted 7: eth7',
     ]);
-    expect(errors[0]).to.equal(`link monitor (${ip} monitor link) exited with 3; restarting`);
+    expect(errors[0]).to.equal(`${ip} -o monitor link exited with 3; restarting in 10 ms`);
   });
 });
