@@ -9,7 +9,7 @@
 #     100-representor node of a 5,000-pod cluster, each compiled and reconciled as the agent does,
 #     p50/p90/p99, and the same lines through raw `tc -batch`. Default: a and b ((c) runs with b;
 #     (d) only when named, about 10 minutes). BENCH_REPS (default 3) sets the repetitions of (a);
-#     for (d): BENCH_CHANGES (default 40), BENCH_WARMUP (compiled, not applied; default 20),
+#     for (d): BENCH_CHANGES (default 30), BENCH_WARMUP (compiled, not applied; default 20),
 #     BENCH_SEED (the changes; default 17), BENCH_D_CLUSTER=lab100 (the 300-pod cluster of (b)).
 # Outside the lab it re-executes itself through test/lab/run.sh (about 4 s of boot); inside, it
 # runs one node process (build/bench/lab-apply.js), because every process start costs 25-80 ms
