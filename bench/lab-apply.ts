@@ -560,7 +560,10 @@ async function partD(changes: number, warmup: number, seed: number): Promise<voi
     builder.compileNode(builder.buildModel(snapshot).model, snapshot);
   }
   const warmMs = performance.now() - t;
+  runner.reset();
   const settled = await rec.reconcile(builder.build(snapshotOf(objects)).pipeline, { full: false });
+  // The twins follow: they must hold what the devices hold before every measured change.
+  if (settled.writes > 0) await rawBatch(onDevice(runner.written.flat(), mirrorOf));
   console.log(
     `warm-up: ${flips} changes compiled in ${fmtMs(warmMs)} (${fmtMs(warmMs / Math.max(1, flips))} each), not applied; ` +
       `settling reconcile wrote ${settled.writes} lines\n`,
@@ -602,7 +605,14 @@ async function partD(changes: number, warmup: number, seed: number): Promise<voi
       raw: written.length > 0 ? await rawBatch(onDevice(written, mirrorOf)) : 0,
     };
     samples.push(sample);
+    // As it goes: the lab is slow, and a run cut short by its timeout still shows what it measured.
+    console.log(
+      `change ${samples.length}/${series.length} ${sample.change}: ${fmtMs(sample.snapshot + sample.model + sample.compile)} ` +
+        `+ ${fmtMs(sample.reconcile)} (${sample.devicesRead} read, ${sample.devicesWritten} written, ${sample.lines} lines); ` +
+        `raw ${fmtMs(sample.raw)}`,
+    );
   }
+  console.log('');
   const total = (x: ChangeSample) => x.snapshot + x.model + x.compile + x.reconcile;
   const compileOf = (x: ChangeSample) => x.snapshot + x.model + x.compile;
   const rest = (x: ChangeSample) => x.reconcile - x.links - x.qdiscs - x.dumps - x.batch;
