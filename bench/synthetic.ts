@@ -362,3 +362,56 @@ export function withLabels(objects: Obj[], index: number, labels: Labels): Obj[]
   out[index] = p as unknown as Obj;
   return out;
 }
+
+/**
+ * The lab's event-to-rules cluster (lab-apply.ts (d)): compile-time.ts's 5,000 pods × 500
+ * policies (seed 42), 100 managed interfaces on node-000, representors named lr<k> as in the lab.
+ */
+export const LAB_5000_PODS: SynthOptions = {
+  pods: 5000,
+  policies: 500,
+  localInterfaces: 100,
+  otherNodes: 50,
+  namespaces: 20,
+  seed: 42,
+  representorPrefix: 'lr',
+};
+
+/** One pod's app label change (apply with withLabelChange). */
+export interface AppLabelChange {
+  /** Index of the pod in `objects`. */
+  index: number;
+  /** "ns/name". */
+  pod: string;
+  /** On the benchmarked node. */
+  local: boolean;
+  app: string;
+}
+
+/**
+ * `count` app label changes, each on a different pod, a local and a remote pod in turn, each to an
+ * app other than the pod's own; deterministic from the seed.
+ */
+export function appLabelChanges(synth: Synth, count: number, seed: number): AppLabelChange[] {
+  const r = rng(seed);
+  const localIndexes = new Set(synth.localPods.values());
+  const pods = synth.objects.flatMap((o, i) => ((o as { kind?: string }).kind === 'Pod' ? [i] : []));
+  const pools = [pods.filter((i) => localIndexes.has(i)), pods.filter((i) => !localIndexes.has(i))];
+  const out: AppLabelChange[] = [];
+  for (let k = 0; k < count; k++) {
+    const local = k % 2 === 0;
+    const pool = pools[local ? 0 : 1]!;
+    if (pool.length === 0)
+      throw new Error(`not enough ${local ? 'local' : 'remote'} pods for ${count} changes`);
+    // Take the pod out of its pool: every change is on a different pod.
+    const index = pool.splice(Math.floor(r() * pool.length), 1)[0]!;
+    const meta = (synth.objects[index] as { metadata: { namespace: string; name: string; labels: Labels } })
+      .metadata;
+    const app = pick(
+      r,
+      APPS.filter((a) => a !== meta.labels.app),
+    );
+    out.push({ index, pod: `${meta.namespace}/${meta.name}`, local, app });
+  }
+  return out;
+}

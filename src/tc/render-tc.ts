@@ -142,12 +142,7 @@ export function renderChainLines(
   return lines;
 }
 
-/** Every line of a fresh install at one base, without the entry (bench/lab-apply.ts uses it). */
-export function renderGenerationLines(d: DevicePipeline, choice: FreshChoice, ctZone: number): string[] {
-  return renderChainLines(d, choice, ctZone);
-}
-
-/** The entry of a fresh install at one base (bench/lab-apply.ts uses it). */
+/** The entry of a fresh install at one base (`render --format json`, the docs' tests). */
 export function renderEntry(
   dev: string,
   choice: FreshChoice,

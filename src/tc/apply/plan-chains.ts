@@ -184,8 +184,8 @@ export function assignChains(d: DevicePipeline, state: DeviceState, ctZone: numb
   const used = new Set<number>();
   let lowestFree = OWNED_FIRST;
   const free = (n: number) => !kernel.taken.has(n) && !used.has(n);
-  for (const rel of childrenFirst(d)) {
-    const keys = byIndex.get(rel)!.filters.map((f) =>
+  const keysOf = (rel: number) =>
+    byIndex.get(rel)!.filters.map((f) =>
       filterKey(
         {
           ...f,
@@ -194,7 +194,12 @@ export function assignChains(d: DevicePipeline, state: DeviceState, ctZone: numb
         ctZone,
       ),
     );
-    const candidates = (kernel.byKey.get(chainKey(keys)) ?? []).filter((n) => !used.has(n));
+  // Without reusable kernel chains (a fresh install) nothing can match: no content keys to make.
+  const reusable = kernel.byKey.size > 0;
+  for (const rel of childrenFirst(d)) {
+    const candidates = reusable
+      ? (kernel.byKey.get(chainKey(keysOf(rel))) ?? []).filter((n) => !used.has(n))
+      : [];
     // Among equal chains: the one the live rules use at this place, else the one this relative
     // chain would have been written to, so that after a restart the same chains pair up again.
     const preferred = FRESH_BASE.map((b) => b + rel);

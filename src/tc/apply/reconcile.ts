@@ -210,11 +210,17 @@ export class Reconciler {
     return true;
   }
 
-  /** Each device's state, or why it could not be read (never one device's problem for all). */
-  async readStates(devices: string[]): Promise<Map<string, DeviceState | DumpFailure>> {
+  /**
+   * Each device's state, or why it could not be read (never one device's problem for all).
+   * `qdiscs`: the qdiscs as this reconcile already read them (discovery), instead of reading again.
+   */
+  async readStates(
+    devices: string[],
+    qdiscs?: Map<string, 'clsact' | 'ingress'>,
+  ): Promise<Map<string, DeviceState | DumpFailure>> {
     const states = new Map<string, DeviceState | DumpFailure>();
     if (devices.length === 0) return states;
-    const qdiscs = await this.reader.ingressQdiscs();
+    qdiscs ??= await this.reader.ingressQdiscs();
     const withQdisc = devices.filter((d) => qdiscs.has(d));
     const dumps = await readDumpsIsolated(this.reader, withQdisc);
     for (const d of devices) states.set(d, classify(d, undefined, []));
@@ -244,11 +250,15 @@ export class Reconciler {
 
   /**
    * At the first reconcile, find devices that carry the agent's filters from an earlier run. What
-   * it read is returned: the same reconcile uses it instead of reading those devices again.
+   * it read is returned (the devices' states and the qdiscs): the same reconcile uses it instead
+   * of reading again.
    */
-  private async discover(): Promise<Map<string, DeviceState | DumpFailure>> {
+  private async discover(): Promise<{
+    read: Map<string, DeviceState | DumpFailure>;
+    qdiscs?: Map<string, 'clsact' | 'ingress'>;
+  }> {
     const read = new Map<string, DeviceState | DumpFailure>();
-    if (this.discovered && this.undiscovered.size === 0) return read;
+    if (this.discovered && this.undiscovered.size === 0) return { read };
     const qdiscs = await this.reader.ingressQdiscs();
     const devices = [...qdiscs.keys()].filter((d) => !this.discovered || this.undiscovered.has(d)).sort();
     const dumps = await readDumpsIsolated(this.reader, devices);
@@ -260,7 +270,7 @@ export class Reconciler {
       else if (s.entryPresent || s.owned.length > 0) this.known.add(d);
     });
     this.discovered = true;
-    return read;
+    return { read, qdiscs };
   }
 
   /** The device is on `want` as of its last write or read, and is the same netdev. */
@@ -271,7 +281,7 @@ export class Reconciler {
 
   async reconcile(pipeline: NodePipeline, options: ReconcileOptions = {}): Promise<ReconcileReport> {
     const full = options.full ?? true;
-    const discovered = await this.discover();
+    const { read: discovered, qdiscs } = await this.discover();
     const links = await this.reader.links();
     const desired = new Map<string, DevicePipeline>();
     for (const d of pipeline.devices) desired.set(d.device, d);
@@ -294,7 +304,7 @@ export class Reconciler {
     }
     const toRead = present.filter((d) => full || !this.isSettled(desired.get(d)!, links.get(d)));
     const readNow = toRead.filter((d) => !discovered.has(d));
-    const states = await this.readStates(readNow);
+    const states = await this.readStates(readNow, qdiscs);
     for (const [d, s] of discovered) if (desired.has(d) && links.has(d)) states.set(d, s);
     const pending: PendingWrite[] = [];
     for (const d of toRead) {

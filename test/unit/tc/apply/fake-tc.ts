@@ -45,8 +45,11 @@ export class FakeTc implements TcRunner {
     }
     return undefined;
   }
+  /** `tc -j qdisc show` calls so far. */
+  qdiscReads = 0;
   async json(args: string[]): Promise<unknown[]> {
     expect(args).to.deep.equal(['qdisc', 'show']);
+    this.qdiscReads++;
     return this.devices.map((dev) => ({ kind: 'clsact', dev }));
   }
   async readBatch(lines: string[]): Promise<string> {

@@ -67,6 +67,9 @@ describe('reconcile: read only what may differ', () => {
     const report = await rec.reconcile(p, { full: false });
     expect(report.read).to.equal(tc.devices.length);
     expect(tc.devicesRead().sort()).to.deep.equal(tc.devices);
+    expect(tc.qdiscReads, 'discovery and the reads share one qdisc list').to.equal(1);
+    await rec.reconcile(p, { full: true });
+    expect(tc.qdiscReads, 'a later full reconcile lists them again').to.equal(2);
   });
 
   it('a reconcile with nothing changed reads no device, and still lists the links', async () => {
