@@ -32,7 +32,13 @@ import {
   type CompileCache,
   type DecisionRow,
 } from './compile-cache.js';
-import { FAMILY_BITS, prefixRuleGroups, type PrefixMapState, type PrefixRuleGroup } from './prefix-rules.js';
+import {
+  CHUNK_BITS,
+  FAMILY_BITS,
+  prefixRuleGroups,
+  type PrefixMapState,
+  type PrefixRuleGroup,
+} from './prefix-rules.js';
 import { addressesOf, ownersIn } from './interface-addresses.js';
 import {
   ChainSet,
@@ -56,6 +62,7 @@ import {
   sortByAddress,
   normalizeIntervals,
   parseAddress,
+  parseCidrInterval,
   partition,
   type Contribution,
   type Interval,
@@ -73,7 +80,7 @@ import {
   ruleIntervals,
   rulesCover,
 } from './decision.js';
-import { ND_TYPE_MATCHES, type CompileOptions } from './compile-options.js';
+import { DEFAULT_OVERRIDE_BLOCK_SPLIT, ND_TYPE_MATCHES, type CompileOptions } from './compile-options.js';
 import { contentDigest } from '../util/content-digest.js';
 import { ingressAt, ingressPieces } from './ingress-pieces.js';
 import { patchPieces, patchPoints } from './patch-pieces.js';
@@ -409,10 +416,17 @@ export interface VfParts {
 }
 
 /** Override filters per family, by piece in address order, per carrier (see overrideSection). */
-type OverrideFilters = Record<
-  Family,
-  { lo: bigint; hi: bigint; ports: string; filters: PendingFilter[][] }[]
->;
+type OverrideFilters = Record<Family, OverrideEntry[]>;
+
+interface OverrideEntry {
+  lo: bigint;
+  hi: bigint;
+  ports: string;
+  /** Per carrier, one filter per CIDR of the piece. */
+  filters: PendingFilter[][];
+  /** Per CIDR: the first address of the block it lies in, or undefined when larger than a block. */
+  blocks: (bigint | undefined)[];
+}
 
 export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
   const src = input.iface;
@@ -746,7 +760,7 @@ function overrideSection(
         const filters = carriersOf(family).map((c) =>
           cidrs.map((cidr) => onCarrier(c, OVERRIDE_SLOT, { dstIp: cidr }, actions(c), note)),
         );
-        entry = { lo, hi, ports, filters };
+        entry = { lo, hi, ports, filters, blocks: cidrs.map(blockOf) };
       }
       if (!portSets.has(ports)) portSets.set(ports, p.value);
       overrideFilters[family].push(entry);
@@ -763,6 +777,138 @@ function overrideSection(
   const filters: PendingFilter[] = [];
   for (const families of byCarrier) for (const list of families) for (const f of list) filters.push(f);
   return { overrideFilters, filters, portChains };
+}
+
+/** Address bits of a block (an IPv4 /24, an IPv6 /120): the blocks of prefix-rules' CHUNK_BITS. */
+const BLOCK_BITS = CHUNK_BITS;
+
+/** The first address of the block a CIDR lies in, or undefined when it is larger than a block. */
+function blockOf(cidr: string): bigint | undefined {
+  const [lo, hi] = parseCidrInterval(cidr)!.interval;
+  const b = BigInt(BLOCK_BITS);
+  return lo >> b === hi >> b ? (lo >> b) << b : undefined;
+}
+
+/** Ref of the rest of a split chain 2 (the egress prefixes and the fallback). */
+const REST_REF = 'new/rest';
+
+/**
+ * Ref of a block chain: by position (family and block), not by content, so that chains keep
+ * their relative numbers while the occupied blocks stay. Refs sort as numbers do: address order,
+ * and every block chain before the rest chain and the port chains ("new/b" < "new/r" < "ports"),
+ * so that their gotos go forward.
+ */
+function blockRef(family: Family, base: bigint): string {
+  return `new/block/ipv${family}/${base.toString(16).padStart(FAMILY_BITS[family] / 4, '0')}`;
+}
+
+/** One block of a split override section: its filters per carrier, in address order. */
+interface OverrideBlock {
+  family: Family;
+  base: bigint;
+  cidrs: number;
+  byCarrier: PendingFilter[][];
+  /** The port chains its filters go to. */
+  ports: Set<string>;
+}
+
+/**
+ * A VF's override section split by address block (see buildVf): the filters that stay in chain 2
+ * (pieces larger than a block, and blocks of a single CIDR, which cost no more there than their
+ * dispatch would), and the blocks that get a chain of their own, in address order per family.
+ */
+function splitOverrides(overrideFilters: OverrideFilters): {
+  inline: PendingFilter[];
+  blocks: OverrideBlock[];
+} {
+  const inline: PendingFilter[] = [];
+  const blocks: OverrideBlock[] = [];
+  for (const family of FAMILIES) {
+    const carriers = carriersOf(family).length;
+    const byBlock = new Map<bigint, OverrideBlock>();
+    const large: PendingFilter[][] = Array.from({ length: carriers }, () => []);
+    for (const e of overrideFilters[family]) {
+      e.blocks.forEach((base, k) => {
+        if (base === undefined) {
+          for (let ci = 0; ci < carriers; ci++) large[ci]!.push(e.filters[ci]![k]!);
+          return;
+        }
+        let b = byBlock.get(base);
+        if (!b) {
+          b = {
+            family,
+            base,
+            cidrs: 0,
+            byCarrier: Array.from({ length: carriers }, () => []),
+            ports: new Set(),
+          };
+          byBlock.set(base, b);
+          blocks.push(b);
+        }
+        b.cidrs++;
+        b.ports.add(e.ports);
+        for (let ci = 0; ci < carriers; ci++) b.byCarrier[ci]!.push(e.filters[ci]![k]!);
+      });
+    }
+    for (const list of large) for (const f of list) inline.push(f);
+  }
+  const chained: OverrideBlock[] = [];
+  for (const b of blocks) {
+    if (b.cidrs > 1) chained.push(b);
+    else for (const list of b.byCarrier) for (const f of list) inline.push(f);
+  }
+  return { inline, blocks: chained };
+}
+
+/**
+ * Chain 2 of a VF with its overrides split by address block: the overrides that stay inline and
+ * one dispatch per block and frame shape at OVERRIDE_SLOT (disjoint prefixes), then a goto to the
+ * rest chain, which holds the egress prefixes and the fallback (content-stable while the egress
+ * rules stay). Each block chain holds its overrides and ends with a goto to the rest chain too
+ * (never back to chain 2, whose dispatch would match again).
+ */
+function buildSplitNew(
+  set: ChainSet,
+  out: PendingFilter[],
+  pod: string,
+  section: ReturnType<typeof overrideSection>,
+  tail: VfTail,
+): void {
+  const rest = set.namedChain(
+    REST_REF,
+    () => `new connections from ${pod} to any other destination: its egress rules`,
+    () => {
+      const filters: PendingFilter[] = [];
+      if (tail.run) set.replay(tail.run, filters);
+      for (const f of tail.fallback) filters.push(f);
+      return filters;
+    },
+  );
+  const toRest: PendingAction[] = [{ kind: 'gotoRef', ref: rest }];
+  const { inline, blocks } = splitOverrides(section.overrideFilters);
+  for (const f of inline) out.push(f);
+  for (const b of blocks) {
+    const cidr = `${formatAddress(b.base, b.family)}/${FAMILY_BITS[b.family] - BLOCK_BITS}`;
+    const ref = set.namedChain(
+      blockRef(b.family, b.base),
+      () => `new connections from ${pod} to pods of this node in ${cidr}`,
+      () => {
+        const filters: PendingFilter[] = [];
+        for (const ports of b.ports) {
+          const pc = section.portChains.get(`ports/ipv${b.family}/${ports}`);
+          if (pc) decide(set, pc.family, pc.ports);
+        }
+        for (const list of b.byCarrier) for (const f of list) filters.push(f);
+        filters.push(filter(FALLBACK_SLOT, 'all', {}, toRest, 'no decision for this pod here: egress rules'));
+        return filters;
+      },
+    );
+    const to: PendingAction[] = [{ kind: 'gotoRef', ref }];
+    for (const c of carriersOf(b.family)) {
+      out.push(onCarrier(c, OVERRIDE_SLOT, { dstIp: cidr }, to, `pods of this node in ${cidr}`));
+    }
+  }
+  out.push(filter(FALLBACK_SLOT, 'all', {}, toRest, 'any other destination: egress rules'));
 }
 
 /**
@@ -1292,16 +1438,21 @@ export function buildVf(plan: VfPlan, opts: CompileOptions): Chain[] {
   const section = overrideSection(plan, last);
   const tail = vfTail(plan, last);
   const newPurpose = `new connections from ${pod} (${plan.input.iface.network})`;
-  let built = last && patchedVf(last, classify, tail, section, newPurpose);
+  const split = section.filters.length > (opts.overrideBlockSplit ?? DEFAULT_OVERRIDE_BLOCK_SPLIT);
+  let built = last && !split && patchedVf(last, classify, tail, section, newPurpose);
   if (!built) {
     const set = new ChainSet();
     set.replay(classify, set.fixedChain(CLASSIFY_CHAIN, CLASSIFY_PURPOSE));
     buildState(set);
     const out = set.fixedChain(NEW_CHAIN, newPurpose);
     for (const { family, ports } of section.portChains.values()) decide(set, family, ports);
-    for (const f of section.filters) out.push(f);
-    if (tail.run) set.replay(tail.run, out);
-    for (const f of tail.fallback) out.push(f);
+    if (split) {
+      buildSplitNew(set, out, pod, section, tail);
+    } else {
+      for (const f of section.filters) out.push(f);
+      if (tail.run) set.replay(tail.run, out);
+      for (const f of tail.fallback) out.push(f);
+    }
     built = { chains: set.finish(), numbers: set.numbers };
   }
   plan.parts.save?.({ pod, opts, classify, overrideFilters: section.overrideFilters, tail, ...built });
