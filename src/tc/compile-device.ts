@@ -860,6 +860,14 @@ function splitOverrides(overrideFilters: OverrideFilters): {
   return { inline, blocks: chained };
 }
 
+/** A VF's chain 2 split by address block (see splitLayout). */
+interface SplitLayout {
+  /** Chain 2: the overrides that stay inline, the dispatch to the block chains, the goto to the rest. */
+  chain2: PendingFilter[];
+  blocks: { ref: string; purpose: string; filters: PendingFilter[]; portChains: string[] }[];
+  restPurpose: string;
+}
+
 /**
  * Chain 2 of a VF with its overrides split by address block: the overrides that stay inline and
  * one dispatch per block and frame shape at OVERRIDE_SLOT (disjoint prefixes), then a goto to the
@@ -867,16 +875,50 @@ function splitOverrides(overrideFilters: OverrideFilters): {
  * rules stay). Each block chain holds its overrides and ends with a goto to the rest chain too
  * (never back to chain 2, whose dispatch would match again).
  */
+function splitLayout(pod: string, section: ReturnType<typeof overrideSection>): SplitLayout {
+  const toRest: PendingAction[] = [{ kind: 'gotoRef', ref: REST_REF }];
+  const { inline, blocks } = splitOverrides(section.overrideFilters);
+  const chain2 = inline.slice();
+  const out: SplitLayout['blocks'] = [];
+  for (const b of blocks) {
+    const cidr = `${formatAddress(b.base, b.family)}/${FAMILY_BITS[b.family] - BLOCK_BITS}`;
+    const ref = blockRef(b.family, b.base);
+    const filters: PendingFilter[] = [];
+    for (const list of b.byCarrier) for (const f of list) filters.push(f);
+    filters.push(filter(FALLBACK_SLOT, 'all', {}, toRest, 'no decision for this pod here: egress rules'));
+    const portChains = [...b.ports]
+      .map((ports) => `ports/ipv${b.family}/${ports}`)
+      .filter((r) => section.portChains.has(r));
+    out.push({
+      ref,
+      purpose: `new connections from ${pod} to pods of this node in ${cidr}`,
+      filters,
+      portChains,
+    });
+    const to: PendingAction[] = [{ kind: 'gotoRef', ref }];
+    for (const c of carriersOf(b.family)) {
+      chain2.push(onCarrier(c, OVERRIDE_SLOT, { dstIp: cidr }, to, `pods of this node in ${cidr}`));
+    }
+  }
+  chain2.push(filter(FALLBACK_SLOT, 'all', {}, toRest, 'any other destination: egress rules'));
+  return {
+    chain2,
+    blocks: out,
+    restPurpose: `new connections from ${pod} to any other destination: its egress rules`,
+  };
+}
+
+/** The chains of a split chain 2 into `set`, its filters into `out` (the fixed chain 2). */
 function buildSplitNew(
   set: ChainSet,
   out: PendingFilter[],
-  pod: string,
+  layout: SplitLayout,
   section: ReturnType<typeof overrideSection>,
   tail: VfTail,
 ): void {
-  const rest = set.namedChain(
+  set.namedChain(
     REST_REF,
-    () => `new connections from ${pod} to any other destination: its egress rules`,
+    () => layout.restPurpose,
     () => {
       const filters: PendingFilter[] = [];
       if (tail.run) set.replay(tail.run, filters);
@@ -884,31 +926,21 @@ function buildSplitNew(
       return filters;
     },
   );
-  const toRest: PendingAction[] = [{ kind: 'gotoRef', ref: rest }];
-  const { inline, blocks } = splitOverrides(section.overrideFilters);
-  for (const f of inline) out.push(f);
-  for (const b of blocks) {
-    const cidr = `${formatAddress(b.base, b.family)}/${FAMILY_BITS[b.family] - BLOCK_BITS}`;
-    const ref = set.namedChain(
-      blockRef(b.family, b.base),
-      () => `new connections from ${pod} to pods of this node in ${cidr}`,
+  for (const b of layout.blocks) {
+    set.namedChain(
+      b.ref,
+      () => b.purpose,
       () => {
-        const filters: PendingFilter[] = [];
-        for (const ports of b.ports) {
-          const pc = section.portChains.get(`ports/ipv${b.family}/${ports}`);
-          if (pc) decide(set, pc.family, pc.ports);
+        // Named here so that the block chain lists the port chains it jumps to.
+        for (const r of b.portChains) {
+          const pc = section.portChains.get(r)!;
+          decide(set, pc.family, pc.ports);
         }
-        for (const list of b.byCarrier) for (const f of list) filters.push(f);
-        filters.push(filter(FALLBACK_SLOT, 'all', {}, toRest, 'no decision for this pod here: egress rules'));
-        return filters;
+        return b.filters;
       },
     );
-    const to: PendingAction[] = [{ kind: 'gotoRef', ref }];
-    for (const c of carriersOf(b.family)) {
-      out.push(onCarrier(c, OVERRIDE_SLOT, { dstIp: cidr }, to, `pods of this node in ${cidr}`));
-    }
   }
-  out.push(filter(FALLBACK_SLOT, 'all', {}, toRest, 'any other destination: egress rules'));
+  for (const f of layout.chain2) out.push(f);
 }
 
 /**
@@ -1438,8 +1470,11 @@ export function buildVf(plan: VfPlan, opts: CompileOptions): Chain[] {
   const section = overrideSection(plan, last);
   const tail = vfTail(plan, last);
   const newPurpose = `new connections from ${pod} (${plan.input.iface.network})`;
-  const split = section.filters.length > (opts.overrideBlockSplit ?? DEFAULT_OVERRIDE_BLOCK_SPLIT);
-  let built = last && !split && patchedVf(last, classify, tail, section, newPurpose);
+  const split =
+    section.filters.length > (opts.overrideBlockSplit ?? DEFAULT_OVERRIDE_BLOCK_SPLIT)
+      ? splitLayout(pod, section)
+      : undefined;
+  let built = last && patchedVf(last, classify, tail, section, newPurpose, split);
   if (!built) {
     const set = new ChainSet();
     set.replay(classify, set.fixedChain(CLASSIFY_CHAIN, CLASSIFY_PURPOSE));
@@ -1447,7 +1482,7 @@ export function buildVf(plan: VfPlan, opts: CompileOptions): Chain[] {
     const out = set.fixedChain(NEW_CHAIN, newPurpose);
     for (const { family, ports } of section.portChains.values()) decide(set, family, ports);
     if (split) {
-      buildSplitNew(set, out, pod, section, tail);
+      buildSplitNew(set, out, split, section, tail);
     } else {
       for (const f of section.filters) out.push(f);
       if (tail.run) set.replay(tail.run, out);
@@ -1460,9 +1495,11 @@ export function buildVf(plan: VfPlan, opts: CompileOptions): Chain[] {
 }
 
 /**
- * A VF's chains when the named chains stay (the same port chains, so the same numbers): the last
- * build's chains with chain 2 written again from its parts (what ChainSet.finish would give,
- * without building every chain again). Undefined when the chains or their numbers would differ.
+ * A VF's chains when the named chains stay (the same port chains, and when split the same block
+ * chains, so the same numbers): the last build's chains with chain 2 written again from its parts
+ * (what ChainSet.finish would give, without building every chain again), and when split its block
+ * chains, and its rest chain if the egress parts changed. Undefined when the chains or their
+ * numbers would differ.
  */
 function patchedVf(
   last: VfParts,
@@ -1470,21 +1507,43 @@ function patchedVf(
   tail: VfTail,
   section: ReturnType<typeof overrideSection>,
   purpose: string,
+  split: SplitLayout | undefined,
 ): { chains: Chain[]; numbers: Map<string, number> } | undefined {
   if (last.classify !== classify) return undefined;
   const numbers = last.numbers;
   const named = new Set(tail.run?.chains.keys());
   for (const ref of section.portChains.keys()) named.add(ref);
+  if (split) {
+    named.add(REST_REF);
+    for (const b of split.blocks) named.add(b.ref);
+  }
   if (named.size !== numbers.size) return undefined;
   for (const ref of named) if (!numbers.has(ref)) return undefined;
   const chainOf = (ref: string) => numbers.get(ref)!;
   const resolve = (filters: PendingFilter[]) => sortFilters(filters.map((f) => resolveWith(f, chainOf)));
   const run = tail.run ? sortedResolved(tail.run, tail.run.chains.keys(), chainOf) : [];
-  const filters = mergeRuns([resolve(section.filters), run, resolve(tail.fallback)]);
-  return {
-    chains: last.chains.map((c) => (c.index === NEW_CHAIN ? { index: NEW_CHAIN, purpose, filters } : c)),
-    numbers,
-  };
+  if (!split) {
+    const filters = mergeRuns([resolve(section.filters), run, resolve(tail.fallback)]);
+    return {
+      chains: last.chains.map((c) => (c.index === NEW_CHAIN ? { index: NEW_CHAIN, purpose, filters } : c)),
+      numbers,
+    };
+  }
+  const written = new Map<number, Chain>();
+  written.set(NEW_CHAIN, { index: NEW_CHAIN, purpose, filters: resolve(split.chain2) });
+  for (const b of split.blocks) {
+    const index = chainOf(b.ref);
+    written.set(index, { index, purpose: b.purpose, filters: resolve(b.filters) });
+  }
+  if (last.tail !== tail) {
+    const index = chainOf(REST_REF);
+    written.set(index, {
+      index,
+      purpose: split.restPurpose,
+      filters: mergeRuns([run, resolve(tail.fallback)]),
+    });
+  }
+  return { chains: last.chains.map((c) => written.get(c.index) ?? c), numbers };
 }
 
 export function compileUplink(input: UplinkDeviceInput, opts: CompileOptions, cache?: CompileCache): Chain[] {
