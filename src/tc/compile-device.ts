@@ -410,6 +410,8 @@ export interface VfParts {
   classify: ChainFragment;
   overrideFilters: OverrideFilters;
   tail: VfTail;
+  /** Chain 2 split by address block, when it was (see splitLayout). */
+  split?: SplitLayout;
   /** The chains the build gave, and the numbers of its named chains (see patchedVf). */
   chains: Chain[];
   numbers: Map<string, number>;
@@ -760,7 +762,10 @@ function overrideSection(
         const filters = carriersOf(family).map((c) =>
           cidrs.map((cidr) => onCarrier(c, OVERRIDE_SLOT, { dstIp: cidr }, actions(c), note)),
         );
-        entry = { lo, hi, ports, filters, blocks: cidrs.map(blockOf) };
+        // A piece inside one block (the usual case: one pod address) needs no CIDR parsed.
+        const inOne = lo >> BLOCK_SHIFT === hi >> BLOCK_SHIFT;
+        const blocks = inOne ? cidrs.map(() => (lo >> BLOCK_SHIFT) << BLOCK_SHIFT) : cidrs.map(blockOf);
+        entry = { lo, hi, ports, filters, blocks };
       }
       if (!portSets.has(ports)) portSets.set(ports, p.value);
       overrideFilters[family].push(entry);
@@ -782,11 +787,12 @@ function overrideSection(
 /** Address bits of a block (an IPv4 /24, an IPv6 /120): the blocks of prefix-rules' CHUNK_BITS. */
 const BLOCK_BITS = CHUNK_BITS;
 
+const BLOCK_SHIFT = BigInt(BLOCK_BITS);
+
 /** The first address of the block a CIDR lies in, or undefined when it is larger than a block. */
 function blockOf(cidr: string): bigint | undefined {
   const [lo, hi] = parseCidrInterval(cidr)!.interval;
-  const b = BigInt(BLOCK_BITS);
-  return lo >> b === hi >> b ? (lo >> b) << b : undefined;
+  return lo >> BLOCK_SHIFT === hi >> BLOCK_SHIFT ? (lo >> BLOCK_SHIFT) << BLOCK_SHIFT : undefined;
 }
 
 /** Ref of the rest of a split chain 2 (the egress prefixes and the fallback). */
@@ -802,69 +808,30 @@ function blockRef(family: Family, base: bigint): string {
   return `new/block/ipv${family}/${base.toString(16).padStart(FAMILY_BITS[family] / 4, '0')}`;
 }
 
-/** One block of a split override section: its filters per carrier, in address order. */
-interface OverrideBlock {
+/** A block chain of a split chain 2. */
+interface SplitBlock {
   family: Family;
   base: bigint;
+  /** The override entries it was written from: its CIDRs are `cidrs` of theirs from CIDR `first` of the first. */
+  entries: OverrideEntry[];
+  first: number;
   cidrs: number;
-  byCarrier: PendingFilter[][];
+  ref: string;
+  purpose: string;
+  /** Its override filters (frame shape by frame shape, each in address order), then the goto to the rest chain. */
+  filters: PendingFilter[];
   /** The port chains its filters go to. */
-  ports: Set<string>;
-}
-
-/**
- * A VF's override section split by address block (see buildVf): the filters that stay in chain 2
- * (pieces larger than a block, and blocks of a single CIDR, which cost no more there than their
- * dispatch would), and the blocks that get a chain of their own, in address order per family.
- */
-function splitOverrides(overrideFilters: OverrideFilters): {
-  inline: PendingFilter[];
-  blocks: OverrideBlock[];
-} {
-  const inline: PendingFilter[] = [];
-  const blocks: OverrideBlock[] = [];
-  for (const family of FAMILIES) {
-    const carriers = carriersOf(family).length;
-    const byBlock = new Map<bigint, OverrideBlock>();
-    const large: PendingFilter[][] = Array.from({ length: carriers }, () => []);
-    for (const e of overrideFilters[family]) {
-      e.blocks.forEach((base, k) => {
-        if (base === undefined) {
-          for (let ci = 0; ci < carriers; ci++) large[ci]!.push(e.filters[ci]![k]!);
-          return;
-        }
-        let b = byBlock.get(base);
-        if (!b) {
-          b = {
-            family,
-            base,
-            cidrs: 0,
-            byCarrier: Array.from({ length: carriers }, () => []),
-            ports: new Set(),
-          };
-          byBlock.set(base, b);
-          blocks.push(b);
-        }
-        b.cidrs++;
-        b.ports.add(e.ports);
-        for (let ci = 0; ci < carriers; ci++) b.byCarrier[ci]!.push(e.filters[ci]![k]!);
-      });
-    }
-    for (const list of large) for (const f of list) inline.push(f);
-  }
-  const chained: OverrideBlock[] = [];
-  for (const b of blocks) {
-    if (b.cidrs > 1) chained.push(b);
-    else for (const list of b.byCarrier) for (const f of list) inline.push(f);
-  }
-  return { inline, blocks: chained };
+  portChains: string[];
+  /** Chain 2's filters that send the block here, one per frame shape. */
+  dispatch: PendingFilter[];
 }
 
 /** A VF's chain 2 split by address block (see splitLayout). */
-interface SplitLayout {
+export interface SplitLayout {
   /** Chain 2: the overrides that stay inline, the dispatch to the block chains, the goto to the rest. */
   chain2: PendingFilter[];
-  blocks: { ref: string; purpose: string; filters: PendingFilter[]; portChains: string[] }[];
+  /** In address order per family (IPv4 first). */
+  blocks: SplitBlock[];
   restPurpose: string;
 }
 
@@ -873,37 +840,112 @@ interface SplitLayout {
  * one dispatch per block and frame shape at OVERRIDE_SLOT (disjoint prefixes), then a goto to the
  * rest chain, which holds the egress prefixes and the fallback (content-stable while the egress
  * rules stay). Each block chain holds its overrides and ends with a goto to the rest chain too
- * (never back to chain 2, whose dispatch would match again).
+ * (never back to chain 2, whose dispatch would match again). Inline stay the CIDRs larger than a
+ * block, and a block of a single CIDR (one filter per frame shape, no more than its dispatch).
+ * `last` is the layout of the VF's last build (same pod and options): a block whose filters are
+ * the same objects is taken from it whole.
  */
-function splitLayout(pod: string, section: ReturnType<typeof overrideSection>): SplitLayout {
+function splitLayout(
+  pod: string,
+  section: ReturnType<typeof overrideSection>,
+  last: SplitLayout | undefined,
+): SplitLayout {
   const toRest: PendingAction[] = [{ kind: 'gotoRef', ref: REST_REF }];
-  const { inline, blocks } = splitOverrides(section.overrideFilters);
-  const chain2 = inline.slice();
-  const out: SplitLayout['blocks'] = [];
-  for (const b of blocks) {
-    const cidr = `${formatAddress(b.base, b.family)}/${FAMILY_BITS[b.family] - BLOCK_BITS}`;
-    const ref = blockRef(b.family, b.base);
-    const filters: PendingFilter[] = [];
-    for (const list of b.byCarrier) for (const f of list) filters.push(f);
-    filters.push(filter(FALLBACK_SLOT, 'all', {}, toRest, 'no decision for this pod here: egress rules'));
-    const portChains = [...b.ports]
-      .map((ports) => `ports/ipv${b.family}/${ports}`)
-      .filter((r) => section.portChains.has(r));
-    out.push({
-      ref,
-      purpose: `new connections from ${pod} to pods of this node in ${cidr}`,
-      filters,
-      portChains,
-    });
-    const to: PendingAction[] = [{ kind: 'gotoRef', ref }];
-    for (const c of carriersOf(b.family)) {
-      chain2.push(onCarrier(c, OVERRIDE_SLOT, { dstIp: cidr }, to, `pods of this node in ${cidr}`));
+  const restFallback =
+    last?.chain2.at(-1) ?? filter(FALLBACK_SLOT, 'all', {}, toRest, 'any other destination: egress rules');
+  const inline: PendingFilter[] = [];
+  const blocks: SplitBlock[] = [];
+  let b = 0;
+  const before = last?.blocks ?? [];
+  for (const family of FAMILIES) {
+    const carriers = carriersOf(family).length;
+    // Entries are in address order and a CIDR larger than a block covers whole blocks, so the
+    // CIDRs of one block come one after the other: from CIDR `first` of its first entry on.
+    let group: { base: bigint; entries: OverrideEntry[]; first: number; cidrs: number } | undefined;
+    const close = () => {
+      const g = group;
+      group = undefined;
+      if (!g) return;
+      if (g.cidrs === 1) {
+        const e = g.entries[0]!;
+        for (let ci = 0; ci < carriers; ci++) inline.push(e.filters[ci]![g.first]!);
+        return;
+      }
+      while (
+        b < before.length &&
+        (before[b]!.family < family || (before[b]!.family === family && before[b]!.base < g.base))
+      )
+        b++;
+      const old = before[b];
+      if (
+        old &&
+        old.family === family &&
+        old.base === g.base &&
+        old.first === g.first &&
+        old.cidrs === g.cidrs &&
+        old.entries.length === g.entries.length &&
+        g.entries.every((e, i) => old.entries[i] === e)
+      ) {
+        blocks.push(old);
+        return;
+      }
+      // Frame shape by frame shape, each in address order.
+      const filters: PendingFilter[] = [];
+      for (let ci = 0; ci < carriers; ci++) {
+        let left = g.cidrs;
+        g.entries.forEach((e, i) => {
+          for (let k = i === 0 ? g.first : 0; k < e.blocks.length && left > 0; k++, left--) {
+            filters.push(e.filters[ci]![k]!);
+          }
+        });
+      }
+      const cidr = `${formatAddress(g.base, family)}/${FAMILY_BITS[family] - BLOCK_BITS}`;
+      const ref = blockRef(family, g.base);
+      filters.push(filter(FALLBACK_SLOT, 'all', {}, toRest, 'no decision for this pod here: egress rules'));
+      const to: PendingAction[] = [{ kind: 'gotoRef', ref }];
+      const ports = new Set(g.entries.map((e) => `ports/ipv${family}/${e.ports}`));
+      blocks.push({
+        family,
+        base: g.base,
+        entries: g.entries,
+        first: g.first,
+        cidrs: g.cidrs,
+        ref,
+        purpose: `new connections from ${pod} to pods of this node in ${cidr}`,
+        filters,
+        portChains: [...ports].filter((r) => section.portChains.has(r)),
+        dispatch: carriersOf(family).map((c) =>
+          onCarrier(c, OVERRIDE_SLOT, { dstIp: cidr }, to, `pods of this node in ${cidr}`),
+        ),
+      });
+    };
+    const large: PendingFilter[][] = Array.from({ length: carriers }, () => []);
+    for (const e of section.overrideFilters[family]) {
+      for (let k = 0; k < e.blocks.length; k++) {
+        const base = e.blocks[k];
+        if (base === undefined) {
+          close();
+          for (let ci = 0; ci < carriers; ci++) large[ci]!.push(e.filters[ci]![k]!);
+          continue;
+        }
+        if (group === undefined || group.base !== base) {
+          close();
+          group = { base, entries: [e], first: k, cidrs: 1 };
+          continue;
+        }
+        if (group.entries.at(-1) !== e) group.entries.push(e);
+        group.cidrs++;
+      }
     }
+    close();
+    for (const list of large) for (const f of list) inline.push(f);
   }
-  chain2.push(filter(FALLBACK_SLOT, 'all', {}, toRest, 'any other destination: egress rules'));
+  const chain2 = inline;
+  for (const block of blocks) for (const f of block.dispatch) chain2.push(f);
+  chain2.push(restFallback);
   return {
     chain2,
-    blocks: out,
+    blocks,
     restPurpose: `new connections from ${pod} to any other destination: its egress rules`,
   };
 }
@@ -1472,7 +1514,7 @@ export function buildVf(plan: VfPlan, opts: CompileOptions): Chain[] {
   const newPurpose = `new connections from ${pod} (${plan.input.iface.network})`;
   const split =
     section.filters.length > (opts.overrideBlockSplit ?? DEFAULT_OVERRIDE_BLOCK_SPLIT)
-      ? splitLayout(pod, section)
+      ? splitLayout(pod, section, last?.split)
       : undefined;
   let built = last && patchedVf(last, classify, tail, section, newPurpose, split);
   if (!built) {
@@ -1490,7 +1532,7 @@ export function buildVf(plan: VfPlan, opts: CompileOptions): Chain[] {
     }
     built = { chains: set.finish(), numbers: set.numbers };
   }
-  plan.parts.save?.({ pod, opts, classify, overrideFilters: section.overrideFilters, tail, ...built });
+  plan.parts.save?.({ pod, opts, classify, overrideFilters: section.overrideFilters, tail, split, ...built });
   return built.chains;
 }
 
@@ -1531,7 +1573,10 @@ function patchedVf(
   }
   const written = new Map<number, Chain>();
   written.set(NEW_CHAIN, { index: NEW_CHAIN, purpose, filters: resolve(split.chain2) });
+  // A block taken whole from the last layout keeps its chain (same filters, same numbers).
+  const kept = new Set(last.split?.blocks);
   for (const b of split.blocks) {
+    if (kept.has(b)) continue;
     const index = chainOf(b.ref);
     written.set(index, { index, purpose: b.purpose, filters: resolve(b.filters) });
   }
