@@ -3,7 +3,8 @@
 // `explain --matrix` simulates, and both must equal the reference semantics (verdict.ts), so
 // that a compiler bug the simulator shares cannot pass. Then the same with pods whose addresses
 // share no /24 (and no /64): reachability in the lab must not depend on the address layout.
-// Two scenarios run again with every VF's chain +2 split per address block (overrideBlockSplit 0).
+// Default-deny runs again, IPv4 and IPv6, with every VF's chain +2 split per address block
+// (overrideBlockSplit 0).
 
 import { expect } from 'chai';
 import { explainMatrix } from '../../src/cli/explain.js';
@@ -202,26 +203,31 @@ describe('kernel: NetworkPolicy e2e scenarios on a real kernel', function () {
   }
 
   it('chain +2 split per address block (overrideBlockSplit 0): the same verdicts, IPv4 and IPv6', async () => {
-    // Namespace x isolated: on node-1, the VFs of y and z hold overrides for x/a and x/c, one
-    // block chain per family (10.1.0.0/24, fd00:1::/120). The split agents update the devices the
-    // agents above installed.
+    // Namespace x default-deny: on node-1, the VFs of y and z hold overrides (drop) for x/a and
+    // x/c, one block chain per family (10.1.0.0/24, fd00:1::/120). The split agents update the
+    // devices the agents above installed (or install them, when this test runs alone).
     const split: CompileOptions = { ...DEFAULT_COMPILE_OPTIONS, overrideBlockSplit: 0 };
     const splitAgents = [...topo!.nodeNs].map(([node, ns]) => new InProcessAgent(node, ns, split));
-    for (const s of [SCENARIOS[0]!, SCENARIOS.at(-1)!]) {
-      await writeManifests([...base, ...s.policies], dir);
-      for (const a of splitAgents) {
-        const r = await a.reconcile(dir);
-        expect(r.ok, `reconcile on ${a.node}: ${r.failed.join(', ')}`).to.equal(true);
-      }
-      const { snapshot, model } = await loadModel(dir);
-      const blocks = NODES.flatMap((n) =>
-        compileNode(model, n, snapshot.nodes.get(n), split).devices.flatMap((d) =>
-          d.chains.filter((c) => c.purpose.includes('to pods of this node in')),
-        ),
-      );
-      expect(blocks.length, `${s.name}: block chains`).to.be.greaterThan(0);
-      expect(await checkProbes(s, split), `${s.name}: denies something`).to.be.greaterThan(0);
+    const s: Scenario = {
+      ...SCENARIOS[0]!,
+      probes: [
+        ['TCP', 80],
+        ['TCP', 80, 6],
+      ],
+    };
+    await writeManifests([...base, ...s.policies], dir);
+    for (const a of splitAgents) {
+      const r = await a.reconcile(dir);
+      expect(r.ok, `reconcile on ${a.node}: ${r.failed.join(', ')}`).to.equal(true);
     }
+    const { snapshot, model } = await loadModel(dir);
+    const blocks = NODES.flatMap((n) =>
+      compileNode(model, n, snapshot.nodes.get(n), split).devices.flatMap((d) =>
+        d.chains.filter((c) => c.purpose.includes('to pods of this node in')),
+      ),
+    );
+    expect(blocks.length, 'block chains').to.equal(6);
+    expect(await checkProbes(s, split), 'denies something').to.be.greaterThan(0);
   });
 });
 
