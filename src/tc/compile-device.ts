@@ -5,9 +5,11 @@
 //   chain 1 "state"     established and related packets pass; new connections go to chain 2;
 //                       anything else (invalid) is dropped
 //   chain 2 "new"       the policy decision for a new connection, by address; it either accepts
-//                       (commit to conntrack, pass), drops, or goes to a content-named chain
+//                       (commit to conntrack, pass), drops, or goes to a content-named chain. A
+//                       VF with many overrides gets it split: a dispatch per address block to
+//                       block chains, which end in a rest chain (see splitLayout)
 //   chains 3..          port chains ("which ports are allowed") and, on uplinks, per-destination
-//                       source chains ("who may connect to this pod")
+//                       source chains ("who may connect to this pod"); block and rest chains
 
 import type { ManagedInterface, PortSet, ResolvedRule } from '../policy/types.js';
 import { portSetEquals, portSetKey, portSetIsEmpty, resolvePorts } from '../policy/ports.js';
