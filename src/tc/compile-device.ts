@@ -5,9 +5,11 @@
 //   chain 1 "state"     established and related packets pass; new connections go to chain 2;
 //                       anything else (invalid) is dropped
 //   chain 2 "new"       the policy decision for a new connection, by address; it either accepts
-//                       (commit to conntrack, pass), drops, or goes to a content-named chain
+//                       (commit to conntrack, pass), drops, or goes to a content-named chain. A
+//                       VF with many overrides gets it split: a dispatch per address block to
+//                       block chains, which end in a rest chain (see splitLayout)
 //   chains 3..          port chains ("which ports are allowed") and, on uplinks, per-destination
-//                       source chains ("who may connect to this pod")
+//                       source chains ("who may connect to this pod"); block and rest chains
 
 import type { ManagedInterface, PortSet, ResolvedRule } from '../policy/types.js';
 import { portSetEquals, portSetKey, portSetIsEmpty, resolvePorts } from '../policy/ports.js';
@@ -32,7 +34,13 @@ import {
   type CompileCache,
   type DecisionRow,
 } from './compile-cache.js';
-import { FAMILY_BITS, prefixRuleGroups, type PrefixMapState, type PrefixRuleGroup } from './prefix-rules.js';
+import {
+  CHUNK_BITS,
+  FAMILY_BITS,
+  prefixRuleGroups,
+  type PrefixMapState,
+  type PrefixRuleGroup,
+} from './prefix-rules.js';
 import { addressesOf, ownersIn } from './interface-addresses.js';
 import {
   ChainSet,
@@ -56,6 +64,7 @@ import {
   sortByAddress,
   normalizeIntervals,
   parseAddress,
+  parseCidrInterval,
   partition,
   type Contribution,
   type Interval,
@@ -73,7 +82,7 @@ import {
   ruleIntervals,
   rulesCover,
 } from './decision.js';
-import { ND_TYPE_MATCHES, type CompileOptions } from './compile-options.js';
+import { DEFAULT_OVERRIDE_BLOCK_SPLIT, ND_TYPE_MATCHES, type CompileOptions } from './compile-options.js';
 import { contentDigest } from '../util/content-digest.js';
 import { ingressAt, ingressPieces } from './ingress-pieces.js';
 import { patchPieces, patchPoints } from './patch-pieces.js';
@@ -403,16 +412,25 @@ export interface VfParts {
   classify: ChainFragment;
   overrideFilters: OverrideFilters;
   tail: VfTail;
+  /** Chain 2 split by address block, when it was (see splitLayout). */
+  split?: SplitLayout;
   /** The chains the build gave, and the numbers of its named chains (see patchedVf). */
   chains: Chain[];
   numbers: Map<string, number>;
 }
 
 /** Override filters per family, by piece in address order, per carrier (see overrideSection). */
-type OverrideFilters = Record<
-  Family,
-  { lo: bigint; hi: bigint; ports: string; filters: PendingFilter[][] }[]
->;
+type OverrideFilters = Record<Family, OverrideEntry[]>;
+
+interface OverrideEntry {
+  lo: bigint;
+  hi: bigint;
+  ports: string;
+  /** Per carrier, one filter per CIDR of the piece. */
+  filters: PendingFilter[][];
+  /** Per CIDR: the first address of the block it lies in, or undefined when larger than a block. */
+  blocks: (bigint | undefined)[];
+}
 
 export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
   const src = input.iface;
@@ -746,7 +764,10 @@ function overrideSection(
         const filters = carriersOf(family).map((c) =>
           cidrs.map((cidr) => onCarrier(c, OVERRIDE_SLOT, { dstIp: cidr }, actions(c), note)),
         );
-        entry = { lo, hi, ports, filters };
+        // A piece inside one block (the usual case: one pod address) needs no CIDR parsed.
+        const inOne = lo >> BLOCK_SHIFT === hi >> BLOCK_SHIFT;
+        const blocks = inOne ? cidrs.map(() => (lo >> BLOCK_SHIFT) << BLOCK_SHIFT) : cidrs.map(blockOf);
+        entry = { lo, hi, ports, filters, blocks };
       }
       if (!portSets.has(ports)) portSets.set(ports, p.value);
       overrideFilters[family].push(entry);
@@ -763,6 +784,207 @@ function overrideSection(
   const filters: PendingFilter[] = [];
   for (const families of byCarrier) for (const list of families) for (const f of list) filters.push(f);
   return { overrideFilters, filters, portChains };
+}
+
+/** Address bits of a block (an IPv4 /24, an IPv6 /120): the blocks of prefix-rules' CHUNK_BITS. */
+const BLOCK_BITS = CHUNK_BITS;
+
+const BLOCK_SHIFT = BigInt(BLOCK_BITS);
+
+/** The first address of the block a CIDR lies in, or undefined when it is larger than a block. */
+function blockOf(cidr: string): bigint | undefined {
+  const [lo, hi] = parseCidrInterval(cidr)!.interval;
+  return lo >> BLOCK_SHIFT === hi >> BLOCK_SHIFT ? (lo >> BLOCK_SHIFT) << BLOCK_SHIFT : undefined;
+}
+
+/** Ref of the rest of a split chain 2 (the egress prefixes and the fallback). */
+const REST_REF = 'new/rest';
+
+/**
+ * Ref of a block chain: by position (family and block), not by content, so that chains keep
+ * their relative numbers while the occupied blocks stay. Refs sort as numbers do: address order,
+ * and every block chain before the rest chain and the port chains ("new/b" < "new/r" < "ports"),
+ * so that their gotos go forward.
+ */
+function blockRef(family: Family, base: bigint): string {
+  return `new/block/ipv${family}/${base.toString(16).padStart(FAMILY_BITS[family] / 4, '0')}`;
+}
+
+/** A block chain of a split chain 2. */
+interface SplitBlock {
+  family: Family;
+  base: bigint;
+  /** The override entries it was written from: its CIDRs are `cidrs` of theirs from CIDR `first` of the first. */
+  entries: OverrideEntry[];
+  first: number;
+  cidrs: number;
+  ref: string;
+  purpose: string;
+  /** Its override filters (frame shape by frame shape, each in address order), then the goto to the rest chain. */
+  filters: PendingFilter[];
+  /** The port chains its filters go to. */
+  portChains: string[];
+  /** Chain 2's filters that send the block here, one per frame shape. */
+  dispatch: PendingFilter[];
+}
+
+/** A VF's chain 2 split by address block (see splitLayout). */
+export interface SplitLayout {
+  /** Chain 2: the overrides that stay inline, the dispatch to the block chains, the goto to the rest. */
+  chain2: PendingFilter[];
+  /** In address order per family (IPv4 first). */
+  blocks: SplitBlock[];
+  restPurpose: string;
+}
+
+/**
+ * Chain 2 of a VF with its overrides split by address block: the overrides that stay inline and
+ * one dispatch per block and frame shape at OVERRIDE_SLOT (disjoint prefixes), then a goto to the
+ * rest chain, which holds the egress prefixes and the fallback (content-stable while the egress
+ * rules stay). Each block chain holds its overrides and ends with a goto to the rest chain too
+ * (never back to chain 2, whose dispatch would match again). Inline stay the CIDRs larger than a
+ * block, and a block of a single CIDR (one filter per frame shape, no more than its dispatch).
+ * `last` is the layout of the VF's last build (same pod and options): a block whose filters are
+ * the same objects is taken from it whole.
+ */
+function splitLayout(
+  pod: string,
+  section: ReturnType<typeof overrideSection>,
+  last: SplitLayout | undefined,
+): SplitLayout {
+  const toRest: PendingAction[] = [{ kind: 'gotoRef', ref: REST_REF }];
+  const restFallback =
+    last?.chain2.at(-1) ?? filter(FALLBACK_SLOT, 'all', {}, toRest, 'any other destination: egress rules');
+  const inline: PendingFilter[] = [];
+  const blocks: SplitBlock[] = [];
+  let b = 0;
+  const before = last?.blocks ?? [];
+  for (const family of FAMILIES) {
+    const carriers = carriersOf(family).length;
+    // Entries are in address order and a CIDR larger than a block covers whole blocks, so the
+    // CIDRs of one block come one after the other: from CIDR `first` of its first entry on.
+    let group: { base: bigint; entries: OverrideEntry[]; first: number; cidrs: number } | undefined;
+    const close = () => {
+      const g = group;
+      group = undefined;
+      if (!g) return;
+      if (g.cidrs === 1) {
+        const e = g.entries[0]!;
+        for (let ci = 0; ci < carriers; ci++) inline.push(e.filters[ci]![g.first]!);
+        return;
+      }
+      while (
+        b < before.length &&
+        (before[b]!.family < family || (before[b]!.family === family && before[b]!.base < g.base))
+      )
+        b++;
+      const old = before[b];
+      if (
+        old &&
+        old.family === family &&
+        old.base === g.base &&
+        old.first === g.first &&
+        old.cidrs === g.cidrs &&
+        old.entries.length === g.entries.length &&
+        g.entries.every((e, i) => old.entries[i] === e)
+      ) {
+        blocks.push(old);
+        return;
+      }
+      // Frame shape by frame shape, each in address order.
+      const filters: PendingFilter[] = [];
+      for (let ci = 0; ci < carriers; ci++) {
+        let left = g.cidrs;
+        g.entries.forEach((e, i) => {
+          for (let k = i === 0 ? g.first : 0; k < e.blocks.length && left > 0; k++, left--) {
+            filters.push(e.filters[ci]![k]!);
+          }
+        });
+      }
+      const cidr = `${formatAddress(g.base, family)}/${FAMILY_BITS[family] - BLOCK_BITS}`;
+      const ref = blockRef(family, g.base);
+      filters.push(filter(FALLBACK_SLOT, 'all', {}, toRest, 'no decision for this pod here: egress rules'));
+      const to: PendingAction[] = [{ kind: 'gotoRef', ref }];
+      const ports = new Set(g.entries.map((e) => `ports/ipv${family}/${e.ports}`));
+      blocks.push({
+        family,
+        base: g.base,
+        entries: g.entries,
+        first: g.first,
+        cidrs: g.cidrs,
+        ref,
+        purpose: `new connections from ${pod} to pods of this node in ${cidr}`,
+        filters,
+        portChains: [...ports].filter((r) => section.portChains.has(r)),
+        dispatch: carriersOf(family).map((c) =>
+          onCarrier(c, OVERRIDE_SLOT, { dstIp: cidr }, to, `pods of this node in ${cidr}`),
+        ),
+      });
+    };
+    const large: PendingFilter[][] = Array.from({ length: carriers }, () => []);
+    for (const e of section.overrideFilters[family]) {
+      for (let k = 0; k < e.blocks.length; k++) {
+        const base = e.blocks[k];
+        if (base === undefined) {
+          close();
+          for (let ci = 0; ci < carriers; ci++) large[ci]!.push(e.filters[ci]![k]!);
+          continue;
+        }
+        if (group === undefined || group.base !== base) {
+          close();
+          group = { base, entries: [e], first: k, cidrs: 1 };
+          continue;
+        }
+        if (group.entries.at(-1) !== e) group.entries.push(e);
+        group.cidrs++;
+      }
+    }
+    close();
+    for (const list of large) for (const f of list) inline.push(f);
+  }
+  const chain2 = inline;
+  for (const block of blocks) for (const f of block.dispatch) chain2.push(f);
+  chain2.push(restFallback);
+  return {
+    chain2,
+    blocks,
+    restPurpose: `new connections from ${pod} to any other destination: its egress rules`,
+  };
+}
+
+/** The chains of a split chain 2 into `set`, its filters into `out` (the fixed chain 2). */
+function buildSplitNew(
+  set: ChainSet,
+  out: PendingFilter[],
+  layout: SplitLayout,
+  section: ReturnType<typeof overrideSection>,
+  tail: VfTail,
+): void {
+  set.namedChain(
+    REST_REF,
+    () => layout.restPurpose,
+    () => {
+      const filters: PendingFilter[] = [];
+      if (tail.run) set.replay(tail.run, filters);
+      for (const f of tail.fallback) filters.push(f);
+      return filters;
+    },
+  );
+  for (const b of layout.blocks) {
+    set.namedChain(
+      b.ref,
+      () => b.purpose,
+      () => {
+        // Named here so that the block chain lists the port chains it jumps to.
+        for (const r of b.portChains) {
+          const pc = section.portChains.get(r)!;
+          decide(set, pc.family, pc.ports);
+        }
+        return b.filters;
+      },
+    );
+  }
+  for (const f of layout.chain2) out.push(f);
 }
 
 /**
@@ -1292,26 +1514,36 @@ export function buildVf(plan: VfPlan, opts: CompileOptions): Chain[] {
   const section = overrideSection(plan, last);
   const tail = vfTail(plan, last);
   const newPurpose = `new connections from ${pod} (${plan.input.iface.network})`;
-  let built = last && patchedVf(last, classify, tail, section, newPurpose);
+  const split =
+    section.filters.length > (opts.overrideBlockSplit ?? DEFAULT_OVERRIDE_BLOCK_SPLIT)
+      ? splitLayout(pod, section, last?.split)
+      : undefined;
+  let built = last && patchedVf(last, classify, tail, section, newPurpose, split);
   if (!built) {
     const set = new ChainSet();
     set.replay(classify, set.fixedChain(CLASSIFY_CHAIN, CLASSIFY_PURPOSE));
     buildState(set);
     const out = set.fixedChain(NEW_CHAIN, newPurpose);
     for (const { family, ports } of section.portChains.values()) decide(set, family, ports);
-    for (const f of section.filters) out.push(f);
-    if (tail.run) set.replay(tail.run, out);
-    for (const f of tail.fallback) out.push(f);
+    if (split) {
+      buildSplitNew(set, out, split, section, tail);
+    } else {
+      for (const f of section.filters) out.push(f);
+      if (tail.run) set.replay(tail.run, out);
+      for (const f of tail.fallback) out.push(f);
+    }
     built = { chains: set.finish(), numbers: set.numbers };
   }
-  plan.parts.save?.({ pod, opts, classify, overrideFilters: section.overrideFilters, tail, ...built });
+  plan.parts.save?.({ pod, opts, classify, overrideFilters: section.overrideFilters, tail, split, ...built });
   return built.chains;
 }
 
 /**
- * A VF's chains when the named chains stay (the same port chains, so the same numbers): the last
- * build's chains with chain 2 written again from its parts (what ChainSet.finish would give,
- * without building every chain again). Undefined when the chains or their numbers would differ.
+ * A VF's chains when the named chains stay (the same port chains, and when split the same block
+ * chains, so the same numbers): the last build's chains with chain 2 written again from its parts
+ * (what ChainSet.finish would give, without building every chain again), and when split its block
+ * chains, and its rest chain if the egress parts changed. Undefined when the chains or their
+ * numbers would differ.
  */
 function patchedVf(
   last: VfParts,
@@ -1319,21 +1551,46 @@ function patchedVf(
   tail: VfTail,
   section: ReturnType<typeof overrideSection>,
   purpose: string,
+  split: SplitLayout | undefined,
 ): { chains: Chain[]; numbers: Map<string, number> } | undefined {
   if (last.classify !== classify) return undefined;
   const numbers = last.numbers;
   const named = new Set(tail.run?.chains.keys());
   for (const ref of section.portChains.keys()) named.add(ref);
+  if (split) {
+    named.add(REST_REF);
+    for (const b of split.blocks) named.add(b.ref);
+  }
   if (named.size !== numbers.size) return undefined;
   for (const ref of named) if (!numbers.has(ref)) return undefined;
   const chainOf = (ref: string) => numbers.get(ref)!;
   const resolve = (filters: PendingFilter[]) => sortFilters(filters.map((f) => resolveWith(f, chainOf)));
   const run = tail.run ? sortedResolved(tail.run, tail.run.chains.keys(), chainOf) : [];
-  const filters = mergeRuns([resolve(section.filters), run, resolve(tail.fallback)]);
-  return {
-    chains: last.chains.map((c) => (c.index === NEW_CHAIN ? { index: NEW_CHAIN, purpose, filters } : c)),
-    numbers,
-  };
+  if (!split) {
+    const filters = mergeRuns([resolve(section.filters), run, resolve(tail.fallback)]);
+    return {
+      chains: last.chains.map((c) => (c.index === NEW_CHAIN ? { index: NEW_CHAIN, purpose, filters } : c)),
+      numbers,
+    };
+  }
+  const written = new Map<number, Chain>();
+  written.set(NEW_CHAIN, { index: NEW_CHAIN, purpose, filters: resolve(split.chain2) });
+  // A block taken whole from the last layout keeps its chain (same filters, same numbers).
+  const kept = new Set(last.split?.blocks);
+  for (const b of split.blocks) {
+    if (kept.has(b)) continue;
+    const index = chainOf(b.ref);
+    written.set(index, { index, purpose: b.purpose, filters: resolve(b.filters) });
+  }
+  if (last.tail !== tail) {
+    const index = chainOf(REST_REF);
+    written.set(index, {
+      index,
+      purpose: split.restPurpose,
+      filters: mergeRuns([run, resolve(tail.fallback)]),
+    });
+  }
+  return { chains: last.chains.map((c) => written.get(c.index) ?? c), numbers };
 }
 
 export function compileUplink(input: UplinkDeviceInput, opts: CompileOptions, cache?: CompileCache): Chain[] {

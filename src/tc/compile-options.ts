@@ -12,7 +12,17 @@ export interface CompileOptions {
    * rejects still enforces in software; 'require' adds skip_sw, so such a filter fails its device.
    */
   offload?: 'auto' | 'require';
+  /**
+   * A VF whose override section (its decisions towards the node's other pods, chain +2 stage 0)
+   * has more than this many filters gets it split into one chain per address block behind a
+   * dispatch (docs/tc-rule-pipeline.md section 2), so that a change rewrites one block's chain,
+   * not every override. Absent: DEFAULT_OVERRIDE_BLOCK_SPLIT. 0 splits every VF with overrides.
+   */
+  overrideBlockSplit?: number;
 }
+
+/** See CompileOptions.overrideBlockSplit (chosen by measurement: bench/README.md, issue 17). */
+export const DEFAULT_OVERRIDE_BLOCK_SPLIT = 48;
 
 export const DEFAULT_COMPILE_OPTIONS: CompileOptions = {
   ctZone: 0x4d4e, // "MN": a zone unlikely to be used by anything else on the host

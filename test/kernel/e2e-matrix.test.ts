@@ -3,16 +3,20 @@
 // `explain --matrix` simulates, and both must equal the reference semantics (verdict.ts), so
 // that a compiler bug the simulator shares cannot pass. Then the same with pods whose addresses
 // share no /24 (and no /64): reachability in the lab must not depend on the address layout.
+// Default-deny runs again, IPv4 and IPv6, with every VF's chain +2 split per address block
+// (overrideBlockSplit 0).
 
 import { expect } from 'chai';
 import { explainMatrix } from '../../src/cli/explain.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../../src/tc/compile-options.js';
+import { compileNode } from '../../src/tc/compile-node.js';
+import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../src/tc/compile-options.js';
 import type { L4Protocol } from '../../src/policy/types.js';
+import { InProcessAgent } from './lab/agent.js';
 import { buildTopology, type Topology } from './lab/topology.js';
 import { Agents, diffMatrix, loadModel, observeMatrix, referenceMatrix, type Matrix } from './lab/observe.js';
 import { startServers, type ProbeProtocol } from './lab/probe.js';
 import { assertLab } from './lab/shell.js';
-import { NETWORK, policy, worldObjects, writeManifests } from './lab/world.js';
+import { NETWORK, NODES, policy, worldObjects, writeManifests } from './lab/world.js';
 
 interface Scenario {
   name: string;
@@ -165,30 +169,66 @@ describe('kernel: NetworkPolicy e2e scenarios on a real kernel', function () {
     }
   });
 
+  /** Observed = simulated (with `opts`) = reference for the scenario's probes; returns the denies. */
+  async function checkProbes(s: Scenario, opts: CompileOptions): Promise<number> {
+    const { snapshot, model } = await loadModel(dir);
+    let denies = 0;
+    for (const [protocol, port, family] of s.probes) {
+      const expected = explainMatrix(snapshot, model, opts, {
+        protocol: protocol as L4Protocol,
+        port,
+        network: NETWORK,
+        family: family ?? 4,
+      }).matrix;
+      denies += count(expected, 'deny');
+      const what = `${protocol}/${port} IPv${family ?? 4}`;
+      const reference = referenceMatrix(model, NETWORK, protocol as L4Protocol, port, family ?? 4);
+      expect(diffMatrix(reference, expected), `${what}: simulated vs reference`).to.deep.equal([]);
+      const observed = await observeMatrix(model, topo!, NETWORK, protocol, port, family ?? 4);
+      expect(diffMatrix(reference, observed), `${what}: observed vs reference`).to.deep.equal([]);
+      expect(diffMatrix(expected, observed), `${what}: observed vs simulated`).to.deep.equal([]);
+    }
+    return denies;
+  }
+
   for (const s of SCENARIOS) {
     it(s.name, async () => {
       await writeManifests([...base, ...s.policies], dir);
       await agents.apply(dir);
-      const { snapshot, model } = await loadModel(dir);
-      let denies = 0;
-      for (const [protocol, port, family] of s.probes) {
-        const expected = explainMatrix(snapshot, model, DEFAULT_COMPILE_OPTIONS, {
-          protocol: protocol as L4Protocol,
-          port,
-          network: NETWORK,
-          family: family ?? 4,
-        }).matrix;
-        denies += count(expected, 'deny');
-        const what = `${protocol}/${port} IPv${family ?? 4}`;
-        const reference = referenceMatrix(model, NETWORK, protocol as L4Protocol, port, family ?? 4);
-        expect(diffMatrix(reference, expected), `${what}: simulated vs reference`).to.deep.equal([]);
-        const observed = await observeMatrix(model, topo!, NETWORK, protocol, port, family ?? 4);
-        expect(diffMatrix(reference, observed), `${what}: observed vs reference`).to.deep.equal([]);
-        expect(diffMatrix(expected, observed), `${what}: observed vs simulated`).to.deep.equal([]);
-      }
-      expect(denies, 'the scenario denies something').to.be.greaterThan(0);
+      expect(
+        await checkProbes(s, DEFAULT_COMPILE_OPTIONS),
+        'the scenario denies something',
+      ).to.be.greaterThan(0);
     });
   }
+
+  it('chain +2 split per address block (overrideBlockSplit 0): the same verdicts, IPv4 and IPv6', async () => {
+    // Namespace x default-deny: on node-1, the VFs of y and z hold overrides (drop) for x/a and
+    // x/c, one block chain per family (10.1.0.0/24, fd00:1::/120). The split agents update the
+    // devices the agents above installed (or install them, when this test runs alone).
+    const split: CompileOptions = { ...DEFAULT_COMPILE_OPTIONS, overrideBlockSplit: 0 };
+    const splitAgents = [...topo!.nodeNs].map(([node, ns]) => new InProcessAgent(node, ns, split));
+    const s: Scenario = {
+      ...SCENARIOS[0]!,
+      probes: [
+        ['TCP', 80],
+        ['TCP', 80, 6],
+      ],
+    };
+    await writeManifests([...base, ...s.policies], dir);
+    for (const a of splitAgents) {
+      const r = await a.reconcile(dir);
+      expect(r.ok, `reconcile on ${a.node}: ${r.failed.join(', ')}`).to.equal(true);
+    }
+    const { snapshot, model } = await loadModel(dir);
+    const blocks = NODES.flatMap((n) =>
+      compileNode(model, n, snapshot.nodes.get(n), split).devices.flatMap((d) =>
+        d.chains.filter((c) => c.purpose.includes('to pods of this node in')),
+      ),
+    );
+    expect(blocks.length, 'block chains').to.equal(6);
+    expect(await checkProbes(s, split), 'denies something').to.be.greaterThan(0);
+  });
 });
 
 describe('kernel: reachability does not depend on the address layout', function () {

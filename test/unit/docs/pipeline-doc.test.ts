@@ -10,7 +10,7 @@ import { loadSnapshotFromDir } from '../../../src/cluster/load-manifests.js';
 import { buildPolicyModel } from '../../../src/policy/build-model.js';
 import { compileNode } from '../../../src/tc/compile-node.js';
 import { renderNodeTc, kernelFilterCount, renderEntry } from '../../../src/tc/render-tc.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
+import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../../src/tc/compile-options.js';
 import type { NodePipeline } from '../../../src/tc/ir.js';
 import { classify } from '../../../src/tc/apply/device-state.js';
 import { parseFilterDump } from '../../../src/tc/apply/parse-filters.js';
@@ -46,7 +46,7 @@ function unrendered(quoted: string[], rendered: string[]): string[] {
   });
 }
 
-async function workedNodeA(yaml?: string): Promise<NodePipeline> {
+async function workedNodeA(yaml?: string, opts: CompileOptions = DEFAULT_COMPILE_OPTIONS): Promise<NodePipeline> {
   let dir = 'examples/worked';
   if (yaml !== undefined) {
     dir = mkdtempSync(join(tmpdir(), 'worked-'));
@@ -55,10 +55,40 @@ async function workedNodeA(yaml?: string): Promise<NodePipeline> {
   try {
     const snapshot = await loadSnapshotFromDir(dir);
     const model = buildPolicyModel(snapshot, { networkPlugins: ['accelerated-bridge'] });
-    return compileNode(model, 'node-a', snapshot.nodes.get('node-a'), DEFAULT_COMPILE_OPTIONS);
+    return compileNode(model, 'node-a', snapshot.nodes.get('node-a'), opts);
   } finally {
     if (yaml !== undefined) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Section 2's split example: the worked example with a second database pod, the split forced. */
+const DB2 = `---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: db2
+  namespace: demo
+  uid: 0000000a-0000-4000-8000-000000000005
+  labels: { app: db }
+  annotations:
+    k8s.v1.cni.cncf.io/networks: net1
+    k8s.v1.cni.cncf.io/network-status: '[{"name":"demo/net1","interface":"net1","ips":["10.10.0.5"],"mac":"02:00:00:00:00:05","device-info":{"type":"pci","version":"1.1.0","pci":{"pci-address":"0000:03:00.5","pf-pci-address":"0000:03:00.0","representor-device":"eth3"}}}]'
+spec:
+  nodeName: node-a
+  containers:
+    - name: postgres
+      image: postgres
+      ports: [{ name: postgres, containerPort: 5432, protocol: TCP }]
+status: { phase: Running }
+`;
+
+async function splitExample(): Promise<string[]> {
+  const yaml = readFileSync('examples/worked/cluster.yaml', 'utf8');
+  const at = yaml.indexOf('---\napiVersion: k8s.cni.cncf.io/v1beta1\nkind: MultiNetworkPolicy');
+  expect(at).to.be.greaterThan(0);
+  const opts = { ...DEFAULT_COMPILE_OPTIONS, overrideBlockSplit: 0 };
+  const p = await workedNodeA(yaml.slice(0, at) + DB2 + yaml.slice(at), opts);
+  return renderNodeTc(p, opts.ctZone).split('\n');
 }
 
 /** The updates section 7 shows: the worked example's cluster.yaml with one text replaced. */
@@ -101,6 +131,7 @@ describe('docs/tc-rule-pipeline.md', () => {
     const rendered = renderNodeTc(p, DEFAULT_COMPILE_OPTIONS.ctZone).split('\n');
     for (const d of p.devices) for (const gen of [0, 1] as const) rendered.push(renderEntry(d.device, gen, 'replace'));
     rendered.push(...(await documentedUpdates()));
+    rendered.push(...(await splitExample()));
     const doc = readFileSync('docs/tc-rule-pipeline.md', 'utf8');
     const quoted = quotedLines(doc);
     expect(quoted.filter((l) => l.startsWith('filter add')).length).to.be.greaterThan(20);
@@ -111,6 +142,21 @@ describe('docs/tc-rule-pipeline.md', () => {
     expect(doc).to.include(
       `The output has ${total} filters on three devices (\`eth1\` ${counts.eth1}, \`eth2\` ${counts.eth2}, \`p0\` ${counts.p0})`,
     );
+  });
+
+  it('shows the split example of section 2 whole: eth2 chains +2 to +4, untagged IPv4 and protocol all', async () => {
+    const doc = readFileSync('docs/tc-rule-pipeline.md', 'utf8');
+    const from = doc.indexOf('**Chain +2 split per address block.**');
+    expect(from).to.be.greaterThan(0);
+    const open = doc.indexOf('```\n', from) + 4;
+    const quoted = doc.slice(open, doc.indexOf('```', open)).trim().split('\n');
+    const want = (await splitExample()).filter((l) =>
+      /^filter add dev eth2 ingress protocol (ip|all) pref \d+ chain 1000[234] /.test(l),
+    );
+    expect(want.some((l) => / chain 10003 .*goto chain 10004$/.test(l)), 'a block chain ends in the rest chain').to.equal(
+      true,
+    );
+    expect(quoted).to.deep.equal(want);
   });
 
   it('the check flags replace lines that are not rendered, in blocks and in inline spans', () => {

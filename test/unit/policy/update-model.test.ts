@@ -10,7 +10,7 @@ import type { ClusterSnapshot } from '../../../src/cluster/snapshot.js';
 import { buildPolicyModel } from '../../../src/policy/build-model.js';
 import type { PolicyModel } from '../../../src/policy/types.js';
 import { updatePolicyModel } from '../../../src/policy/update-model.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
+import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../../src/tc/compile-options.js';
 import { compileNode, NodeCompiler } from '../../../src/tc/compile-node.js';
 import { clusterArb, PLUGIN } from '../tc/cluster-gen.js';
 import { clusterObjects, policy } from '../tc/fixtures.js';
@@ -166,50 +166,56 @@ describe('incremental model update and node recompile', function () {
     });
   });
 
-  it(`equal a full rebuild after random pod edits (${RUNS} clusters)`, () => {
-    let incremental = 0;
-    let fallbacks = 0;
-    let reusedDevices = 0;
-    fc.assert(
-      fc.property(clusterArb, fc.array(editArb, { minLength: 1, maxLength: 3 }), (cluster, edits) => {
-        let objects = cluster.objects as Obj[];
-        let snapshot = buildSnapshot(objects.map((obj) => ({ obj })));
-        let model = buildPolicyModel(snapshot, OPTS);
-        const compilers = new Map<string, NodeCompiler>();
-        const previous = new Map<string, ReturnType<NodeCompiler['compile']>>();
-        for (const n of nodesOf(snapshot)) {
-          const c = new NodeCompiler(DEFAULT_COMPILE_OPTIONS);
-          compilers.set(n, c);
-          previous.set(n, c.compile(model, n, snapshot.nodes.get(n)));
-        }
-        edits.forEach((e, step) => {
-          objects = applyEdit(objects, e, step);
-          const next = buildSnapshot(objects.map((obj) => ({ obj })));
-          const diff = diffSnapshots(snapshot, next);
-          if (diff.kind !== 'pods') return; // a new namespace: the agent rebuilds in full
-          const upd = updatePolicyModel(model, snapshot, next, diff.changed, OPTS);
-          if (upd.incremental) incremental++;
-          else fallbacks++;
-          const fresh = buildPolicyModel(next, OPTS);
-          expect(modelJson(upd.model)).to.deep.equal(modelJson(fresh));
-          for (const [n, c] of compilers) {
-            const got = c.compile(upd.model, n, next.nodes.get(n));
-            const want = compileNode(fresh, n, next.nodes.get(n), DEFAULT_COMPILE_OPTIONS);
-            expect(got, `node ${n}`).to.deep.equal(want);
-            const before = new Set(previous.get(n)!.devices);
-            reusedDevices += got.devices.filter((d) => before.has(d)).length;
-            previous.set(n, got);
+  // Also with every VF's chain +2 split per address block (docs/tc-rule-pipeline.md §2).
+  const variants: [string, CompileOptions][] = [
+    ['', DEFAULT_COMPILE_OPTIONS],
+    [', chain +2 split per block', { ...DEFAULT_COMPILE_OPTIONS, overrideBlockSplit: 0 }],
+  ];
+  for (const [label, compileOpts] of variants)
+    it(`equal a full rebuild after random pod edits (${RUNS} clusters${label})`, () => {
+      let incremental = 0;
+      let fallbacks = 0;
+      let reusedDevices = 0;
+      fc.assert(
+        fc.property(clusterArb, fc.array(editArb, { minLength: 1, maxLength: 3 }), (cluster, edits) => {
+          let objects = cluster.objects as Obj[];
+          let snapshot = buildSnapshot(objects.map((obj) => ({ obj })));
+          let model = buildPolicyModel(snapshot, OPTS);
+          const compilers = new Map<string, NodeCompiler>();
+          const previous = new Map<string, ReturnType<NodeCompiler['compile']>>();
+          for (const n of nodesOf(snapshot)) {
+            const c = new NodeCompiler(compileOpts);
+            compilers.set(n, c);
+            previous.set(n, c.compile(model, n, snapshot.nodes.get(n)));
           }
-          snapshot = next;
-          model = upd.model;
-        });
-      }),
-      { seed: Number(process.env.PROPERTY_SEED ?? 7), numRuns: RUNS },
-    );
-    console.log(
-      `      incremental updates ${incremental}, full-build fallbacks ${fallbacks}, devices reused ${reusedDevices}`,
-    );
-    expect(incremental).to.be.greaterThan(fallbacks);
-    expect(reusedDevices).to.be.greaterThan(0);
-  });
+          edits.forEach((e, step) => {
+            objects = applyEdit(objects, e, step);
+            const next = buildSnapshot(objects.map((obj) => ({ obj })));
+            const diff = diffSnapshots(snapshot, next);
+            if (diff.kind !== 'pods') return; // a new namespace: the agent rebuilds in full
+            const upd = updatePolicyModel(model, snapshot, next, diff.changed, OPTS);
+            if (upd.incremental) incremental++;
+            else fallbacks++;
+            const fresh = buildPolicyModel(next, OPTS);
+            expect(modelJson(upd.model)).to.deep.equal(modelJson(fresh));
+            for (const [n, c] of compilers) {
+              const got = c.compile(upd.model, n, next.nodes.get(n));
+              const want = compileNode(fresh, n, next.nodes.get(n), compileOpts);
+              expect(got, `node ${n}`).to.deep.equal(want);
+              const before = new Set(previous.get(n)!.devices);
+              reusedDevices += got.devices.filter((d) => before.has(d)).length;
+              previous.set(n, got);
+            }
+            snapshot = next;
+            model = upd.model;
+          });
+        }),
+        { seed: Number(process.env.PROPERTY_SEED ?? 7), numRuns: RUNS },
+      );
+      console.log(
+        `      incremental updates ${incremental}, full-build fallbacks ${fallbacks}, devices reused ${reusedDevices}`,
+      );
+      expect(incremental).to.be.greaterThan(fallbacks);
+      expect(reusedDevices).to.be.greaterThan(0);
+    });
 });

@@ -5,7 +5,8 @@
 // and in QinQ (stateless: the first packet gets the untagged verdict), and as a mid-stream segment
 // and an unsolicited answer with no connection behind them.
 //
-// Two runs: a fixed seed (42) and a random one, printed so a failure can be replayed with
+// Three runs: a fixed seed (42), a random one, and the random one again with every VF's chain +2
+// split per address block (overrideBlockSplit 0). The random seed is printed so a failure can be replayed with
 // PROPERTY_SEED=<seed>. PROPERTY_RUNS overrides the number of clusters per run.
 
 import { expect } from 'chai';
@@ -13,7 +14,7 @@ import fc from 'fast-check';
 import { describe, it } from 'mocha';
 import { verdict } from '../../../src/policy/verdict.js';
 import type { Flow, PolicyModel } from '../../../src/policy/types.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
+import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../../src/tc/compile-options.js';
 import type { VlanTpid } from '../../../src/tc/packet.js';
 import { ClusterSimulator, type PacketResult, type TraceResult } from '../../../src/tc/trace.js';
 import {
@@ -46,6 +47,8 @@ interface Stats {
   qinq: number;
   /** Mid-stream segments and answers sent without a connection. */
   unconnected: number;
+  /** Block chains (chain +2 split per address block) in the compiled pipelines. */
+  blockChains: number;
 }
 
 function newStats(): Stats {
@@ -60,6 +63,7 @@ function newStats(): Stats {
     vlan: 0,
     qinq: 0,
     unconnected: 0,
+    blockChains: 0,
   };
 }
 
@@ -177,9 +181,9 @@ function checkUnconnected(
   stats.unconnected++;
 }
 
-function checkCluster(c: GenCluster, picks: FlowPick[], stats: Stats): void {
+function checkCluster(c: GenCluster, picks: FlowPick[], stats: Stats, opts: CompileOptions): void {
   const { snapshot, model } = build(c.objects);
-  const sim = new ClusterSimulator(snapshot, model, DEFAULT_COMPILE_OPTIONS);
+  const sim = new ClusterSimulator(snapshot, model, opts);
   stats.clusters++;
   for (const pick of picks) {
     const flow = resolveFlow(c, pick);
@@ -210,14 +214,19 @@ function checkCluster(c: GenCluster, picks: FlowPick[], stats: Stats): void {
     checkQinQ(c, model, sim, flow, stats);
     checkUnconnected(c, model, sim, flow, stats);
   }
+  for (const n of snapshot.nodes.keys()) {
+    for (const d of sim.pipeline(n).devices) {
+      stats.blockChains += d.chains.filter((ch) => ch.purpose.includes('to pods of this node in')).length;
+    }
+  }
 }
 
-function runProperty(seed: number, stats: Stats): void {
+function runProperty(seed: number, stats: Stats, opts: CompileOptions): void {
   fc.assert(
     fc.property(
       clusterArb,
       fc.array(flowPickArb, { minLength: FLOWS_PER_CLUSTER, maxLength: FLOWS_PER_CLUSTER }),
-      (c, picks) => checkCluster(c, picks, stats),
+      (c, picks) => checkCluster(c, picks, stats, opts),
     ),
     { seed, numRuns: RUNS },
   );
@@ -228,17 +237,17 @@ function report(label: string, stats: Stats, ms: number): void {
     `      ${label}: ${stats.clusters} clusters, ${stats.flows} flows (${stats.allowed} allowed, ` +
       `${stats.denied} denied) + ${stats.reverse} reverse, ${stats.vlan} 802.1Q, ${stats.qinq} QinQ, ` +
       `${stats.unconnected} without connection, ${stats.excluded} excluded, ` +
-      `${stats.unresolved} unresolved, ${ms} ms`,
+      `${stats.unresolved} unresolved, ${stats.blockChains} block chains, ${ms} ms`,
   );
 }
 
-function propertySuite(label: string, seed: number): void {
+function propertySuite(label: string, seed: number, opts: CompileOptions = DEFAULT_COMPILE_OPTIONS): void {
   describe(`compiled pipeline vs reference semantics (${label})`, function () {
     this.timeout(120_000);
     it(`agrees on ${RUNS} random clusters x ${FLOWS_PER_CLUSTER} flows, replies and reverse connections`, () => {
       const stats = newStats();
       const t0 = Date.now();
-      runProperty(seed, stats);
+      runProperty(seed, stats, opts);
       report(`seed ${seed}`, stats, Date.now() - t0);
       expect(stats.flows, 'flow cases checked').to.be.at.least(MIN_CASES);
       expect(stats.allowed, 'some flows allowed').to.be.greaterThan(stats.flows / 10);
@@ -246,6 +255,9 @@ function propertySuite(label: string, seed: number): void {
       expect(stats.vlan, 'every flow in 802.1Q').to.equal(stats.flows);
       expect(stats.qinq, 'every flow in QinQ').to.equal(stats.flows);
       expect(stats.unconnected, 'packets without a connection').to.be.greaterThan(stats.flows);
+      if (opts.overrideBlockSplit === 0) {
+        expect(stats.blockChains, 'block chains compiled').to.be.greaterThan(stats.clusters / 4);
+      }
     });
   });
 }
@@ -256,3 +268,8 @@ console.log(`property-compile-vs-reference: random seed ${randomSeed} (replay: P
 
 propertySuite('seed 42', 42);
 propertySuite(`random seed ${randomSeed}`, randomSeed);
+// Every VF with overrides gets its chain +2 split per address block (docs/tc-rule-pipeline.md §2).
+propertySuite(`random seed ${randomSeed}, chain +2 split per block`, randomSeed, {
+  ...DEFAULT_COMPILE_OPTIONS,
+  overrideBlockSplit: 0,
+});
