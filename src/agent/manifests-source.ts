@@ -4,12 +4,18 @@
 
 import { watch, type FSWatcher } from 'node:fs';
 import type { ClusterSnapshot } from '../cluster/snapshot.js';
-import { loadSnapshotFromDir } from '../cluster/load-manifests.js';
+import { ManifestsLoader } from '../cluster/load-manifests.js';
 import { errorText, log } from '../util/log.js';
 import { SourceNotReady } from './source-not-ready.js';
 import type { StateSource } from './run-agent.js';
 
-export function manifestsSource(dir: string, load = loadSnapshotFromDir): StateSource {
+/** Reads the directory with a loader of its own, which rereads only the files that changed. */
+function ownLoader(): (dir: string) => Promise<ClusterSnapshot> {
+  const loader = new ManifestsLoader();
+  return (dir) => loader.snapshot(dir);
+}
+
+export function manifestsSource(dir: string, load = ownLoader()): StateSource {
   const listeners: (() => void)[] = [];
   let watcher: FSWatcher | undefined;
   let last: ClusterSnapshot | undefined;
