@@ -18,6 +18,7 @@ import { parseBindAddress, startHealthServer } from './health-server.js';
 import { manifestsSource } from './manifests-source.js';
 import { SourceNotReady } from './source-not-ready.js';
 import { importKubeSource } from '../cluster/kube/load-kube-source.js';
+import { cpuMs } from '../cluster/kube/cpu-time.js';
 import { Backoff } from '../cluster/kube/backoff.js';
 import { withObjectSources } from '../cluster/build-snapshot.js';
 import { annotationSource, sysfsSource } from '../node/device-source.js';
@@ -120,7 +121,9 @@ export async function reconcileOnce(
   await yieldToEvents();
   if (stopped()) return abandoned;
   const pipeline = builder.compileNode(model, snapshot);
-  log.info(`compiled node ${o.nodeName}: ${how}, ${(performance.now() - t0).toFixed(1)} ms`, 2);
+  log.info(`compiled node ${o.nodeName}: ${how}, ${(performance.now() - t0).toFixed(1)} ms`, 2, {
+    cpuMs: cpuMs(),
+  });
   await yieldToEvents();
   if (stopped()) return abandoned;
   for (const p of withObjectSources(snapshot, model.problems)) {
@@ -185,7 +188,15 @@ export async function reconcileOnce(
   log.info(
     `reconciled node ${o.nodeName}: ${pipeline.devices.length} device(s), ${report.writes} tc line(s), ${report.failed.length} failed`,
     2,
-    { how, changes, changedDevices, failed: report.failed, full, devicesRead: report.read },
+    {
+      how,
+      changes,
+      changedDevices,
+      failed: report.failed,
+      full,
+      devicesRead: report.read,
+      cpuMs: cpuMs(),
+    },
   );
   return { ...result, offload };
 }
@@ -245,6 +256,8 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   }
   log.info(
     `agent started on node ${o.nodeName} (${o.manifests ? `manifests ${o.manifests}` : 'Kubernetes API'})`,
+    0,
+    { cpuMs: cpuMs() },
   );
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
