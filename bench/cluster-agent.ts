@@ -225,9 +225,12 @@ try {
   }
   await sleep(2000);
   const after = rssMiB(pid);
+  // The agent collects its garbage once it has been quiet for a while (src/agent/idle-gc.ts).
+  await sleep(10_000);
+  const later = rssMiB(pid);
   latencies.sort((x, y) => x - y);
   console.log(
-    `RSS during ${a.changes} label changes: peak ${peak.toFixed(0)} MiB; ${after.toFixed(0)} MiB 2 s after the last`,
+    `RSS during ${a.changes} label changes: peak ${peak.toFixed(0)} MiB; ${after.toFixed(0)} MiB 2 s after the last, ${later.toFixed(0)} MiB 12 s after`,
   );
   console.log(
     `change to first tc write: median ${fmtMs(median(latencies))}, p90 ${fmtMs(latencies[Math.floor(latencies.length * 0.9)] ?? NaN)}, max ${fmtMs(latencies.at(-1) ?? NaN)} (${latencies.length}/${a.changes} changes wrote)`,

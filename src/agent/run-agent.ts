@@ -19,6 +19,7 @@ import { manifestsSource } from './manifests-source.js';
 import { SourceNotReady } from './source-not-ready.js';
 import { importKubeSource } from '../cluster/kube/load-kube-source.js';
 import { cpuMs } from '../cluster/kube/cpu-time.js';
+import { IdleGc } from './idle-gc.js';
 import { Backoff } from '../cluster/kube/backoff.js';
 import { withObjectSources } from '../cluster/build-snapshot.js';
 import { annotationSource, sysfsSource } from '../node/device-source.js';
@@ -254,10 +255,11 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       source.stop();
     }
   }
+  const idleGc = new IdleGc();
   log.info(
     `agent started on node ${o.nodeName} (${o.manifests ? `manifests ${o.manifests}` : 'Kubernetes API'})`,
     0,
-    { cpuMs: cpuMs() },
+    { cpuMs: cpuMs(), idleGc: idleGc.enabled },
   );
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -336,11 +338,13 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       return;
     }
     runningSince = Date.now();
+    idleGc.cancel();
     const current = pass();
     running = current.then(() => undefined);
     const delay = await current;
     running = undefined;
     if (stopped) return;
+    idleGc.passEnded();
     schedule(again ? 0 : delay);
     again = false;
   };
@@ -387,6 +391,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   });
   stopped = true;
   if (timer) clearTimeout(timer);
+  idleGc.cancel();
   abort.abort();
   links?.stop();
   source.stop();
