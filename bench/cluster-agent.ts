@@ -12,7 +12,7 @@
 // checkout's agent with the same script, side by side.
 //
 //   make build && node build/bench/cluster-agent.js [--pods 5000] [--policies 500] [--changes 100]
-//     [--node-options "--max-old-space-size=160 ..."] [--heap-snapshot DIR]
+//     [--node-options "--max-old-space-size=160 ..."] [--heap-snapshot DIR] [--env NAME=value]...
 
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -30,10 +30,12 @@ interface Args {
   nodeOptions: string;
   /** Write a heap snapshot of the agent at steady state into this directory (heap-owners.js reads it). */
   heapSnapshot: string;
+  /** Extra environment of the agent ("NAME=value", repeatable), e.g. malloc tunables. */
+  env: string[];
 }
 
 function args(): Args {
-  const a: Args = { pods: 5000, policies: 500, changes: 100, nodeOptions: '', heapSnapshot: '' };
+  const a: Args = { pods: 5000, policies: 500, changes: 100, nodeOptions: '', heapSnapshot: '', env: [] };
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1] ?? '';
@@ -42,6 +44,7 @@ function args(): Args {
     else if (argv[i] === '--changes') a.changes = Number(v);
     else if (argv[i] === '--node-options') a.nodeOptions = v;
     else if (argv[i] === '--heap-snapshot') a.heapSnapshot = v;
+    else if (argv[i] === '--env') a.env.push(v);
     else continue;
     i++;
   }
@@ -137,7 +140,11 @@ const tools = new StandInTools([...reps]);
 const heapFlags = a.heapSnapshot
   ? ` --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${resolve(a.heapSnapshot)}`
   : '';
-const env = { ...tools.env(), NODE_OPTIONS: a.nodeOptions + heapFlags };
+const env = {
+  ...tools.env(),
+  ...Object.fromEntries(a.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
+  NODE_OPTIONS: a.nodeOptions + heapFlags,
+};
 const metricsPort = await freePort();
 const t0 = Date.now();
 const agent = new AgentProcess(
