@@ -12,9 +12,10 @@
 // checkout's agent with the same script, side by side.
 //
 //   make build && node build/bench/cluster-agent.js [--pods 5000] [--policies 500] [--changes 100]
-//     [--node-options "--max-old-space-size=160 ..."]
+//     [--node-options "--max-old-space-size=160 ..."] [--heap-snapshot DIR] [--env NAME=value]...
 
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { KubeTestServer } from '../test/support/kube-test-server.js';
 import { StandInTools } from '../test/support/stand-in-tools.js';
 import { AgentProcess, freePort } from '../test/support/agent-process.js';
@@ -27,10 +28,14 @@ interface Args {
   changes: number;
   /** Extra node flags for the agent, e.g. "--max-old-space-size=128". */
   nodeOptions: string;
+  /** Write a heap snapshot of the agent at steady state into this directory (heap-owners.js reads it). */
+  heapSnapshot: string;
+  /** Extra environment of the agent ("NAME=value", repeatable), e.g. malloc tunables. */
+  env: string[];
 }
 
 function args(): Args {
-  const a: Args = { pods: 5000, policies: 500, changes: 100, nodeOptions: '' };
+  const a: Args = { pods: 5000, policies: 500, changes: 100, nodeOptions: '', heapSnapshot: '', env: [] };
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1] ?? '';
@@ -38,6 +43,8 @@ function args(): Args {
     else if (argv[i] === '--policies') a.policies = Number(v);
     else if (argv[i] === '--changes') a.changes = Number(v);
     else if (argv[i] === '--node-options') a.nodeOptions = v;
+    else if (argv[i] === '--heap-snapshot') a.heapSnapshot = v;
+    else if (argv[i] === '--env') a.env.push(v);
     else continue;
     i++;
   }
@@ -85,6 +92,21 @@ async function memoryBreakdown(port: number): Promise<string> {
   );
 }
 
+/** Signals the agent to write a heap snapshot and waits until the file is complete. */
+async function heapSnapshot(pid: number, dir: string): Promise<string> {
+  const before = new Set(readdirSync(dir));
+  process.kill(pid, 'SIGUSR2');
+  for (let last = -1; ;) {
+    await sleep(1000);
+    const file = readdirSync(dir).find((f) => f.endsWith('.heapsnapshot') && !before.has(f));
+    if (!file) continue;
+    const size = statSync(join(dir, file)).size;
+    // Written in one go: complete once it ends with the strings table and stops growing.
+    if (size === last && size > 0) return join(dir, file);
+    last = size;
+  }
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
@@ -115,7 +137,14 @@ for (const o of synth.objects) {
   for (const m of s.matchAll(/representor-device\\":\\"([^\\]+)/g)) reps.add(m[1]!);
 }
 const tools = new StandInTools([...reps]);
-const env = { ...tools.env(), NODE_OPTIONS: a.nodeOptions };
+const heapFlags = a.heapSnapshot
+  ? ` --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${resolve(a.heapSnapshot)}`
+  : '';
+const env = {
+  ...tools.env(),
+  ...Object.fromEntries(a.env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)])),
+  NODE_OPTIONS: a.nodeOptions + heapFlags,
+};
 const metricsPort = await freePort();
 const t0 = Date.now();
 const agent = new AgentProcess(
@@ -149,19 +178,29 @@ try {
     const l = agent.lines().find((x) => re.test(x.msg));
     return l ? new Date(String(l.time)).getTime() - t0 : NaN;
   };
+  // The agent's CPU time at that line (its own count: the machine's load does not inflate it).
+  const cpuAt = (re: RegExp) => {
+    const l = agent.lines().find((x) => re.test(x.msg));
+    return typeof l?.cpuMs === 'number' ? l.cpuMs : NaN;
+  };
   console.log(
     `\ncold start: first tc write after ${fmtMs(firstWrite)}, first reconcile done after ${fmtMs(firstReconcile)}`,
   );
-  const steps: [string, number][] = [
-    ['node start + module load (agent started)', at(/^agent started/)],
-    ['LIST MultiNetworkPolicy done', at(/^listed MultiNetworkPolicy/)],
-    ['LIST Pod done (slowest kind)', at(/^listed Pod/)],
-    ['informers synced (the first reconcile starts)', at(/^informers synced/)],
-    ['snapshot + model + compile done', at(/^compiled node/)],
+  const steps: [string, RegExp | number][] = [
+    ['node start + module load (agent started)', /^agent started/],
+    ['LIST MultiNetworkPolicy done', /^listed MultiNetworkPolicy/],
+    ['LIST Pod done (slowest kind)', /^listed Pod/],
+    ['informers synced (the first reconcile starts)', /^informers synced/],
+    ['snapshot + model + compile done', /^compiled node/],
     ['first tc write', firstWrite],
-    ['reconcile done (all devices written)', at(/^reconciled node/)],
+    ['reconcile done (all devices written)', /^reconciled node/],
   ];
-  for (const [what, ms] of steps) console.log(`  ${String(Math.round(ms)).padStart(6)} ms  ${what}`);
+  console.log('    wall ms  agent CPU ms');
+  for (const [what, when] of steps) {
+    const wall = typeof when === 'number' ? when : at(when);
+    const cpu = typeof when === 'number' ? '' : String(cpuAt(when));
+    console.log(`  ${String(Math.round(wall)).padStart(9)}  ${cpu.padStart(12)}  ${what}`);
+  }
   const compiled = agent.lines().find((x) => x.msg.startsWith('compiled node'));
   if (compiled) console.log(`  (${compiled.msg})`);
 
@@ -171,6 +210,7 @@ try {
     `\nRSS: steady ${steady.toFixed(0)} MiB after the first reconcile (peak during cold start ${coldPeak.toFixed(0)} MiB)`,
   );
   console.log(`  steady: ${await memoryBreakdown(metricsPort)}`);
+  if (a.heapSnapshot) console.log(`  heap snapshot: ${await heapSnapshot(pid, a.heapSnapshot)}`);
 
   // Label changes on pods of the benchmarked node, one every 100 ms.
   peak = 0;
@@ -192,9 +232,12 @@ try {
   }
   await sleep(2000);
   const after = rssMiB(pid);
+  // The agent collects its garbage once it has been quiet for a while (src/agent/idle-gc.ts).
+  await sleep(10_000);
+  const later = rssMiB(pid);
   latencies.sort((x, y) => x - y);
   console.log(
-    `RSS during ${a.changes} label changes: peak ${peak.toFixed(0)} MiB; ${after.toFixed(0)} MiB 2 s after the last`,
+    `RSS during ${a.changes} label changes: peak ${peak.toFixed(0)} MiB; ${after.toFixed(0)} MiB 2 s after the last, ${later.toFixed(0)} MiB 12 s after`,
   );
   console.log(
     `change to first tc write: median ${fmtMs(median(latencies))}, p90 ${fmtMs(latencies[Math.floor(latencies.length * 0.9)] ?? NaN)}, max ${fmtMs(latencies.at(-1) ?? NaN)} (${latencies.length}/${a.changes} changes wrote)`,

@@ -16,6 +16,8 @@ import { parseBindAddress, startHealthServer } from './health-server.js';
 import { manifestsSource } from '../cluster/manifests-source.js';
 import { SourceNotReady, type StateSource } from '../cluster/state-source.js';
 import { importKubeSource } from '../cluster/kube/load-kube-source.js';
+import { cpuMs } from '../cluster/kube/cpu-time.js';
+import { IdleGc } from './idle-gc.js';
 import { Backoff } from '../cluster/kube/backoff.js';
 import { withObjectSources } from '../cluster/build-snapshot.js';
 import { annotationSource, sysfsSource } from '../node/device-source.js';
@@ -103,7 +105,9 @@ export async function reconcileOnce(
   await yieldToEvents();
   if (stopped()) return abandoned;
   const pipeline = builder.compileNode(model, snapshot);
-  log.info(`compiled node ${o.nodeName}: ${how}, ${(performance.now() - t0).toFixed(1)} ms`, 2);
+  log.info(`compiled node ${o.nodeName}: ${how}, ${(performance.now() - t0).toFixed(1)} ms`, 2, {
+    cpuMs: cpuMs(),
+  });
   await yieldToEvents();
   if (stopped()) return abandoned;
   for (const p of withObjectSources(snapshot, model.problems)) {
@@ -169,7 +173,15 @@ export async function reconcileOnce(
   log.info(
     `reconciled node ${o.nodeName}: ${pipeline.devices.length} device(s), ${report.writes} tc line(s), ${report.failed.length} failed`,
     2,
-    { how, changes, changedDevices, failed: report.failed, full, devicesRead: report.read },
+    {
+      how,
+      changes,
+      changedDevices,
+      failed: report.failed,
+      full,
+      devicesRead: report.read,
+      cpuMs: cpuMs(),
+    },
   );
   return { ...result, offload };
 }
@@ -227,8 +239,11 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       source.stop();
     }
   }
+  const idleGc = new IdleGc();
   log.info(
     `agent started on node ${o.nodeName} (${o.manifests ? `manifests ${o.manifests}` : 'Kubernetes API'})`,
+    0,
+    { cpuMs: cpuMs(), idleGc: idleGc.enabled },
   );
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
@@ -307,11 +322,13 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       return;
     }
     runningSince = Date.now();
+    idleGc.cancel();
     const current = pass();
     running = current.then(() => undefined);
     const delay = await current;
     running = undefined;
     if (stopped) return;
+    idleGc.passEnded();
     schedule(again ? 0 : delay);
     again = false;
   };
@@ -373,6 +390,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   });
   stopped = true;
   if (timer) clearTimeout(timer);
+  idleGc.cancel();
   abort.abort();
   links?.stop();
   deletions.stop();

@@ -2,7 +2,7 @@
 
 import type { ClusterSnapshot } from '../cluster/snapshot.js';
 import { formatProblem } from '../cluster/problem.js';
-import { loadSnapshotFromDir } from '../cluster/load-manifests.js';
+import { ManifestsLoader } from '../cluster/load-manifests.js';
 import { withObjectSources } from '../cluster/build-snapshot.js';
 
 export { checkManifestsDir, ManifestsPathError } from '../cluster/load-manifests.js';
@@ -21,7 +21,8 @@ export function parsePluginList(v: string | string[] | undefined): string[] {
 }
 
 export async function loadModel(dir: string, networkPlugins: string[], quiet = false): Promise<Loaded> {
-  const snapshot = await loadSnapshotFromDir(dir);
+  // One read of the directory: the loader's memory of each file serves nothing more here.
+  const snapshot = await new ManifestsLoader().snapshot(dir);
   const built = buildPolicyModel(snapshot, { networkPlugins });
   // The policy engine sees objects, not files: name the file of each problem's object.
   const model = { ...built, problems: withObjectSources(snapshot, built.problems) };

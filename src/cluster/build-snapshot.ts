@@ -41,24 +41,6 @@ function withNamespace(obj: KubeObject): KubeObject {
   return { ...obj, metadata: { ...obj.metadata, namespace: objectNamespace(obj) } } as KubeObject;
 }
 
-// A watch keeps each object as the same value until it changes, and a snapshot is rebuilt on
-// every change: remember what reading an object gave, per object and source. Objects are never
-// changed in place (the loader and the watcher replace them), so a hit is exactly a new reading.
-const validated = new WeakMap<object, { source: string | undefined; problems: Problem[] }>();
-const podsRead = new WeakMap<
-  object,
-  { object: string; source: string | undefined; value: PodInfo; problems: Problem[] }
->();
-
-function validateOnce(obj: unknown, source: string | undefined): Problem[] {
-  if (typeof obj !== 'object' || obj === null) return withSource(validateObject(obj, source), source);
-  const hit = validated.get(obj);
-  if (hit && hit.source === source) return hit.problems;
-  const problems = withSource([...validateObject(obj, source), ...nameProblems(obj)], source);
-  validated.set(obj, { source, problems });
-  return problems;
-}
-
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 const LABEL_NAME = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
 const POD_UID = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,252}$/;
@@ -117,44 +99,74 @@ function nameProblems(obj: object): Problem[] {
   return out;
 }
 
-function readPodOnce(
-  pod: Pod,
-  object: string,
-  source: string | undefined,
-): { value: PodInfo; problems: Problem[] } {
-  const hit = podsRead.get(pod);
-  if (hit && hit.object === object && hit.source === source) return hit;
-  const info = readPod(pod, object);
-  const entry = { object, source, value: info.value, problems: withSource(info.problems, source) };
-  podsRead.set(pod, entry);
-  return entry;
-}
-
 /** An object's identity (kind, namespace, name) and its reading for the snapshot. */
 interface Identified {
   key: string;
   keyed: Keyed;
 }
 
-// Per object and source, like `validated` (undefined: not an object of a kind we read).
-const identified = new WeakMap<object, { source: string | undefined; value: Identified | undefined }>();
+/**
+ * What reading each object gave, per object and source. A watch keeps each object as the same
+ * value until it changes, and a snapshot is rebuilt on every change: a reading is made once per
+ * object. Objects are never changed in place (the loader and the watcher replace them), so a hit
+ * is exactly a new reading. Weak: an object gone from the cluster takes its readings with it.
+ */
+export class ObjectReadings {
+  private readonly validated = new WeakMap<object, { source: string | undefined; problems: Problem[] }>();
+  private readonly podsRead = new WeakMap<
+    object,
+    { object: string; source: string | undefined; value: PodInfo; problems: Problem[] }
+  >();
+  // undefined value: not an object of a kind we read.
+  private readonly identified = new WeakMap<
+    object,
+    { source: string | undefined; value: Identified | undefined }
+  >();
 
-function identify(obj: unknown, source: string | undefined): Identified | undefined {
-  const hit = typeof obj === 'object' && obj !== null ? identified.get(obj) : undefined;
-  if (hit && hit.source === source) return hit.value;
-  const kind = stringField(obj, 'kind');
-  const name = stringField(asRecord(obj)?.metadata, 'name');
-  // Objects without a kind we read or without a name were reported by validateObject.
-  let value: Identified | undefined;
-  if (kind && KNOWN_KINDS.includes(kind) && name) {
-    const object = describeObject(obj);
-    value = {
-      key: `${kind} ${CLUSTER_SCOPED.has(kind) ? '' : objectNamespace(obj)}/${name}`,
-      keyed: { obj: withNamespace(obj as KubeObject), object, ...(source ? { source } : {}) },
-    };
+  validate(obj: unknown, source: string | undefined): Problem[] {
+    if (typeof obj !== 'object' || obj === null) return withSource(validateObject(obj, source), source);
+    const hit = this.validated.get(obj);
+    if (hit && hit.source === source) return hit.problems;
+    const problems = withSource([...validateObject(obj, source), ...nameProblems(obj)], source);
+    this.validated.set(obj, { source, problems });
+    return problems;
   }
-  if (typeof obj === 'object' && obj !== null) identified.set(obj, { source, value });
-  return value;
+
+  readPod(pod: Pod, object: string, source: string | undefined): { value: PodInfo; problems: Problem[] } {
+    const hit = this.podsRead.get(pod);
+    if (hit && hit.object === object && hit.source === source) return hit;
+    const info = readPod(pod, object);
+    const entry = { object, source, value: info.value, problems: withSource(info.problems, source) };
+    this.podsRead.set(pod, entry);
+    return entry;
+  }
+
+  identify(obj: unknown, source: string | undefined): Identified | undefined {
+    const hit = typeof obj === 'object' && obj !== null ? this.identified.get(obj) : undefined;
+    if (hit && hit.source === source) return hit.value;
+    const kind = stringField(obj, 'kind');
+    const name = stringField(asRecord(obj)?.metadata, 'name');
+    // Objects without a kind we read or without a name were reported by validateObject.
+    let value: Identified | undefined;
+    if (kind && KNOWN_KINDS.includes(kind) && name) {
+      const object = describeObject(obj);
+      value = {
+        key: `${kind} ${CLUSTER_SCOPED.has(kind) ? '' : objectNamespace(obj)}/${name}`,
+        keyed: { obj: withNamespace(obj as KubeObject), object, ...(source ? { source } : {}) },
+      };
+    }
+    if (typeof obj === 'object' && obj !== null) this.identified.set(obj, { source, value });
+    return value;
+  }
+
+  /** Reads the objects ahead of a build (the informers, page by page, while the next page loads). */
+  readAhead(objects: readonly SourcedObject[]): void {
+    for (const { obj, source } of objects) {
+      this.validate(obj, source);
+      const id = this.identify(obj, source);
+      if (id?.keyed.obj.kind === 'Pod') this.readPod(id.keyed.obj as Pod, id.keyed.object, source);
+    }
+  }
 }
 
 /** The effect of any other object defined more than once. */
@@ -170,15 +182,16 @@ const DUPLICATE_POLICY_EFFECT =
  * between two definitions could widen, so the policy fails closed (see failClosedPolicy).
  */
 function dedupe(
+  readings: ObjectReadings,
   objects: SourcedObject[],
   problems: Problem[],
   closed: Map<string, ClosedPolicy>,
 ): Map<string, Keyed> {
   const byKey = new Map<string, Keyed>();
   for (const { obj, source } of objects) {
-    const found = validateOnce(obj, source);
+    const found = readings.validate(obj, source);
     if (found.length > 0) problems.push(...found);
-    const id = identify(obj, source);
+    const id = readings.identify(obj, source);
     if (!id) continue;
     const { key, keyed } = id;
     const object = keyed.object;
@@ -246,17 +259,22 @@ export function findPod(pods: readonly PodInfo[], namespace: string, name: strin
   return undefined;
 }
 
-// The last sort: a watch rebuilds the snapshot on every change, mostly from the same pod objects
-// (see podsRead) in the same order.
-let lastSort: { input: PodInfo[]; output: PodInfo[] } | undefined;
+/**
+ * The last sort: a watch rebuilds the snapshot on every change, mostly from the same pod readings
+ * (see ObjectReadings) in the same order.
+ */
+interface LastSort {
+  input: PodInfo[];
+  output: PodInfo[];
+}
 const REUSE_LIMIT = 16;
 
 /**
  * Pods in byNamespaceName order. When the pods are those of the last sort, in the same order, but
  * for a few replaced by pods of the same namespace and name, the last order is kept with them.
  */
-function sortByNamespaceName(pods: PodInfo[]): PodInfo[] {
-  const last = lastSort;
+function sortByNamespaceName(pods: PodInfo[], memo: { lastSort?: LastSort }): PodInfo[] {
+  const last = memo.lastSort;
   let sorted: PodInfo[] | undefined;
   if (last && last.input.length === pods.length) {
     const replaced: number[] = [];
@@ -271,7 +289,7 @@ function sortByNamespaceName(pods: PodInfo[]): PodInfo[] {
     }
   }
   sorted ??= [...pods].sort(byNamespaceName);
-  lastSort = { input: [...pods], output: sorted };
+  memo.lastSort = { input: [...pods], output: sorted };
   return [...sorted];
 }
 
@@ -297,11 +315,37 @@ function addImplicitNamespaces(snap: ClusterSnapshot, used: Map<string, string>)
   }
 }
 
+/**
+ * Where each object was defined ("file.yaml#2"), the first definition of each, so that problems
+ * found later (by the policy engine, which sees no files) can name the file of their object.
+ * Undefined when no object has a source (the informers').
+ */
+function objectSources(
+  readings: ObjectReadings,
+  objects: readonly SourcedObject[],
+): Map<string, string> | undefined {
+  let out: Map<string, string> | undefined;
+  for (const { obj, source } of objects) {
+    const id = source ? readings.identify(obj, source) : undefined;
+    if (!id || !source) continue;
+    out ??= new Map();
+    // The first definition: a duplicate's own problem already names the later file.
+    if (!out.has(id.keyed.object)) out.set(id.keyed.object, source);
+  }
+  return out;
+}
+
+/** What a builder keeps between builds: the readings, the last sort. */
+interface BuildMemo {
+  readings: ObjectReadings;
+  lastSort?: LastSort;
+}
+
 /** The full build, with what the next build needs to patch it. */
-function buildFull(objects: SourcedObject[]): LastBuild {
+function buildFull(memo: BuildMemo, objects: SourcedObject[]): LastBuild {
   const problems: Problem[] = [];
   const closed = new Map<string, ClosedPolicy>();
-  const byKey = dedupe(objects, problems, closed);
+  const byKey = dedupe(memo.readings, objects, problems, closed);
   const duplicates = problems.some((p) => p.effect === FIRST_WINS || p.effect === DUPLICATE_POLICY_EFFECT);
   const raw: NonNullable<ClusterSnapshot['raw']> = { pods: [], namespaces: [], nads: [], nodes: [] };
   const snap: ClusterSnapshot = {
@@ -312,6 +356,7 @@ function buildFull(objects: SourcedObject[]): LastBuild {
     nodes: new Map(),
     problems,
     raw,
+    objectSources: objectSources(memo.readings, objects),
   };
   const pods: PodInfo[] = [];
   const podSources: (string | undefined)[] = [];
@@ -351,7 +396,7 @@ function buildFull(objects: SourcedObject[]): LastBuild {
       }
       case 'Pod': {
         raw.pods.push(obj);
-        const info = readPodOnce(obj, object, source);
+        const info = memo.readings.readPod(obj, object, source);
         problems.push(...info.problems);
         pods.push(info.value);
         podSources.push(source);
@@ -369,9 +414,9 @@ function buildFull(objects: SourcedObject[]): LastBuild {
   }
   addImplicitNamespaces(snap, usedNamespaces);
   const claims = releaseSharedAddresses(pods, podSources, problems);
-  snap.pods = sortByNamespaceName(pods);
+  snap.pods = sortByNamespaceName(pods, memo);
   snap.policies.sort((a, b) => byNamespaceName(policyKey(a), policyKey(b)));
-  return remember(objects, snap, duplicates, claims);
+  return remember(memo.readings, objects, snap, duplicates, claims);
 }
 
 // What a build leaves for the next one. A watch changes one object at a time, and most changes are
@@ -395,6 +440,7 @@ interface LastBuild {
 const PATCH_LIMIT = 16;
 
 function remember(
+  readings: ObjectReadings,
   objects: SourcedObject[],
   snap: ClusterSnapshot,
   duplicates: boolean,
@@ -410,13 +456,13 @@ function remember(
     snap.pods.forEach((p, i) => sortedIndex.set(p, i));
     let raw = 0;
     objects.forEach(({ obj, source }, i) => {
-      const pod = cleanPod(obj, source);
+      const pod = cleanPod(readings, obj, source);
       if (pod && snap.raw?.pods[raw] === pod.raw) {
         cleanPods[i] = pod.info;
         sortedAt[i] = sortedIndex.get(pod.info) ?? -1;
         rawAt[i] = raw;
       }
-      if (identify(obj, source)?.keyed.obj.kind === 'Pod') raw++;
+      if (readings.identify(obj, source)?.keyed.obj.kind === 'Pod') raw++;
     });
   }
   return {
@@ -431,16 +477,24 @@ function remember(
 }
 
 /** The reading of a pod object that has no problems (validation or reading), or undefined. */
-function cleanPod(obj: unknown, source: string | undefined): { info: PodInfo; raw: Pod } | undefined {
-  const id = identify(obj, source);
-  if (!id || id.keyed.obj.kind !== 'Pod' || validateOnce(obj, source).length > 0) return undefined;
-  const read = readPodOnce(id.keyed.obj as Pod, id.keyed.object, source);
+function cleanPod(
+  readings: ObjectReadings,
+  obj: unknown,
+  source: string | undefined,
+): { info: PodInfo; raw: Pod } | undefined {
+  const id = readings.identify(obj, source);
+  if (!id || id.keyed.obj.kind !== 'Pod' || readings.validate(obj, source).length > 0) return undefined;
+  const read = readings.readPod(id.keyed.obj as Pod, id.keyed.object, source);
   if (read.problems.length > 0) return undefined;
   return { info: read.value, raw: id.keyed.obj as Pod };
 }
 
 /** The last snapshot with a few clean pods replaced, when that is what the objects give. */
-function patched(last: LastBuild | undefined, objects: SourcedObject[]): LastBuild | undefined {
+function patched(
+  readings: ObjectReadings,
+  last: LastBuild | undefined,
+  objects: SourcedObject[],
+): LastBuild | undefined {
   if (!last || last.objects.length !== objects.length || last.claims.shared) return undefined;
   const changed: number[] = [];
   for (let i = 0; i < objects.length; i++) {
@@ -452,7 +506,7 @@ function patched(last: LastBuild | undefined, objects: SourcedObject[]): LastBui
   if (changed.length === 0) return undefined;
   const replacements: { at: number; info: PodInfo; raw: Pod }[] = [];
   for (const at of changed) {
-    const next = cleanPod(objects[at]!.obj, objects[at]!.source);
+    const next = cleanPod(readings, objects[at]!.obj, objects[at]!.source);
     const before = last.cleanPods[at]!;
     if (!next || next.info.namespace !== before.namespace || next.info.name !== before.name) return undefined;
     replacements.push({ at, ...next });
@@ -487,6 +541,10 @@ function patched(last: LastBuild | undefined, objects: SourcedObject[]): LastBui
       nads: prev.raw.nads,
       nodes: prev.raw.nodes,
     },
+    // A replaced pod has the namespace and name of the one it replaces: only its source can move.
+    objectSources: replacements.every((r) => objects[r.at]!.source === last.sources[r.at])
+      ? prev.objectSources
+      : objectSources(readings, objects),
   };
   return {
     objects: objects.map((o) => o.obj),
@@ -499,50 +557,40 @@ function patched(last: LastBuild | undefined, objects: SourcedObject[]): LastBui
   };
 }
 
-// The objects each snapshot was built from, so that problems found later (by the policy engine,
-// which sees no files) can name the file of their object.
-const inputs = new WeakMap<ClusterSnapshot, SourcedObject[]>();
-
-/** `copy` is made of the same objects as `original` (a field-by-field copy of it). */
-export function sameInputs(copy: ClusterSnapshot, original: ClusterSnapshot): void {
-  const objects = inputs.get(original);
-  if (objects) inputs.set(copy, objects);
-}
-
 /** Problems with the source of their object ("file.yaml#2") filled in where they had none. */
 export function withObjectSources(snapshot: ClusterSnapshot, problems: Problem[]): Problem[] {
-  const objects = inputs.get(snapshot);
-  if (!objects || problems.every((p) => p.source)) return problems;
-  const sourceOf = new Map<string, string>();
-  for (const { obj, source } of objects) {
-    const id = source ? identify(obj, source) : undefined;
-    // The first definition: a duplicate's own problem already names the later file.
-    if (id && source && !sourceOf.has(id.keyed.object)) sourceOf.set(id.keyed.object, source);
-  }
+  const sourceOf = snapshot.objectSources;
+  if (!sourceOf || problems.every((p) => p.source)) return problems;
   return problems.map((p) => {
     const source = p.source ? undefined : sourceOf.get(p.object);
     return source ? { ...p, source } : p;
   });
 }
 
-/** Builds snapshots, each from the last one when only a few pods changed (see LastBuild). */
+/**
+ * Builds snapshots, each from the last one when only a few pods changed (see LastBuild), reading
+ * each object once (see ObjectReadings). The agent's state source and the CLI's loader own one.
+ */
 export class SnapshotBuilder {
   private last?: LastBuild;
+  private readonly memo: BuildMemo = { readings: new ObjectReadings() };
   /** How the last snapshot was made (for tests). */
   lastHow: 'patched' | 'full' | undefined;
 
   build(objects: SourcedObject[]): ClusterSnapshot {
-    const next = patched(this.last, objects);
+    const next = patched(this.memo.readings, this.last, objects);
     this.lastHow = next ? 'patched' : 'full';
-    this.last = next ?? buildFull(objects);
-    inputs.set(this.last.snapshot, objects);
+    this.last = next ?? buildFull(this.memo, objects);
     return this.last.snapshot;
+  }
+
+  /** Reads objects ahead of the build that will take them (see ObjectReadings.readAhead). */
+  readAhead(objects: readonly SourcedObject[]): void {
+    this.memo.readings.readAhead(objects);
   }
 }
 
-const shared = new SnapshotBuilder();
-
-/** A snapshot of the objects; a few pods changed since the last call are patched in. */
+/** A snapshot of the objects, built alone (nothing is kept for a next build: see SnapshotBuilder). */
 export function buildSnapshot(objects: SourcedObject[]): ClusterSnapshot {
-  return shared.build(objects);
+  return new SnapshotBuilder().build(objects);
 }

@@ -4,7 +4,7 @@
 // LIST; after that, failures keep the last good caches (see kube/informer.ts). Problems with
 // objects are also posted as Kubernetes Events.
 
-import { buildSnapshot, SnapshotBuilder } from './build-snapshot.js';
+import { SnapshotBuilder } from './build-snapshot.js';
 import { InformerObjects } from './informer-objects.js';
 import type { ClusterSnapshot } from './snapshot.js';
 import type { Problem } from './problem.js';
@@ -12,6 +12,7 @@ import { loadClientConfig, type ClientConfig, type ClientConfigOptions } from '.
 import { DEFAULT_TIMING, Informer, type InformerTiming, type ResourceKind } from './kube/informer.js';
 import { EventRecorder, type ObjectReference } from './kube/event-recorder.js';
 import { SourceNotReady } from './state-source.js';
+import { cpuMs } from './kube/cpu-time.js';
 import { log } from '../util/log.js';
 
 export interface KubeSourceOptions extends ClientConfigOptions {
@@ -66,6 +67,7 @@ export function startKubeSource(o: KubeSourceOptions, hooks: KubeSourceHooks = {
   let changes: string[] = [];
   let changeCount = 0;
   let stopped = false;
+  const builder = new SnapshotBuilder();
   const events = {
     change(what: string) {
       if (stopped) return;
@@ -77,10 +79,9 @@ export function startKubeSource(o: KubeSourceOptions, hooks: KubeSourceHooks = {
     relist: (kind: string) => hooks.relist?.(kind),
     // Each page is validated and read while the next one is on its way: the snapshot builder
     // remembers those readings per object, so the first snapshot (one synchronous step that a
-    // SIGTERM cannot interrupt) only assembles them. A builder of its own: the shared one keeps
-    // the last full snapshot, which must stay the agent's.
+    // SIGTERM cannot interrupt) only assembles them.
     page: (records: Record<string, unknown>[]) => {
-      if (!stopped && records.length > 0) new SnapshotBuilder().build(records.map((obj) => ({ obj })));
+      if (!stopped && records.length > 0) builder.readAhead(records.map((obj) => ({ obj })));
     },
     watchRestart: (kind: string, why: string) => hooks.watchRestart?.(kind, why),
   };
@@ -109,7 +110,7 @@ export function startKubeSource(o: KubeSourceOptions, hooks: KubeSourceHooks = {
     const all = informers.every((i) => i.synced);
     if (all && !announced) {
       announced = true;
-      log.info('informers synced: every kind has completed a LIST');
+      log.info('informers synced: every kind has completed a LIST', 0, { cpuMs: cpuMs() });
     }
     return all;
   };
@@ -122,7 +123,7 @@ export function startKubeSource(o: KubeSourceOptions, hooks: KubeSourceHooks = {
           .map((i) => (i.lastListError ? `${i.kind} (${i.lastListError})` : i.kind));
         throw new SourceNotReady(`waiting for the first LIST of ${waiting.join(', ')}`);
       }
-      return buildSnapshot(
+      return builder.build(
         informerObjects.read(
           informers.map((i) => ({ apiVersion: i.resource.apiVersion, kind: i.kind, objects: i.objects() })),
         ),

@@ -12,7 +12,7 @@ import { constants } from 'node:fs';
 import { open, readdir, stat } from 'node:fs/promises';
 import { join, sep } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { buildSnapshot, sameInputs, type SourcedObject } from './build-snapshot.js';
+import { SnapshotBuilder, type SourcedObject } from './build-snapshot.js';
 import { EFFECT } from './effects.js';
 import { parseJsonDocument } from './json-document.js';
 import type { Problem } from './problem.js';
@@ -164,20 +164,6 @@ function readDocuments(file: string, text: string, out: LoadedManifests): void {
   });
 }
 
-// What each file gave when it was last read. The agent reloads the directory on every change; an
-// unchanged file gives the same objects, which the snapshot builder and the incremental model
-// update recognise by identity (a re-parse would make every change a full re-read).
-const lastReadings = new Map<string, { text: string; reading: LoadedManifests }>();
-
-function readFileOnce(file: string, text: string): LoadedManifests {
-  const hit = lastReadings.get(file);
-  if (hit && hit.text === text) return hit.reading;
-  const reading: LoadedManifests = { objects: [], errors: [] };
-  readFileText(file, text, reading);
-  lastReadings.set(file, { text, reading });
-  return reading;
-}
-
 /** Throws a ManifestsPathError unless `dir` is a directory. */
 export async function checkManifestsDir(dir: string): Promise<void> {
   const info = await stat(dir).catch(() => undefined);
@@ -185,46 +171,75 @@ export async function checkManifestsDir(dir: string): Promise<void> {
   if (!info.isDirectory()) throw new ManifestsPathError(`--manifests ${dir}: not a directory`);
 }
 
-/** Loads every manifest below `dir`. Throws only when `dir` itself is not a directory. */
-export async function loadManifestsDir(dir: string): Promise<LoadedManifests> {
-  await checkManifestsDir(dir);
-  const out: LoadedManifests = { objects: [], errors: [] };
-  const files = await manifestFiles(dir, out.errors);
-  // Files gone from the directory are forgotten.
-  const present = new Set(files);
-  for (const file of lastReadings.keys()) {
-    if (file.startsWith(join(dir, sep)) && !present.has(file)) lastReadings.delete(file);
-  }
-  for (const file of files) {
-    let text: string;
-    try {
-      text = await readRegularFile(file);
-    } catch (e) {
-      out.errors.push(fileProblem(file, `cannot be read: ${(e as Error).message}`));
-      continue;
+/**
+ * Loads a manifests directory again and again (the agent reloads it on every change), remembering
+ * what each file gave: an unchanged file gives the same objects, which the snapshot builder and
+ * the incremental model update recognise by identity (a re-parse would make every change a full
+ * re-read). The agent's manifests source and the CLI each create one.
+ */
+export class ManifestsLoader {
+  private readonly lastReadings = new Map<string, { text: string; reading: LoadedManifests }>();
+  private readonly builder = new SnapshotBuilder();
+
+  /** Loads every manifest below `dir`. Throws only when `dir` itself is not a directory. */
+  async load(dir: string): Promise<LoadedManifests> {
+    await checkManifestsDir(dir);
+    const out: LoadedManifests = { objects: [], errors: [] };
+    const files = await manifestFiles(dir, out.errors);
+    // Files gone from the directory are forgotten.
+    const present = new Set(files);
+    for (const file of this.lastReadings.keys()) {
+      if (file.startsWith(join(dir, sep)) && !present.has(file)) this.lastReadings.delete(file);
     }
-    const reading = readFileOnce(file, text);
-    out.objects.push(...reading.objects);
-    out.errors.push(...reading.errors);
+    for (const file of files) {
+      let text: string;
+      try {
+        text = await readRegularFile(file);
+      } catch (e) {
+        out.errors.push(fileProblem(file, `cannot be read: ${(e as Error).message}`));
+        continue;
+      }
+      const reading = this.readFileOnce(file, text);
+      out.objects.push(...reading.objects);
+      out.errors.push(...reading.errors);
+    }
+    return out;
   }
-  return out;
+
+  /** Loads the directory into a snapshot; unreadable documents are among its problems. */
+  async snapshot(dir: string): Promise<ClusterSnapshot> {
+    const { objects, errors } = await this.load(dir);
+    const s = this.builder.build(objects);
+    // A new snapshot object (the builder keeps the one it returned, to patch the next build), with
+    // the fields in the builder's order (one object shape for every snapshot).
+    return {
+      policies: s.policies,
+      namespaces: s.namespaces,
+      pods: s.pods,
+      networks: s.networks,
+      nodes: s.nodes,
+      problems: [...errors, ...s.problems],
+      raw: s.raw,
+      objectSources: s.objectSources,
+    };
+  }
+
+  private readFileOnce(file: string, text: string): LoadedManifests {
+    const hit = this.lastReadings.get(file);
+    if (hit && hit.text === text) return hit.reading;
+    const reading: LoadedManifests = { objects: [], errors: [] };
+    readFileText(file, text, reading);
+    this.lastReadings.set(file, { text, reading });
+    return reading;
+  }
 }
 
-/** Loads a manifests directory into a snapshot; unreadable documents are among its problems. */
+/** Loads every manifest below `dir` once. Throws only when `dir` itself is not a directory. */
+export async function loadManifestsDir(dir: string): Promise<LoadedManifests> {
+  return new ManifestsLoader().load(dir);
+}
+
+/** Loads a manifests directory once into a snapshot; unreadable documents are among its problems. */
 export async function loadSnapshotFromDir(dir: string): Promise<ClusterSnapshot> {
-  const { objects, errors } = await loadManifestsDir(dir);
-  const s = buildSnapshot(objects);
-  // A new snapshot object (the builder keeps the one it returned, to patch the next build), with
-  // the fields in the builder's order (one object shape for every snapshot).
-  const copy: ClusterSnapshot = {
-    policies: s.policies,
-    namespaces: s.namespaces,
-    pods: s.pods,
-    networks: s.networks,
-    nodes: s.nodes,
-    problems: [...errors, ...s.problems],
-    raw: s.raw,
-  };
-  sameInputs(copy, s);
-  return copy;
+  return new ManifestsLoader().snapshot(dir);
 }

@@ -4,11 +4,17 @@
 
 import { watch, type FSWatcher } from 'node:fs';
 import type { ClusterSnapshot } from './snapshot.js';
-import { loadSnapshotFromDir } from './load-manifests.js';
+import { ManifestsLoader } from './load-manifests.js';
 import { errorText, log } from '../util/log.js';
 import { SourceNotReady, type StateSource } from './state-source.js';
 
-export function manifestsSource(dir: string, load = loadSnapshotFromDir): StateSource {
+/** Reads the directory with a loader of its own, which rereads only the files that changed. */
+function ownLoader(): (dir: string) => Promise<ClusterSnapshot> {
+  const loader = new ManifestsLoader();
+  return (dir) => loader.snapshot(dir);
+}
+
+export function manifestsSource(dir: string, load = ownLoader()): StateSource {
   const listeners: (() => void)[] = [];
   let watcher: FSWatcher | undefined;
   let last: ClusterSnapshot | undefined;

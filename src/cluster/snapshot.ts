@@ -77,4 +77,9 @@ export interface ClusterSnapshot {
     nads: NetworkAttachmentDefinition[];
     nodes: Node[];
   };
+  /**
+   * Where each object was defined, by its description ("Pod app/web-1" -> "pods.yaml#3"), for
+   * objects read from files; the problems the policy engine finds later are named with it.
+   */
+  objectSources?: ReadonlyMap<string, string>;
 }

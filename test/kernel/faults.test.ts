@@ -11,7 +11,7 @@ import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
-import { loadSnapshotFromDir } from '../../src/cluster/load-manifests.js';
+import { ManifestsLoader } from '../../src/cluster/load-manifests.js';
 import { NodePipelineBuilder } from '../../src/agent/node-pipeline-builder.js';
 import { reconcileOnce, type AgentOptions } from '../../src/agent/run-agent.js';
 import { kernelReader, Reconciler } from '../../src/tc/apply/reconcile.js';
@@ -58,6 +58,8 @@ const B = [...base, ...aToB([81])];
 class NodeAgent {
   readonly reconciler: Reconciler;
   private readonly builder: NodePipelineBuilder;
+  /** As the agent's manifests source: unchanged files give the same objects. */
+  private readonly loader = new ManifestsLoader();
   constructor(
     readonly node: string,
     netns: string,
@@ -77,7 +79,7 @@ class NodeAgent {
       compile: DEFAULT_COMPILE_OPTIONS,
     };
     const source = {
-      snapshot: () => loadSnapshotFromDir(dir),
+      snapshot: () => this.loader.snapshot(dir),
       onChange: () => undefined,
       stop: () => undefined,
     };

@@ -18,6 +18,7 @@ import { Backoff } from './backoff.js';
 import { slimObject } from './slim.js';
 import type { ClientConfig } from './client-config.js';
 import { openWatch } from './watch-stream.js';
+import { cpuMs } from './cpu-time.js';
 import { errorText, log } from '../../util/log.js';
 
 export interface ResourceKind {
@@ -188,7 +189,11 @@ export class Informer {
       this.rv = rv;
       this.backoff.reset();
       if (this.listError !== undefined || !this.hasSynced) {
-        log.info(`listed ${this.kind}: ${fresh.size} object(s)`, 0, { kind: this.kind, objects: fresh.size });
+        log.info(`listed ${this.kind}: ${fresh.size} object(s)`, 0, {
+          kind: this.kind,
+          objects: fresh.size,
+          cpuMs: cpuMs(),
+        });
       }
       this.listError = undefined;
       const first = !this.hasSynced;

@@ -41,7 +41,7 @@ export async function agentOnce(
 
 import { NodePipelineBuilder } from '../../../src/agent/node-pipeline-builder.js';
 import { reconcileOnce, type AgentOptions } from '../../../src/agent/run-agent.js';
-import { loadSnapshotFromDir } from '../../../src/cluster/load-manifests.js';
+import { ManifestsLoader } from '../../../src/cluster/load-manifests.js';
 import { ExecaTcRunner } from '../../../src/tc/apply/tc-runner.js';
 import { kernelReader, Reconciler } from '../../../src/tc/apply/reconcile.js';
 import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
@@ -57,6 +57,8 @@ export class InProcessAgent {
   private readonly seen = new Set<string>();
   /** Kept across reconciles, as the agent keeps it: changes go through the incremental path. */
   private readonly builder: NodePipelineBuilder;
+  /** The agent's manifests source keeps one too: unchanged files give the same objects. */
+  private readonly loader = new ManifestsLoader();
 
   constructor(
     readonly node: string,
@@ -78,7 +80,7 @@ export class InProcessAgent {
       compile: this.compile,
     };
     const source = {
-      snapshot: () => loadSnapshotFromDir(manifests),
+      snapshot: () => this.loader.snapshot(manifests),
       onChange: () => undefined,
       stop: () => undefined,
     };

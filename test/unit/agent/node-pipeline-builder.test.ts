@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { NodePipelineBuilder } from '../../../src/agent/node-pipeline-builder.js';
-import { buildSnapshot, type SourcedObject } from '../../../src/cluster/build-snapshot.js';
+import { SnapshotBuilder, type SourcedObject } from '../../../src/cluster/build-snapshot.js';
 import { loadManifestsDir } from '../../../src/cluster/load-manifests.js';
 import { buildPolicyModel } from '../../../src/policy/build-model.js';
 import { ruleChange } from '../../../src/policy/update-model.js';
@@ -39,7 +39,7 @@ function withBadUplinkEntry(objects: SourcedObject[], node: string): SourcedObje
 }
 
 /** What a fresh full compile gives for the node: the reference for every incremental step. */
-function fullCompile(snapshot: ReturnType<typeof buildSnapshot>) {
+function fullCompile(snapshot: ReturnType<SnapshotBuilder['build']>) {
   return compileNode(
     buildPolicyModel(snapshot, { networkPlugins: PLUGINS }),
     NODE,
@@ -61,6 +61,8 @@ describe('NodePipelineBuilder (the agent path from snapshot to pipeline)', () =>
     // compiler must not take for "decides the same".
     const { objects } = await loadManifestsDir('examples/manifests');
     const builder = new NodePipelineBuilder(NODE, PLUGINS, DEFAULT_COMPILE_OPTIONS);
+    // One snapshot builder, as the agent's state source.
+    const snapshots = new SnapshotBuilder();
     const steps = [
       objects,
       withPodLabels(objects, 'api-2', { app: 'other' }),
@@ -68,7 +70,7 @@ describe('NodePipelineBuilder (the agent path from snapshot to pipeline)', () =>
       withPodLabels(objects, 'api-2', { app: 'other' }),
     ];
     for (const [i, step] of steps.entries()) {
-      const snapshot = buildSnapshot(step);
+      const snapshot = snapshots.build(step);
       const got = builder.build(snapshot);
       if (i > 0) expect(got.how, `step ${i}`).to.match(/^incremental/);
       const want = fullCompile(snapshot);
@@ -82,14 +84,16 @@ describe('NodePipelineBuilder (the agent path from snapshot to pipeline)', () =>
   it('keeps one step of rule history: a replaced rule knows the rule before it, not older ones', async () => {
     const { objects } = await loadManifestsDir('examples/manifests');
     const builder = new NodePipelineBuilder(NODE, PLUGINS, DEFAULT_COMPILE_OPTIONS);
+    // One snapshot builder, as the agent's state source.
+    const snapshots = new SnapshotBuilder();
     const toApi = (m: ReturnType<NodePipelineBuilder['build']>['model']) =>
       m.interfaces.find((i) => i.pod === 'app/frontend')!.egress.rules[0]!;
-    const r0 = toApi(builder.build(buildSnapshot(objects)).model);
-    const r1 = toApi(builder.build(buildSnapshot(withPodLabels(objects, 'api-2', { app: 'other' }))).model);
+    const r0 = toApi(builder.build(snapshots.build(objects)).model);
+    const r1 = toApi(builder.build(snapshots.build(withPodLabels(objects, 'api-2', { app: 'other' }))).model);
     expect(r1).to.not.equal(r0);
     expect(ruleChange(r1)?.previous).to.equal(r0);
     expect([...(ruleChange(r1)?.addresses ?? [])].sort()).to.deep.equal(['10.56.1.12', 'fd00:56::12']);
-    const r2 = toApi(builder.build(buildSnapshot(objects)).model);
+    const r2 = toApi(builder.build(snapshots.build(objects)).model);
     expect(ruleChange(r2)?.previous).to.equal(r1);
     expect(ruleChange(r1), 'the older step is forgotten').to.equal(undefined);
   });
@@ -97,6 +101,8 @@ describe('NodePipelineBuilder (the agent path from snapshot to pipeline)', () =>
   it('updates after pod changes, rebuilds after other changes, and always equals a full compile', async () => {
     const { objects } = await loadManifestsDir('examples/manifests');
     const builder = new NodePipelineBuilder(NODE, PLUGINS, DEFAULT_COMPILE_OPTIONS);
+    // One snapshot builder, as the agent's state source.
+    const snapshots = new SnapshotBuilder();
     const steps: { objects: SourcedObject[]; how: RegExp }[] = [
       { objects, how: /^full build \(first run\)$/ },
       { objects, how: /^no change$/ },
@@ -119,7 +125,7 @@ describe('NodePipelineBuilder (the agent path from snapshot to pipeline)', () =>
     ];
     let previous: ReturnType<NodePipelineBuilder['build']> | undefined;
     for (const [i, step] of steps.entries()) {
-      const snapshot = buildSnapshot(step.objects);
+      const snapshot = snapshots.build(step.objects);
       const got = builder.build(snapshot);
       expect(got.how, `step ${i}`).to.match(step.how);
       const want = fullCompile(snapshot);

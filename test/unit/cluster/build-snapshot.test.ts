@@ -206,7 +206,9 @@ describe('buildSnapshot', () => {
         fc.array(fc.tuple(fc.nat(), fc.boolean()), { maxLength: 5 }),
         (names, edits) => {
           let objs = names.map(([ns, name]) => named(ns, name, '0'));
-          buildSnapshot(objs.map((obj) => ({ obj })));
+          // One builder, as the agent's source: it keeps the last sort for the next build.
+          const builder = new SnapshotBuilder();
+          builder.build(objs.map((obj) => ({ obj })));
           for (const [i, rename] of edits) {
             const at = i % objs.length;
             const o = objs[at]!;
@@ -216,7 +218,7 @@ describe('buildSnapshot', () => {
                 ? `${o.metadata.name}x`
                 : o.metadata.name;
             objs = objs.map((x, j) => (j === at ? named(x.metadata.namespace, newName, `${i}`) : x));
-            const snap = buildSnapshot(objs.map((obj) => ({ obj })));
+            const snap = builder.build(objs.map((obj) => ({ obj })));
             expect(snap.pods.map((p) => `${p.namespace}/${p.name}`)).to.deep.equal(order(objs));
             expect(snap.pods.map((p) => p.labels?.v)).to.deep.equal(
               order(objs).map(

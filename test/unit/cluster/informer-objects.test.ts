@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { buildSnapshot } from '../../../src/cluster/build-snapshot.js';
+import { SnapshotBuilder } from '../../../src/cluster/build-snapshot.js';
 import { InformerObjects } from '../../../src/cluster/informer-objects.js';
 import { diffSnapshots } from '../../../src/cluster/snapshot-diff.js';
 
@@ -37,10 +37,11 @@ describe('InformerObjects (the informer caches as the snapshot reads them)', () 
   it('lets diffSnapshots name only the changed pod when one cached object is replaced', () => {
     const reader = new InformerObjects();
     const pods = Array.from({ length: 50 }, (_, i) => pod(`p${i}`, { app: 'web' }, '1'));
-    const prev = buildSnapshot(reader.read([{ apiVersion: 'v1', kind: 'Pod', objects: pods }]));
+    const builder = new SnapshotBuilder();
+    const prev = builder.build(reader.read([{ apiVersion: 'v1', kind: 'Pod', objects: pods }]));
     const changed = [...pods];
     changed[7] = pod('p7', { app: 'db' }, '2');
-    const next = buildSnapshot(reader.read([{ apiVersion: 'v1', kind: 'Pod', objects: changed }]));
+    const next = builder.build(reader.read([{ apiVersion: 'v1', kind: 'Pod', objects: changed }]));
     // Unchanged pods are the same values, so the diff pairs them by identity.
     const same = next.pods.filter((p) => prev.pods.includes(p)).length;
     expect(same).to.equal(49);

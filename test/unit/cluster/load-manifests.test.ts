@@ -3,7 +3,11 @@ import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadManifestsDir, loadSnapshotFromDir } from '../../../src/cluster/load-manifests.js';
+import {
+  loadManifestsDir,
+  loadSnapshotFromDir,
+  ManifestsLoader,
+} from '../../../src/cluster/load-manifests.js';
 import { formatProblem } from '../../../src/cluster/problem.js';
 import { diffSnapshots } from '../../../src/cluster/snapshot-diff.js';
 import { loadModel } from '../../../src/cli/load.js';
@@ -48,15 +52,20 @@ describe('loadManifestsDir', () => {
     // objects by identity.
     await writeFile(join(tmp, 'a.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n');
     await writeFile(join(tmp, 'b.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata: {name: b}\n');
-    const first = await loadManifestsDir(tmp);
+    const loader = new ManifestsLoader();
+    const first = await loader.load(tmp);
     await writeFile(
       join(tmp, 'b.yaml'),
       'apiVersion: v1\nkind: Namespace\nmetadata: {name: b, labels: {x: y}}\n',
     );
-    const second = await loadManifestsDir(tmp);
+    const second = await loader.load(tmp);
     expect(second.objects[0]!.obj).to.equal(first.objects[0]!.obj);
     expect(second.objects[1]!.obj).to.not.equal(first.objects[1]!.obj);
     expect(second.objects[1]!.obj).to.deep.include({ metadata: { name: 'b', labels: { x: 'y' } } });
+    // Another loader (another CLI run, another agent) remembers nothing of this one's reads.
+    const other = await new ManifestsLoader().load(tmp);
+    expect(other.objects[0]!.obj).to.not.equal(second.objects[0]!.obj);
+    expect(other.objects[0]!.obj).to.deep.equal(second.objects[0]!.obj);
   });
 
   it('names the file and document of a bad document, and loads the rest', async () => {
@@ -87,10 +96,15 @@ describe('loadManifestsDir', () => {
 
 describe('loadSnapshotFromDir', () => {
   it('reloads an unchanged directory to a snapshot the incremental path pairs up by identity', async () => {
-    const first = await loadSnapshotFromDir(examples);
-    const second = await loadSnapshotFromDir(examples);
+    const loader = new ManifestsLoader();
+    const first = await loader.snapshot(examples);
+    const second = await loader.snapshot(examples);
     expect(second.pods.every((p, i) => p === first.pods[i])).to.equal(true);
     expect(diffSnapshots(first, second)).to.deep.equal({ kind: 'pods', changed: [] });
+    // A one-shot load keeps nothing: the same content in new values.
+    const alone = await loadSnapshotFromDir(examples);
+    expect(alone.pods.some((p, i) => p === first.pods[i])).to.equal(false);
+    expect(alone.pods).to.deep.equal(first.pods);
   });
 
   it('loads the examples with no error problems', async () => {

@@ -107,6 +107,11 @@ describe('deploy: the DaemonSet', () => {
     expect(semi, 'NODE_OPTIONS=--max-semi-space-size=...').to.not.equal(null);
     expect(Number(semi![1])).to.be.within(1, 8);
     expect(Number(heap![1]) + 3 * Number(semi![1]) + 70).to.be.at.most(limit);
+    // The agent collects its garbage when it goes idle (src/agent/idle-gc.ts) only with gc exposed.
+    expect(options.split(/\s+/), 'NODE_OPTIONS=... --expose-gc').to.include('--expose-gc');
+    // Few malloc arenas: less RSS outside the V8 heap after bursts of reconciles (bench/README.md).
+    const arenas = agent.env?.find((e) => e.name === 'MALLOC_ARENA_MAX')?.value;
+    expect(Number(arenas), 'MALLOC_ARENA_MAX').to.be.within(1, 4);
   });
 
   it('runs as root with NET_ADMIN alone, no escalation, a read-only root and RuntimeDefault seccomp', () => {
