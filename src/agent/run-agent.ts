@@ -259,14 +259,29 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   let lastFullAt: number | undefined;
   const backoff = new Backoff(1000, 60_000, 0.2);
   let unenforcedRetry = false;
+  /** When the pending timer fires (ms since the epoch). */
+  let timerDue = 0;
   const schedule = (ms: number) => {
     if (stopped) return;
     if (timer) clearTimeout(timer);
+    timerDue = Date.now() + ms;
     timer = setTimeout(() => {
       timer = undefined;
       if (!stopped) void tick();
     }, ms);
   };
+  /**
+   * A reconcile within `ms`: an earlier pending one stays as it is. Events do not push it back,
+   * so a steady stream of changes (a rollout) cannot postpone the reconcile; a burst that comes
+   * while one runs is one more pass (`again`).
+   */
+  const soon = (ms: number) => {
+    if (timer && timerDue <= Date.now() + ms) return;
+    schedule(ms);
+  };
+  // The wait after a change, so that the events of one burst go into one pass: short for the
+  // watch; longer for a manifests directory, whose files an editor writes in steps.
+  const changeDelayMs = o.manifests ? 200 : 50;
   const pass = async (): Promise<number> => {
     const since = pendingSince;
     pendingSince = undefined;
@@ -332,12 +347,11 @@ export async function runAgent(o: AgentOptions): Promise<number> {
     schedule(again ? 0 : delay);
     again = false;
   };
-  // Changes come in bursts (a manifest save, a rollout): wait for quiet before reconciling.
   source.onChange(() => {
     if (stopped) return;
     pendingSince ??= Date.now();
     // The change that completes the first sync starts the first reconcile at once (cold start).
-    schedule(!reconciledOnce && (source.ready?.() ?? false) ? 0 : 200);
+    soon(!reconciledOnce && (source.ready?.() ?? false) ? 0 : changeDelayMs);
   });
   const links =
     devices.kind === 'sysfs'
@@ -345,7 +359,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
           () => {
             if (stopped) return;
             devices.invalidate();
-            schedule(200);
+            soon(changeDelayMs);
           },
           (m) => log.warn(m),
         )
@@ -361,7 +375,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       );
       metrics.externalDeletion(e.device);
       pendingSince ??= Date.now();
-      schedule(200);
+      soon(changeDelayMs);
     },
     (m) => log.warn(`rule monitor: ${m}`),
   );

@@ -122,4 +122,29 @@ describe('agent loop: a change that leaves the pipeline as it was reads no devic
       await stop();
     }
   });
+
+  it('a steady stream of changes does not postpone the reconcile', async () => {
+    const { manifests, lines, reconciles, stop } = await startAgent();
+    try {
+      await reconciles(1);
+      // A change every 100 ms for 4 s, less than the wait after a change (200 ms with --manifests):
+      // a wait that every change pushed back would not reconcile before the stream ends.
+      let streaming = true;
+      const stream = (async () => {
+        for (let i = 0; i < 40; i++) {
+          appendFileSync(join(manifests, 'pods.yaml'), `\n# change ${i}\n`);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        streaming = false;
+      })();
+      const until = Date.now() + 30_000;
+      while (lines.length < 2 && streaming && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+      const duringStream = streaming;
+      await stream;
+      expect(lines.length, 'reconciles logged').to.be.at.least(2);
+      expect(duringStream, 'a reconcile came while the changes went on').to.equal(true);
+    } finally {
+      await stop();
+    }
+  });
 });
