@@ -145,6 +145,34 @@ export function matchesParsed(
   return true;
 }
 
+/**
+ * `d` reduced to what a packet to one of `destinations` (addresses) can meet: filters whose
+ * dst_ip holds none of them are left out, and so are the chains no kept filter reaches. For such
+ * a packet simulateDevice gives the same result on both: every filter it could match is kept,
+ * in the order the kernel tries them (a subsequence of kernelOrder, which kernelOrder leaves as
+ * it is). What `explain --matrix` holds of an uplink: the chains of the pods of its table.
+ */
+export function deviceForDestinations(d: DevicePipeline, destinations: readonly string[]): DevicePipeline {
+  const addresses = destinations.map((a) => parseAddress(a)).filter((a) => a !== undefined);
+  const keep = (f: Filter) => {
+    if (!f.match.dstIp) return true;
+    const k = addressKeysOf(f).dst!;
+    return addresses.some((a) => inPrefix(a, k));
+  };
+  const byIndex = chainsByIndex(d);
+  const kept = new Map<number, Chain>();
+  const todo = [0];
+  while (todo.length > 0) {
+    const index = todo.pop()!;
+    const c = byIndex.get(index);
+    if (!c || kept.has(index)) continue;
+    const filters = kernelOrder(index, c.filters).filter(keep);
+    kept.set(index, { ...c, filters });
+    for (const f of filters) for (const a of f.actions) if (a.kind === 'goto') todo.push(a.chain);
+  }
+  return { ...d, chains: [...kept.values()].sort((a, b) => a.index - b.index) };
+}
+
 const chainMaps = new WeakMap<DevicePipeline, Map<number, Chain>>();
 
 /** A device's chains by index (per device object: a matrix runs thousands of packets on one). */
