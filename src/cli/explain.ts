@@ -319,7 +319,14 @@ const LARGEST_BATCH = 128;
  * Filters of device pipelines held for the whole matrix, least recently used dropped first
  * (about 300-400 bytes each: some 90 MB). A whole uplink at 5,000 pods is about 30k filters.
  */
-const HELD_FILTERS = 250_000;
+const HELD_FILTERS = 120_000;
+
+/**
+ * Filters compiled between two forced collections: a compile leaves some two to four times its
+ * device's size as garbage, which V8 otherwise lets the heap grow for (to 420 MiB RSS with a
+ * collection after each uplink only, at 5,000 pods).
+ */
+const COMPILED_BETWEEN_COLLECTIONS = 40_000;
 
 /** Knobs for tests: a small budget makes the matrix compile devices again and again. */
 export interface MatrixTuning {
@@ -359,11 +366,12 @@ function cellOf(
  */
 let gcFunction: (() => void) | undefined;
 /**
- * Called once an uplink's compile has returned: all but the part kept is garbage (some 10-40 MB
- * at 5,000 pods). Collected at once, the heap stays near what is kept; left to V8, it grew past
- * 1.8 GB over the batches' repeated compiles.
+ * A full collection: called once compiles that built COMPILED_BETWEEN_COLLECTIONS filters have
+ * returned, all but the part kept is garbage (an uplink's compile alone leaves 10-40 MB at
+ * 5,000 pods). Collected then, the heap stays near what is kept; left to V8, it grew past 1.8 GB
+ * over the batches' repeated compiles (before the matrix compiled single devices).
  */
-function afterCompile(): void {
+function collectGarbage(): void {
   if (!gcFunction) {
     setFlagsFromString('--expose-gc');
     gcFunction = runInNewContext('gc') as () => void;
@@ -453,6 +461,9 @@ class MatrixSimulator extends ClusterSimulator {
     this.rowsBehind = new Map([...addresses].map(([k, set]) => [k, { addresses: set }]));
   }
 
+  /** Filters compiled since the last forced collection. */
+  private compiledFilters = 0;
+
   /** One device of a node, compiled on its own. */
   private compileDevice(node: string, device: string): DevicePipeline | undefined {
     const p = compileNodeDevices(
@@ -462,7 +473,16 @@ class MatrixSimulator extends ClusterSimulator {
       this.opts,
       (d) => d.device === device,
     );
-    return p.devices[0];
+    const d = p.devices[0];
+    this.compiledFilters += d ? filterCount(d) : 0;
+    return d;
+  }
+
+  /** After a compile, once what was kept of it is kept: a collection when enough was built. */
+  private afterCompile(): void {
+    if (this.compiledFilters < COMPILED_BETWEEN_COLLECTIONS) return;
+    this.compiledFilters = 0;
+    collectGarbage();
   }
 
   override device(node: string, device: string, packet: Omit<Packet, 'device'>): DevicePipeline | undefined {
@@ -481,7 +501,7 @@ class MatrixSimulator extends ClusterSimulator {
           rows.device = deviceForDestinations(whole, [...rows.addresses]);
         this.held.set(key, held);
         // Most of what an uplink's compile built is garbage once reduced.
-        afterCompile();
+        this.afterCompile();
       }
       return held;
     }
@@ -491,16 +511,21 @@ class MatrixSimulator extends ClusterSimulator {
         if (!whole) return undefined;
         rows.device = deviceForDestinations(whole, [...rows.addresses]);
         if (columns) this.held.set(key, deviceForDestinations(whole, [...columns]));
-        afterCompile();
+        this.afterCompile();
       }
       return rows.device;
     }
-    if (columns || rows) return this.compileDevice(node, device);
+    if (columns || rows) {
+      const whole = this.compileDevice(node, device);
+      this.afterCompile();
+      return whole;
+    }
     // A VF: held whole.
     let vf = this.held.get(key);
     if (!vf) {
       vf = this.compileDevice(node, device);
       if (vf) this.held.set(key, vf);
+      this.afterCompile();
     }
     return vf;
   }
