@@ -422,12 +422,13 @@ class HeldDevices {
  * uplink, and for the reply d's VF and s's uplink; only those devices are compiled
  * (compileNodeDevices), and held within HELD_FILTERS, least recently used dropped first.
  *
- * An uplink is held reduced to the destinations its packets can have (deviceForDestinations):
- * the table's columns behind it, for first packets. A reply goes to a row's pod: when that pod
- * is not a column, the uplink reduced to the current batch's rows behind it serves, kept for the
- * batch. Narrowed to a few namespaces, both are a small part of the uplink; for the whole network
- * the first is all of it, and the second is never needed. A packet to another address (none in
- * a matrix) gets the whole device, compiled for it.
+ * An uplink is used reduced to the destinations its packets can have (deviceForDestinations):
+ * a packet to one of the current batch's rows (a reply, or a first packet to a row that is also
+ * a column) meets the uplink reduced to the batch's rows behind it, built once per batch; any
+ * other the uplink reduced to the table's columns behind it, held. Narrowed to a few
+ * namespaces, both are a small part of the uplink; for the whole network the second is all of
+ * it, needed by one destination node at a time. A packet to another address (none in a matrix)
+ * gets the whole device, compiled for it.
  */
 class MatrixSimulator extends ClusterSimulator {
   private readonly held: HeldDevices;
@@ -490,6 +491,18 @@ class MatrixSimulator extends ClusterSimulator {
     const dst = packet.dstIp ?? '';
     const columns = this.columnsBehind.get(key);
     const rows = this.rowsBehind.get(key);
+    // The batch's rows first: a reply to a row that is also a column (the whole network) meets
+    // the uplink reduced to the batch, not all of it, held or not.
+    if (rows?.addresses.has(dst)) {
+      if (rows.device === undefined) {
+        const whole = this.compileDevice(node, device);
+        if (!whole) return undefined;
+        rows.device = deviceForDestinations(whole, [...rows.addresses]);
+        if (columns) this.held.set(key, deviceForDestinations(whole, [...columns]));
+        this.afterCompile();
+      }
+      return rows.device;
+    }
     if (columns?.has(dst)) {
       let held = this.held.get(key);
       if (!held) {
@@ -504,16 +517,6 @@ class MatrixSimulator extends ClusterSimulator {
         this.afterCompile();
       }
       return held;
-    }
-    if (rows?.addresses.has(dst)) {
-      if (rows.device === undefined) {
-        const whole = this.compileDevice(node, device);
-        if (!whole) return undefined;
-        rows.device = deviceForDestinations(whole, [...rows.addresses]);
-        if (columns) this.held.set(key, deviceForDestinations(whole, [...columns]));
-        this.afterCompile();
-      }
-      return rows.device;
     }
     if (columns || rows) {
       const whole = this.compileDevice(node, device);
