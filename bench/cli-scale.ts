@@ -4,6 +4,7 @@
 //
 //   make build && node build/bench/cli-scale.js [--other DIR] [--pods 5000] [--policies 500]
 //     [--matrix-seconds 120]   (the narrowed matrix gets five times as long)
+//     [--only render|matrix]   (only those scenarios)
 //
 // DIR is the `build` directory of another checkout (e.g. a git worktree of main). Peak RSS is
 // /usr/bin/time's %M (the child's maximum resident set), or /proc's VmHWM for a run stopped at its
@@ -115,9 +116,12 @@ function cellText(m: Measured | undefined): string {
   if (!m) return '-';
   const rss = m.rssMiB !== undefined ? `${m.rssMiB.toFixed(0)} MiB` : '? MiB';
   const exit = m.exit === 0 || m.stopped ? '' : ` exit ${m.exit}`;
+  // Rows per minute over the whole run: the first row's wait included.
+  const rate = m.rows ? `, ${((60 * m.rows) / m.seconds).toFixed(1)} rows/min` : '';
   if (m.stopped)
-    return `stopped at ${m.seconds.toFixed(0)} s, ${rss}, ${m.firstRow !== undefined ? `first row ${m.firstRow.toFixed(1)} s` : 'no row yet'}, ${m.rows} rows`;
-  const first = m.firstRow !== undefined ? `, first row ${m.firstRow.toFixed(1)} s, ${m.rows} rows` : '';
+    return `stopped at ${m.seconds.toFixed(0)} s, ${rss}, ${m.firstRow !== undefined ? `first row ${m.firstRow.toFixed(1)} s` : 'no row yet'}, ${m.rows} rows${rate}`;
+  const first =
+    m.firstRow !== undefined ? `, first row ${m.firstRow.toFixed(1)} s, ${m.rows} rows${rate}` : '';
   return `${m.seconds.toFixed(2)} s, ${rss}${exit}${first}`;
 }
 
@@ -171,13 +175,20 @@ async function main(): Promise<void> {
       },
       { name: 'explain --matrix, whole network (json dir)', args: matrix([]), limit: matrixSeconds },
     );
+    const only = flag('--only');
+    if (only !== undefined && only !== 'render' && only !== 'matrix')
+      throw new Error(`--only ${only}: expected render or matrix`);
+    const chosen =
+      only === undefined
+        ? scenarios
+        : scenarios.filter((s) => s.name.startsWith(only === 'matrix' ? 'explain' : 'render'));
     console.log(
       `== CLI at scale: ${pods} pods x ${policies} policies; load average ${loadavg()
         .map((x) => x.toFixed(2))
         .join(' ')} at the start\n`,
     );
     const rows: string[][] = [];
-    for (const s of scenarios) {
+    for (const s of chosen) {
       const results = new Map<string, Measured>();
       // The old build may not know a flag: its run then fails quickly (its exit is shown).
       for (const [label, main] of builds) results.set(label, await measure(main, s.args, s.limit));

@@ -5,16 +5,22 @@ import type { Flow, L4Protocol, ManagedInterface, PolicyModel } from '../policy/
 import { verdict as referenceVerdict } from '../policy/verdict.js';
 import type { ClusterSnapshot } from '../cluster/snapshot.js';
 import { ClusterSimulator, type TraceResult } from '../tc/trace.js';
-import { compileNode } from '../tc/compile-node.js';
-import type { DevicePipeline, NodePipeline } from '../tc/ir.js';
-import type { VlanTpid } from '../tc/packet.js';
+import { compileNodeDevices } from '../tc/compile-node.js';
+import type { DevicePipeline } from '../tc/ir.js';
+import type { Packet, VlanTpid } from '../tc/packet.js';
+import { deviceForDestinations } from '../tc/simulate.js';
 import type { CompileOptions } from '../tc/compile-options.js';
 import { parseAddress } from '../tc/address-space.js';
 
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { renderFilter } from '../tc/render-tc.js';
-import { unenforcedEffect, unenforcedOnPath, type UnenforcedInterface } from '../node/device-map.js';
+import {
+  unenforcedEffect,
+  unenforcedOnPath,
+  uplinkFor,
+  type UnenforcedInterface,
+} from '../node/device-map.js';
 
 export class UsageError extends Error {}
 
@@ -213,6 +219,7 @@ export function matrixRows(
   opts: CompileOptions,
   args: MatrixArgs,
   unenforced: readonly UnenforcedInterface[] = [],
+  tuning: MatrixTuning = {},
 ): { plan: MatrixPlan; rows: Iterable<MatrixRow> } {
   const networks = [...new Set(model.interfaces.map((i) => i.network))].sort();
   const network = args.network ?? (networks.length === 1 ? networks[0] : undefined);
@@ -245,14 +252,14 @@ export function matrixRows(
   });
   const destNodes = [...byNode.keys()].sort();
   function* rows(): Generator<MatrixRow> {
-    const sim = new MatrixSimulator(snapshot, model, opts, sources, destinations);
-    for (let start = 0; start < sources.length; start += ROWS_PER_BATCH) {
-      const batch = sources.slice(start, start + ROWS_PER_BATCH);
-      sim.holdSources(batch);
+    const sim = new MatrixSimulator(snapshot, model, opts, destinations, tuning.heldFilters ?? HELD_FILTERS);
+    let size = FIRST_BATCH;
+    for (let start = 0; start < sources.length; start += size, size = Math.min(2 * size, LARGEST_BATCH)) {
+      const batch = sources.slice(start, start + size);
+      sim.holdRows(batch);
       // Per row and column: 0 no cell, 1 allow, 2 deny, 3 allowed because not enforced.
       const verdicts = batch.map(() => new Uint8Array(destinations.length));
       for (const node of destNodes) {
-        sim.holdDestination(node);
         for (const j of byNode.get(node)!) {
           const d = destinations[j]!;
           batch.forEach((s, r) => (verdicts[r]![j] = cellOf(sim, network!, s, d, args, unenforced)));
@@ -304,11 +311,27 @@ export function explainMatrix(
   };
 }
 
-/** Sources traced together: each batch compiles the destination nodes it cannot hold once. */
-const ROWS_PER_BATCH = 32;
+/** Sources traced together: the first batches small (a first row soon), then larger ones. */
+const FIRST_BATCH = 8;
+const LARGEST_BATCH = 128;
 
-/** Filters of trimmed node pipelines held for the whole matrix (about 300 bytes each). */
-const HELD_FILTERS = 150_000;
+/**
+ * Filters of device pipelines held for the whole matrix, least recently used dropped first
+ * (about 300-400 bytes each: some 90 MB). A whole uplink at 5,000 pods is about 30k filters.
+ */
+const HELD_FILTERS = 120_000;
+
+/**
+ * Filters compiled between two forced collections: a compile leaves some two to four times its
+ * device's size as garbage, which V8 otherwise lets the heap grow for (to 420 MiB RSS with a
+ * collection after each uplink only, at 5,000 pods).
+ */
+const COMPILED_BETWEEN_COLLECTIONS = 40_000;
+
+/** Knobs for tests: a small budget makes the matrix compile devices again and again. */
+export interface MatrixTuning {
+  heldFilters?: number;
+}
 
 /** One cell: 0 none (same pod, or no address family in common), 1 allow, 2 deny, 3 allow, unfiltered. */
 function cellOf(
@@ -343,11 +366,12 @@ function cellOf(
  */
 let gcFunction: (() => void) | undefined;
 /**
- * Called once a node's compile has returned: all but the devices kept is garbage (some 40 MB at
- * 5,000 pods). Collected at once, the heap stays near what is kept; left to V8, it grew past
- * 1.8 GB over the batches' repeated compiles.
+ * A full collection: called once compiles that built COMPILED_BETWEEN_COLLECTIONS filters have
+ * returned, all but the part kept is garbage (an uplink's compile alone leaves 10-40 MB at
+ * 5,000 pods). Collected then, the heap stays near what is kept; left to V8, it grew past 1.8 GB
+ * over the batches' repeated compiles (before the matrix compiled single devices).
  */
-function afterCompile(): void {
+function collectGarbage(): void {
   if (!gcFunction) {
     setFlagsFromString('--expose-gc');
     gcFunction = runInNewContext('gc') as () => void;
@@ -355,91 +379,169 @@ function afterCompile(): void {
   gcFunction();
 }
 
-function filterCount(devices: readonly DevicePipeline[]): number {
-  return devices.reduce((n, d) => n + d.chains.reduce((m, c) => m + c.filters.length, 0), 0);
+function filterCount(d: DevicePipeline): number {
+  return d.chains.reduce((m, c) => m + c.filters.length, 0);
+}
+
+/** Device pipelines by key, the least recently used dropped once their filters pass `limit`. */
+class HeldDevices {
+  private readonly held = new Map<string, { device: DevicePipeline; filters: number }>();
+  private filters = 0;
+
+  constructor(private readonly limit: number) {}
+
+  get(key: string): DevicePipeline | undefined {
+    const e = this.held.get(key);
+    if (!e) return undefined;
+    // Map order is insertion order: moved to the end, the first entry is the least recent.
+    this.held.delete(key);
+    this.held.set(key, e);
+    return e.device;
+  }
+
+  set(key: string, device: DevicePipeline): void {
+    const old = this.held.get(key);
+    if (old) {
+      this.filters -= old.filters;
+      this.held.delete(key);
+    }
+    const filters = filterCount(device);
+    this.held.set(key, { device, filters });
+    this.filters += filters;
+    for (const [k, e] of this.held) {
+      if (this.filters <= this.limit || k === key) break;
+      this.held.delete(k);
+      this.filters -= e.filters;
+    }
+  }
 }
 
 /**
  * A ClusterSimulator for a matrix, with bounded memory: a whole 5,000-pod cluster compiled is
- * some 40 MB per node. A pair (s, d) crosses s's VF and uplink and d's VF and uplink, so each
- * node is kept trimmed to its uplinks and the VFs of the matrix's rows and columns, and only
- * while HELD_FILTERS allows. A node not held is compiled again for each batch of rows: once
- * for the batch's sources on it (their VFs and its uplinks) and once as the destination node
- * being visited. Slower, same verdicts: a pair only ever looks for devices kept for it.
+ * some 40 MB per node, and one node's uplink alone 10 MB. A cell (s, d) crosses s's VF and d's
+ * uplink, and for the reply d's VF and s's uplink; only those devices are compiled
+ * (compileNodeDevices), and held within HELD_FILTERS, least recently used dropped first.
+ *
+ * An uplink is used reduced to the destinations its packets can have (deviceForDestinations):
+ * a packet to one of the current batch's rows (a reply, or a first packet to a row that is also
+ * a column) meets the uplink reduced to the batch's rows behind it, built once per batch; any
+ * other the uplink reduced to the table's columns behind it, held. Narrowed to a few
+ * namespaces, both are a small part of the uplink; for the whole network the second is all of
+ * it, needed by one destination node at a time. A packet to another address (none in a matrix)
+ * gets the whole device, compiled for it.
  */
 class MatrixSimulator extends ClusterSimulator {
-  private readonly held = new Map<string, DevicePipeline[]>();
-  private heldFilters = 0;
-  /** The batch's source devices on nodes not held. */
-  private batch = new Map<string, DevicePipeline[]>();
-  private destination: { node: string; devices: DevicePipeline[] } | undefined;
-  /** What pipeline() returns per node, until the held devices change. */
-  private views = new Map<string, NodePipeline>();
-  private readonly all: ReadonlySet<string>;
+  private readonly held: HeldDevices;
+  /** Addresses of the table's columns behind each uplink (key node, device). */
+  private readonly columnsBehind = new Map<string, Set<string>>();
+  /** Addresses of the batch's rows behind each uplink, and the uplink reduced to them once built. */
+  private rowsBehind = new Map<string, { addresses: Set<string>; device?: DevicePipeline | undefined }>();
 
   constructor(
     snapshot: ClusterSnapshot,
     model: PolicyModel,
     opts: CompileOptions,
-    sources: readonly ManagedInterface[],
-    destinations: readonly ManagedInterface[],
+    columns: readonly ManagedInterface[],
+    heldFilters: number,
   ) {
     super(snapshot, model, opts);
-    this.all = new Set([...sources, ...destinations].map((i) => i.key));
-  }
-
-  /** The node's uplinks and the VFs of `keys`; held for good when it fits. */
-  private compile(node: string, keys: ReadonlySet<string>): DevicePipeline[] {
-    const full = compileNode(this.model, node, this.snapshot.nodes.get(node), this.opts).devices;
-    const all = full.filter((d) => d.kind !== 'vf' || d.interfaces.some((k) => this.all.has(k)));
-    const n = filterCount(all);
-    if (this.heldFilters + n <= HELD_FILTERS) {
-      this.held.set(node, all);
-      this.heldFilters += n;
-      return all;
+    this.held = new HeldDevices(heldFilters);
+    for (const i of columns) {
+      const up = uplinkFor(snapshot.nodes.get(i.nodeName), i);
+      if (up) addAll(this.columnsBehind, deviceKey(i.nodeName, up), i.ips);
     }
-    return keys === this.all
-      ? all
-      : all.filter((d) => d.kind !== 'vf' || d.interfaces.some((k) => keys.has(k)));
   }
 
-  holdSources(batch: readonly ManagedInterface[]): void {
-    this.batch = new Map();
-    this.views.clear();
-    const keys = new Set(batch.map((i) => i.key));
-    for (const node of [...new Set(batch.map((i) => i.nodeName))].sort()) {
-      if (!this.held.has(node)) {
-        this.batch.set(node, this.compile(node, keys));
-        afterCompile();
+  /** The rows of the next batch: their replies meet their uplinks (built when first needed). */
+  holdRows(batch: readonly ManagedInterface[]): void {
+    const addresses = new Map<string, Set<string>>();
+    for (const i of batch) {
+      const up = uplinkFor(this.snapshot.nodes.get(i.nodeName), i);
+      if (up) addAll(addresses, deviceKey(i.nodeName, up), i.ips);
+    }
+    this.rowsBehind = new Map([...addresses].map(([k, set]) => [k, { addresses: set }]));
+  }
+
+  /** Filters compiled since the last forced collection. */
+  private compiledFilters = 0;
+
+  /** One device of a node, compiled on its own. */
+  private compileDevice(node: string, device: string): DevicePipeline | undefined {
+    const p = compileNodeDevices(
+      this.model,
+      node,
+      this.snapshot.nodes.get(node),
+      this.opts,
+      (d) => d.device === device,
+    );
+    const d = p.devices[0];
+    this.compiledFilters += d ? filterCount(d) : 0;
+    return d;
+  }
+
+  /** After a compile, once what was kept of it is kept: a collection when enough was built. */
+  private afterCompile(): void {
+    if (this.compiledFilters < COMPILED_BETWEEN_COLLECTIONS) return;
+    this.compiledFilters = 0;
+    collectGarbage();
+  }
+
+  override device(node: string, device: string, packet: Omit<Packet, 'device'>): DevicePipeline | undefined {
+    const key = deviceKey(node, device);
+    const dst = packet.dstIp ?? '';
+    const columns = this.columnsBehind.get(key);
+    const rows = this.rowsBehind.get(key);
+    // The batch's rows first: a reply to a row that is also a column (the whole network) meets
+    // the uplink reduced to the batch, not all of it, held or not.
+    if (rows?.addresses.has(dst)) {
+      if (rows.device === undefined) {
+        const whole = this.compileDevice(node, device);
+        if (!whole) return undefined;
+        rows.device = deviceForDestinations(whole, [...rows.addresses]);
+        if (columns) this.held.set(key, deviceForDestinations(whole, [...columns]));
+        this.afterCompile();
       }
+      return rows.device;
     }
+    if (columns?.has(dst)) {
+      let held = this.held.get(key);
+      if (!held) {
+        const whole = this.compileDevice(node, device);
+        if (!whole) return undefined;
+        held = deviceForDestinations(whole, [...columns]);
+        // Built from the same compile when the batch's rows need it too.
+        if (rows && rows.device === undefined)
+          rows.device = deviceForDestinations(whole, [...rows.addresses]);
+        this.held.set(key, held);
+        // Most of what an uplink's compile built is garbage once reduced.
+        this.afterCompile();
+      }
+      return held;
+    }
+    if (columns || rows) {
+      const whole = this.compileDevice(node, device);
+      this.afterCompile();
+      return whole;
+    }
+    // A VF: held whole.
+    let vf = this.held.get(key);
+    if (!vf) {
+      vf = this.compileDevice(node, device);
+      if (vf) this.held.set(key, vf);
+      this.afterCompile();
+    }
+    return vf;
   }
+}
 
-  holdDestination(node: string): void {
-    if (this.destination) this.views.delete(this.destination.node);
-    this.views.delete(node);
-    if (this.held.has(node)) this.destination = undefined;
-    else {
-      this.destination = undefined;
-      this.destination = { node, devices: this.compile(node, this.all) };
-      afterCompile();
-    }
-  }
+function deviceKey(node: string, device: string): string {
+  return `${node}\u0000${device}`;
+}
 
-  override pipeline(node: string): NodePipeline {
-    let view = this.views.get(node);
-    if (!view) {
-      const devices = new Map<string, DevicePipeline>();
-      const add = (list: readonly DevicePipeline[] | undefined) =>
-        list?.forEach((d) => devices.set(d.device, d));
-      add(this.held.get(node));
-      add(this.batch.get(node));
-      if (this.destination?.node === node) add(this.destination.devices);
-      view = { node, devices: [...devices.values()], warnings: [] };
-      this.views.set(node, view);
-    }
-    return view;
-  }
+function addAll(map: Map<string, Set<string>>, key: string, values: readonly string[]): void {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  for (const v of values) set.add(v);
 }
 
 function hasFamily(i: ManagedInterface, f: 4 | 6): boolean {

@@ -19,7 +19,7 @@ import {
   type PeersSince,
 } from './compile-device.js';
 import type { CompileOptions } from './compile-options.js';
-import type { DevicePipeline, NodePipeline } from './ir.js';
+import type { DeviceKind, DevicePipeline, NodePipeline } from './ir.js';
 
 /** A network needs filtering on a node when some interface of it on that node is isolated. */
 export function activeNetworks(model: PolicyModel, nodeName: string): Set<string> {
@@ -34,6 +34,26 @@ export function compileNode(
   lookup?: DeviceLookup,
 ): NodePipeline {
   return new NodeCompiler(opts).compile(model, nodeName, node, lookup);
+}
+
+/** Chooses the devices of a subset compile (compileNodeDevices), by kind and representor name. */
+export type WantedDevice = (device: { kind: DeviceKind; device: string }) => boolean;
+
+/**
+ * Only the devices of the node that `wanted` chooses, each exactly as compileNode builds it (the
+ * same code path, skipping the others): for a reader that needs a few devices of a large node,
+ * such as `explain --matrix`. Warnings and `unenforced` are the node's, but for an uplink's
+ * address clashes, reported only when that uplink is compiled.
+ */
+export function compileNodeDevices(
+  model: PolicyModel,
+  nodeName: string,
+  node: NodeInfo | undefined,
+  opts: CompileOptions,
+  wanted: WantedDevice,
+  lookup?: DeviceLookup,
+): NodePipeline {
+  return new NodeCompiler(opts).compile(model, nodeName, node, lookup, wanted);
 }
 
 export class NodeCompiler {
@@ -51,11 +71,13 @@ export class NodeCompiler {
     this.skipSw = opts.offload === 'require' ? { skipSw: true } : {};
   }
 
+  /** `wanted`: compile only those devices (see compileNodeDevices); default every one. */
   compile(
     model: PolicyModel,
     nodeName: string,
     node: NodeInfo | undefined,
     lookup?: DeviceLookup,
+    wanted?: WantedDevice,
   ): NodePipeline {
     const map = buildDeviceMap(model, nodeName, node, lookup);
     const warnings = [...map.warnings];
@@ -64,6 +86,7 @@ export class NodeCompiler {
     const locals = new Map<string, LocalNetwork>();
     const devices: DevicePipeline[] = [];
     for (const vf of map.vfs) {
+      if (wanted && !wanted({ kind: 'vf', device: vf.device })) continue;
       const net = vf.iface.network;
       let local = locals.get(net);
       if (!local) {
@@ -93,6 +116,7 @@ export class NodeCompiler {
       );
     }
     for (const up of map.uplinks) {
+      if (wanted && !wanted({ kind: 'uplink', device: up.device })) continue;
       const behind = up.interfaces.filter((i) => active.has(i.network));
       warnings.push(...ipClashes(behind, up.device));
       const plan = planUplink({ kind: 'uplink', device: up.device, interfaces: behind }, this.cache);

@@ -1,7 +1,7 @@
 // Runs one packet through one device's pipeline, filter by filter, as the kernel's flower
 // classifier would: the test oracle for the compiler and the engine behind `explain`.
 
-import type { Action, DevicePipeline, Filter, FlowerMatch } from './ir.js';
+import type { Action, Chain, DevicePipeline, Filter, FlowerMatch } from './ir.js';
 import { Conntrack, type CtState, type Packet } from './packet.js';
 import { parseAddress, parseCidrInterval } from './address-space.js';
 import { DEFAULT_COMPILE_OPTIONS } from './compile-options.js';
@@ -42,7 +42,20 @@ function ipIn(ip: string | undefined, cidr: string): boolean {
   return !!a && !!c && a.family === c.family && a.value >= c.interval[0] && a.value <= c.interval[1];
 }
 
-function matches(f: Filter, m: FlowerMatch, p: Packet, ct: 'untracked' | CtState): boolean {
+/**
+ * Whether filter `f` matches packet `p` in conntrack state `ct`, from the filter's text alone:
+ * the plain definition, which `matchesParsed` (what simulateDevice runs) must agree with.
+ */
+export function matchesFromScratch(f: Filter, p: Packet, ct: 'untracked' | CtState): boolean {
+  const m = f.match;
+  if (!matchesExceptAddresses(f, m, p, ct)) return false;
+  if (m.srcIp && !ipIn(p.srcIp, m.srcIp)) return false;
+  if (m.dstIp && !ipIn(p.dstIp, m.dstIp)) return false;
+  return true;
+}
+
+/** Every key but src_ip and dst_ip (which only check that the packet is IP when present). */
+function matchesExceptAddresses(f: Filter, m: FlowerMatch, p: Packet, ct: 'untracked' | CtState): boolean {
   if (f.protocol !== 'all' && f.protocol !== outerProtocol(p)) return false;
   if (m.vlanEthType && (p.tags.length < 1 || ethTypeAfter(p, 1) !== m.vlanEthType)) return false;
   if (m.cvlanEthType && (p.tags.length < 2 || ethTypeAfter(p, 2) !== m.cvlanEthType)) return false;
@@ -55,8 +68,6 @@ function matches(f: Filter, m: FlowerMatch, p: Packet, ct: 'untracked' | CtState
   const isIp = p.ethType === 'ip' || p.ethType === 'ipv6';
   if ((m.ipProto || m.srcIp || m.dstIp || m.dstPort || m.icmpType !== undefined) && !isIp) return false;
   if (m.ipProto && p.ipProto !== m.ipProto) return false;
-  if (m.srcIp && !ipIn(p.srcIp, m.srcIp)) return false;
-  if (m.dstIp && !ipIn(p.dstIp, m.dstIp)) return false;
   if (m.dstPort && (p.dstPort === undefined || p.dstPort < m.dstPort[0] || p.dstPort > m.dstPort[1]))
     return false;
   if (m.icmpType !== undefined) {
@@ -64,6 +75,114 @@ function matches(f: Filter, m: FlowerMatch, p: Packet, ct: 'untracked' | CtState
     if (p.icmpType === undefined || (p.icmpType & mask) !== (m.icmpType & mask)) return false;
   }
   return true;
+}
+
+/** An address as the packet carries it, parsed; undefined when absent or not an address. */
+type ParsedAddress = { family: 4 | 6; value: bigint } | undefined;
+
+/** A src_ip/dst_ip key as an interval; `never` for one no address matches (a /0, or no prefix). */
+type ParsedPrefix = { family: 4 | 6; lo: bigint; hi: bigint } | 'never';
+
+interface ParsedAddressKeys {
+  src?: ParsedPrefix;
+  dst?: ParsedPrefix;
+}
+
+function parsePrefix(cidr: string): ParsedPrefix {
+  if (cidr.endsWith('/0')) return 'never'; // as ipIn: the kernel matched nothing with a /0
+  const c = parseCidrInterval(cidr);
+  return c ? { family: c.family, lo: c.interval[0], hi: c.interval[1] } : 'never';
+}
+
+/**
+ * The address keys of each filter, parsed once per filter object: the simulator's only cache of
+ * parsed matches. Compiled filters are never modified (ir.ts), so the object is the key.
+ */
+const parsedAddressKeys = new WeakMap<Filter, ParsedAddressKeys>();
+
+function addressKeysOf(f: Filter): ParsedAddressKeys {
+  let k = parsedAddressKeys.get(f);
+  if (!k) {
+    k = {};
+    // Truthiness, as in matchesFromScratch: an empty key is no key.
+    if (f.match.srcIp) k.src = parsePrefix(f.match.srcIp);
+    if (f.match.dstIp) k.dst = parsePrefix(f.match.dstIp);
+    parsedAddressKeys.set(f, k);
+  }
+  return k;
+}
+
+function inPrefix(a: ParsedAddress, c: ParsedPrefix): boolean {
+  return c !== 'never' && a !== undefined && a.family === c.family && a.value >= c.lo && a.value <= c.hi;
+}
+
+/** A packet's addresses, parsed once per packet and device rather than once per filter tried. */
+export interface ParsedPacketAddresses {
+  src: ParsedAddress;
+  dst: ParsedAddress;
+}
+
+export function parsePacketAddresses(p: Packet): ParsedPacketAddresses {
+  return {
+    src: p.srcIp ? parseAddress(p.srcIp) : undefined,
+    dst: p.dstIp ? parseAddress(p.dstIp) : undefined,
+  };
+}
+
+/** matchesFromScratch, with the filter's addresses from the cache and the packet's parsed once. */
+export function matchesParsed(
+  f: Filter,
+  p: Packet,
+  addresses: ParsedPacketAddresses,
+  ct: 'untracked' | CtState,
+): boolean {
+  const m = f.match;
+  if (!matchesExceptAddresses(f, m, p, ct)) return false;
+  if (!m.srcIp && !m.dstIp) return true;
+  const k = addressKeysOf(f);
+  if (k.src && !inPrefix(addresses.src, k.src)) return false;
+  if (k.dst && !inPrefix(addresses.dst, k.dst)) return false;
+  return true;
+}
+
+/**
+ * `d` reduced to what a packet to one of `destinations` (addresses) can meet: filters whose
+ * dst_ip holds none of them are left out, and so are the chains no kept filter reaches. For such
+ * a packet simulateDevice gives the same result on both: every filter it could match is kept,
+ * in the order the kernel tries them (a subsequence of kernelOrder, which kernelOrder leaves as
+ * it is). What `explain --matrix` holds of an uplink: the chains of the pods of its table.
+ */
+export function deviceForDestinations(d: DevicePipeline, destinations: readonly string[]): DevicePipeline {
+  const addresses = destinations.map((a) => parseAddress(a)).filter((a) => a !== undefined);
+  const keep = (f: Filter) => {
+    if (!f.match.dstIp) return true;
+    const k = addressKeysOf(f).dst!;
+    return addresses.some((a) => inPrefix(a, k));
+  };
+  const byIndex = chainsByIndex(d);
+  const kept = new Map<number, Chain>();
+  const todo = [0];
+  while (todo.length > 0) {
+    const index = todo.pop()!;
+    const c = byIndex.get(index);
+    if (!c || kept.has(index)) continue;
+    const filters = kernelOrder(index, c.filters).filter(keep);
+    kept.set(index, { ...c, filters });
+    for (const f of filters) for (const a of f.actions) if (a.kind === 'goto') todo.push(a.chain);
+  }
+  return { ...d, chains: [...kept.values()].sort((a, b) => a.index - b.index) };
+}
+
+const chainMaps = new WeakMap<DevicePipeline, Map<number, Chain>>();
+
+/** A device's chains by index (per device object: a matrix runs thousands of packets on one). */
+function chainsByIndex(d: DevicePipeline): Map<number, Chain> {
+  let m = chainMaps.get(d);
+  if (!m) {
+    m = new Map(d.chains.map((c) => [c.index, c]));
+    chainMaps.set(d, m);
+  }
+  return m;
 }
 
 /**
@@ -79,12 +198,13 @@ export function simulateDevice(
 ): DeviceResult {
   const hits: Hit[] = [];
   if (d.chains.length === 0) return { device: d.device, verdict: 'pass', unclassified: true, hits };
-  const chains = new Map(d.chains.map((c) => [c.index, c]));
+  const chains = chainsByIndex(d);
+  const addresses = parsePacketAddresses(p);
   let chain = 0;
   let ct: 'untracked' | CtState = 'untracked';
   for (let steps = 0; steps < 64; steps++) {
     const c = chains.get(chain);
-    const f = c && kernelOrder(chain, c.filters).find((x) => matches(x, x.match, p, ct));
+    const f = c && kernelOrder(chain, c.filters).find((x) => matchesParsed(x, p, addresses, ct));
     if (!c || !f) return { device: d.device, verdict: 'pass', unclassified: true, hits };
     hits.push({ chain: absoluteChain(0, chain), prio: f.prio, note: f.note, actions: f.actions, filter: f });
     let next: number | undefined;

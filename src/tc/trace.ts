@@ -7,7 +7,7 @@ import type { Flow, ManagedInterface, PolicyModel } from '../policy/types.js';
 import { buildDeviceMap, uplinkFor, type DeviceMap } from '../node/device-map.js';
 import { compileNode } from './compile-node.js';
 import type { CompileOptions } from './compile-options.js';
-import type { IpProto, NodePipeline } from './ir.js';
+import type { DevicePipeline, IpProto, NodePipeline } from './ir.js';
 import { Conntrack, type Packet, type Segment, type VlanTpid } from './packet.js';
 import { simulateDevice, type DeviceResult } from './simulate.js';
 import { parseAddress } from './address-space.js';
@@ -61,6 +61,16 @@ export class ClusterSimulator {
     return p;
   }
 
+  /**
+   * The pipeline of `device` on `node` that `packet` meets (undefined: the node has no such
+   * device). Here the whole node's; a subclass may hold only the devices it needs, or a device
+   * trimmed to what the packets it will see can meet (explain --matrix).
+   */
+  device(node: string, device: string, packet: Omit<Packet, 'device'>): DevicePipeline | undefined {
+    void packet;
+    return this.pipeline(node).devices.find((d) => d.device === device);
+  }
+
   conntrack(node: string): Conntrack {
     let c = this.conntracks.get(node);
     if (!c) {
@@ -111,7 +121,7 @@ export class ClusterSimulator {
   private run(hops: Hop[], packet: Omit<Packet, 'device'>): (Hop & { result: DeviceResult })[] {
     const out: (Hop & { result: DeviceResult })[] = [];
     for (const h of hops) {
-      const dev = this.pipeline(h.node).devices.find((d) => d.device === h.device);
+      const dev = this.device(h.node, h.device, packet);
       const result = dev
         ? simulateDevice(dev, { ...packet, device: h.device }, this.conntrack(h.node), this.opts.ctZone)
         : { device: h.device, verdict: 'pass' as const, unclassified: true, hits: [] };

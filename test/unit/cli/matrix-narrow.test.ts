@@ -14,6 +14,7 @@ import { explainMatrix, matrixRows, UsageError } from '../../../src/cli/explain.
 import { FLUSH, writePieces } from '../../../src/cli/write-json.js';
 import { loadModel, type Loaded } from '../../../src/cli/load.js';
 import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
+import { ClusterSimulator } from '../../../src/tc/trace.js';
 
 const run = promisify(execFile);
 const NET = 'sriov/accel-a';
@@ -117,6 +118,56 @@ describe('explain --matrix: --from-namespace and --to-namespace', () => {
     expect(e?.code).to.equal(2);
     expect(e?.stderr).to.match(/--to-namespace nope/);
   });
+});
+
+describe('explain --matrix: only the devices a cell crosses, uplinks reduced to the table', () => {
+  // The reference: every pair traced through whole nodes compiled with compileNode.
+  function reference(from: string[] | undefined, to: string[] | undefined) {
+    const sim = new ClusterSimulator(loaded.snapshot, loaded.model, DEFAULT_COMPILE_OPTIONS);
+    const ifaces = loaded.model.interfaces.filter((i) => i.network === NET);
+    const pick = (ns: string[] | undefined) => ifaces.filter((i) => !ns || inNs(i.pod, ns));
+    const out: Record<string, Record<string, 'allow' | 'deny'>> = {};
+    for (const s of pick(from)) {
+      const row: Record<string, 'allow' | 'deny'> = {};
+      for (const d of pick(to)) {
+        if (s.pod === d.pod) continue;
+        const v4 = (i: typeof s) => i.ips.find((x) => !x.includes(':'));
+        sim.resetConntrack();
+        const t = sim.trace({ network: NET, srcIp: v4(s)!, dstIp: v4(d)!, protocol: 'TCP', port: 8080 });
+        row[d.pod] = t.verdict === 'allow' && t.replyVerdict === 'allow' ? 'allow' : 'deny';
+      }
+      out[s.pod] = row;
+    }
+    return out;
+  }
+
+  // A budget of a few thousand filters holds less than one uplink here: devices are compiled
+  // again and again (slow, so not for the whole network).
+  for (const [label, from, to, budgets] of [
+    ['the whole network', undefined, undefined, [undefined]],
+    ['narrowed both ways', ['ns-01'], ['ns-02', 'ns-03'], [undefined, 2000]],
+    ['narrowed to columns', undefined, ['ns-03'], [undefined, 2000]],
+    ['narrowed to rows', ['ns-00', 'ns-02'], undefined, [undefined]],
+  ] as const) {
+    it(`gives the cells of whole compiled nodes: ${label}, with room for every device${budgets.length > 1 ? ' or for a few' : ''}`, () => {
+      const want = reference(from && [...from], to && [...to]);
+      for (const heldFilters of budgets) {
+        const { rows } = matrixRows(
+          loaded.snapshot,
+          loaded.model,
+          DEFAULT_COMPILE_OPTIONS,
+          { ...ARGS, ...(from ? { fromNamespaces: from } : {}), ...(to ? { toNamespaces: to } : {}) },
+          [],
+          heldFilters === undefined ? {} : { heldFilters },
+        );
+        const got = Object.fromEntries([...rows].map((r) => [r.source, r.cells]));
+        expect(got, `held ${heldFilters}`).to.deep.equal(want);
+      }
+      const cells = Object.values(want).flatMap((r) => Object.values(r));
+      expect(cells.filter((v) => v === 'allow').length).to.be.greaterThan(0);
+      expect(cells.filter((v) => v === 'deny').length).to.be.greaterThan(0);
+    });
+  }
 });
 
 describe('writePieces', () => {
