@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # CI's run of the built image on the host (make test-image), through image/run.sh since no container
-# runtime works on these machines: the version, the image's contents, and `render` of a manifests
+# runtime works on these machines: the version, the image's contents, that its node accepts the
+# DaemonSet's NODE_OPTIONS, and `render` of a manifests
 # directory byte-equal to the host build's, for every node in it and both formats.
 #   image/smoke.sh [MANIFESTS]   (default examples/manifests; needs make build and make image-rootfs)
 set -uo pipefail
@@ -44,6 +45,16 @@ node_ok() {
   [[ $v =~ ^v([0-9]+)\.([0-9]+) ]] && ((BASH_REMATCH[1] > 20 || (BASH_REMATCH[1] == 20 && BASH_REMATCH[2] >= 19)))
 }
 check "node is >= 20.19" node_ok
+# The DaemonSet's NODE_OPTIONS (heap caps, --expose-gc for the idle GC): a flag the image's node
+# refuses in NODE_OPTIONS would stop the agent from starting at all.
+node_options_ok() {
+  local opts
+  opts=$(node -e 'const y = require("yaml"); for (const d of y.parseAllDocuments(require("fs").readFileSync("deploy/daemonset.yaml", "utf8"))) { const c = d.toJS()?.spec?.template?.spec?.containers ?? []; for (const x of c) for (const e of x.env ?? []) if (e.name === "NODE_OPTIONS") console.log(e.value); }') || return 1
+  [[ -n $opts ]] || { echo "no NODE_OPTIONS in deploy/daemonset.yaml"; return 1; }
+  echo "NODE_OPTIONS=$opts"
+  run -e /usr/bin/env -- "NODE_OPTIONS=$opts" /usr/bin/node -e 'if (typeof gc !== "function") { console.error("no gc"); process.exit(1); }'
+}
+check "node in the image accepts the DaemonSet's NODE_OPTIONS" node_options_ok
 no_dev_deps() {
   local d
   for d in typescript mocha eslint; do
