@@ -2,6 +2,7 @@
 // buildPolicyModel), exactly as manifests or the API server would feed the agent.
 
 import { buildSnapshot } from '../src/cluster/build-snapshot.js';
+import type { InformerList } from '../src/cluster/informer-objects.js';
 import type { ClusterSnapshot } from '../src/cluster/snapshot.js';
 import { buildPolicyModel } from '../src/policy/build-model.js';
 import type { ManagedInterface, PolicyModel } from '../src/policy/types.js';
@@ -208,4 +209,14 @@ export function table(header: string[], rows: (string | number)[][]): string {
   const line = (r: string[]) =>
     r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.slice(1).map(line)].join('\n');
+}
+
+/** The objects grouped by kind, as the informers list them, in the kube source's order of informers. */
+export function informerLists(objects: Obj[]): InformerList[] {
+  const kinds = ['MultiNetworkPolicy', 'NetworkAttachmentDefinition', 'Namespace', 'Node', 'Pod'];
+  return kinds.map((kind) => {
+    const list = objects.filter((o) => (o as { kind?: string }).kind === kind);
+    const apiVersion = (list[0] as { apiVersion?: string } | undefined)?.apiVersion ?? 'v1';
+    return { apiVersion, kind, objects: list };
+  });
 }

@@ -15,7 +15,7 @@
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { fmtMs, median, PLUGIN, table, type Obj } from './cluster.js';
-import { synthesize, withLabelChange } from './synthetic.js';
+import { COMPILE_TIME_CLUSTER, synthesize, withLabelChange } from './synthetic.js';
 
 const WARMUP = 40;
 
@@ -62,14 +62,7 @@ interface Run {
 
 export async function compareBuilds(other: string, changes: number): Promise<void> {
   const here = resolve(new URL('..', import.meta.url).pathname);
-  const synth = synthesize({
-    pods: 5000,
-    policies: 500,
-    localInterfaces: 100,
-    otherNodes: 50,
-    namespaces: 20,
-    seed: 42,
-  });
+  const synth = synthesize(COMPILE_TIME_CLUSTER);
   const opts = { networkPlugins: [PLUGIN] };
   const sourced = (objs: Obj[]) => objs.map((obj) => ({ obj }));
   const runs: Run[] = [];

@@ -25,7 +25,7 @@ import { runInNewContext } from 'node:vm';
 import { setFlagsFromString } from 'node:v8';
 import { pathToFileURL } from 'node:url';
 import { buildSnapshot, SnapshotBuilder } from '../src/cluster/build-snapshot.js';
-import { InformerObjects, type InformerList } from '../src/cluster/informer-objects.js';
+import { InformerObjects } from '../src/cluster/informer-objects.js';
 import { buildPolicyModel } from '../src/policy/build-model.js';
 import { compileNode, NodeCompiler } from '../src/tc/compile-node.js';
 import { diffSnapshots } from '../src/cluster/snapshot-diff.js';
@@ -34,7 +34,7 @@ import { DEFAULT_COMPILE_OPTIONS } from '../src/tc/compile-options.js';
 import type { NodePipeline } from '../src/tc/ir.js';
 import { filterCount } from '../src/tc/ir.js';
 import { renderNodeTc } from '../src/tc/render-tc.js';
-import { diffPipelines, fmtMs, median, PLUGIN, table, type Obj } from './cluster.js';
+import { diffPipelines, fmtMs, informerLists, median, PLUGIN, table, type Obj } from './cluster.js';
 import { synthesize, withLabelChange, withLabels } from './synthetic.js';
 
 interface StageTimes {
@@ -187,16 +187,6 @@ function incremental(
   console.log(
     `target: recompile after one label change under 10 ms -> ${recompile < 10 ? 'met' : 'MISSED'} (${fmtMs(recompile)})\n`,
   );
-}
-
-/** The objects grouped by kind, in the kube source's order of informers. */
-function informerLists(objects: Obj[]): InformerList[] {
-  const kinds = ['MultiNetworkPolicy', 'NetworkAttachmentDefinition', 'Namespace', 'Node', 'Pod'];
-  return kinds.map((kind) => {
-    const list = objects.filter((o) => (o as { kind?: string }).kind === kind);
-    const apiVersion = (list[0] as { apiVersion?: string } | undefined)?.apiVersion ?? 'v1';
-    return { apiVersion, kind, objects: list };
-  });
 }
 
 function gcFunction(): (() => void) | undefined {

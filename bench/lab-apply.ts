@@ -49,10 +49,11 @@ import {
   pod,
   policy,
   table,
+  informerLists,
 } from './cluster.js';
 import { LAB_100_DEVICES, LAB_5000_PODS, appLabelChanges, synthesize, withLabelChange } from './synthetic.js';
 import { buildSnapshot } from '../src/cluster/build-snapshot.js';
-import { InformerObjects, type InformerList } from '../src/cluster/informer-objects.js';
+import { InformerObjects } from '../src/cluster/informer-objects.js';
 import { NodePipelineBuilder } from '../src/agent/node-pipeline-builder.js';
 
 const ZONE = DEFAULT_COMPILE_OPTIONS.ctZone;
@@ -477,16 +478,6 @@ async function partBC(): Promise<void> {
 // ---------------------------------------------------------------------------------------------
 // (d) event to rules: a series of single-pod changes on the 100-representor node, as the agent
 // handles each one
-
-/** The objects as per-kind informer lists, in the kube source's order of informers. */
-function informerLists(objects: Obj[]): InformerList[] {
-  const kinds = ['MultiNetworkPolicy', 'NetworkAttachmentDefinition', 'Namespace', 'Node', 'Pod'];
-  return kinds.map((kind) => {
-    const list = objects.filter((o) => (o as { kind?: string }).kind === kind);
-    const apiVersion = (list[0] as { apiVersion?: string } | undefined)?.apiVersion ?? 'v1';
-    return { apiVersion, kind, objects: list };
-  });
-}
 
 /** Every device of the node has a twin, m<name>, that gets the same lines through raw `tc -batch`. */
 const mirrorOf = (device: string) => `m${device}`;

@@ -363,19 +363,18 @@ export function withLabels(objects: Obj[], index: number, labels: Labels): Obj[]
   return out;
 }
 
-/**
- * The lab's event-to-rules cluster (lab-apply.ts (d)): compile-time.ts's 5,000 pods × 500
- * policies (seed 42), 100 managed interfaces on node-000, representors named lr<k> as in the lab.
- */
-export const LAB_5000_PODS: SynthOptions = {
+/** compile-time.ts's cluster: 5,000 pods × 500 policies (seed 42), 100 managed interfaces on node-000. */
+export const COMPILE_TIME_CLUSTER: SynthOptions = {
   pods: 5000,
   policies: 500,
   localInterfaces: 100,
   otherNodes: 50,
   namespaces: 20,
   seed: 42,
-  representorPrefix: 'lr',
 };
+
+/** The lab's event-to-rules cluster (lab-apply.ts (d)): COMPILE_TIME_CLUSTER, representors named lr<k> as in the lab. */
+export const LAB_5000_PODS: SynthOptions = { ...COMPILE_TIME_CLUSTER, representorPrefix: 'lr' };
 
 /** One pod's app label change (apply with withLabelChange). */
 export interface AppLabelChange {

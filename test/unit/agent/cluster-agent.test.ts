@@ -11,7 +11,7 @@ import { AgentProcess, freePort } from '../../support/agent-process.js';
 import { sleep, waitFor } from '../../support/wait-for.js';
 import { entryJson } from '../tc/tc-json.js';
 import { absoluteChain } from '../../../src/tc/layout.js';
-import { synthesize } from '../../../bench/synthetic.js';
+import { COMPILE_TIME_CLUSTER, synthesize } from '../../../bench/synthetic.js';
 
 /** A representor programmed by an earlier run whose pod is gone: a full state cleans it up. */
 const OLD_DEVICE = 'eth0_9';
@@ -176,14 +176,7 @@ describe('the agent in cluster mode (real CLI, list/watch test server, stand-in 
     this.timeout(120_000);
     let big: Obj[];
     before(() => {
-      big = synthesize({
-        pods: 5000,
-        policies: 500,
-        localInterfaces: 100,
-        otherNodes: 50,
-        namespaces: 20,
-        seed: 42,
-      }).objects;
+      big = synthesize(COMPILE_TIME_CLUSTER).objects;
     });
 
     it('exits 0 within 2 s of a SIGTERM that arrives mid-compile, with nothing written', async () => {
