@@ -10,7 +10,7 @@ import type { DevicePipeline, NodePipeline } from '../ir.js';
 import { classify, type DeviceState } from './device-state.js';
 import { planDevice, type DevicePlan } from './plan-device.js';
 import { parseFilterDump } from './parse-filters.js';
-import { ExternalCallError, type BatchFailure, type TcRunner } from './tc-runner.js';
+import { ExternalCallError, type BatchFailure, type OpenBatch, type TcRunner } from './tc-runner.js';
 import { splitJsonDocuments } from './json-stream.js';
 import { samePipeline } from './same-pipeline.js';
 import type { RuleDeletion } from './rule-deletions.js';
@@ -306,6 +306,13 @@ export class Reconciler {
     const readNow = toRead.filter((d) => !discovered.has(d));
     const states = await this.readStates(readNow, qdiscs);
     for (const [d, s] of discovered) if (desired.has(d) && links.has(d)) states.set(d, s);
+    // A device without the entry filter that gets rules will write: its tc process starts now and
+    // runs while the plans are made (a process start is about 100 ms in the TCG lab).
+    const installs = toRead.some((d) => {
+      const s = states.get(d);
+      return s !== undefined && !isFailure(s) && !s.entryPresent && desired.get(d)!.chains.length > 0;
+    });
+    const early = installs ? this.runner.openBatch?.() : undefined;
     const pending: PendingWrite[] = [];
     for (const d of toRead) {
       const want = desired.get(d)!;
@@ -317,7 +324,7 @@ export class Reconciler {
         outcomes.push(planned);
       }
     }
-    const batches = await this.write(pending, outcomes, links);
+    const batches = await this.write(pending, outcomes, links, early);
     outcomes.sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
     return {
       outcomes,
@@ -363,9 +370,12 @@ export class Reconciler {
     pending: PendingWrite[],
     outcomes: DeviceOutcome[],
     links: Map<string, number | undefined>,
+    early?: OpenBatch,
   ): Promise<number> {
     let queue = pending;
     let processes = 0;
+    // Started before the plans were known, and nothing to write after all (every plan failed).
+    if (queue.length === 0 && early) await early.close();
     while (queue.length > 0) {
       const lines: string[] = [];
       const starts: number[] = [];
@@ -381,7 +391,12 @@ export class Reconciler {
       let failure: BatchFailure | undefined;
       processes++;
       try {
-        failure = await this.runner.batch(lines);
+        const started = early;
+        early = undefined;
+        if (started) {
+          started.write(lines);
+          failure = await started.close();
+        } else failure = await this.runner.batch(lines);
       } catch (e) {
         if (e instanceof ExternalCallError && e.reason === 'aborted') throw e;
         failure = { line: 0, text: '', message: message(e) };

@@ -15,6 +15,12 @@ export interface BatchFailure {
 export interface TcRunner {
   /** Run lines as one batch; stops at the first failing line (earlier lines stay applied). */
   batch(lines: string[]): Promise<BatchFailure | undefined>;
+  /**
+   * The same batch, with its process started before its lines are known: the caller plans while
+   * tc starts (a process start costs about 100 ms in the TCG lab). Optional: a runner without it
+   * gets `batch`.
+   */
+  openBatch?(): OpenBatch;
   /** `tc -j <args>` parsed; `[]` when tc prints nothing. */
   json(args: string[]): Promise<unknown[]>;
   /** `tc -s -j -batch -` with read-only lines: the raw output (one JSON document per line). */
@@ -23,6 +29,16 @@ export interface TcRunner {
   ipJson(args: string[]): Promise<unknown[]>;
   /** Number of write lines sent so far (for benchmarks and the zero-write restart check). */
   readonly writes: number;
+}
+
+/** A `tc -batch -` process that was started before its lines were known. */
+export interface OpenBatch {
+  /** Sends lines; tc runs them as they come. */
+  write(lines: readonly string[]): void;
+  /** Ends the input; the outcome of every line written, as `batch` gives it. */
+  close(): Promise<BatchFailure | undefined>;
+  /** Lines written so far. */
+  readonly lines: number;
 }
 
 /** How to start a program: the tc binary, optionally inside a network namespace (labs, tests). */
@@ -91,18 +107,27 @@ export class ExecaTcRunner implements TcRunner {
     this.signal = options.signal;
   }
 
-  /** Runs one process with the timeout and the abort signal; never throws. */
-  private async run(cmd: Command, args: string[], shown: string, input?: string): Promise<Outcome> {
-    if (this.signal?.aborted) {
-      return { ok: false, stdout: '', stderr: '', problem: aborted(shown) };
-    }
-    const r = await execa(cmd.file, [...cmd.args, ...args], {
-      ...(input === undefined ? {} : { input }),
+  /** Starts one process with the timeout and the abort signal. */
+  private start(cmd: Command, args: string[], input?: string) {
+    return execa(cmd.file, [...cmd.args, ...args], {
+      ...(input === undefined ? { stdin: 'pipe' as const } : { input }),
       reject: false,
       timeout: this.timeoutMs,
       forceKillAfterDelay: 2000,
       ...(this.signal ? { cancelSignal: this.signal } : {}),
     });
+  }
+
+  /** Runs one process with the timeout and the abort signal; never throws. */
+  private async run(cmd: Command, args: string[], shown: string, input?: string): Promise<Outcome> {
+    if (this.signal?.aborted) {
+      return { ok: false, stdout: '', stderr: '', problem: aborted(shown) };
+    }
+    return this.outcome(cmd, shown, await this.start(cmd, args, input));
+  }
+
+  /** What a finished process gave; never throws. */
+  private outcome(cmd: Command, shown: string, r: Awaited<ReturnType<ExecaTcRunner['start']>>): Outcome {
     const stdout = typeof r.stdout === 'string' ? r.stdout : '';
     const stderr = typeof r.stderr === 'string' ? r.stderr : '';
     if (r.timedOut) {
@@ -131,6 +156,45 @@ export class ExecaTcRunner implements TcRunner {
     if (r.problem) return { line: 0, text: '', message: r.problem.message };
     if (r.ok) return undefined;
     return parseBatchFailure(lines, `${r.stderr}\n${r.stdout}`);
+  }
+
+  openBatch(): OpenBatch {
+    const written: string[] = [];
+    const shown = 'tc -batch';
+    const fail = (o: Outcome): BatchFailure | undefined =>
+      o.problem
+        ? { line: 0, text: '', message: o.problem.message }
+        : o.ok
+          ? undefined
+          : parseBatchFailure(written, `${o.stderr}\n${o.stdout}`);
+    if (this.signal?.aborted) {
+      const problem = aborted(shown);
+      return {
+        write: (lines) => void written.push(...lines),
+        close: async () => fail({ ok: false, stdout: '', stderr: '', problem }),
+        get lines() {
+          return written.length;
+        },
+      };
+    }
+    const child = this.start(this.tc, ['-batch', '-']);
+    // tc exits at the first failing line; lines sent after that meet a closed pipe.
+    child.stdin?.on('error', () => {});
+    return {
+      write: (lines) => {
+        if (lines.length === 0) return;
+        written.push(...lines);
+        this.writes += lines.length;
+        child.stdin?.write(lines.join('\n') + '\n');
+      },
+      close: async () => {
+        child.stdin?.end();
+        return fail(this.outcome(this.tc, shown, await child));
+      },
+      get lines() {
+        return written.length;
+      },
+    };
   }
 
   async json(args: string[]): Promise<unknown[]> {

@@ -3,7 +3,12 @@
 // order and the batch stops at the first failing one, reporting its 1-based number.
 
 import { expect } from 'chai';
-import { ExternalCallError, type BatchFailure, type TcRunner } from '../../../../src/tc/apply/tc-runner.js';
+import {
+  ExternalCallError,
+  type BatchFailure,
+  type OpenBatch,
+  type TcRunner,
+} from '../../../../src/tc/apply/tc-runner.js';
 
 export type DeviceFault = 'gone' | 'garbage' | 'truncated' | 'write-fails' | 'write-times-out';
 
@@ -44,6 +49,19 @@ export class FakeTc implements TcRunner {
       this.written.set(dev, (this.written.get(dev) ?? 0) + 1);
     }
     return undefined;
+  }
+  /** Batches started before their lines were known (openBatch); each runs as `batch` on close. */
+  opened = 0;
+  openBatch(): OpenBatch {
+    this.opened++;
+    const lines: string[] = [];
+    return {
+      write: (more) => void lines.push(...more),
+      close: () => this.batch(lines),
+      get lines() {
+        return lines.length;
+      },
+    };
   }
   /** `tc -j qdisc show` calls so far. */
   qdiscReads = 0;

@@ -239,6 +239,26 @@ describe('reconcile: one tc -batch for many devices', () => {
     for (const d of devices.slice(2)) expect(tc.written.get(d)).to.be.greaterThan(0);
   });
 
+  it('an install starts its tc process before planning; the retry after a failure is a plain batch', async () => {
+    const { p, tc, rec } = setup();
+    const devices = withFilters(p);
+    tc.faults.set(devices[0]!, 'write-fails');
+    const report = await rec.reconcile(p);
+    // The fake's devices hold no entry filter: every device with rules is an install.
+    expect(tc.opened).to.equal(1);
+    expect(report.batches).to.equal(2);
+    expect(tc.batchCalls.map(devicesOf)).to.deep.equal([devices, devices.slice(1)]);
+  });
+
+  it('a reconcile with nothing to install starts no process early', async () => {
+    const { p, tc, rec } = setup();
+    await rec.reconcile(p);
+    const opened = tc.opened;
+    const empty: NodePipeline = { ...p, devices: p.devices.map((d) => ({ ...d, chains: [] })) };
+    await rec.reconcile(empty);
+    expect(tc.opened).to.equal(opened);
+  });
+
   it('the last device failing costs no second process', async () => {
     const { p, tc, rec } = setup();
     const devices = withFilters(p);

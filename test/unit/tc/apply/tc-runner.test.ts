@@ -2,13 +2,26 @@
 // says "not found", an AbortSignal abandons the call, unreadable JSON names the command.
 
 import { expect } from 'chai';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'mocha';
 import { ExecaTcRunner, ExternalCallError } from '../../../../src/tc/apply/tc-runner.js';
 
 let dir: string;
+
+// Like tc -batch without -force: runs lines in order, stops at the first bad one, exit 1. Each
+// line it ran is appended to the file named by $RAN (when set).
+const BATCH_TC = [
+  'n=0',
+  'while IFS= read -r line; do',
+  '  n=$((n+1))',
+  '  case "$line" in',
+  '    *nosuchdev*) echo "Cannot find device \\"nosuchdev\\"" >&2; echo "Command failed -:$n" >&2; exit 1 ;;',
+  '  esac',
+  '  [ -n "$RAN" ] && echo "$line" >> "$RAN"',
+  'done',
+].join('\n');
 
 async function script(name: string, body: string): Promise<string> {
   const path = join(dir, name);
@@ -88,19 +101,7 @@ describe('ExecaTcRunner: timeouts and clear failures', () => {
   });
 
   it('a multi-line batch that fails reports the failing line, its text and the kernel message', async () => {
-    // Like tc -batch without -force: runs lines in order, stops at the first bad one, exit 1.
-    const tc = await script(
-      'batch-tc',
-      [
-        'n=0',
-        'while IFS= read -r line; do',
-        '  n=$((n+1))',
-        '  case "$line" in',
-        '    *nosuchdev*) echo "Cannot find device \\"nosuchdev\\"" >&2; echo "Command failed -:$n" >&2; exit 1 ;;',
-        '  esac',
-        'done',
-      ].join('\n'),
-    );
+    const tc = await script('batch-tc', BATCH_TC);
     const lines = [
       'qdisc add dev rep1 clsact',
       'filter add dev rep1 ingress chain 0 pref 1 flower action drop',
@@ -113,6 +114,77 @@ describe('ExecaTcRunner: timeouts and clear failures', () => {
       line: 4,
       text: lines[3],
       message: 'Cannot find device "nosuchdev"',
+    });
+  });
+
+  describe('openBatch: the process starts before its lines are known', () => {
+    const lines = [
+      'qdisc add dev rep1 clsact',
+      'filter add dev rep1 ingress chain 0 pref 1 flower action drop',
+      'qdisc add dev rep2 clsact',
+      'filter add dev nosuchdev ingress chain 0 pref 1 flower action drop',
+      'qdisc add dev rep3 clsact',
+    ];
+
+    it('runs lines written in parts, in order, and counts them', async () => {
+      const ran = join(dir, 'ran-ok');
+      const tc = await script('open-tc', `RAN=${ran}\n${BATCH_TC}`);
+      const runner = new ExecaTcRunner(tc);
+      const b = runner.openBatch();
+      b.write(lines.slice(0, 2));
+      b.write([]);
+      b.write([lines[2]!, lines[4]!]);
+      expect(b.lines).to.equal(4);
+      expect(await b.close()).to.equal(undefined);
+      expect((await readFile(ran, 'utf8')).trim().split('\n')).to.deep.equal([
+        lines[0],
+        lines[1],
+        lines[2],
+        lines[4],
+      ]);
+      expect(runner.writes).to.equal(4);
+    });
+
+    it('a failing line is numbered over all the parts, with its text and message', async () => {
+      const tc = await script('open-fail-tc', BATCH_TC);
+      const b = new ExecaTcRunner(tc).openBatch();
+      b.write(lines.slice(0, 3));
+      b.write(lines.slice(3));
+      expect(await b.close()).to.deep.equal({
+        line: 4,
+        text: lines[3],
+        message: 'Cannot find device "nosuchdev"',
+      });
+    });
+
+    it('nothing written: the process ends with nothing applied', async () => {
+      const ran = join(dir, 'ran-none');
+      const tc = await script('open-empty-tc', `RAN=${ran}\n${BATCH_TC}`);
+      const runner = new ExecaTcRunner(tc);
+      expect(await runner.openBatch().close()).to.equal(undefined);
+      expect(runner.writes).to.equal(0);
+      let exists = true;
+      await readFile(ran).catch(() => (exists = false));
+      expect(exists).to.equal(false);
+    });
+
+    it('a missing tc, a hanging tc and an abandoned agent are failures with line 0', async () => {
+      const missing = new ExecaTcRunner(join(dir, 'no-such-tc')).openBatch();
+      missing.write(lines.slice(0, 1));
+      expect((await missing.close())?.message).to.match(/not found/);
+
+      const hang = await script('open-hang-tc', 'exec sleep 30');
+      const slow = new ExecaTcRunner(hang, undefined, { timeoutMs: 300 }).openBatch();
+      slow.write(lines.slice(0, 1));
+      const timedOut = await slow.close();
+      expect(timedOut?.line).to.equal(0);
+      expect(timedOut?.message).to.match(/tc -batch: timed out after 300 ms/);
+
+      const controller = new AbortController();
+      controller.abort();
+      const gone = new ExecaTcRunner(hang, undefined, { signal: controller.signal }).openBatch();
+      gone.write(lines.slice(0, 1));
+      expect((await gone.close())?.message).to.match(/abandoned/);
     });
   });
 });
