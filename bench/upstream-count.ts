@@ -42,7 +42,7 @@
 // where upstream takes Running pods with PCI device-info; for the benchmark clusters they agree.
 
 import type { ClusterSnapshot } from '../src/cluster/snapshot.js';
-import { formatCidr, parseCidr } from '../src/policy/cidr.js';
+import { formatCidr, parseCidr } from '../src/util/ip/index.js';
 import type { ManagedInterface, PolicyModel } from '../src/policy/types.js';
 
 type Labels = Record<string, string>;

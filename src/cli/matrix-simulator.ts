@@ -10,7 +10,7 @@ import type { DevicePipeline } from '../tc/ir.js';
 import type { Packet, VlanTpid } from '../tc/packet.js';
 import { deviceForDestinations } from '../tc/simulate.js';
 import type { CompileOptions } from '../tc/compile-options.js';
-import { parseAddress } from '../tc/address-space.js';
+import { parseAddress } from '../util/ip/index.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { unenforcedOnPath, uplinkFor, type UnenforcedInterface } from '../node/device-map.js';

@@ -2,7 +2,7 @@
 // absent, the deprecated networks-status that older Multus wrote). The entry marked default is the
 // primary cluster network and is not ours.
 
-import { canonicalIp } from '../util/ip-canonical.js';
+import { canonicalIp } from '../util/ip/index.js';
 import { EFFECT } from './effects.js';
 import { annotationPath, childPath } from './field-path.js';
 import { canonicalMac, isNetdevName } from './name-checks.js';

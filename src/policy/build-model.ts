@@ -5,14 +5,15 @@
 import type { Problem } from '../cluster/problem.js';
 import type { ClusterSnapshot, PodInfo } from '../cluster/snapshot.js';
 import {
-  canonicalIpText,
+  canonicalIp,
   type Cidr,
   type IpAddress,
   compareCidr,
   hostCidr,
+  parseAddress,
   parseCidr,
-  parseIp,
-} from './cidr.js';
+  parseIpv4Number,
+} from '../util/ip/index.js';
 import { normalizePolicy } from './normalize-policy.js';
 import { selectorMatches } from './selector.js';
 import type {
@@ -60,36 +61,6 @@ export function managedNetworks(snapshot: ClusterSnapshot, plugins: readonly str
   return out;
 }
 
-/**
- * The value of `text` when it is canonical IPv4 text (four decimal octets up to 255, no leading
- * zeros), else undefined. canonicalIpText and parseIp would give that same text and value, but
- * through BigInt arithmetic whose garbage dominates reading thousands of pod addresses; almost
- * every pod address is written this way.
- */
-function canonicalIpv4Value(text: string): number | undefined {
-  if (typeof text !== 'string') return undefined;
-  let value = 0;
-  let octet = 0;
-  let digits = 0;
-  let dots = 0;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x2e /* . */) {
-      if (digits === 0 || ++dots > 3) return undefined;
-      value = value * 256 + octet;
-      octet = 0;
-      digits = 0;
-    } else if (c >= 0x30 && c <= 0x39) {
-      if (digits > 0 && octet === 0) return undefined; // a leading zero
-      octet = octet * 10 + (c - 0x30);
-      if (++digits > 3 || octet > 255) return undefined;
-    } else {
-      return undefined;
-    }
-  }
-  return dots === 3 && digits > 0 ? value * 256 + octet : undefined;
-}
-
 /** One live pod's interfaces on managed networks (direction policies still empty). */
 export function podInterfaces(pod: PodInfo, managed: Set<string>, problems: Problem[]): ManagedInterface[] {
   const podKey = `${pod.namespace}/${pod.name}`;
@@ -109,7 +80,8 @@ export function podInterfaces(pod: PodInfo, managed: Set<string>, problems: Prob
     }
     const ips: string[] = [];
     for (const ip of itf.ips) {
-      const canonical = canonicalIpv4Value(ip) !== undefined ? ip : canonicalIpText(ip);
+      // Almost every pod address is IPv4 already in canonical text: read it without BigInts.
+      const canonical = parseIpv4Number(ip) !== undefined ? ip : canonicalIp(ip)?.ip;
       if (canonical === undefined) {
         problems.push({
           severity: 'warning',
@@ -351,8 +323,7 @@ type GroupIndex = Map<string, Map<string, Map<LabelView, LabelGroup>>>;
 function hostBlocks(itf: ManagedInterface, table: BlockTable): RankedBlock[] {
   const out: RankedBlock[] = [];
   for (const ip of itf.ips) {
-    const v4 = canonicalIpv4Value(ip);
-    const addr: IpAddress | undefined = v4 !== undefined ? { family: 4, value: BigInt(v4) } : parseIp(ip);
+    const addr: IpAddress | undefined = parseAddress(ip);
     if (!addr) continue;
     const cidr = hostCidr(addr);
     // `ip` is canonical text (podInterfaces), so this is formatCidr(cidr) without formatting.

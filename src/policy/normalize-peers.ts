@@ -3,7 +3,7 @@
 // and a list whose peers are all invalid allows nothing.
 
 import type { Problem } from '../cluster/problem.js';
-import { compareCidr, containsCidr, formatCidr, parseCidr, type ParsedCidr } from './cidr.js';
+import { compareCidr, containsCidr, formatCidr, parseCidr, type ParsedCidr } from '../util/ip/index.js';
 import { isRecord, type ProblemScope, scopedProblem, show } from './problem-scope.js';
 import { compileSelector } from './selector.js';
 import type { Peer, PeersSpec, Selector } from './types.js';

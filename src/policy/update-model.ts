@@ -11,7 +11,7 @@
 import type { ClusterSnapshot, PodInfo } from '../cluster/snapshot.js';
 import { findPod } from '../cluster/build-snapshot.js';
 import type { Problem } from '../cluster/problem.js';
-import { compareCidr, hostCidr, parseCidr, parseIp } from './cidr.js';
+import { compareCidr, hostCidr, parseAddress, parseCidr } from '../util/ip/index.js';
 import {
   buildPolicyModel,
   isLivePod,
@@ -250,7 +250,7 @@ function sameBlocks(a: AddressBlock[], b: AddressBlock[]): boolean {
 function hostBlocksOf(itf: ManagedInterface): AddressBlock[] {
   const out: AddressBlock[] = [];
   for (const ip of itf.ips) {
-    const addr = parseIp(ip);
+    const addr = parseAddress(ip);
     if (addr) out.push({ cidr: `${ip}/${hostCidr(addr).prefix}`, except: [] });
   }
   return out;

@@ -4,7 +4,14 @@
 // allowed connection are allowed too (NetworkPolicy is about connections); that is a property of
 // the datapath (connection tracking), not something this function is asked about.
 
-import { type Cidr, canonicalIpText, containsIp, type IpAddress, parseCidr, parseIp } from './cidr.js';
+import {
+  type Cidr,
+  canonicalIp,
+  containsIp,
+  type IpAddress,
+  parseAddress,
+  parseCidr,
+} from '../util/ip/index.js';
 import { portSetContains, resolvePorts } from './ports.js';
 import type {
   AddressBlock,
@@ -74,7 +81,7 @@ export function directionVerdict(
 ): DirectionVerdict {
   const policy = endpoint?.[direction];
   if (!policy || !policy.isolated) return { isolated: false, allowed: true, allowedBy: [] };
-  const ip = parseIp(peerIp);
+  const ip = parseAddress(peerIp);
   const allowedBy: RuleOrigin[] = policy.rules
     .filter((r) => ruleAllows(r, ip, flow, dstPod))
     .map((r) => r.origin);
@@ -112,8 +119,8 @@ export function explainDirection(
 
 /** Allowed iff the source's egress and the destination's ingress both allow the connection. */
 export function verdict(model: PolicyModel, flow: Flow): Verdict {
-  const srcIp = canonicalIpText(flow.srcIp) ?? flow.srcIp;
-  const dstIp = canonicalIpText(flow.dstIp) ?? flow.dstIp;
+  const srcIp = canonicalIp(flow.srcIp)?.ip ?? flow.srcIp;
+  const dstIp = canonicalIp(flow.dstIp)?.ip ?? flow.dstIp;
   const onNetwork = model.byIp.get(flow.network);
   const src = onNetwork?.get(srcIp);
   const dst = onNetwork?.get(dstIp);

@@ -11,8 +11,8 @@ import type { PodInfo } from '../cluster/snapshot.js';
 import type { DirectionPolicy, ManagedInterface, PortSet, ResolvedRule } from '../policy/types.js';
 import { ruleChange } from '../policy/update-model.js';
 import { portSetKey } from '../policy/ports.js';
-import type { Family } from './encapsulation.js';
-import type { Contribution } from './address-space.js';
+import type { Family } from '../util/ip/index.js';
+import type { Contribution } from '../util/ip/index.js';
 import type { ChainFragment } from './chain-set.js';
 import type {
   EgressPart,

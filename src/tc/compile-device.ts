@@ -14,13 +14,7 @@
 import type { ManagedInterface, PortSet, ResolvedRule } from '../policy/types.js';
 import { portSetEquals, portSetKey, portSetIsEmpty, resolvePorts } from '../policy/ports.js';
 import type { Chain, FilterProtocol, FlowerMatch, IpProto } from './ir.js';
-import {
-  carriersOf,
-  IP_CARRIERS,
-  UNCLASSIFIED_TAGGED,
-  type Family,
-  type IpCarrier,
-} from './encapsulation.js';
+import { carriersOf, IP_CARRIERS, UNCLASSIFIED_TAGGED, type IpCarrier } from './encapsulation.js';
 import { FALLBACK_SLOT, OVERRIDE_SLOT, prefixSlot, prioFor } from './layout.js';
 import {
   changedAddresses,
@@ -67,9 +61,10 @@ import {
   parseCidrInterval,
   partition,
   type Contribution,
+  type Family,
   type Interval,
   type Piece,
-} from './address-space.js';
+} from '../util/ip/index.js';
 import {
   ALL_PORTS,
   anyNamedPorts,

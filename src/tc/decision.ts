@@ -4,7 +4,7 @@
 
 import type { AddressBlock, ManagedInterface, PortSet, ResolvedRule } from '../policy/types.js';
 import { ALL_PORTS, emptyPortSet, resolvePorts, portSetUnion, portSetIntersect } from '../policy/ports.js';
-import type { Family } from './encapsulation.js';
+import type { Family } from '../util/ip/index.js';
 import {
   findInterval,
   FULL_SPACE,
@@ -12,7 +12,7 @@ import {
   parseCidrInterval,
   subtractIntervals,
   type Interval,
-} from './address-space.js';
+} from '../util/ip/index.js';
 
 export const NO_PORTS: PortSet = emptyPortSet();
 

@@ -5,12 +5,12 @@
 
 import type { ManagedInterface, PortSet, ResolvedRule } from '../policy/types.js';
 import { portSetIsEmpty, portSetKey, resolvePorts } from '../policy/ports.js';
-import { findInterval, partition, type Contribution, type Piece } from './address-space.js';
+import { findInterval, partition, type Contribution, type Piece } from '../util/ip/index.js';
 import { anyNamedPorts, NO_PORTS, portSetUnion, portsForPeer, ruleIntervals } from './decision.js';
 import { changedAddresses, namedPortsKey } from './compile-cache.js';
 import { patchPieces, patchPoints } from './patch-pieces.js';
 import { ruleChange } from '../policy/update-model.js';
-import type { Family } from './encapsulation.js';
+import type { Family } from '../util/ip/index.js';
 
 // Per rule list (a new list with every change of the pod's policies), then per named ports of the
 // pod when the rules have named ports ('' otherwise).

@@ -3,8 +3,8 @@
 // owners), and parsing address text is a large part of a compile otherwise.
 
 import type { ManagedInterface } from '../policy/types.js';
-import { parseAddress, type Interval } from './address-space.js';
-import type { Family } from './encapsulation.js';
+import { parseAddress, type Interval } from '../util/ip/index.js';
+import type { Family } from '../util/ip/index.js';
 
 const parsed = new WeakMap<ManagedInterface, Record<Family, bigint[]>>();
 

@@ -4,8 +4,8 @@
 
 import type { PortSet } from '../policy/types.js';
 import { portSetKey } from '../policy/ports.js';
-import { parseAddress, sortByAddress, type Piece } from './address-space.js';
-import type { Family } from './encapsulation.js';
+import { parseAddress, sortByAddress, type Piece } from '../util/ip/index.js';
+import type { Family } from '../util/ip/index.js';
 
 /** A changed address and what it is decided now (undefined: a gap). */
 export interface PatchPoint {

@@ -3,7 +3,7 @@
 
 import type { Action, Chain, DevicePipeline, Filter, FlowerMatch } from './ir.js';
 import { Conntrack, type CtState, type Packet } from './packet.js';
-import { parseAddress, parseCidrInterval } from './address-space.js';
+import { parseAddress, parseCidrInterval } from '../util/ip/index.js';
 import { DEFAULT_COMPILE_OPTIONS } from './compile-options.js';
 import { kernelOrder } from './flower-kernel-rules.js';
 import { absoluteChain } from './layout.js';

@@ -10,7 +10,7 @@ import type { CompileOptions } from './compile-options.js';
 import type { DevicePipeline, IpProto, NodePipeline } from './ir.js';
 import { Conntrack, type Packet, type Segment, type VlanTpid } from './packet.js';
 import { simulateDevice, type DeviceResult } from './simulate.js';
-import { parseAddress } from './address-space.js';
+import { parseAddress } from '../util/ip/index.js';
 
 export interface Hop {
   node: string;

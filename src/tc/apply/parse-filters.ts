@@ -7,7 +7,7 @@
 
 import type { Action, EthType, FilterProtocol, FlowerMatch, IpProto } from '../ir.js';
 import type { KernelFilter } from './device-state.js';
-import { formatAddress, parseCidrInterval } from '../address-space.js';
+import { formatAddress, parseCidrInterval } from '../../util/ip/index.js';
 
 type Json = Record<string, unknown>;
 

@@ -6,7 +6,7 @@
 
 import type { ClusterSnapshot } from '../../../src/cluster/snapshot.js';
 import type { ManagedInterface, PolicyModel } from '../../../src/policy/types.js';
-import { parseAddress, parseCidrInterval } from '../../../src/tc/address-space.js';
+import { parseAddress, parseCidrInterval } from '../../../src/util/ip/index.js';
 
 export interface InterfacePlan {
   /** "10.20.1.10/24" */

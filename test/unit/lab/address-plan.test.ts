@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { describe, it } from 'mocha';
 import { buildSnapshot } from '../../../src/cluster/build-snapshot.js';
 import { buildPolicyModel } from '../../../src/policy/build-model.js';
-import { parseAddress, parseCidrInterval } from '../../../src/tc/address-space.js';
+import { parseAddress, parseCidrInterval } from '../../../src/util/ip/index.js';
 import { addressPlan, type InterfacePlan } from '../../kernel/lab/address-plan.js';
 import { worldObjects, type WorldOptions } from '../../kernel/lab/world.js';
 

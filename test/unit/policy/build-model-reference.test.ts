@@ -8,13 +8,13 @@ import { describe, it } from 'mocha';
 import type { ClusterSnapshot } from '../../../src/cluster/snapshot.js';
 import { buildPolicyModel } from '../../../src/policy/build-model.js';
 import {
-  canonicalIpText,
+  canonicalIp,
   compareCidr,
   formatCidr,
   hostCidr,
   parseCidr,
-  parseIp,
-} from '../../../src/policy/cidr.js';
+  parseAddress,
+} from '../../../src/util/ip/index.js';
 import { selectorMatches } from '../../../src/policy/selector.js';
 import type {
   AddressBlock,
@@ -66,7 +66,7 @@ function referenceDirection(
       for (const i of model.interfaces) {
         if (i.network !== target.network || !peerSelects(peer, policy.namespace, i)) continue;
         for (const ip of i.ips) {
-          const addr = parseIp(ip);
+          const addr = parseAddress(ip);
           if (addr) blocks.push({ cidr: formatCidr(hostCidr(addr)), except: [] });
         }
       }
@@ -155,7 +155,7 @@ describe('buildPolicyModel against the per-interface definition', () => {
     ]);
   });
 
-  it('reads addresses as canonicalIpText does, whatever their text', () => {
+  it('reads addresses as canonicalIp does, whatever their text', () => {
     const texts = [
       '10.0.1.1',
       '0.0.0.0',
@@ -185,9 +185,9 @@ describe('buildPolicyModel against the per-interface definition', () => {
     );
     const model = buildWorld(snap);
     expectMatchesReference(model, snap);
-    const canonical = [...new Set(texts.map(canonicalIpText).filter((t) => t !== undefined))];
+    const canonical = [...new Set(texts.map((t) => canonicalIp(t)?.ip).filter((t) => t !== undefined))];
     expect(model.byKey.get('x/a/default/accel/net1')?.ips).to.deep.equal(canonical);
-    const invalid = texts.filter((t) => canonicalIpText(t) === undefined).map((t) => JSON.stringify(t));
+    const invalid = texts.filter((t) => canonicalIp(t) === undefined).map((t) => JSON.stringify(t));
     expect(model.problems.map((p) => p.message)).to.deep.equal(
       invalid.map((t) => `address ${t} of net1 is not a valid IP`),
     );

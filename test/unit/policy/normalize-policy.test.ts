@@ -163,6 +163,24 @@ describe('normalizePolicy', () => {
       ['invalid cidr', { ipBlock: { cidr: '10.0.0.300/8' } }, 'spec.ingress[0].from[0].ipBlock.cidr'],
       ['missing cidr', { ipBlock: {} }, 'spec.ingress[0].from[0].ipBlock.cidr'],
       ['bare address', { ipBlock: { cidr: '10.0.0.1' } }, 'spec.ingress[0].from[0].ipBlock.cidr'],
+      // Leading zeros are octal to some readers: refused, never guessed.
+      [
+        'leading zero in an octet',
+        { ipBlock: { cidr: '010.0.0.0/8' } },
+        'spec.ingress[0].from[0].ipBlock.cidr',
+      ],
+      [
+        'leading zero in the length',
+        { ipBlock: { cidr: '10.0.0.0/08' } },
+        'spec.ingress[0].from[0].ipBlock.cidr',
+      ],
+      [
+        'leading zero in an except',
+        { ipBlock: { cidr: '10.0.0.0/8', except: ['10.010.0.0/16'] } },
+        'spec.ingress[0].from[0].ipBlock.except[0]',
+      ],
+      ['zone id', { ipBlock: { cidr: 'fe80::%eth0/64' } }, 'spec.ingress[0].from[0].ipBlock.cidr'],
+      ['whitespace', { ipBlock: { cidr: '10.0.0.0/8 ' } }, 'spec.ingress[0].from[0].ipBlock.cidr'],
       [
         'except outside cidr',
         { ipBlock: { cidr: '10.0.0.0/16', except: ['10.1.0.0/24'] } },

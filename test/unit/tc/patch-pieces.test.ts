@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { partition, type Contribution, type Interval } from '../../../src/tc/address-space.js';
+import { partition, type Contribution, type Interval } from '../../../src/util/ip/index.js';
 import { patchPieces } from '../../../src/tc/patch-pieces.js';
 import { NO_PORTS, portSetUnion } from '../../../src/tc/decision.js';
 import { portSetKey } from '../../../src/policy/ports.js';

@@ -5,7 +5,7 @@ import {
   intervalToCidrs,
   parseCidrInterval,
   type Interval,
-} from '../../../src/tc/address-space.js';
+} from '../../../src/util/ip/index.js';
 import {
   CHUNK_BITS,
   lookupPrefixRules,

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { subtractIntervals, type Interval } from '../../../src/tc/address-space.js';
+import { describe, it } from 'mocha';
+import { subtractIntervals, type Interval } from '../../../../src/util/ip/index.js';
 
 const interval = fc
   .tuple(fc.integer({ min: 0, max: 63 }), fc.integer({ min: 0, max: 8 }))
@@ -8,7 +9,7 @@ const interval = fc
 
 const covers = (list: Interval[], v: bigint) => list.some(([lo, hi]) => lo <= v && v <= hi);
 
-describe('address-space: subtractIntervals', () => {
+describe('util/ip: subtractIntervals', () => {
   it('keeps exactly the addresses of base outside every hole, as sorted, disjoint, merged intervals', () => {
     fc.assert(
       fc.property(

@@ -1,8 +1,9 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { canonicalIp } from '../../../src/util/ip-canonical.js';
+import { describe, it } from 'mocha';
+import { canonicalIp } from '../../../../src/util/ip/index.js';
 
-describe('canonicalIp', () => {
+describe('util/ip: format, canonicalIp', () => {
   it('accepts IPv4 dotted quads', () => {
     expect(canonicalIp('10.56.1.5')).to.deep.equal({ ip: '10.56.1.5', family: 4 });
     expect(canonicalIp('0.0.0.0')).to.deep.equal({ ip: '0.0.0.0', family: 4 });
