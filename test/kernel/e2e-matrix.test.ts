@@ -211,18 +211,23 @@ describe('kernel: NetworkPolicy e2e scenarios on a real kernel', function () {
     ],
   ];
   for (const [label, split] of splits)
-    it(`chain +2 split per address block (${label}): the same verdicts, IPv4 and IPv6`, async () => {
+    it(`chain +2 split per address block (${label}): the same verdicts, ${split.overrideSubBlockSplit === 0 ? 'IPv4' : 'IPv4 and IPv6'}`, async () => {
       // Namespace x default-deny: on node-1, the VFs of y and z hold overrides (drop) for x/a and
       // x/c, one block chain per family (10.1.0.0/24, fd00:1::/120), with the second level a
       // sub-block chain in each. The split agents update the devices the agents above installed
       // (or install them, when this test runs alone).
       const splitAgents = [...topo!.nodeNs].map(([node, ns]) => new InProcessAgent(node, ns, split));
+      // Both families through one level; the second level, IPv4 only (each full probe matrix
+      // takes about 1.5 min under TCG; both families passed it when it was added).
       const s: Scenario = {
         ...SCENARIOS[0]!,
-        probes: [
-          ['TCP', 80],
-          ['TCP', 80, 6],
-        ],
+        probes:
+          split.overrideSubBlockSplit === 0
+            ? [['TCP', 80]]
+            : [
+                ['TCP', 80],
+                ['TCP', 80, 6],
+              ],
       };
       await writeManifests([...base, ...s.policies], dir);
       for (const a of splitAgents) {
