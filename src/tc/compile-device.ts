@@ -64,7 +64,6 @@ import {
   sortByAddress,
   normalizeIntervals,
   parseAddress,
-  parseCidrInterval,
   partition,
   type Contribution,
   type Interval,
@@ -774,13 +773,24 @@ function overrideSection(
         // A piece inside one sub-block (the usual case: one pod address) needs no CIDR parsed.
         let blocks: (bigint | undefined)[];
         let subs: (bigint | undefined)[];
-        if (lo >> SUB_BLOCK_SHIFT === hi >> SUB_BLOCK_SHIFT) {
-          blocks = cidrs.map(() => (lo >> BLOCK_SHIFT) << BLOCK_SHIFT);
-          subs = cidrs.map(() => (lo >> SUB_BLOCK_SHIFT) << SUB_BLOCK_SHIFT);
+        const sub = lo >> SUB_BLOCK_SHIFT;
+        if (sub === hi >> SUB_BLOCK_SHIFT) {
+          const blockBase = (lo >> BLOCK_SHIFT) << BLOCK_SHIFT;
+          const subBase = sub << SUB_BLOCK_SHIFT;
+          blocks = cidrs.map(() => blockBase);
+          subs = cidrs.map(() => subBase);
         } else {
-          const spans = cidrs.map((cidr) => parseCidrInterval(cidr)!.interval);
-          blocks = spans.map(([a, z]) => unitOf(a, z, BLOCK_SHIFT));
-          subs = spans.map(([a, z]) => unitOf(a, z, SUB_BLOCK_SHIFT));
+          // The CIDRs cover the piece in order: each starts where the last ended.
+          blocks = [];
+          subs = [];
+          let at = lo;
+          for (const cidr of cidrs) {
+            const end =
+              at + (1n << BigInt(FAMILY_BITS[family] - Number(cidr.slice(cidr.lastIndexOf('/') + 1)))) - 1n;
+            blocks.push(unitOf(at, end, BLOCK_SHIFT));
+            subs.push(unitOf(at, end, SUB_BLOCK_SHIFT));
+            at = end + 1n;
+          }
         }
         entry = { lo, hi, ports, filters, blocks, subs };
       }
@@ -867,35 +877,35 @@ function sameRun(a: CidrRun, b: CidrRun): boolean {
 }
 
 /**
- * Walks CIDRs in address order and groups them by the unit (block or sub-block) they lie in. A
- * CIDR larger than a unit covers whole units, so the CIDRs of one unit come one after the other.
+ * Walks the CIDRs of `run` in address order and groups them by the unit (block or sub-block) they
+ * lie in. A CIDR larger than a unit covers whole units, so the CIDRs of one unit come one after
+ * the other. (Plain loops: this runs over every override of every rebuilt split VF.)
  */
 function groupByUnit(
-  each: (visit: (e: OverrideEntry, k: number) => void) => void,
-  unit: (e: OverrideEntry, k: number) => bigint | undefined,
+  run: CidrRun,
+  unit: 'blocks' | 'subs',
   large: (e: OverrideEntry, k: number) => void,
   group: (base: bigint, run: CidrRun) => void,
 ): void {
   let g: (CidrRun & { base: bigint }) | undefined;
-  const close = () => {
-    const x = g;
-    g = undefined;
-    if (x) group(x.base, x);
-  };
-  each((e, k) => {
-    const base = unit(e, k);
-    if (base === undefined) {
-      close();
-      large(e, k);
-    } else if (g === undefined || g.base !== base) {
-      close();
-      g = { base, entries: [e], first: k, cidrs: 1 };
-    } else {
-      if (g.entries.at(-1) !== e) g.entries.push(e);
-      g.cidrs++;
+  let left = run.cidrs;
+  for (let i = 0; i < run.entries.length && left > 0; i++) {
+    const e = run.entries[i]!;
+    const units = e[unit];
+    for (let k = i === 0 ? run.first : 0; k < units.length && left > 0; k++, left--) {
+      const base = units[k];
+      if (base !== undefined && g !== undefined && g.base === base) {
+        if (g.entries[g.entries.length - 1] !== e) g.entries.push(e);
+        g.cidrs++;
+        continue;
+      }
+      if (g !== undefined) group(g.base, g);
+      g = undefined;
+      if (base === undefined) large(e, k);
+      else g = { base, entries: [e], first: k, cidrs: 1 };
     }
-  });
-  close();
+  }
+  if (g !== undefined) group(g.base, g);
 }
 
 /** A sub-block chain of a large block chain (the second dispatch level). */
@@ -995,8 +1005,8 @@ function splitLayout(
       const oldLeaves = old?.leaves ?? [];
       let l = 0;
       groupByUnit(
-        (visit) => forEachCidr(run, visit),
-        (e, k) => e.subs[k],
+        run,
+        'subs',
         (e, k) => carriers.forEach((_, ci) => perCarrier[ci]!.push(e.filters[ci]![k]!)),
         (sub, r) => {
           if (r.cidrs === 1) {
@@ -1031,16 +1041,15 @@ function splitLayout(
       return { filters, leaves };
     };
     const large: PendingFilter[][] = carriers.map(() => []);
+    const entries = section.overrideFilters[family];
     groupByUnit(
-      (visit) => {
-        for (const e of section.overrideFilters[family])
-          for (let k = 0; k < e.blocks.length; k++) visit(e, k);
-      },
-      (e, k) => e.blocks[k],
+      { entries, first: 0, cidrs: Infinity },
+      'blocks',
       (e, k) => carriers.forEach((_, ci) => large[ci]!.push(e.filters[ci]![k]!)),
       (base, run) => {
         if (run.cidrs === 1) {
-          forEachCidr(run, (e, k) => carriers.forEach((_, ci) => inline.push(e.filters[ci]![k]!)));
+          const e = run.entries[0]!;
+          for (let ci = 0; ci < carriers.length; ci++) inline.push(e.filters[ci]![run.first]!);
           return;
         }
         while (
