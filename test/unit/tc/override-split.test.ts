@@ -8,11 +8,14 @@ import { describe, it } from 'mocha';
 import { classify } from '../../../src/tc/apply/device-state.js';
 import { parseFilterDump } from '../../../src/tc/apply/parse-filters.js';
 import { planDevice } from '../../../src/tc/apply/plan-device.js';
-import { compileNode } from '../../../src/tc/compile-node.js';
+import { buildSnapshot } from '../../../src/cluster/build-snapshot.js';
+import { diffSnapshots } from '../../../src/cluster/snapshot-diff.js';
+import { updatePolicyModel } from '../../../src/policy/update-model.js';
+import { compileNode, NodeCompiler } from '../../../src/tc/compile-node.js';
 import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../../src/tc/compile-options.js';
 import type { Chain, DevicePipeline } from '../../../src/tc/ir.js';
 import { ClusterSimulator } from '../../../src/tc/trace.js';
-import { ACCEL, clusterObjects, flow, load, policy, type PodDef } from './fixtures.js';
+import { ACCEL, clusterObjects, flow, load, PLUGIN, policy, type PodDef } from './fixtures.js';
 import { deviceDump } from './tc-json.js';
 
 const ZONE = DEFAULT_COMPILE_OPTIONS.ctZone;
@@ -317,5 +320,30 @@ describe('block chains split per sub-block (the second dispatch level)', () => {
       'ports TCP/5432 (IPv4)',
     ]);
     for (const c of kept) expect(plan.chains![c.index]).to.be.below(20000);
+  });
+
+  it('an incremental recompile keeps the unchanged sub-block chains (the same objects) and equals a full compile', () => {
+    const first = load(clusterObjects([POLICY], PODS('srv', EXTRA)));
+    const compiler = new NodeCompiler(SUB);
+    const before = compiler.compile(first.model, 'w1', first.snapshot.nodes.get('w1'));
+    const objects = clusterObjects([POLICY], PODS('other', EXTRA));
+    const next = buildSnapshot(objects.map((obj) => ({ obj })));
+    const diff = diffSnapshots(first.snapshot, next);
+    expect(diff.kind).to.equal('pods');
+    if (diff.kind !== 'pods') return;
+    const opts = { networkPlugins: [PLUGIN] };
+    const upd = updatePolicyModel(first.model, first.snapshot, next, diff.changed, opts);
+    expect(upd.incremental).to.equal(true);
+    const after = compiler.compile(upd.model, 'w1', next.nodes.get('w1'));
+    const fresh = load(objects);
+    expect(after).to.deep.equal(compileNode(fresh.model, 'w1', fresh.snapshot.nodes.get('w1'), SUB));
+    const chainsOf = (p: typeof before) => p.devices.find((d) => d.device === 'rcl')!.chains;
+    const old = new Set(chainsOf(before));
+    const kept = chainsOf(after)
+      .filter((c) => old.has(c))
+      .map(where);
+    expect(kept).to.include.members(['sub-block 10.0.0.32/27', '10.0.1.0/24', 'sub-block 10.0.1.0/27']);
+    expect(kept).to.not.include.members(['sub-block 10.0.0.0/27']);
+    expect(kept).to.not.include.members(['10.0.0.0/24']);
   });
 });
