@@ -8,7 +8,8 @@
 //
 // DIR is the `build` directory of another checkout (for example a git worktree of an older commit,
 // built with `npx tsc -p .`; it finds the CRDs in its checkout, or set
-// MULTI_NETWORKPOLICY_TC_CRD_DIR). Medians leave out the first 40 changes (V8 warm-up). Each build
+// MULTI_NETWORKPOLICY_TC_CRD_DIR). Medians leave out the first 40 changes (V8 warm-up; the first half
+// when --changes is 80 or fewer). Each build
 // goes first as often as the other, for both directions of the change. Against a copy of itself
 // (an A/A run) this build measured 0.98-1.07 of the copy: smaller differences are noise.
 
@@ -61,6 +62,9 @@ interface Run {
 }
 
 export async function compareBuilds(other: string, changes: number): Promise<void> {
+  if (!(changes >= 2)) throw new Error(`--changes must be at least 2 (got ${changes})`);
+  // Short runs keep half their changes (with all 40 left out, a median of nothing is NaN).
+  const warmup = Math.min(WARMUP, Math.floor(changes / 2));
   const here = resolve(new URL('..', import.meta.url).pathname);
   const synth = synthesize(COMPILE_TIME_CLUSTER);
   const opts = { networkPlugins: [PLUGIN] };
@@ -96,7 +100,7 @@ export async function compareBuilds(other: string, changes: number): Promise<voi
       r.last = r.compiler.compile(upd.model, synth.node, next.nodes.get(synth.node));
       const t2 = performance.now();
       if (!upd.incremental) r.fellBack = true;
-      if (i >= WARMUP) {
+      if (i >= warmup) {
         r.update.push(t1 - t0);
         r.compile.push(t2 - t1);
       }
@@ -111,7 +115,7 @@ export async function compareBuilds(other: string, changes: number): Promise<voi
     return [k, fmtMs(median(of(a))), fmtMs(median(of(b))), (median(of(a)) / median(of(b))).toFixed(3)];
   });
   console.log(
-    `lockstep: ${changes - WARMUP} pod label changes (after ${WARMUP}) on 5,000 pods x 500 policies, node ${synth.node}`,
+    `lockstep: ${changes - warmup} pod label changes (after ${warmup}) on 5,000 pods x 500 policies, node ${synth.node}`,
   );
   console.log(table(['median', a.name, b.name, 'this/other'], rows));
   console.log(

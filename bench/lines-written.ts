@@ -2,14 +2,18 @@
 // from its old pipeline as a fresh install numbers it (10000 + i), then planned to the new pipeline
 // with planDevice, as the agent would. "Changed filters" are the filters in the symmetric
 // difference of the two pipelines (chains relative, notes ignored); "whole" is what a whole new
-// rule set per device would write (every filter, the switch, a delete per old chain).
+// rule set per device would write (every filter, the switch, a delete per old chain). "Changed,
+// chains by name" counts the same with chains named by purpose instead of number (a chain that
+// only moved is not a change); lines/changed and "max over" use the smaller of the two.
 //
 // Rows: the label change of lab-apply.ts (c) over the lab's 100 representors, one ingress port and
 // one egress port changed in the same cluster; each with the override split off (the pipeline
-// before issue 17's split), at the default threshold, and forced (0).
+// before issue 17's split), at the default thresholds, and forced (0). "max over" is the largest
+// per-device overhead above the target's 2 x changed filters (lines - 2 x changed, per device).
 //
-//   node build/bench/lines-written.js [--thresholds 0,16,64] [--blocks]
-//   (--thresholds: more values of overrideBlockSplit to compare; --blocks: the chains of a few VFs)
+//   node build/bench/lines-written.js [--thresholds 0,16,64] [--sub-thresholds 0,24,96] [--blocks]
+//   (--thresholds: more values of overrideBlockSplit to compare; --sub-thresholds: more values of
+//   overrideSubBlockSplit, the block split at its default; --blocks: the chains of a few VFs)
 
 import { classify, type KernelFilter } from '../src/tc/apply/device-state.js';
 import { planDevice } from '../src/tc/apply/plan-device.js';
@@ -17,6 +21,7 @@ import { compileNode } from '../src/tc/compile-node.js';
 import {
   DEFAULT_COMPILE_OPTIONS,
   DEFAULT_OVERRIDE_BLOCK_SPLIT,
+  DEFAULT_OVERRIDE_SUB_BLOCK_SPLIT,
   type CompileOptions,
 } from '../src/tc/compile-options.js';
 import type { DevicePipeline, Filter, NodePipeline } from '../src/tc/ir.js';
@@ -65,21 +70,58 @@ function filterSet(d: DevicePipeline | undefined): Set<string> {
   return new Set(d?.chains.flatMap((c) => c.filters.map((f) => canonical(f, c.index, ZONE))) ?? []);
 }
 
+/**
+ * The same with chains named by purpose, not number (the n-th chain of a purpose, should two
+ * share one): a chain that only moved to another number changes no filter of it or of those
+ * jumping to it. The sub-block chains that come and go renumber every chain after them, which
+ * filterSet counts as changed.
+ */
+function filterSetByName(d: DevicePipeline | undefined): Set<string> {
+  const name = new Map<number, string>();
+  const seen = new Map<string, number>();
+  for (const c of d?.chains ?? []) {
+    const n = seen.get(c.purpose) ?? 0;
+    seen.set(c.purpose, n + 1);
+    name.set(c.index, `${c.purpose}#${n}`);
+  }
+  return new Set(
+    d?.chains.flatMap((c) =>
+      c.filters.map((f) => {
+        const to = f.actions.flatMap((a) => (a.kind === 'goto' ? [name.get(a.chain)] : []));
+        const unnumbered: Filter = {
+          ...f,
+          actions: f.actions.map((a) => (a.kind === 'goto' ? { kind: 'goto', chain: 0 } : a)),
+        };
+        return JSON.stringify([name.get(c.index), canonical(unnumbered, 0, ZONE), to]);
+      }),
+    ) ?? [],
+  );
+}
+
+function symmetricDifference(x: Set<string>, y: Set<string>): number {
+  return [...x].filter((k) => !y.has(k)).length + [...y].filter((k) => !x.has(k)).length;
+}
+
 interface Count {
   devices: number;
   changed: number;
+  /** The same with chains by name (filterSetByName). */
+  changedByName: number;
   whole: number;
   lines: number;
   filters: number;
   switches: number;
   deletes: number;
-  /** Filter lines per relative chain role: 0, 1, 2, block chains, rest, port/source chains. */
+  /** The largest lines - 2 x changed filters of a device. */
+  maxOver: number;
+  /** Filter lines per relative chain role: 0, 1, 2, block and sub-block chains, rest, port/source chains. */
   byRole: Map<string, number>;
 }
 
 function role(d: DevicePipeline, chain: number): string {
   if (chain <= 2) return `+${chain}`;
   const purpose = d.chains.find((c) => c.index === chain)?.purpose ?? '';
+  if (purpose.includes('to pods of this node in sub-block')) return 'sub-block';
   if (purpose.includes('to pods of this node in')) return 'block';
   if (purpose.includes('to any other destination')) return 'rest';
   return 'ports/sources';
@@ -90,25 +132,30 @@ function count(a: NodePipeline, b: NodePipeline): Count {
   const out: Count = {
     devices: 0,
     changed: 0,
+    changedByName: 0,
     whole: 0,
     lines: 0,
     filters: 0,
     switches: 0,
     deletes: 0,
+    maxOver: -Infinity,
     byRole: new Map(),
   };
   for (const d of b.devices) {
     const old = before.get(d.device);
     const x = filterSet(old);
     const y = filterSet(d);
-    const changed = [...x].filter((k) => !y.has(k)).length + [...y].filter((k) => !x.has(k)).length;
+    const changed = symmetricDifference(x, y);
     if (changed === 0) continue;
+    const byName = symmetricDifference(filterSetByName(old), filterSetByName(d));
     out.devices++;
     out.changed += changed;
+    out.changedByName += byName;
     out.whole += filterCount(d) + 1 + (old?.chains.length ?? 0);
     const state = old ? installedState(old) : classify(d.device, undefined, []);
     const plan = planDevice(d, state, ZONE);
     out.lines += plan.lines.length;
+    out.maxOver = Math.max(out.maxOver, plan.lines.length - 2 * Math.min(changed, byName));
     const relative = new Map(plan.chains!.map((abs, rel) => [abs, rel]));
     for (const l of plan.lines) {
       if (l.startsWith('filter add') && !l.includes(' chain 0 ')) {
@@ -161,13 +208,27 @@ function main(): void {
   }
   const variants: [string, CompileOptions][] = [
     ['no split', { ...DEFAULT_COMPILE_OPTIONS, overrideBlockSplit: Number.MAX_SAFE_INTEGER }],
-    [`split > ${DEFAULT_OVERRIDE_BLOCK_SPLIT} (default)`, DEFAULT_COMPILE_OPTIONS],
+    [
+      `split > ${DEFAULT_OVERRIDE_BLOCK_SPLIT}, sub > ${DEFAULT_OVERRIDE_SUB_BLOCK_SPLIT} (default)`,
+      DEFAULT_COMPILE_OPTIONS,
+    ],
   ];
   // --thresholds 0,16,64: more thresholds to compare (0 splits every VF with overrides).
   const at = process.argv.indexOf('--thresholds');
   const thresholds = at >= 0 ? process.argv[at + 1]!.split(',').map(Number) : [0];
   for (const n of thresholds)
     variants.push([`split > ${n}`, { ...DEFAULT_COMPILE_OPTIONS, overrideBlockSplit: n }]);
+  // --sub-thresholds 0,24: the second level (a block chain split per sub-block) at other thresholds.
+  variants.push([
+    `split > ${DEFAULT_OVERRIDE_BLOCK_SPLIT}, no sub-blocks`,
+    { ...DEFAULT_COMPILE_OPTIONS, overrideSubBlockSplit: Number.MAX_SAFE_INTEGER },
+  ]);
+  const sub = process.argv.indexOf('--sub-thresholds');
+  for (const n of sub >= 0 ? process.argv[sub + 1]!.split(',').map(Number) : [0])
+    variants.push([
+      `split > ${DEFAULT_OVERRIDE_BLOCK_SPLIT}, sub > ${n}`,
+      { ...DEFAULT_COMPILE_OPTIONS, overrideSubBlockSplit: n },
+    ]);
   const rows: (string | number)[][] = [];
   for (const [what, objects] of changes) {
     const next = build(objects);
@@ -182,10 +243,12 @@ function main(): void {
         label,
         c.devices,
         c.changed,
+        c.changedByName,
         c.whole,
         c.lines,
         `${c.filters} filters (${roles}), ${c.switches} switches, ${c.deletes} deletes`,
-        (c.lines / Math.max(1, c.changed)).toFixed(1),
+        (c.lines / Math.max(1, Math.min(c.changed, c.changedByName))).toFixed(1),
+        c.maxOver,
       ]);
     }
   }
@@ -196,10 +259,12 @@ function main(): void {
         'compile',
         'devices',
         'changed filters',
+        'changed, chains by name',
         'lines whole',
         'lines now',
         'of which',
         'lines/changed',
+        'max over',
       ],
       rows,
     ),

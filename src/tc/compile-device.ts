@@ -58,7 +58,6 @@ import {
   sortByAddress,
   normalizeIntervals,
   parseAddress,
-  parseCidrInterval,
   partition,
   type Contribution,
   type Family,
@@ -77,7 +76,12 @@ import {
   ruleIntervals,
   rulesCover,
 } from './decision.js';
-import { DEFAULT_OVERRIDE_BLOCK_SPLIT, ND_TYPE_MATCHES, type CompileOptions } from './compile-options.js';
+import {
+  DEFAULT_OVERRIDE_BLOCK_SPLIT,
+  DEFAULT_OVERRIDE_SUB_BLOCK_SPLIT,
+  ND_TYPE_MATCHES,
+  type CompileOptions,
+} from './compile-options.js';
 import { contentDigest } from '../util/content-digest.js';
 import { ingressAt, ingressPieces } from './ingress-pieces.js';
 import { patchPieces, patchPoints } from './patch-pieces.js';
@@ -425,6 +429,8 @@ interface OverrideEntry {
   filters: PendingFilter[][];
   /** Per CIDR: the first address of the block it lies in, or undefined when larger than a block. */
   blocks: (bigint | undefined)[];
+  /** Per CIDR: the same for the sub-block (see SUB_BLOCK_BITS). */
+  subs: (bigint | undefined)[];
 }
 
 export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
@@ -759,10 +765,29 @@ function overrideSection(
         const filters = carriersOf(family).map((c) =>
           cidrs.map((cidr) => onCarrier(c, OVERRIDE_SLOT, { dstIp: cidr }, actions(c), note)),
         );
-        // A piece inside one block (the usual case: one pod address) needs no CIDR parsed.
-        const inOne = lo >> BLOCK_SHIFT === hi >> BLOCK_SHIFT;
-        const blocks = inOne ? cidrs.map(() => (lo >> BLOCK_SHIFT) << BLOCK_SHIFT) : cidrs.map(blockOf);
-        entry = { lo, hi, ports, filters, blocks };
+        // A piece inside one sub-block (the usual case: one pod address) needs no CIDR parsed.
+        let blocks: (bigint | undefined)[];
+        let subs: (bigint | undefined)[];
+        const sub = lo >> SUB_BLOCK_SHIFT;
+        if (sub === hi >> SUB_BLOCK_SHIFT) {
+          const blockBase = (lo >> BLOCK_SHIFT) << BLOCK_SHIFT;
+          const subBase = sub << SUB_BLOCK_SHIFT;
+          blocks = cidrs.map(() => blockBase);
+          subs = cidrs.map(() => subBase);
+        } else {
+          // The CIDRs cover the piece in order: each starts where the last ended.
+          blocks = [];
+          subs = [];
+          let at = lo;
+          for (const cidr of cidrs) {
+            const end =
+              at + (1n << BigInt(FAMILY_BITS[family] - Number(cidr.slice(cidr.lastIndexOf('/') + 1)))) - 1n;
+            blocks.push(unitOf(at, end, BLOCK_SHIFT));
+            subs.push(unitOf(at, end, SUB_BLOCK_SHIFT));
+            at = end + 1n;
+          }
+        }
+        entry = { lo, hi, ports, filters, blocks, subs };
       }
       if (!portSets.has(ports)) portSets.set(ports, p.value);
       overrideFilters[family].push(entry);
@@ -786,10 +811,17 @@ const BLOCK_BITS = CHUNK_BITS;
 
 const BLOCK_SHIFT = BigInt(BLOCK_BITS);
 
-/** The first address of the block a CIDR lies in, or undefined when it is larger than a block. */
-function blockOf(cidr: string): bigint | undefined {
-  const [lo, hi] = parseCidrInterval(cidr)!.interval;
-  return lo >> BLOCK_SHIFT === hi >> BLOCK_SHIFT ? (lo >> BLOCK_SHIFT) << BLOCK_SHIFT : undefined;
+/**
+ * Address bits of a sub-block, the second dispatch level of a large block chain (32 addresses:
+ * an IPv4 /27, an IPv6 /123; chosen by measurement, bench/README.md, issue 17).
+ */
+const SUB_BLOCK_BITS = 5;
+
+const SUB_BLOCK_SHIFT = BigInt(SUB_BLOCK_BITS);
+
+/** The first address of the unit (block or sub-block) that holds [lo, hi], or undefined when it spans more. */
+function unitOf(lo: bigint, hi: bigint, shift: bigint): bigint | undefined {
+  return lo >> shift === hi >> shift ? (lo >> shift) << shift : undefined;
 }
 
 /** Ref of the rest of a split chain 2 (the egress prefixes and the fallback). */
@@ -805,18 +837,96 @@ function blockRef(family: Family, base: bigint): string {
   return `new/block/ipv${family}/${base.toString(16).padStart(FAMILY_BITS[family] / 4, '0')}`;
 }
 
-/** A block chain of a split chain 2. */
-interface SplitBlock {
-  family: Family;
-  base: bigint;
-  /** The override entries it was written from: its CIDRs are `cidrs` of theirs from CIDR `first` of the first. */
+/**
+ * Ref of a sub-block's chain: its block's ref and its own first address, so that it sorts right
+ * after its block chain (a longer string with the same start) and before the next block's.
+ */
+function subBlockRef(family: Family, block: bigint, base: bigint): string {
+  return `${blockRef(family, block)}/${base.toString(16).padStart(FAMILY_BITS[family] / 4, '0')}`;
+}
+
+/**
+ * Consecutive override CIDRs of one family: `cidrs` of them, from CIDR `first` of the first entry
+ * on (a block's or a sub-block's; compared entry by entry to reuse a chain).
+ */
+interface CidrRun {
   entries: OverrideEntry[];
   first: number;
   cidrs: number;
+}
+
+function forEachCidr(run: CidrRun, visit: (e: OverrideEntry, k: number) => void): void {
+  let left = run.cidrs;
+  run.entries.forEach((e, i) => {
+    for (let k = i === 0 ? run.first : 0; k < e.blocks.length && left > 0; k++, left--) visit(e, k);
+  });
+}
+
+function sameRun(a: CidrRun, b: CidrRun): boolean {
+  return (
+    a.first === b.first &&
+    a.cidrs === b.cidrs &&
+    a.entries.length === b.entries.length &&
+    a.entries.every((e, i) => b.entries[i] === e)
+  );
+}
+
+/**
+ * Walks the CIDRs of `run` in address order and groups them by the unit (block or sub-block) they
+ * lie in. A CIDR larger than a unit covers whole units, so the CIDRs of one unit come one after
+ * the other. (Plain loops: this runs over every override of every rebuilt split VF.)
+ */
+function groupByUnit(
+  run: CidrRun,
+  unit: 'blocks' | 'subs',
+  large: (e: OverrideEntry, k: number) => void,
+  group: (base: bigint, run: CidrRun) => void,
+): void {
+  let g: (CidrRun & { base: bigint }) | undefined;
+  let left = run.cidrs;
+  for (let i = 0; i < run.entries.length && left > 0; i++) {
+    const e = run.entries[i]!;
+    const units = e[unit];
+    for (let k = i === 0 ? run.first : 0; k < units.length && left > 0; k++, left--) {
+      const base = units[k];
+      if (base !== undefined && g !== undefined && g.base === base) {
+        if (g.entries[g.entries.length - 1] !== e) g.entries.push(e);
+        g.cidrs++;
+        continue;
+      }
+      if (g !== undefined) group(g.base, g);
+      g = undefined;
+      if (base === undefined) large(e, k);
+      else g = { base, entries: [e], first: k, cidrs: 1 };
+    }
+  }
+  if (g !== undefined) group(g.base, g);
+}
+
+/** A sub-block chain of a large block chain (the second dispatch level). */
+interface SplitLeaf extends CidrRun {
+  base: bigint;
   ref: string;
   purpose: string;
   /** Its override filters (frame shape by frame shape, each in address order), then the goto to the rest chain. */
   filters: PendingFilter[];
+  /** The port chains its filters go to. */
+  portChains: string[];
+}
+
+/** A block chain of a split chain 2. */
+interface SplitBlock extends CidrRun {
+  family: Family;
+  base: bigint;
+  ref: string;
+  purpose: string;
+  /**
+   * Frame shape by frame shape, in address order: its override filters, or when it is split per
+   * sub-block the inline ones and one dispatch per sub-block chain; then the goto to the rest chain.
+   */
+  filters: PendingFilter[];
+  /** Its sub-block chains (none when it holds its overrides itself). */
+  leaves: SplitLeaf[];
   /** The port chains its filters go to. */
   portChains: string[];
   /** Chain 2's filters that send the block here, one per frame shape. */
@@ -839,102 +949,135 @@ export interface SplitLayout {
  * rules stay). Each block chain holds its overrides and ends with a goto to the rest chain too
  * (never back to chain 2, whose dispatch would match again). Inline stay the CIDRs larger than a
  * block, and a block of a single CIDR (one filter per frame shape, no more than its dispatch).
- * `last` is the layout of the VF's last build (same pod and options): a block whose filters are
- * the same objects is taken from it whole.
+ * A block chain with more than `subSplit` override filters is itself split the same way, per
+ * sub-block (SUB_BLOCK_BITS): then a change rewrites one sub-block's chain and a block chain of at
+ * most one filter per sub-block and frame shape, however many pods the block holds.
+ * `last` is the layout of the VF's last build (same pod and options): a block or sub-block whose
+ * filters are the same objects is taken from it whole.
  */
 function splitLayout(
   pod: string,
   section: ReturnType<typeof overrideSection>,
   last: SplitLayout | undefined,
+  subSplit: number,
 ): SplitLayout {
   const toRest: PendingAction[] = [{ kind: 'gotoRef', ref: REST_REF }];
   const restFallback =
     last?.chain2.at(-1) ?? filter(FALLBACK_SLOT, 'all', {}, toRest, 'any other destination: egress rules');
+  const noDecision = () =>
+    filter(FALLBACK_SLOT, 'all', {}, toRest, 'no decision for this pod here: egress rules');
   const inline: PendingFilter[] = [];
   const blocks: SplitBlock[] = [];
   let b = 0;
   const before = last?.blocks ?? [];
   for (const family of FAMILIES) {
-    const carriers = carriersOf(family).length;
-    // Entries are in address order and a CIDR larger than a block covers whole blocks, so the
-    // CIDRs of one block come one after the other: from CIDR `first` of its first entry on.
-    let group: { base: bigint; entries: OverrideEntry[]; first: number; cidrs: number } | undefined;
-    const close = () => {
-      const g = group;
-      group = undefined;
-      if (!g) return;
-      if (g.cidrs === 1) {
-        const e = g.entries[0]!;
-        for (let ci = 0; ci < carriers; ci++) inline.push(e.filters[ci]![g.first]!);
-        return;
-      }
-      while (
-        b < before.length &&
-        (before[b]!.family < family || (before[b]!.family === family && before[b]!.base < g.base))
-      )
-        b++;
-      const old = before[b];
-      if (
-        old &&
-        old.family === family &&
-        old.base === g.base &&
-        old.first === g.first &&
-        old.cidrs === g.cidrs &&
-        old.entries.length === g.entries.length &&
-        g.entries.every((e, i) => old.entries[i] === e)
-      ) {
-        blocks.push(old);
-        return;
-      }
-      // Frame shape by frame shape, each in address order.
-      const filters: PendingFilter[] = [];
-      for (let ci = 0; ci < carriers; ci++) {
-        let left = g.cidrs;
-        g.entries.forEach((e, i) => {
-          for (let k = i === 0 ? g.first : 0; k < e.blocks.length && left > 0; k++, left--) {
-            filters.push(e.filters[ci]![k]!);
-          }
-        });
-      }
-      const cidr = `${formatAddress(g.base, family)}/${FAMILY_BITS[family] - BLOCK_BITS}`;
-      const ref = blockRef(family, g.base);
-      filters.push(filter(FALLBACK_SLOT, 'all', {}, toRest, 'no decision for this pod here: egress rules'));
-      const to: PendingAction[] = [{ kind: 'gotoRef', ref }];
-      const ports = new Set(g.entries.map((e) => `ports/ipv${family}/${e.ports}`));
-      blocks.push({
-        family,
-        base: g.base,
-        entries: g.entries,
-        first: g.first,
-        cidrs: g.cidrs,
-        ref,
-        purpose: `new connections from ${pod} to pods of this node in ${cidr}`,
-        filters,
-        portChains: [...ports].filter((r) => section.portChains.has(r)),
-        dispatch: carriersOf(family).map((c) =>
-          onCarrier(c, OVERRIDE_SLOT, { dstIp: cidr }, to, `pods of this node in ${cidr}`),
-        ),
-      });
+    const carriers = carriersOf(family);
+    const cidrOf = (base: bigint, bits: number) =>
+      `${formatAddress(base, family)}/${FAMILY_BITS[family] - bits}`;
+    const portsOf = (run: CidrRun) =>
+      [...new Set(run.entries.map((e) => `ports/ipv${family}/${e.ports}`))].filter((r) =>
+        section.portChains.has(r),
+      );
+    // Frame shape by frame shape, each in address order.
+    const runFilters = (run: CidrRun, out: PendingFilter[]) => {
+      for (let ci = 0; ci < carriers.length; ci++) forEachCidr(run, (e, k) => out.push(e.filters[ci]![k]!));
     };
-    const large: PendingFilter[][] = Array.from({ length: carriers }, () => []);
-    for (const e of section.overrideFilters[family]) {
-      for (let k = 0; k < e.blocks.length; k++) {
-        const base = e.blocks[k];
-        if (base === undefined) {
-          close();
-          for (let ci = 0; ci < carriers; ci++) large[ci]!.push(e.filters[ci]![k]!);
-          continue;
+    const dispatchTo = (ref: string, cidr: string) =>
+      carriers.map((c) =>
+        onCarrier(
+          c,
+          OVERRIDE_SLOT,
+          { dstIp: cidr },
+          [{ kind: 'gotoRef', ref }],
+          `pods of this node in ${cidr}`,
+        ),
+      );
+    // A block chain split per sub-block: per frame shape its inline CIDRs (larger than a
+    // sub-block, or alone in theirs) and the dispatch to its sub-block chains, in address order.
+    const subSplitBlock = (base: bigint, run: CidrRun, old: SplitBlock | undefined) => {
+      const perCarrier: PendingFilter[][] = carriers.map(() => []);
+      const leaves: SplitLeaf[] = [];
+      const oldLeaves = old?.leaves ?? [];
+      let l = 0;
+      groupByUnit(
+        run,
+        'subs',
+        (e, k) => carriers.forEach((_, ci) => perCarrier[ci]!.push(e.filters[ci]![k]!)),
+        (sub, r) => {
+          if (r.cidrs === 1) {
+            forEachCidr(r, (e, k) => carriers.forEach((_, ci) => perCarrier[ci]!.push(e.filters[ci]![k]!)));
+            return;
+          }
+          const ref = subBlockRef(family, base, sub);
+          while (l < oldLeaves.length && oldLeaves[l]!.base < sub) l++;
+          const was = oldLeaves[l];
+          let leaf: SplitLeaf;
+          if (was && was.base === sub && sameRun(was, r)) {
+            leaf = was;
+          } else {
+            const filters: PendingFilter[] = [];
+            runFilters(r, filters);
+            filters.push(noDecision());
+            const cidr = cidrOf(sub, SUB_BLOCK_BITS);
+            leaf = {
+              ...r,
+              base: sub,
+              ref,
+              purpose: `new connections from ${pod} to pods of this node in sub-block ${cidr}`,
+              filters,
+              portChains: portsOf(r),
+            };
+          }
+          leaves.push(leaf);
+          dispatchTo(ref, cidrOf(sub, SUB_BLOCK_BITS)).forEach((f, ci) => perCarrier[ci]!.push(f));
+        },
+      );
+      const filters = perCarrier.flat();
+      return { filters, leaves };
+    };
+    const large: PendingFilter[][] = carriers.map(() => []);
+    const entries = section.overrideFilters[family];
+    groupByUnit(
+      { entries, first: 0, cidrs: Infinity },
+      'blocks',
+      (e, k) => carriers.forEach((_, ci) => large[ci]!.push(e.filters[ci]![k]!)),
+      (base, run) => {
+        if (run.cidrs === 1) {
+          const e = run.entries[0]!;
+          for (let ci = 0; ci < carriers.length; ci++) inline.push(e.filters[ci]![run.first]!);
+          return;
         }
-        if (group === undefined || group.base !== base) {
-          close();
-          group = { base, entries: [e], first: k, cidrs: 1 };
-          continue;
+        while (
+          b < before.length &&
+          (before[b]!.family < family || (before[b]!.family === family && before[b]!.base < base))
+        )
+          b++;
+        const was = before[b];
+        const old = was && was.family === family && was.base === base ? was : undefined;
+        if (old && sameRun(old, run)) {
+          blocks.push(old);
+          return;
         }
-        if (group.entries.at(-1) !== e) group.entries.push(e);
-        group.cidrs++;
-      }
-    }
-    close();
+        let filters: PendingFilter[] = [];
+        let leaves: SplitLeaf[] = [];
+        if (run.cidrs * carriers.length > subSplit) ({ filters, leaves } = subSplitBlock(base, run, old));
+        else runFilters(run, filters);
+        filters.push(noDecision());
+        const cidr = cidrOf(base, BLOCK_BITS);
+        const ref = blockRef(family, base);
+        blocks.push({
+          ...run,
+          family,
+          base,
+          ref,
+          purpose: `new connections from ${pod} to pods of this node in ${cidr}`,
+          filters,
+          leaves,
+          portChains: portsOf(run),
+          dispatch: dispatchTo(ref, cidr),
+        });
+      },
+    );
     for (const list of large) for (const f of list) inline.push(f);
   }
   const chain2 = inline;
@@ -965,16 +1108,29 @@ function buildSplitNew(
       return filters;
     },
   );
+  // Named here so that a block or sub-block chain lists the chains it jumps to.
+  const portChains = (refs: string[]) => {
+    for (const r of refs) {
+      const pc = section.portChains.get(r)!;
+      decide(set, pc.family, pc.ports);
+    }
+  };
   for (const b of layout.blocks) {
     set.namedChain(
       b.ref,
       () => b.purpose,
       () => {
-        // Named here so that the block chain lists the port chains it jumps to.
-        for (const r of b.portChains) {
-          const pc = section.portChains.get(r)!;
-          decide(set, pc.family, pc.ports);
+        for (const l of b.leaves) {
+          set.namedChain(
+            l.ref,
+            () => l.purpose,
+            () => {
+              portChains(l.portChains);
+              return l.filters;
+            },
+          );
         }
+        portChains(b.portChains);
         return b.filters;
       },
     );
@@ -1511,7 +1667,7 @@ export function buildVf(plan: VfPlan, opts: CompileOptions): Chain[] {
   const newPurpose = `new connections from ${pod} (${plan.input.iface.network})`;
   const split =
     section.filters.length > (opts.overrideBlockSplit ?? DEFAULT_OVERRIDE_BLOCK_SPLIT)
-      ? splitLayout(pod, section, last?.split)
+      ? splitLayout(pod, section, last?.split, opts.overrideSubBlockSplit ?? DEFAULT_OVERRIDE_SUB_BLOCK_SPLIT)
       : undefined;
   let built = last && patchedVf(last, classify, tail, section, newPurpose, split);
   if (!built) {
@@ -1554,7 +1710,10 @@ function patchedVf(
   for (const ref of section.portChains.keys()) named.add(ref);
   if (split) {
     named.add(REST_REF);
-    for (const b of split.blocks) named.add(b.ref);
+    for (const b of split.blocks) {
+      named.add(b.ref);
+      for (const l of b.leaves) named.add(l.ref);
+    }
   }
   if (named.size !== numbers.size) return undefined;
   for (const ref of named) if (!numbers.has(ref)) return undefined;
@@ -1570,12 +1729,18 @@ function patchedVf(
   }
   const written = new Map<number, Chain>();
   written.set(NEW_CHAIN, { index: NEW_CHAIN, purpose, filters: resolve(split.chain2) });
-  // A block taken whole from the last layout keeps its chain (same filters, same numbers).
+  // A block or sub-block taken whole from the last layout keeps its chain (same filters, same numbers).
   const kept = new Set(last.split?.blocks);
+  const keptLeaves = new Set(last.split?.blocks.flatMap((b) => b.leaves));
   for (const b of split.blocks) {
     if (kept.has(b)) continue;
     const index = chainOf(b.ref);
     written.set(index, { index, purpose: b.purpose, filters: resolve(b.filters) });
+    for (const l of b.leaves) {
+      if (keptLeaves.has(l)) continue;
+      const at = chainOf(l.ref);
+      written.set(at, { index: at, purpose: l.purpose, filters: resolve(l.filters) });
+    }
   }
   if (last.tail !== tail) {
     const index = chainOf(REST_REF);

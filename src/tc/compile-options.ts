@@ -19,10 +19,21 @@ export interface CompileOptions {
    * not every override. Absent: DEFAULT_OVERRIDE_BLOCK_SPLIT. 0 splits every VF with overrides.
    */
   overrideBlockSplit?: number;
+  /**
+   * A block chain of a split VF with more than this many override filters becomes itself a
+   * dispatch per sub-block (32 addresses), whose chains hold the overrides (second dispatch
+   * level, docs/tc-rule-pipeline.md section 2): a change then rewrites a bounded number of
+   * filters however many pods the block holds. Absent: DEFAULT_OVERRIDE_SUB_BLOCK_SPLIT. 0 splits
+   * every block chain.
+   */
+  overrideSubBlockSplit?: number;
 }
 
 /** See CompileOptions.overrideBlockSplit (chosen by measurement: bench/README.md, issue 17). */
 export const DEFAULT_OVERRIDE_BLOCK_SPLIT = 48;
+
+/** See CompileOptions.overrideSubBlockSplit (chosen by measurement: bench/README.md, issue 17). */
+export const DEFAULT_OVERRIDE_SUB_BLOCK_SPLIT = 48;
 
 export const DEFAULT_COMPILE_OPTIONS: CompileOptions = {
   ctZone: 0x4d4e, // "MN": a zone unlikely to be used by anything else on the host

@@ -4,7 +4,7 @@
 // that a compiler bug the simulator shares cannot pass. Then the same with pods whose addresses
 // share no /24 (and no /64): reachability in the lab must not depend on the address layout.
 // Default-deny runs again, IPv4 and IPv6, with every VF's chain +2 split per address block
-// (overrideBlockSplit 0).
+// (overrideBlockSplit 0), then also with each block chain split per sub-block (overrideSubBlockSplit 0).
 
 import { expect } from 'chai';
 import { explainMatrix } from '../../src/cli/explain.js';
@@ -202,33 +202,50 @@ describe('kernel: NetworkPolicy e2e scenarios on a real kernel', function () {
     });
   }
 
-  it('chain +2 split per address block (overrideBlockSplit 0): the same verdicts, IPv4 and IPv6', async () => {
-    // Namespace x default-deny: on node-1, the VFs of y and z hold overrides (drop) for x/a and
-    // x/c, one block chain per family (10.1.0.0/24, fd00:1::/120). The split agents update the
-    // devices the agents above installed (or install them, when this test runs alone).
-    const split: CompileOptions = { ...DEFAULT_COMPILE_OPTIONS, overrideBlockSplit: 0 };
-    const splitAgents = [...topo!.nodeNs].map(([node, ns]) => new InProcessAgent(node, ns, split));
-    const s: Scenario = {
-      ...SCENARIOS[0]!,
-      probes: [
-        ['TCP', 80],
-        ['TCP', 80, 6],
-      ],
-    };
-    await writeManifests([...base, ...s.policies], dir);
-    for (const a of splitAgents) {
-      const r = await a.reconcile(dir);
-      expect(r.ok, `reconcile on ${a.node}: ${r.failed.join(', ')}`).to.equal(true);
-    }
-    const { snapshot, model } = await loadModel(dir);
-    const blocks = NODES.flatMap((n) =>
-      compileNode(model, n, snapshot.nodes.get(n), split).devices.flatMap((d) =>
-        d.chains.filter((c) => c.purpose.includes('to pods of this node in')),
-      ),
-    );
-    expect(blocks.length, 'block chains').to.equal(6);
-    expect(await checkProbes(s, split), 'denies something').to.be.greaterThan(0);
-  });
+  // Also with the second level forced: each block chain a dispatch per sub-block (overrideSubBlockSplit 0).
+  const splits: [string, CompileOptions][] = [
+    ['overrideBlockSplit 0', { ...DEFAULT_COMPILE_OPTIONS, overrideBlockSplit: 0 }],
+    [
+      'overrideBlockSplit 0, overrideSubBlockSplit 0',
+      { ...DEFAULT_COMPILE_OPTIONS, overrideBlockSplit: 0, overrideSubBlockSplit: 0 },
+    ],
+  ];
+  for (const [label, split] of splits)
+    it(`chain +2 split per address block (${label}): the same verdicts, ${split.overrideSubBlockSplit === 0 ? 'IPv4' : 'IPv4 and IPv6'}`, async () => {
+      // Namespace x default-deny: on node-1, the VFs of y and z hold overrides (drop) for x/a and
+      // x/c, one block chain per family (10.1.0.0/24, fd00:1::/120), with the second level a
+      // sub-block chain in each. The split agents update the devices the agents above installed
+      // (or install them, when this test runs alone).
+      const splitAgents = [...topo!.nodeNs].map(([node, ns]) => new InProcessAgent(node, ns, split));
+      // Both families through one level; the second level, IPv4 only (each full probe matrix
+      // takes about 1.5 min under TCG; both families passed it when it was added).
+      const s: Scenario = {
+        ...SCENARIOS[0]!,
+        probes:
+          split.overrideSubBlockSplit === 0
+            ? [['TCP', 80]]
+            : [
+                ['TCP', 80],
+                ['TCP', 80, 6],
+              ],
+      };
+      await writeManifests([...base, ...s.policies], dir);
+      for (const a of splitAgents) {
+        const r = await a.reconcile(dir);
+        expect(r.ok, `reconcile on ${a.node}: ${r.failed.join(', ')}`).to.equal(true);
+      }
+      const { snapshot, model } = await loadModel(dir);
+      const chains = NODES.flatMap((n) =>
+        compileNode(model, n, snapshot.nodes.get(n), split).devices.flatMap((d) =>
+          d.chains.filter((c) => c.purpose.includes('to pods of this node in')),
+        ),
+      );
+      const leaves = chains.filter((c) => c.purpose.includes(' in sub-block '));
+      expect(chains.length - leaves.length, 'block chains').to.equal(6);
+      if (split.overrideSubBlockSplit === 0) expect(leaves.length, 'sub-block chains').to.be.greaterThan(0);
+      else expect(leaves.length, 'sub-block chains').to.equal(0);
+      expect(await checkProbes(s, split), 'denies something').to.be.greaterThan(0);
+    });
 });
 
 describe('kernel: reachability does not depend on the address layout', function () {

@@ -82,11 +82,12 @@ spec:
 status: { phase: Running }
 `;
 
-async function splitExample(): Promise<string[]> {
+/** Section 2's examples: chain +2 split per block, and with `subBlocks` each block chain per sub-block too. */
+async function splitExample(subBlocks = false): Promise<string[]> {
   const yaml = readFileSync('examples/worked/cluster.yaml', 'utf8');
   const at = yaml.indexOf('---\napiVersion: k8s.cni.cncf.io/v1beta1\nkind: MultiNetworkPolicy');
   expect(at).to.be.greaterThan(0);
-  const opts = { ...DEFAULT_COMPILE_OPTIONS, overrideBlockSplit: 0 };
+  const opts = { ...DEFAULT_COMPILE_OPTIONS, overrideBlockSplit: 0, ...(subBlocks ? { overrideSubBlockSplit: 0 } : {}) };
   const p = await workedNodeA(yaml.slice(0, at) + DB2 + yaml.slice(at), opts);
   return renderNodeTc(p, opts.ctZone).split('\n');
 }
@@ -131,7 +132,7 @@ describe('docs/tc-rule-pipeline.md', () => {
     const rendered = renderNodeTc(p, DEFAULT_COMPILE_OPTIONS.ctZone).split('\n');
     for (const d of p.devices) for (const gen of [0, 1] as const) rendered.push(renderEntry(d.device, gen, 'replace'));
     rendered.push(...(await documentedUpdates()));
-    rendered.push(...(await splitExample()));
+    rendered.push(...(await splitExample()), ...(await splitExample(true)));
     const doc = readFileSync('docs/tc-rule-pipeline.md', 'utf8');
     const quoted = quotedLines(doc);
     expect(quoted.filter((l) => l.startsWith('filter add')).length).to.be.greaterThan(20);
@@ -156,6 +157,22 @@ describe('docs/tc-rule-pipeline.md', () => {
     expect(want.some((l) => / chain 10003 .*goto chain 10004$/.test(l)), 'a block chain ends in the rest chain').to.equal(
       true,
     );
+    expect(quoted).to.deep.equal(want);
+  });
+
+  it('shows the second-level example of section 2 whole: eth2 chains +2 to +5, untagged IPv4 and protocol all', async () => {
+    const doc = readFileSync('docs/tc-rule-pipeline.md', 'utf8');
+    const from = doc.indexOf('**A second dispatch level.**');
+    expect(from).to.be.greaterThan(0);
+    const open = doc.indexOf('```\n', from) + 4;
+    const quoted = doc.slice(open, doc.indexOf('```', open)).trim().split('\n');
+    const want = (await splitExample(true)).filter((l) =>
+      /^filter add dev eth2 ingress protocol (ip|all) pref \d+ chain 1000[2345] /.test(l),
+    );
+    expect(
+      want.some((l) => / chain 10003 .*dst_ip 10\.10\.0\.0\/27 .*goto chain 10004$/.test(l)),
+      'the block chain dispatches to the sub-block chain',
+    ).to.equal(true);
     expect(quoted).to.deep.equal(want);
   });
 

@@ -170,6 +170,10 @@ describe('incremental model update and node recompile', function () {
   const variants: [string, CompileOptions][] = [
     ['', DEFAULT_COMPILE_OPTIONS],
     [', chain +2 split per block', { ...DEFAULT_COMPILE_OPTIONS, overrideBlockSplit: 0 }],
+    [
+      ', split per block and sub-block',
+      { ...DEFAULT_COMPILE_OPTIONS, overrideBlockSplit: 0, overrideSubBlockSplit: 0 },
+    ],
   ];
   for (const [label, compileOpts] of variants)
     it(`equal a full rebuild after random pod edits (${RUNS} clusters${label})`, () => {

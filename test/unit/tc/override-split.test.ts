@@ -1,17 +1,21 @@
 // A VF's chain +2 split per address block (CompileOptions.overrideBlockSplit): its shape, that it
 // decides as the unsplit chain does, and what a label change then writes (only the changed
-// block's chain and the path above it).
+// block's chain and the path above it); then the same with the second dispatch level, each block
+// chain split per sub-block (CompileOptions.overrideSubBlockSplit).
 
 import { expect } from 'chai';
 import { describe, it } from 'mocha';
 import { classify } from '../../../src/tc/apply/device-state.js';
 import { parseFilterDump } from '../../../src/tc/apply/parse-filters.js';
 import { planDevice } from '../../../src/tc/apply/plan-device.js';
-import { compileNode } from '../../../src/tc/compile-node.js';
+import { buildSnapshot } from '../../../src/cluster/build-snapshot.js';
+import { diffSnapshots } from '../../../src/cluster/snapshot-diff.js';
+import { updatePolicyModel } from '../../../src/policy/update-model.js';
+import { compileNode, NodeCompiler } from '../../../src/tc/compile-node.js';
 import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../../src/tc/compile-options.js';
 import type { Chain, DevicePipeline } from '../../../src/tc/ir.js';
 import { ClusterSimulator } from '../../../src/tc/trace.js';
-import { ACCEL, clusterObjects, flow, load, policy, type PodDef } from './fixtures.js';
+import { ACCEL, clusterObjects, flow, load, PLUGIN, policy, type PodDef } from './fixtures.js';
 import { deviceDump } from './tc-json.js';
 
 const ZONE = DEFAULT_COMPILE_OPTIONS.ctZone;
@@ -28,7 +32,7 @@ const server = (name: string, ips: string[], rep: string, app = 'srv'): PodDef =
   rep,
   labels: { app },
 });
-const PODS = (changed = 'srv'): PodDef[] => [
+const PODS = (changed = 'srv', extra: PodDef[] = []): PodDef[] => [
   {
     ns: 'x',
     name: 'cl',
@@ -44,6 +48,7 @@ const PODS = (changed = 'srv'): PodDef[] => [
   server('s4', ['10.0.1.10'], 'r4'),
   server('s5', ['10.0.1.20'], 'r5'),
   server('s6', ['10.0.2.10'], 'r6'),
+  ...extra,
 ];
 const POLICY = policy('x', 'srv-from-client', {
   podSelector: { matchLabels: { app: 'srv' } },
@@ -53,8 +58,8 @@ const POLICY = policy('x', 'srv-from-client', {
   ],
 });
 
-function client(opts: CompileOptions, changed?: string): DevicePipeline {
-  const { snapshot, model } = load(clusterObjects([POLICY], PODS(changed)));
+function client(opts: CompileOptions, changed?: string, extra?: PodDef[]): DevicePipeline {
+  const { snapshot, model } = load(clusterObjects([POLICY], PODS(changed, extra)));
   const d = compileNode(model, 'w1', snapshot.nodes.get('w1'), opts).devices.find((x) => x.device === 'rcl');
   if (!d) throw new Error('no device rcl');
   return d;
@@ -208,5 +213,137 @@ describe('chain +2 split per address block', () => {
       'ports TCP/5432 (IPv4)',
     ]);
     for (const c of kept) expect(plan.chains![c.index]).to.be.below(20000);
+  });
+});
+
+describe('block chains split per sub-block (the second dispatch level)', () => {
+  const SUB: CompileOptions = { ...SPLIT, overrideSubBlockSplit: 0 };
+  // Two more servers in 10.0.0.32/27: block 10.0.0.0/24 then holds two sub-blocks of overrides.
+  const EXTRA = [server('s7', ['10.0.0.40'], 'r7'), server('s8', ['10.0.0.50'], 'r8')];
+  const where = (c: Chain) => c.purpose.replace(/.* in /, '');
+  const isLeaf = (c: Chain) => c.purpose.includes(' in sub-block ');
+
+  it('splits a block chain with more override filters than overrideSubBlockSplit, and decides the same', () => {
+    const d = client(SUB, undefined, EXTRA);
+    expect(d.chains.filter(isLeaf).map(where)).to.deep.equal([
+      'sub-block 10.0.0.0/27',
+      'sub-block 10.0.0.32/27',
+      'sub-block 10.0.1.0/27',
+      'sub-block fd00::/123',
+    ]);
+    // Up to the threshold a block chain keeps its overrides: 10.0.0.0/24 has 3 frame shapes x 5
+    // addresses = 15, the others 6 and 9.
+    const leavesAt = (n: number) =>
+      client({ ...SPLIT, overrideSubBlockSplit: n }, undefined, EXTRA)
+        .chains.filter(isLeaf)
+        .map(where);
+    expect(leavesAt(15)).to.deep.equal([]);
+    expect(leavesAt(14)).to.deep.equal(['sub-block 10.0.0.0/27', 'sub-block 10.0.0.32/27']);
+    // The block chain dispatches per sub-block and frame shape, and every goto goes forward.
+    const block = d.chains.find((c) => where(c) === '10.0.0.0/24')!;
+    const leaf = (cidr: string) => d.chains.find((c) => where(c) === `sub-block ${cidr}`)!.index;
+    expect(block.filters.map((f) => `${f.prio} ${f.match.dstIp ?? '-'} -> ${gotoOf(f)}`)).to.deep.equal([
+      `10 10.0.0.0/27 -> ${leaf('10.0.0.0/27')}`,
+      `10 10.0.0.32/27 -> ${leaf('10.0.0.32/27')}`,
+      `12 10.0.0.0/27 -> ${leaf('10.0.0.0/27')}`,
+      `12 10.0.0.32/27 -> ${leaf('10.0.0.32/27')}`,
+      `13 10.0.0.0/27 -> ${leaf('10.0.0.0/27')}`,
+      `13 10.0.0.32/27 -> ${leaf('10.0.0.32/27')}`,
+      `1314 - -> ${d.chains.find(isRest)!.index}`,
+    ]);
+    for (const c of d.chains) {
+      for (const f of c.filters) {
+        const to = gotoOf(f);
+        if (to !== undefined) expect(to, `${c.purpose}: goto ${to}`).to.be.greaterThan(c.index);
+      }
+    }
+    const { snapshot, model } = load(clusterObjects([POLICY], PODS('srv', EXTRA)));
+    const whole = new ClusterSimulator(snapshot, model, DEFAULT_COMPILE_OPTIONS);
+    const split = new ClusterSimulator(snapshot, model, SUB);
+    for (const dst of [
+      '10.0.0.10',
+      '10.0.0.20',
+      '10.0.0.40',
+      '10.0.0.50',
+      '10.0.0.60',
+      '10.0.1.10',
+      'fd00::14',
+    ]) {
+      for (const port of [5432, 80]) {
+        const src = dst.includes(':') ? 'fd00::100' : '10.0.0.100';
+        whole.resetConntrack();
+        split.resetConntrack();
+        const f = flow(src, dst, 'TCP', port);
+        expect(split.send(f, 'forward').verdict, `${dst}:${port}`).to.equal(whole.send(f, 'forward').verdict);
+      }
+    }
+  });
+
+  it('a label change inside one sub-block rewrites that sub-block chain, its block chain, +2, +1, +0, the switch and the deletes', () => {
+    const before = client(SUB, undefined, EXTRA);
+    // s2 (10.0.0.20, fd00::14) leaves the policy: sub-blocks 10.0.0.0/27 and fd00::/123 change.
+    const after = client(SUB, 'other', EXTRA);
+    const state = classify(
+      'rcl',
+      'clsact',
+      parseFilterDump(
+        JSON.parse(JSON.stringify(deviceDump(before, { gen: 0, ctZone: ZONE }))) as unknown[],
+        ZONE,
+      ),
+    );
+    const plan = planDevice(after, state, ZONE);
+    const relative = new Map(plan.chains!.map((abs, rel) => [abs, rel]));
+    const written = new Set<number>();
+    for (const l of plan.lines) {
+      const m = /^filter add .* chain (\d+) flower/.exec(l);
+      if (m) written.add(relative.get(Number(m[1]))!);
+    }
+    expect([...written].sort((a, b) => a - b).map((rel) => where(chainAt(after, rel)))).to.deep.equal([
+      chainAt(after, 0).purpose,
+      chainAt(after, 1).purpose,
+      chainAt(after, 2).purpose,
+      '10.0.0.0/24',
+      'sub-block 10.0.0.0/27',
+      'fd00::/120',
+      'sub-block fd00::/123',
+    ]);
+    const adds = plan.lines.filter((l) => l.startsWith('filter add')).length;
+    expect(adds).to.equal([...written].reduce((n, rel) => n + chainAt(after, rel).filters.length, 0));
+    expect(plan.lines.filter((l) => l.startsWith('filter replace'))).to.have.length(1);
+    expect(plan.lines.filter((l) => l.startsWith('chain del'))).to.have.length(7);
+    // The other sub-block, the other block, the rest chain and the port chain keep their numbers.
+    const kept = after.chains.filter((c) => !written.has(c.index));
+    expect(kept.map(where)).to.include.members([
+      'sub-block 10.0.0.32/27',
+      '10.0.1.0/24',
+      'sub-block 10.0.1.0/27',
+      'ports TCP/5432 (IPv4)',
+    ]);
+    for (const c of kept) expect(plan.chains![c.index]).to.be.below(20000);
+  });
+
+  it('an incremental recompile keeps the unchanged sub-block chains (the same objects) and equals a full compile', () => {
+    const first = load(clusterObjects([POLICY], PODS('srv', EXTRA)));
+    const compiler = new NodeCompiler(SUB);
+    const before = compiler.compile(first.model, 'w1', first.snapshot.nodes.get('w1'));
+    const objects = clusterObjects([POLICY], PODS('other', EXTRA));
+    const next = buildSnapshot(objects.map((obj) => ({ obj })));
+    const diff = diffSnapshots(first.snapshot, next);
+    expect(diff.kind).to.equal('pods');
+    if (diff.kind !== 'pods') return;
+    const opts = { networkPlugins: [PLUGIN] };
+    const upd = updatePolicyModel(first.model, first.snapshot, next, diff.changed, opts);
+    expect(upd.incremental).to.equal(true);
+    const after = compiler.compile(upd.model, 'w1', next.nodes.get('w1'));
+    const fresh = load(objects);
+    expect(after).to.deep.equal(compileNode(fresh.model, 'w1', fresh.snapshot.nodes.get('w1'), SUB));
+    const chainsOf = (p: typeof before) => p.devices.find((d) => d.device === 'rcl')!.chains;
+    const old = new Set(chainsOf(before));
+    const kept = chainsOf(after)
+      .filter((c) => old.has(c))
+      .map(where);
+    expect(kept).to.include.members(['sub-block 10.0.0.32/27', '10.0.1.0/24', 'sub-block 10.0.1.0/27']);
+    expect(kept).to.not.include.members(['sub-block 10.0.0.0/27']);
+    expect(kept).to.not.include.members(['10.0.0.0/24']);
   });
 });

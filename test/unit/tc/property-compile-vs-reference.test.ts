@@ -5,8 +5,9 @@
 // and in QinQ (stateless: the first packet gets the untagged verdict), and as a mid-stream segment
 // and an unsolicited answer with no connection behind them.
 //
-// Three runs: a fixed seed (42), a random one, and the random one again with every VF's chain +2
-// split per address block (overrideBlockSplit 0). The random seed is printed so a failure can be replayed with
+// Four runs: a fixed seed (42), a random one, and the random one again with every VF's chain +2
+// split per address block (overrideBlockSplit 0), then with every block chain split again per
+// sub-block (overrideSubBlockSplit 0). The random seed is printed so a failure can be replayed with
 // PROPERTY_SEED=<seed>. PROPERTY_RUNS overrides the number of clusters per run.
 
 import { expect } from 'chai';
@@ -49,6 +50,8 @@ interface Stats {
   unconnected: number;
   /** Block chains (chain +2 split per address block) in the compiled pipelines. */
   blockChains: number;
+  /** Of them, sub-block chains (the second dispatch level). */
+  subBlockChains: number;
 }
 
 function newStats(): Stats {
@@ -64,6 +67,7 @@ function newStats(): Stats {
     qinq: 0,
     unconnected: 0,
     blockChains: 0,
+    subBlockChains: 0,
   };
 }
 
@@ -217,6 +221,7 @@ function checkCluster(c: GenCluster, picks: FlowPick[], stats: Stats, opts: Comp
   for (const n of snapshot.nodes.keys()) {
     for (const d of sim.pipeline(n).devices) {
       stats.blockChains += d.chains.filter((ch) => ch.purpose.includes('to pods of this node in')).length;
+      stats.subBlockChains += d.chains.filter((ch) => ch.purpose.includes(' in sub-block ')).length;
     }
   }
 }
@@ -237,7 +242,7 @@ function report(label: string, stats: Stats, ms: number): void {
     `      ${label}: ${stats.clusters} clusters, ${stats.flows} flows (${stats.allowed} allowed, ` +
       `${stats.denied} denied) + ${stats.reverse} reverse, ${stats.vlan} 802.1Q, ${stats.qinq} QinQ, ` +
       `${stats.unconnected} without connection, ${stats.excluded} excluded, ` +
-      `${stats.unresolved} unresolved, ${stats.blockChains} block chains, ${ms} ms`,
+      `${stats.unresolved} unresolved, ${stats.blockChains} block chains (${stats.subBlockChains} sub-block), ${ms} ms`,
   );
 }
 
@@ -258,6 +263,9 @@ function propertySuite(label: string, seed: number, opts: CompileOptions = DEFAU
       if (opts.overrideBlockSplit === 0) {
         expect(stats.blockChains, 'block chains compiled').to.be.greaterThan(stats.clusters / 4);
       }
+      if (opts.overrideSubBlockSplit === 0) {
+        expect(stats.subBlockChains, 'sub-block chains compiled').to.be.greaterThan(stats.clusters / 8);
+      }
     });
   });
 }
@@ -272,4 +280,10 @@ propertySuite(`random seed ${randomSeed}`, randomSeed);
 propertySuite(`random seed ${randomSeed}, chain +2 split per block`, randomSeed, {
   ...DEFAULT_COMPILE_OPTIONS,
   overrideBlockSplit: 0,
+});
+// And every block chain split again per sub-block (the second dispatch level).
+propertySuite(`random seed ${randomSeed}, split per block and sub-block`, randomSeed, {
+  ...DEFAULT_COMPILE_OPTIONS,
+  overrideBlockSplit: 0,
+  overrideSubBlockSplit: 0,
 });
