@@ -84,6 +84,7 @@ import {
 } from './compile-options.js';
 import { contentDigest } from '../util/content-digest.js';
 import { ingressAt, ingressPieces } from './ingress-pieces.js';
+import type { CompileMemo } from './compile-memo.js';
 import { patchPieces, patchPoints } from './patch-pieces.js';
 
 export interface VfDeviceInput {
@@ -101,6 +102,8 @@ export interface VfDeviceInput {
   sharing?: ReadonlySet<ManagedInterface>;
   /** When `localPeers` is the last compile's peers with some replaced: which (a hint, see decisionRow). */
   peersSince?: PeersSince;
+  /** What this compile remembers about model objects (owned by the caller, see compile-memo.ts). */
+  memo: CompileMemo;
 }
 
 /** `localPeers` is `peers` with the interfaces at the positions `changed` replaced. */
@@ -114,6 +117,8 @@ export interface UplinkDeviceInput {
   device: string;
   /** Managed interfaces of this node behind this uplink, on networks that need filtering. */
   interfaces: ManagedInterface[];
+  /** What this compile remembers about model objects (owned by the caller, see compile-memo.ts). */
+  memo: CompileMemo;
 }
 
 const FAMILIES: Family[] = [4, 6];
@@ -436,7 +441,14 @@ interface OverrideEntry {
 export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
   const src = input.iface;
   const egress = { 4: egressPart(input, 4, cache), 6: egressPart(input, 6, cache) };
-  const row = decisionRow(src, input.localPeers, egress, cache?.decisionRows.get(src.key), input.peersSince);
+  const row = decisionRow(
+    input.memo,
+    src,
+    input.localPeers,
+    egress,
+    cache?.decisionRows.get(src.key),
+    input.peersSince,
+  );
   cache?.decisionRows.set(src.key, row);
   // Which decisions override the egress rules: the same object as last time while every pair
   // differs from the egress rules as it did (then the VF's chains are the same).
@@ -462,6 +474,7 @@ export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
  * (the same object, so that the overrides derived from it are reused too).
  */
 function decisionRow(
+  memo: CompileMemo,
   src: ManagedInterface,
   peers: readonly ManagedInterface[],
   egress: Record<Family, EgressPart>,
@@ -471,10 +484,10 @@ function decisionRow(
   // The last row's peers, or those with some replaced: then only those pairs can have changed
   // while the source is the same.
   if (prev && (prev.peers === peers || since?.peers === prev.peers)) {
-    return samePeersRow(src, peers, egress, prev, prev.peers === peers ? [] : since!.changed);
+    return samePeersRow(memo, src, peers, egress, prev, prev.peers === peers ? [] : since!.changed);
   }
   if (prev && prev.peers.length === peers.length && peers.every((q, i) => q.key === prev.peers[i]!.key)) {
-    return samePeersRow(src, peers, egress, prev);
+    return samePeersRow(memo, src, peers, egress, prev);
   }
   const decisions: Record<Family, Contribution<PortSet>[][]> = { 4: [], 6: [] };
   let prevIndex: Map<string, number> | undefined;
@@ -492,7 +505,7 @@ function decisionRow(
       const old = j >= 0 ? prev!.decisions[family][j] : undefined;
       let list = old!;
       if (!same) {
-        const built = pairDecisions(src, q, family, egress[family]);
+        const built = pairDecisions(memo, src, q, family, egress[family]);
         if (!old || !sameDecisions(old, built)) list = built;
       }
       decisions[family].push(list);
@@ -534,6 +547,7 @@ export interface Overrides {
  * them decides differently.
  */
 function samePeersRow(
+  memo: CompileMemo,
   src: ManagedInterface,
   peers: readonly ManagedInterface[],
   egress: Record<Family, EgressPart>,
@@ -548,7 +562,9 @@ function samePeersRow(
   // where the rules changed, and a pair there is not skipped below (samePairInputs reads the
   // rules at the peer's addresses): the skipped pairs differ from the new part as from the old.
   const byRules =
-    (newPart[4] || newPart[6]) && !anyNamedPorts(src.egress.rules) && !anyNamedPorts(prev.src.egress.rules);
+    (newPart[4] || newPart[6]) &&
+    !anyNamedPorts(memo, src.egress.rules) &&
+    !anyNamedPorts(memo, prev.src.egress.rules);
   // With the same source, only replaced peers can decide differently.
   const few = sameSrc && replaced !== undefined;
   const count = few ? replaced.length : peers.length;
@@ -559,7 +575,7 @@ function samePeersRow(
     if ((sameSrc && q === r) || samePairInputs(src, q, prev.src, r)) continue;
     for (const family of FAMILIES) {
       const old = prev.decisions[family][i]!;
-      const built = pairDecisions(src, q, family, egress[family]);
+      const built = pairDecisions(memo, src, q, family, egress[family]);
       const same = sameDecisions(old, built);
       if (!same) {
         if (decisions[family] === prev.decisions[family]) decisions[family] = [...prev.decisions[family]];
@@ -1249,11 +1265,12 @@ const UNISOLATED_EGRESS: EgressPart = { valueAt: () => ALL_PORTS };
 function egressPart(input: VfDeviceInput, family: Family, cache: CompileCache | undefined): EgressPart {
   const src = input.iface;
   if (!src.egress.isolated) return UNISOLATED_EGRESS;
+  const memo = input.memo;
   const rules = src.egress.rules;
   // Named ports resolve on the pods of the network: then their list matters too (NodeCompiler
   // keeps it as the same array while no pod on the network changes).
-  const namedOf = () => (anyNamedPorts(rules) ? input.networkInterfaces : undefined);
-  if (!cache) return buildEgressPart(family, egressPieces(rules, family, namedOf()));
+  const namedOf = () => (anyNamedPorts(memo, rules) ? input.networkInterfaces : undefined);
+  if (!cache) return buildEgressPart(family, egressPieces(memo, rules, family, namedOf()));
   const last = `${src.key}/ipv${family}`;
   const prev = cache.lastEgress.get(last);
   // The same rule list (the usual case): the same part, while the network's pods are the same
@@ -1266,7 +1283,7 @@ function egressPart(input: VfDeviceInput, family: Family, cache: CompileCache | 
   if (
     prev &&
     prev.named === named &&
-    (sameInputs(prev.rules, rules) || (!named && decidesSameAt(prev.part, prev.rules, rules, family)))
+    (sameInputs(prev.rules, rules) || (!named && decidesSameAt(memo, prev.part, prev.rules, rules, family)))
   ) {
     cache.lastEgress.set(last, { rules, named, part: prev.part });
     return prev.part;
@@ -1284,8 +1301,8 @@ function egressPart(input: VfDeviceInput, family: Family, cache: CompileCache | 
       // built once more, which costs time, never a difference).
       // What the rules decide at the changed addresses: a gap where no rule covers one.
       const points = patchPoints(at, family, (v) =>
-        rulesCover(rules, family, v)
-          ? portsForPeer(rules as ResolvedRule[], family, v, undefined)
+        rulesCover(memo, rules, family, v)
+          ? portsForPeer(memo, rules as ResolvedRule[], family, v, undefined)
           : undefined,
       );
       const patch = points.map((p) => `${p.at}:${p.value ? portSetKey(p.value) : '-'}`).join(';');
@@ -1294,7 +1311,7 @@ function egressPart(input: VfDeviceInput, family: Family, cache: CompileCache | 
         content: `egress/ipv${family}/${contentDigest(`${prev!.part.content}+${patch}`)}`,
       };
     }
-    const pieces = egressPieces(rules, family, named);
+    const pieces = egressPieces(memo, rules, family, named);
     return { pieces, content: `egress/ipv${family}/${contentDigest(piecesKey(pieces))}` };
   });
   const part = cache.egressParts.get(sources.content, [], () =>
@@ -1347,6 +1364,7 @@ export interface LastEgress {
  * the new rules allow the same ports as the part. Rules without named ports only.
  */
 function decidesSameAt(
+  memo: CompileMemo,
   part: EgressPart,
   old: readonly ResolvedRule[],
   rules: readonly ResolvedRule[],
@@ -1357,12 +1375,12 @@ function decidesSameAt(
   for (const ip of at) {
     const a = parseAddress(ip);
     if (!a || a.family !== family) continue;
-    const now = portsForPeer(rules as ResolvedRule[], family, a.value, undefined);
+    const now = portsForPeer(memo, rules as ResolvedRule[], family, a.value, undefined);
     if (portSetKey(now) !== portSetKey(part.valueAt(a.value))) return false;
     // The same coverage too, so that the part's pieces stay exactly what partition gives for
     // `rules` (patchPieces starts from them).
     const inPart = findInterval(part.pieces ?? [], a.value, (p) => p.interval) >= 0;
-    if (inPart !== rulesCover(rules, family, a.value)) return false;
+    if (inPart !== rulesCover(memo, rules, family, a.value)) return false;
   }
   return true;
 }
@@ -1381,6 +1399,7 @@ function describeAllowed(ps: PortSet): string {
  * allow to an address (with named ports, those resolve on `q` itself, so the rules are read).
  */
 function pairDecisions(
+  memo: CompileMemo,
   src: ManagedInterface,
   q: ManagedInterface,
   family: Family,
@@ -1394,14 +1413,14 @@ function pairDecisions(
     ingress = portsForAnyPeer(q.ingress.rules, q);
   } else {
     ingress = ALL_PORTS;
-    for (const a of srcAddrs) ingress = portSetIntersect(ingress, ingressAt(q, family, a));
+    for (const a of srcAddrs) ingress = portSetIntersect(ingress, ingressAt(memo, q, family, a));
   }
-  const named = src.egress.isolated && anyNamedPorts(src.egress.rules);
+  const named = src.egress.isolated && anyNamedPorts(memo, src.egress.rules);
   return dstAddrs.map((v) => {
     const allowed = !src.egress.isolated
       ? ALL_PORTS
       : named
-        ? portsForPeer(src.egress.rules, family, v, q)
+        ? portsForPeer(memo, src.egress.rules, family, v, q)
         : egress.valueAt(v);
     return { intervals: [[v, v]], value: portSetIntersect(allowed, ingress) };
   });
@@ -1409,39 +1428,38 @@ function pairDecisions(
 
 /** The source's egress rules as disjoint address pieces with the ports each piece allows. */
 function egressPieces(
+  memo: CompileMemo,
   rules: readonly ResolvedRule[],
   family: Family,
   network: readonly ManagedInterface[] | undefined,
 ): Piece<PortSet>[] {
   const contributions: Contribution<PortSet>[] = [];
   for (const r of rules) {
-    const intervals = ruleIntervals(r, family);
+    const intervals = ruleIntervals(memo, r, family);
     if (intervals.length === 0) continue;
     contributions.push({ intervals, value: resolvePorts(r.ports, undefined) });
-    if (hasNamedPorts(r)) contributions.push(...namedPortContributions(r, family, network ?? []));
+    if (hasNamedPorts(r)) contributions.push(...namedPortContributions(memo, r, family, network ?? []));
   }
   return partition(contributions, (vs) => vs.reduce(portSetUnion, NO_PORTS), portSetKey);
 }
 
-// Per network array, then per rule and family. Rules are shared by every pod they apply to, and
-// NodeCompiler keeps the array while its pods are the same; a replaced array takes its entries
-// with it (keyed the other way round, a long-lived rule would keep old arrays alive).
-const namedCache = new WeakMap<
-  readonly ManagedInterface[],
-  WeakMap<ResolvedRule, Partial<Record<Family, Contribution<PortSet>[]>>>
->();
+// Kept in the memo per network array, then per rule and family. Rules are shared by every pod
+// they apply to, and NodeCompiler keeps the array while its pods are the same; a replaced array
+// takes its entries with it (keyed the other way round, a long-lived rule would keep old arrays
+// alive).
 
 /** Named ports resolve on the destination pod: one contribution per pod address the rule covers. */
 function namedPortContributions(
+  memo: CompileMemo,
   r: ResolvedRule,
   family: Family,
   network: readonly ManagedInterface[],
 ): Contribution<PortSet>[] {
-  let byRule = namedCache.get(network);
-  if (!byRule) namedCache.set(network, (byRule = new WeakMap()));
+  let byRule = memo.namedContributions.get(network);
+  if (!byRule) memo.namedContributions.set(network, (byRule = new WeakMap()));
   let cached = byRule.get(r);
   if (!cached) byRule.set(r, (cached = {}));
-  return (cached[family] ??= ownersIn(network, family, ruleIntervals(r, family)).map((x) => ({
+  return (cached[family] ??= ownersIn(network, family, ruleIntervals(memo, r, family)).map((x) => ({
     intervals: [[x.value, x.value] as Interval],
     value: resolvePorts(r.ports, x.iface.podInfo),
   })));
@@ -1456,9 +1474,14 @@ export interface IngressPart {
 }
 
 /** Source chain of one pod interface's ingress, in one family; shared between equal contents. */
-function ingressPart(q: ManagedInterface, family: Family, cache: CompileCache | undefined): IngressPart {
+function ingressPart(
+  q: ManagedInterface,
+  family: Family,
+  cache: CompileCache | undefined,
+  memo: CompileMemo,
+): IngressPart {
   const sources = (): RuleSources => {
-    const pieces = ingressPieces(q, family);
+    const pieces = ingressPieces(memo, q, family);
     return { pieces, content: `ingress/ipv${family}/${contentDigest(piecesKey(pieces))}` };
   };
   if (!cache) {
@@ -1471,7 +1494,7 @@ function ingressPart(q: ManagedInterface, family: Family, cache: CompileCache | 
   const last = `${q.key}/ipv${family}`;
   const previous = cache.lastIngress.get(last);
   const rules = q.ingress.rules;
-  const named = anyNamedPorts(rules) ? namedPortsKey(q.podInfo) : '';
+  const named = anyNamedPorts(memo, rules) ? namedPortsKey(q.podInfo) : '';
   // The same rule list (and named ports) as last time: the same part, without naming it again
   // (its cache entries are kept for pods that come to share them).
   if (previous && previous.rules === rules && previous.named === named) {
@@ -1567,7 +1590,7 @@ export function planUplink(input: UplinkDeviceInput, cache?: CompileCache): Upli
     const parts: Partial<Record<Family, IngressPart>> = {};
     for (const family of FAMILIES) {
       if (addressesOf(q, family).length === 0) continue;
-      parts[family] = ingressPart(q, family, cache);
+      parts[family] = ingressPart(q, family, cache, input.memo);
       deps.push(parts[family]);
     }
     sources.set(q, parts);

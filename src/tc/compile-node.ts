@@ -5,6 +5,9 @@
 // changed device the parts that did not change (egress parts, pair decisions, source chains,
 // blocks of address maps, override filters, sorted chains) are reused (see compile-cache.ts and
 // docs/tc-rule-pipeline.md §7). The result is identical either way; only the time differs.
+// What the compiler remembers about model objects is in a CompileMemo with an owner: a fresh
+// one per call of compileNode (so that a from-scratch compile shares nothing with any other),
+// the NodeCompiler's for its lifetime, or the caller's (compileNodeDevices).
 
 import type { NodeInfo } from '../cluster/snapshot.js';
 import type { ManagedInterface, PolicyModel } from '../policy/types.js';
@@ -19,6 +22,7 @@ import {
   type PeersSince,
 } from './compile-device.js';
 import type { CompileOptions } from './compile-options.js';
+import { CompileMemo } from './compile-memo.js';
 import type { DeviceKind, DevicePipeline, NodePipeline } from './ir.js';
 
 /** A network needs filtering on a node when some interface of it on that node is isolated. */
@@ -43,7 +47,8 @@ export type WantedDevice = (device: { kind: DeviceKind; device: string }) => boo
  * Only the devices of the node that `wanted` chooses, each exactly as compileNode builds it (the
  * same code path, skipping the others): for a reader that needs a few devices of a large node,
  * such as `explain --matrix`. Warnings and `unenforced` are the node's, but for an uplink's
- * address clashes, reported only when that uplink is compiled.
+ * address clashes, reported only when that uplink is compiled. `memo`: the caller's, to share
+ * what is remembered between calls (a fresh one by default).
  */
 export function compileNodeDevices(
   model: PolicyModel,
@@ -52,8 +57,9 @@ export function compileNodeDevices(
   opts: CompileOptions,
   wanted: WantedDevice,
   lookup?: DeviceLookup,
+  memo: CompileMemo = new CompileMemo(),
 ): NodePipeline {
-  return new NodeCompiler(opts).compile(model, nodeName, node, lookup, wanted);
+  return new NodeCompiler(opts, memo).compile(model, nodeName, node, lookup, wanted);
 }
 
 export class NodeCompiler {
@@ -67,7 +73,11 @@ export class NodeCompiler {
   /** Spread into every device: skip_sw under --offload=require, nothing by default. */
   private readonly skipSw: { skipSw?: true };
 
-  constructor(private readonly opts: CompileOptions) {
+  /** `memo`: kept for the compiler's lifetime (its own by default). */
+  constructor(
+    private readonly opts: CompileOptions,
+    private readonly memo: CompileMemo = new CompileMemo(),
+  ) {
     this.skipSw = opts.offload === 'require' ? { skipSw: true } : {};
   }
 
@@ -101,6 +111,7 @@ export class NodeCompiler {
         peersSince: local.since.get(vf.iface.key),
         networkInterfaces: stable.get(net) ?? [],
         sharing: local.sharing,
+        memo: this.memo,
       };
       const plan = active.has(net) ? planVf(input, this.cache) : undefined;
       const inputs = plan ? ['active', ...plan.deps] : ['idle', vf.iface.key];
@@ -119,7 +130,10 @@ export class NodeCompiler {
       if (wanted && !wanted({ kind: 'uplink', device: up.device })) continue;
       const behind = up.interfaces.filter((i) => active.has(i.network));
       warnings.push(...ipClashes(behind, up.device));
-      const plan = planUplink({ kind: 'uplink', device: up.device, interfaces: behind }, this.cache);
+      const plan = planUplink(
+        { kind: 'uplink', device: up.device, interfaces: behind, memo: this.memo },
+        this.cache,
+      );
       devices.push(
         this.devices.get(`uplink/${up.device}`, plan.deps, () => ({
           device: up.device,

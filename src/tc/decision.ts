@@ -5,6 +5,7 @@
 import type { AddressBlock, ManagedInterface, PortSet, ResolvedRule } from '../policy/types.js';
 import { ALL_PORTS, emptyPortSet, resolvePorts, portSetUnion, portSetIntersect } from '../policy/ports.js';
 import type { Family } from '../util/ip/index.js';
+import type { CompileMemo } from './compile-memo.js';
 import {
   findInterval,
   FULL_SPACE,
@@ -17,32 +18,30 @@ import {
 export const NO_PORTS: PortSet = emptyPortSet();
 
 // Resolved rules are shared by every interface they apply to and never change once built, so
-// their intervals are computed once (the compiler asks for them per source, destination and port).
-const intervalCache = new WeakMap<ResolvedRule, Partial<Record<Family, Interval[]>>>();
+// their intervals are computed once per memo (the compiler asks for them per source, destination
+// and port).
 
 /** The addresses a rule's peers cover, in one family (sorted, merged). */
-export function ruleIntervals(rule: ResolvedRule, family: Family): Interval[] {
-  let cached = intervalCache.get(rule);
+export function ruleIntervals(memo: CompileMemo, rule: ResolvedRule, family: Family): Interval[] {
+  let cached = memo.ruleIntervals.get(rule);
   if (!cached) {
     cached = {};
-    intervalCache.set(rule, cached);
+    memo.ruleIntervals.set(rule, cached);
   }
   const hit = cached[family];
   if (hit) return hit;
   let out: Interval[];
   if (rule.peers.kind === 'any') out = [FULL_SPACE[family]];
-  else out = normalizeIntervals(rule.peers.blocks.flatMap((b) => blockIntervals(b, family)));
+  else out = normalizeIntervals(rule.peers.blocks.flatMap((b) => blockIntervals(memo, b, family)));
   cached[family] = out;
   return out;
 }
 
 // Blocks are shared by every rule that lists them, and kept when a rule is rebuilt after a pod
-// change (src/policy/update-model.ts): parse each once.
-const blockCache = new WeakMap<AddressBlock, Partial<Record<Family, Interval[]>>>();
-
-export function blockIntervals(block: AddressBlock, family: Family): Interval[] {
-  let cached = blockCache.get(block);
-  if (!cached) blockCache.set(block, (cached = {}));
+// change (src/policy/update-model.ts): parse each once per memo.
+export function blockIntervals(memo: CompileMemo, block: AddressBlock, family: Family): Interval[] {
+  let cached = memo.blockIntervals.get(block);
+  if (!cached) memo.blockIntervals.set(block, (cached = {}));
   return (cached[family] ??= parseBlock(block, family));
 }
 
@@ -59,6 +58,7 @@ function parseBlock(block: AddressBlock, family: Family): Interval[] {
 
 /** Ports that `rules` allow for the peer address `addr`, with named ports resolved on `dst`. */
 export function portsForPeer(
+  memo: CompileMemo,
   rules: ResolvedRule[],
   family: Family,
   addr: bigint,
@@ -66,7 +66,7 @@ export function portsForPeer(
 ): PortSet {
   let acc: PortSet = NO_PORTS;
   for (const r of rules) {
-    if (findInterval(ruleIntervals(r, family), addr, (iv) => iv) >= 0) {
+    if (findInterval(ruleIntervals(memo, r, family), addr, (iv) => iv) >= 0) {
       acc = portSetUnion(acc, resolvePorts(r.ports, dst?.podInfo));
     }
   }
@@ -74,8 +74,13 @@ export function portsForPeer(
 }
 
 /** Whether some rule's peers cover the address `addr`. */
-export function rulesCover(rules: readonly ResolvedRule[], family: Family, addr: bigint): boolean {
-  return rules.some((r) => findInterval(ruleIntervals(r, family), addr, (iv) => iv) >= 0);
+export function rulesCover(
+  memo: CompileMemo,
+  rules: readonly ResolvedRule[],
+  family: Family,
+  addr: bigint,
+): boolean {
+  return rules.some((r) => findInterval(ruleIntervals(memo, r, family), addr, (iv) => iv) >= 0);
 }
 
 /** Whether a rule lists named ports (they resolve on each destination pod). */
@@ -84,12 +89,10 @@ export function hasNamedPorts(r: ResolvedRule): boolean {
 }
 
 // Rule lists are never changed once built, and a VF's list is asked about for every pair.
-const namedLists = new WeakMap<readonly ResolvedRule[], boolean>();
-
 /** Whether some rule of the list has named ports (remembered per list). */
-export function anyNamedPorts(rules: readonly ResolvedRule[]): boolean {
-  let named = namedLists.get(rules);
-  if (named === undefined) namedLists.set(rules, (named = rules.some(hasNamedPorts)));
+export function anyNamedPorts(memo: CompileMemo, rules: readonly ResolvedRule[]): boolean {
+  let named = memo.namedLists.get(rules);
+  if (named === undefined) memo.namedLists.set(rules, (named = rules.some(hasNamedPorts)));
   return named;
 }
 

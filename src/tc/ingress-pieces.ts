@@ -11,65 +11,65 @@ import { changedAddresses, namedPortsKey } from './compile-cache.js';
 import { patchPieces, patchPoints } from './patch-pieces.js';
 import { ruleChange } from '../policy/update-model.js';
 import type { Family } from '../util/ip/index.js';
+import type { CompileMemo } from './compile-memo.js';
 
-// Per rule list (a new list with every change of the pod's policies), then per named ports of the
-// pod when the rules have named ports ('' otherwise).
-const memo = new WeakMap<readonly ResolvedRule[], Map<string, Partial<Record<Family, Piece<PortSet>[]>>>>();
+// Kept in the memo per rule list (a new list with every change of the pod's policies), then per
+// named ports of the pod when the rules have named ports ('' otherwise).
 
 /** Sources `q`'s ingress rules allow in one family, sorted; sources allowed nothing are left out. */
-export function ingressPieces(q: ManagedInterface, family: Family): Piece<PortSet>[] {
+export function ingressPieces(memo: CompileMemo, q: ManagedInterface, family: Family): Piece<PortSet>[] {
   const rules = q.ingress.rules;
-  const named = anyNamedPorts(rules) ? namedPortsKey(q.podInfo) : '';
-  let byNamed = memo.get(rules);
-  if (!byNamed) memo.set(rules, (byNamed = new Map()));
+  const named = anyNamedPorts(memo, rules) ? namedPortsKey(q.podInfo) : '';
+  let byNamed = memo.ingressPieces.get(rules);
+  if (!byNamed) memo.ingressPieces.set(rules, (byNamed = new Map()));
   let byFamily = byNamed.get(named);
   if (!byFamily) byNamed.set(named, (byFamily = {}));
-  return (byFamily[family] ??= named ? build(q, family) : patchedOrBuilt(q, family));
+  return (byFamily[family] ??= named ? build(memo, q, family) : patchedOrBuilt(memo, q, family));
 }
 
 /** The ports `q`'s ingress rules allow from the source address `addr`. */
-export function ingressAt(q: ManagedInterface, family: Family, addr: bigint): PortSet {
-  const pieces = ingressPieces(q, family);
+export function ingressAt(memo: CompileMemo, q: ManagedInterface, family: Family, addr: bigint): PortSet {
+  const pieces = ingressPieces(memo, q, family);
   const i = findInterval(pieces, addr, (p) => p.interval);
   return i >= 0 ? pieces[i]!.value : NO_PORTS;
 }
 
-// The last rule list each rule was seen in (lists without named ports, whose pieces depend on
-// the rules alone): the list an update made from it finds it through any of its rules.
-const lastList = new WeakMap<ResolvedRule, readonly ResolvedRule[]>();
+// The memo's lastIngressList: the last rule list each rule was seen in (lists without named
+// ports, whose pieces depend on the rules alone): the list an update made from it finds it
+// through any of its rules.
 
 /**
  * Rules an update replaced at a few addresses (update-model's ruleChange) take the pieces of
  * their last list with those addresses decided again (see patchPieces); other rules are
  * partitioned. The same pieces either way.
  */
-function patchedOrBuilt(q: ManagedInterface, family: Family): Piece<PortSet>[] {
+function patchedOrBuilt(memo: CompileMemo, q: ManagedInterface, family: Family): Piece<PortSet>[] {
   const rules = q.ingress.rules;
   let pieces: Piece<PortSet>[] | undefined;
   const first = rules[0];
-  const before = first && (lastList.get(first) ?? lastListOfPrevious(first));
-  const last = before && before !== rules ? memo.get(before)?.get('')?.[family] : undefined;
+  const before = first && (memo.lastIngressList.get(first) ?? lastListOfPrevious(memo, first));
+  const last = before && before !== rules ? memo.ingressPieces.get(before)?.get('')?.[family] : undefined;
   const at = last && changedAddresses(rules, before!);
   if (at) {
     // A source allowed nothing is left out of the pieces: a gap, as where no rule covers it.
     const points = patchPoints(at, family, (v) => {
-      const value = portsForPeer(rules as ResolvedRule[], family, v, undefined);
+      const value = portsForPeer(memo, rules as ResolvedRule[], family, v, undefined);
       return portSetIsEmpty(value) ? undefined : value;
     });
     pieces = patchPieces(last!, points);
   }
-  for (const r of rules) lastList.set(r, rules);
-  return pieces ?? build(q, family);
+  for (const r of rules) memo.lastIngressList.set(r, rules);
+  return pieces ?? build(memo, q, family);
 }
 
-function lastListOfPrevious(r: ResolvedRule): readonly ResolvedRule[] | undefined {
+function lastListOfPrevious(memo: CompileMemo, r: ResolvedRule): readonly ResolvedRule[] | undefined {
   const change = ruleChange(r);
-  return change && lastList.get(change.previous);
+  return change && memo.lastIngressList.get(change.previous);
 }
 
-function build(q: ManagedInterface, family: Family): Piece<PortSet>[] {
+function build(memo: CompileMemo, q: ManagedInterface, family: Family): Piece<PortSet>[] {
   const contributions: Contribution<PortSet>[] = q.ingress.rules.map((r) => ({
-    intervals: ruleIntervals(r, family),
+    intervals: ruleIntervals(memo, r, family),
     value: resolvePorts(r.ports, q.podInfo),
   }));
   return partition(contributions, (vs) => vs.reduce(portSetUnion, NO_PORTS), portSetKey).filter(

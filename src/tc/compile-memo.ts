@@ -1,0 +1,40 @@
+// What the compiler remembers about model objects while it compiles: the address intervals of
+// rules and blocks, the source pieces of ingress rule lists, the named-port contributions of
+// egress rules. Every entry is a pure function of its key (model objects never change once
+// built), so a memo changes only the time a compile takes, never its output.
+//
+// A memo has an owner, which decides how long it lives: `compileNode`/`compileNodeDevices`
+// create a fresh one per call (a from-scratch compile shares nothing with another), a
+// `NodeCompiler` keeps one for its lifetime (the agent's incremental compiles), and
+// `explain --matrix` keeps one that it drops to bound its memory. The maps are weak so that a
+// long-lived owner does not keep the rules of replaced models alive.
+
+import type { AddressBlock, ManagedInterface, PortSet, ResolvedRule } from '../policy/types.js';
+import type { Contribution, Family, Interval, Piece } from '../util/ip/index.js';
+
+export class CompileMemo {
+  /** The addresses a rule's peers cover, per family (see decision.ts ruleIntervals). */
+  readonly ruleIntervals = new WeakMap<ResolvedRule, Partial<Record<Family, Interval[]>>>();
+  /** A block's addresses without its exceptions, per family: blocks are shared between rules. */
+  readonly blockIntervals = new WeakMap<AddressBlock, Partial<Record<Family, Interval[]>>>();
+  /** Whether some rule of the list has named ports. */
+  readonly namedLists = new WeakMap<readonly ResolvedRule[], boolean>();
+  /**
+   * Sources an ingress rule list allows, per named ports of the pod ('' when the rules have
+   * none), per family (see ingress-pieces.ts).
+   */
+  readonly ingressPieces = new WeakMap<
+    readonly ResolvedRule[],
+    Map<string, Partial<Record<Family, Piece<PortSet>[]>>>
+  >();
+  /** The last ingress rule list (without named ports) each rule was seen in, for patching. */
+  readonly lastIngressList = new WeakMap<ResolvedRule, readonly ResolvedRule[]>();
+  /**
+   * Named-port contributions of an egress rule: per network array, then per rule and family
+   * (keyed this way round so that a replaced array takes its entries with it).
+   */
+  readonly namedContributions = new WeakMap<
+    readonly ManagedInterface[],
+    WeakMap<ResolvedRule, Partial<Record<Family, Contribution<PortSet>[]>>>
+  >();
+}
