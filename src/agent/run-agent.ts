@@ -18,6 +18,7 @@ import { SourceNotReady, type StateSource } from '../cluster/state-source.js';
 import { importKubeSource } from '../cluster/kube/load-kube-source.js';
 import { cpuMs } from '../cluster/kube/cpu-time.js';
 import { IdleGc } from './idle-gc.js';
+import { ReportOnce } from './report-once.js';
 import { Backoff } from '../cluster/kube/backoff.js';
 import { withObjectSources } from '../cluster/build-snapshot.js';
 import { annotationSource, sysfsSource } from '../node/device-source.js';
@@ -84,6 +85,7 @@ export async function reconcileOnce(
   reconciler: Reconciler,
   builder: NodePipelineBuilder,
   o: AgentOptions,
+  /** The problems reported and still current (report-once.ts), kept from pass to pass. */
   seenProblems: Set<string>,
   hooks: ReconcileHooks = {},
 ): Promise<ReconcileResult> {
@@ -110,28 +112,27 @@ export async function reconcileOnce(
   });
   await yieldToEvents();
   if (stopped()) return abandoned;
+  // The model's problems are complete on every path (a full build's; an incremental update keeps
+  // the previous ones and falls back to a full build when a changed pod had or has problems: it
+  // equals a full build, test/unit/policy/update-model.test.ts), and so are the node's warnings
+  // and unenforced interfaces (recomputed on every compile).
+  const once = new ReportOnce(seenProblems);
   for (const p of withObjectSources(snapshot, model.problems)) {
     const text = formatProblem(p);
-    if (seenProblems.has(text)) continue;
-    seenProblems.add(text);
+    if (!once.first(text)) continue;
     log.warn(text, { object: p.object });
     source.report?.(p);
   }
-  for (const w of pipeline.warnings) {
-    if (!seenProblems.has(w)) {
-      seenProblems.add(w);
-      log.warn(w);
-    }
-  }
+  for (const w of pipeline.warnings) if (once.first(w)) log.warn(w);
   // Unenforced interfaces: error level, an Event on the pod, once per problem.
   const unenforced = pipeline.unenforced ?? [];
   for (const p of unenforcedProblems(unenforced)) {
     const text = formatProblem(p);
-    if (seenProblems.has(text)) continue;
-    seenProblems.add(text);
+    if (!once.first(text)) continue;
     log.error(text, { object: p.object });
     source.report?.(p);
   }
+  once.complete();
   hooks.metrics?.setUnenforced(unenforced);
   hooks.metrics?.setPipeline(pipeline);
   const full = hooks.full ?? true;
