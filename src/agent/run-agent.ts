@@ -15,7 +15,6 @@ import { AgentMetrics } from './agent-metrics.js';
 import { parseBindAddress, startHealthServer } from './health-server.js';
 import { manifestsSource } from '../cluster/manifests-source.js';
 import { SourceNotReady, type StateSource } from '../cluster/state-source.js';
-import { importKubeSource } from '../cluster/kube/load-kube-source.js';
 import { cpuMs } from '../cluster/kube/cpu-time.js';
 import { IdleGc } from './idle-gc.js';
 import { ReportOnce } from './report-once.js';
@@ -204,11 +203,11 @@ const STUCK_MS = 5 * 60_000;
 
 export async function runAgent(o: AgentOptions): Promise<number> {
   const metrics = new AgentMetrics();
-  // The Kubernetes client is a large module graph: load it only when the API server is the source,
-  // without its generated API (load-kube-source.ts).
+  // The Kubernetes client is a large module graph: load it only when the API server is the source
+  // (its generated API is left out at build time: hack/copy-kube-config.js).
   const source: StateSource = o.manifests
     ? manifestsSource(o.manifests)
-    : (await importKubeSource()).startKubeSource(
+    : (await import('../cluster/kube-source.js')).startKubeSource(
         { nodeName: o.nodeName, kubeconfig: o.kubeconfig, master: o.master, timing: o.kubeTiming },
         { relist: (k) => metrics.relist(k), watchRestart: (k, why) => metrics.watchRestart(k, why) },
       );
