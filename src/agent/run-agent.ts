@@ -343,7 +343,8 @@ export async function runAgent(o: AgentOptions): Promise<number> {
     const delay = await current;
     running = undefined;
     if (stopped) return;
-    idleGc.passEnded();
+    // Not while the source syncs (its passes end at once): a full collection would slow the LISTs.
+    if (reconciledOnce) idleGc.passEnded();
     schedule(again ? 0 : delay);
     again = false;
   };
