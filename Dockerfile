@@ -20,7 +20,9 @@ COPY src ./src
 ARG VERSION
 RUN test -n "$VERSION" && test "$VERSION" = "$(node -p 'require("./package.json").version')" \
  || { echo "VERSION build-arg must equal package.json's version" >&2; exit 1; }
+COPY hack/copy-kube-config.js ./hack/
 RUN node_modules/.bin/tsc -p tsconfig.json \
+ && node hack/copy-kube-config.js \
  && chmod +x build/src/cli/main.js \
  && npm prune --omit=dev --no-audit --no-fund
 

@@ -23,6 +23,7 @@ deps: $(NODE_MODULES)
 build: $(NODE_MODULES)
 	rm -rf build
 	node_modules/.bin/tsc -p tsconfig.json
+	node hack/copy-kube-config.js
 	chmod +x build/src/cli/main.js
 
 lint: $(NODE_MODULES)

@@ -211,6 +211,11 @@ try {
   );
   console.log(`  steady: ${await memoryBreakdown(metricsPort)}`);
   if (a.heapSnapshot) console.log(`  heap snapshot: ${await heapSnapshot(pid, a.heapSnapshot)}`);
+  // Settled: the idle collection (2 s after the pass) and V8's memory reducer (~8 s after a full
+  // collection, when the allocation rate is low) have run; the 3 s figure above races with both.
+  await sleep(Math.max(0, firstReconcile + 20_000 - (Date.now() - t0)));
+  console.log(`RSS settled: ${rssMiB(pid).toFixed(0)} MiB 20 s after the first reconcile`);
+  console.log(`  settled: ${await memoryBreakdown(metricsPort)}`);
 
   // Label changes on pods of the benchmarked node, one every 100 ms.
   peak = 0;
@@ -243,6 +248,13 @@ try {
     `change to first tc write: median ${fmtMs(median(latencies))}, p90 ${fmtMs(latencies[Math.floor(latencies.length * 0.9)] ?? NaN)}, max ${fmtMs(latencies.at(-1) ?? NaN)} (${latencies.length}/${a.changes} changes wrote)`,
   );
   console.log(`  after the changes: ${await memoryBreakdown(metricsPort)}`);
+  // The passes and the idle collections, in ms since the agent started (whether the steady and
+  // "after" figures above were read before or after an idle collection).
+  const passes = agent.lines().filter((x) => /^(reconciled node|idle: collected)/.test(x.msg));
+  const since = (x: Record<string, unknown>) => new Date(String(x.time)).getTime() - t0;
+  console.log(
+    `  passes and idle collections: ${passes.map((x) => `${since(x)} ${x.msg.startsWith('idle') ? `gc (${/heap used (.*) MiB/.exec(x.msg)?.[1] ?? ''})` : 'pass'}`).join('; ')}`,
+  );
   const t = Date.now();
   agent.kill('SIGTERM');
   const { code } = await agent.exited;

@@ -4,6 +4,10 @@
 // as nothing changes: tens of MiB of RSS (bench/README.md, "The agent in cluster mode").
 // Needs `--expose-gc` (the DaemonSet's NODE_OPTIONS); without it this does nothing.
 
+import { log } from '../util/log.js';
+
+const MiB = 1024 * 1024;
+
 export class IdleGc {
   private timer: NodeJS.Timeout | undefined;
   private lastAt = Number.NEGATIVE_INFINITY;
@@ -29,7 +33,15 @@ export class IdleGc {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.lastAt = Date.now();
+      const before = process.memoryUsage().heapUsed;
+      const t0 = performance.now();
       gc();
+      const ms = performance.now() - t0;
+      const after = process.memoryUsage().heapUsed;
+      log.info(
+        `idle: collected garbage, heap used ${(before / MiB).toFixed(1)} -> ${(after / MiB).toFixed(1)} MiB in ${ms.toFixed(0)} ms`,
+        2,
+      );
     }, wait);
     // Never what keeps the process alive.
     this.timer.unref();

@@ -15,9 +15,9 @@ import { AgentMetrics } from './agent-metrics.js';
 import { parseBindAddress, startHealthServer } from './health-server.js';
 import { manifestsSource } from '../cluster/manifests-source.js';
 import { SourceNotReady, type StateSource } from '../cluster/state-source.js';
-import { importKubeSource } from '../cluster/kube/load-kube-source.js';
 import { cpuMs } from '../cluster/kube/cpu-time.js';
 import { IdleGc } from './idle-gc.js';
+import { ReportOnce } from './report-once.js';
 import { Backoff } from '../cluster/kube/backoff.js';
 import { withObjectSources } from '../cluster/build-snapshot.js';
 import { annotationSource, sysfsSource } from '../node/device-source.js';
@@ -84,6 +84,7 @@ export async function reconcileOnce(
   reconciler: Reconciler,
   builder: NodePipelineBuilder,
   o: AgentOptions,
+  /** The problems reported and still current (report-once.ts), kept from pass to pass. */
   seenProblems: Set<string>,
   hooks: ReconcileHooks = {},
 ): Promise<ReconcileResult> {
@@ -110,28 +111,27 @@ export async function reconcileOnce(
   });
   await yieldToEvents();
   if (stopped()) return abandoned;
+  // The model's problems are complete on every path (a full build's; an incremental update keeps
+  // the previous ones and falls back to a full build when a changed pod had or has problems: it
+  // equals a full build, test/unit/policy/update-model.test.ts), and so are the node's warnings
+  // and unenforced interfaces (recomputed on every compile).
+  const once = new ReportOnce(seenProblems);
   for (const p of withObjectSources(snapshot, model.problems)) {
     const text = formatProblem(p);
-    if (seenProblems.has(text)) continue;
-    seenProblems.add(text);
+    if (!once.first(text)) continue;
     log.warn(text, { object: p.object });
     source.report?.(p);
   }
-  for (const w of pipeline.warnings) {
-    if (!seenProblems.has(w)) {
-      seenProblems.add(w);
-      log.warn(w);
-    }
-  }
+  for (const w of pipeline.warnings) if (once.first(w)) log.warn(w);
   // Unenforced interfaces: error level, an Event on the pod, once per problem.
   const unenforced = pipeline.unenforced ?? [];
   for (const p of unenforcedProblems(unenforced)) {
     const text = formatProblem(p);
-    if (seenProblems.has(text)) continue;
-    seenProblems.add(text);
+    if (!once.first(text)) continue;
     log.error(text, { object: p.object });
     source.report?.(p);
   }
+  once.complete();
   hooks.metrics?.setUnenforced(unenforced);
   hooks.metrics?.setPipeline(pipeline);
   const full = hooks.full ?? true;
@@ -203,11 +203,11 @@ const STUCK_MS = 5 * 60_000;
 
 export async function runAgent(o: AgentOptions): Promise<number> {
   const metrics = new AgentMetrics();
-  // The Kubernetes client is a large module graph: load it only when the API server is the source,
-  // without its generated API (load-kube-source.ts).
+  // The Kubernetes client is a large module graph: load it only when the API server is the source
+  // (its generated API is left out at build time: hack/copy-kube-config.js).
   const source: StateSource = o.manifests
     ? manifestsSource(o.manifests)
-    : (await importKubeSource()).startKubeSource(
+    : (await import('../cluster/kube-source.js')).startKubeSource(
         { nodeName: o.nodeName, kubeconfig: o.kubeconfig, master: o.master, timing: o.kubeTiming },
         { relist: (k) => metrics.relist(k), watchRestart: (k, why) => metrics.watchRestart(k, why) },
       );
@@ -343,7 +343,8 @@ export async function runAgent(o: AgentOptions): Promise<number> {
     const delay = await current;
     running = undefined;
     if (stopped) return;
-    idleGc.passEnded();
+    // Not while the source syncs (its passes end at once): a full collection would slow the LISTs.
+    if (reconciledOnce) idleGc.passEnded();
     schedule(again ? 0 : delay);
     again = false;
   };

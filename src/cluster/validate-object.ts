@@ -81,11 +81,17 @@ export function validateObject(obj: unknown, source?: string): Problem[] {
       );
       return problems;
     }
-    if (!validator.structural(obj)) {
-      for (const f of schemaFindings(validator.structural.errors)) add('error', f.path, f.message, effect);
+    // Most objects pass the closed schema, and then the structural one too (crd-schema.ts).
+    const closedOk = validator.closed(obj);
+    const closedErrors = validator.closed.errors;
+    if (!closedOk || !validator.closedImpliesValid) {
+      const structural = validator.structural();
+      if (!structural(obj)) {
+        for (const f of schemaFindings(structural.errors)) add('error', f.path, f.message, effect);
+      }
     }
-    if (!validator.closed(obj)) {
-      for (const f of schemaFindings(validator.closed.errors)) {
+    if (!closedOk) {
+      for (const f of schemaFindings(closedErrors)) {
         if (f.unknownField) add('warning', f.path, f.message, EFFECT.fieldPruned);
       }
     }

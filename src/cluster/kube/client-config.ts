@@ -6,7 +6,8 @@
 // (tokens, token files, client certificates, exec plugins, auth providers, proxies) and the
 // service account, and the watches run through its Watch class (watch-stream.ts).
 
-import * as k8s from '@kubernetes/client-node/dist/config.js';
+// The library's KubeConfig from the build's copy of its config.js, without the generated API.
+import * as k8s from './library-config.js';
 import type * as https from 'node:https';
 import { ClientConfigError } from './config-error.js';
 import { errorText } from '../../util/log.js';

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findCrdDir } from '../../../src/cluster/crd-dir.js';
@@ -23,6 +24,42 @@ describe('CRD schema loading', () => {
       'k8s.cni.cncf.io/v1beta1 MultiNetworkPolicy',
       'k8s.cni.cncf.io/v1beta2 MultiNetworkPolicy',
     ]);
+  });
+
+  it('compiles the structural validator on first use; closed acceptance implies validity unless the schema negates', () => {
+    const v = loadCrdValidators().byVersionKind.get('k8s.cni.cncf.io/v1beta1 MultiNetworkPolicy')!;
+    expect(v.closedImpliesValid).to.equal(true);
+    expect(v.structural()).to.equal(v.structural());
+    const dir = mkdtempSync(join(tmpdir(), 'mnp-crds-'));
+    try {
+      const crd = (schema: string) => `apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+spec:
+  group: example.com
+  names: { kind: Thing }
+  versions:
+    - name: v1
+      served: true
+      schema:
+        openAPIV3Schema: ${schema}
+`;
+      writeFileSync(join(dir, 'a.yaml'), crd('{ type: object, properties: { spec: { type: object } } }'));
+      writeFileSync(
+        join(dir, 'b.yaml'),
+        crd(
+          '{ type: object, properties: { spec: { not: { type: object, properties: { a: {} } } } } }',
+        ).replace('Thing', 'Other'),
+      );
+      const loaded = loadCrdValidators(dir);
+      expect(loaded.byVersionKind.get('example.com/v1 Thing')!.closedImpliesValid).to.equal(true);
+      // Closing the object under `not` would make {"b": 1} pass `not` in the closed schema only.
+      const other = loaded.byVersionKind.get('example.com/v1 Other')!;
+      expect(other.closedImpliesValid).to.equal(false);
+      expect(other.closed({ spec: { b: 1 } })).to.equal(true);
+      expect(other.structural()({ spec: { b: 1 } })).to.equal(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('converts Kubernetes extensions to plain JSON Schema', () => {
