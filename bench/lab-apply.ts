@@ -174,16 +174,15 @@ class TimedRunner implements TcRunner {
 function wall(spans: readonly { start: number; end: number }[]): number {
   const sorted = [...spans].sort((a, b) => a.start - b.start);
   let total = 0;
-  let from = -Infinity;
-  let to = -Infinity;
+  let open: { from: number; to: number } | undefined;
   for (const s of sorted) {
-    if (s.start > to) {
-      total += Math.max(0, to - from);
-      from = s.start;
-      to = s.end;
-    } else to = Math.max(to, s.end);
+    if (open && s.start <= open.to) open.to = Math.max(open.to, s.end);
+    else {
+      if (open) total += open.to - open.from;
+      open = { from: s.start, to: s.end };
+    }
   }
-  return total + Math.max(0, to - from);
+  return total + (open ? open.to - open.from : 0);
 }
 
 /** `tc -batch -` of these lines, as one process (what the apply layer is compared with). */
