@@ -31,8 +31,18 @@ interface Build {
     next: unknown,
     changed: string[],
     opts: unknown,
-  ): { model: unknown; incremental: boolean };
-  NodeCompiler: new (opts: unknown) => { compile(model: unknown, node: string, info: unknown): unknown };
+  ): { model: unknown; incremental: boolean; delta?: unknown };
+  /** `delta`: the update's ModelDelta (builds before it had none, and ignore the argument). */
+  NodeCompiler: new (opts: unknown) => {
+    compile(
+      model: unknown,
+      node: string,
+      info: unknown,
+      lookup?: unknown,
+      wanted?: unknown,
+      delta?: unknown,
+    ): unknown;
+  };
   DEFAULT_COMPILE_OPTIONS: unknown;
 }
 
@@ -54,7 +64,7 @@ interface Run {
   b: Build;
   snapshot: unknown;
   model: unknown;
-  compiler: { compile(model: unknown, node: string, info: unknown): unknown };
+  compiler: InstanceType<Build['NodeCompiler']>;
   last: unknown;
   update: number[];
   compile: number[];
@@ -95,9 +105,16 @@ export async function compareBuilds(other: string, changes: number): Promise<voi
       const upd =
         delta.kind === 'pods'
           ? r.b.updatePolicyModel(r.model, r.snapshot, next, delta.changed ?? [], opts)
-          : { model: r.b.buildPolicyModel(next, opts), incremental: false };
+          : { model: r.b.buildPolicyModel(next, opts), incremental: false, delta: undefined };
       const t1 = performance.now();
-      r.last = r.compiler.compile(upd.model, synth.node, next.nodes.get(synth.node));
+      r.last = r.compiler.compile(
+        upd.model,
+        synth.node,
+        next.nodes.get(synth.node),
+        undefined,
+        undefined,
+        upd.delta,
+      );
       const t2 = performance.now();
       if (!upd.incremental) r.fellBack = true;
       if (i >= warmup) {

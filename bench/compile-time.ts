@@ -30,6 +30,7 @@ import { buildPolicyModel } from '../src/policy/build-model.js';
 import { compileNode, NodeCompiler } from '../src/tc/compile-node.js';
 import { diffSnapshots } from '../src/cluster/snapshot-diff.js';
 import { updatePolicyModel } from '../src/policy/update-model.js';
+import { EMPTY_DELTA } from '../src/policy/types.js';
 import { DEFAULT_COMPILE_OPTIONS } from '../src/tc/compile-options.js';
 import type { NodePipeline } from '../src/tc/ir.js';
 import { filterCount } from '../src/tc/ir.js';
@@ -118,9 +119,21 @@ function incremental(
     const upd =
       delta.kind === 'pods'
         ? updatePolicyModel(current, snapshot, next, delta.changed, modelOpts)
-        : { model: buildPolicyModel(next, modelOpts), incremental: false as const, reason: delta.what };
+        : {
+            model: buildPolicyModel(next, modelOpts),
+            delta: EMPTY_DELTA,
+            incremental: false as const,
+            reason: delta.what,
+          };
     const t3 = performance.now();
-    const out = compiler.compile(upd.model, synth.node, next.nodes.get(synth.node));
+    const out = compiler.compile(
+      upd.model,
+      synth.node,
+      next.nodes.get(synth.node),
+      undefined,
+      undefined,
+      upd.delta,
+    );
     const t4 = performance.now();
     if (!upd.incremental) fallback = upd.reason;
     if (i === 0) {

@@ -6,7 +6,7 @@
 import type { ClusterSnapshot } from '../cluster/snapshot.js';
 import { diffSnapshots } from '../cluster/snapshot-diff.js';
 import { buildPolicyModel } from '../policy/build-model.js';
-import type { PolicyModel } from '../policy/types.js';
+import type { ModelDelta, PolicyModel, ResolvedRule, RuleChange } from '../policy/types.js';
 import { updatePolicyModel } from '../policy/update-model.js';
 import { NodeCompiler } from '../tc/compile-node.js';
 import type { CompileOptions } from '../tc/compile-options.js';
@@ -23,6 +23,12 @@ export interface NodeBuild {
 export class NodePipelineBuilder {
   private last?: { snapshot: ClusterSnapshot; model: PolicyModel };
   private readonly compiler: NodeCompiler;
+  /**
+   * The rules replaced by the model updates since the last compile, merged (the agent may build a
+   * model and stop before compiling it): the next compile takes them all, as if each had been
+   * compiled, and the merged delta is dropped once compiled.
+   */
+  private pending = new Map<ResolvedRule, RuleChange>();
 
   constructor(
     private readonly nodeName: string,
@@ -57,6 +63,7 @@ export class NodePipelineBuilder {
     } else {
       const upd = updatePolicyModel(this.last.model, this.last.snapshot, snapshot, diff.changed, opts);
       model = upd.model;
+      this.addPending(upd.delta);
       how = upd.incremental
         ? `incremental (${diff.changed.length} pod(s) changed)`
         : `full build (${upd.reason})`;
@@ -72,9 +79,19 @@ export class NodePipelineBuilder {
   compileNode(model: PolicyModel, snapshot: ClusterSnapshot): NodePipeline {
     const node = snapshot.nodes.get(this.nodeName);
     const placed = this.devices?.place(model, this.nodeName, node);
-    const compiled = this.compiler.compile(model, this.nodeName, node, placed?.lookup);
+    const delta: ModelDelta = { replaced: this.pending };
+    const compiled = this.compiler.compile(model, this.nodeName, node, placed?.lookup, undefined, delta);
+    this.pending = new Map();
     return placed?.warnings.length
       ? { ...compiled, warnings: [...placed.warnings, ...compiled.warnings] }
       : compiled;
+  }
+
+  /** Merge an update's delta into the pending one (a rule replaced again keeps only its last step). */
+  private addPending(delta: ModelDelta): void {
+    for (const [fresh, change] of delta.replaced) {
+      this.pending.delete(change.previous);
+      this.pending.set(fresh, change);
+    }
   }
 }

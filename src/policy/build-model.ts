@@ -4,6 +4,7 @@
 
 import type { Problem } from '../cluster/problem.js';
 import type { ClusterSnapshot, PodInfo } from '../cluster/snapshot.js';
+import { NAMESPACE_NAME_LABEL } from '../cluster/build-snapshot.js';
 import {
   canonicalIp,
   type Cidr,
@@ -18,6 +19,7 @@ import { normalizePolicy } from './normalize-policy.js';
 import { selectorMatches } from './selector.js';
 import type {
   AddressBlock,
+  Direction,
   DirectionPolicy,
   ManagedInterface,
   NormalizedPolicy,
@@ -33,12 +35,15 @@ export interface BuildModelOptions {
   networkPlugins: string[];
 }
 
-type Direction = 'ingress' | 'egress';
-
 type SelectorPeer = Extract<Peer, { kind: 'selector' }>;
 
-/** Label every namespace carries in a real cluster; added here so manifests need not spell it out. */
-const NAMESPACE_NAME_LABEL = 'kubernetes.io/metadata.name';
+/**
+ * The key of one resolved rule of a model: a policy rule on one network. A rule resolves the same
+ * way for every interface of the network; the full build and the update both find it by this key.
+ */
+export function ruleKey(network: string, r: { origin: ResolvedRule['origin'] }): string {
+  return `${network}\n${r.origin.policy}\n${r.origin.direction}\n${r.origin.index}`;
+}
 
 const STATUS_PATH = 'metadata.annotations["k8s.v1.cni.cncf.io/network-status"]';
 
@@ -410,8 +415,8 @@ export function buildPolicyModel(snapshot: ClusterSnapshot, opts: BuildModelOpti
   // A rule resolves the same way for every interface of one network: resolve once.
   const resolved = new Map<string, ResolvedRule>();
   const resolveRule = (rule: NormalizedRule, policy: NormalizedPolicy, network: string): ResolvedRule => {
-    const cacheKey = `${network}\n${rule.origin.policy}\n${rule.origin.direction}\n${rule.origin.index}`;
-    const cached = resolved.get(cacheKey);
+    const key = ruleKey(network, rule);
+    const cached = resolved.get(key);
     if (cached) return cached;
     let peers: ResolvedRule['peers'];
     if (rule.peers.kind === 'all') {
@@ -425,7 +430,7 @@ export function buildPolicyModel(snapshot: ClusterSnapshot, opts: BuildModelOpti
       peers = { kind: 'blocks', blocks: table.sorted(ranks) };
     }
     const result: ResolvedRule = { origin: rule.origin, peers, ports: rule.ports };
-    resolved.set(cacheKey, result);
+    resolved.set(key, result);
     return result;
   };
 

@@ -9,14 +9,12 @@ import { normalizePorts } from './normalize-ports.js';
 import { parsePolicyFor } from './policy-for.js';
 import { isRecord, type ProblemScope, scopedProblem, show } from './problem-scope.js';
 import { compileSelector, matchAllSelector } from './selector.js';
-import type { NormalizedPolicy, NormalizedRule, Selector } from './types.js';
+import type { Direction, NormalizedPolicy, NormalizedRule, Selector } from './types.js';
 
 export interface NormalizeResult {
   policy: NormalizedPolicy;
   problems: Problem[];
 }
-
-type Direction = 'ingress' | 'egress';
 
 function nonEmptyString(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;

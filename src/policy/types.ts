@@ -42,10 +42,13 @@ export type Peer =
 /** `from`/`to` of a rule: absent/empty means every peer; a list may end up empty (allows nothing). */
 export type PeersSpec = { kind: 'all' } | { kind: 'list'; peers: Peer[] };
 
+/** The direction of a rule or a policy, seen from the pod the policy selects. */
+export type Direction = 'ingress' | 'egress';
+
 export interface RuleOrigin {
   /** "namespace/name" of the policy */
   policy: string;
-  direction: 'ingress' | 'egress';
+  direction: Direction;
   /** index in spec.ingress / spec.egress */
   index: number;
 }
@@ -131,6 +134,27 @@ export interface PolicyModel {
   policies: NormalizedPolicy[];
   problems: import('../cluster/problem.js').Problem[];
 }
+
+/**
+ * How a rule that a model update replaced differs from the rule it replaced: the same peers and
+ * ports except at these addresses (the changed pods'). A superset of the real difference, never less.
+ */
+export interface RuleChange {
+  previous: ResolvedRule;
+  addresses: ReadonlySet<string>;
+}
+
+/**
+ * What a model update changed in the rules, beside the model itself: each rule it replaced, by its
+ * replacement. The node compiler reads it to keep what it decided at other addresses. A full build
+ * has an empty delta (every rule object is new, nothing to compare with).
+ */
+export interface ModelDelta {
+  replaced: ReadonlyMap<ResolvedRule, RuleChange>;
+}
+
+/** The delta of a full build, or of no change. */
+export const EMPTY_DELTA: ModelDelta = { replaced: new Map() };
 
 export type L4Protocol = Protocol | 'ICMP' | 'ICMPv6';
 

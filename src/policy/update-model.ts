@@ -18,45 +18,37 @@ import {
   managedNetworks,
   namespaceLabelsOf,
   podInterfaces,
+  ruleKey,
   type BuildModelOptions,
 } from './build-model.js';
 import { selectorMatches } from './selector.js';
 import { MapDraft } from '../util/layered-map.js';
-import type {
-  AddressBlock,
-  DirectionPolicy,
-  ManagedInterface,
-  NormalizedPolicy,
-  NormalizedRule,
-  Peer,
-  PolicyModel,
-  ResolvedRule,
+import {
+  EMPTY_DELTA,
+  type AddressBlock,
+  type Direction,
+  type DirectionPolicy,
+  type ManagedInterface,
+  type ModelDelta,
+  type NormalizedPolicy,
+  type NormalizedRule,
+  type Peer,
+  type PolicyModel,
+  type ResolvedRule,
+  type RuleChange,
 } from './types.js';
 
+/** A model update: the new model, and the rules it replaced (empty after a full build). */
 export type ModelUpdate =
-  | { model: PolicyModel; incremental: true; changedInterfaces: number; changedRules: number }
-  | { model: PolicyModel; incremental: false; reason: string };
+  | {
+      model: PolicyModel;
+      delta: ModelDelta;
+      incremental: true;
+      changedInterfaces: number;
+      changedRules: number;
+    }
+  | { model: PolicyModel; delta: ModelDelta; incremental: false; reason: string };
 
-type Direction = 'ingress' | 'egress';
-
-/**
- * How a rule that an update replaced differs from the rule it replaced: the same peers and ports
- * except for these addresses (the changed pods'). A superset of the real difference, never less.
- */
-export interface RuleChange {
-  previous: ResolvedRule;
-  addresses: ReadonlySet<string>;
-}
-
-const changes = new WeakMap<ResolvedRule, RuleChange>();
-
-/**
- * The rule `rule` replaced in the update that built it, and where they differ; undefined for a
- * rule a full build made. The compiler uses it to keep decisions about other addresses.
- */
-export function ruleChange(rule: ResolvedRule): RuleChange | undefined {
-  return changes.get(rule);
-}
 type SelectorPeer = Extract<Peer, { kind: 'selector' }>;
 
 /** One resolved rule of the model: a policy rule on one network, and who uses it. */
@@ -143,10 +135,6 @@ function candidateKeys(index: SelectorIndex, pods: readonly PodInfo[]): string[]
 }
 
 const indexes = new WeakMap<PolicyModel, ModelIndex>();
-
-function ruleKey(network: string, r: { origin: ResolvedRule['origin'] }): string {
-  return `${network}\n${r.origin.policy}\n${r.origin.direction}\n${r.origin.index}`;
-}
 
 function selectorPeers(rule: NormalizedRule): SelectorPeer[] {
   return rule.peers.kind === 'all'
@@ -265,6 +253,7 @@ export function updatePolicyModel(
 ): ModelUpdate {
   const full = (reason: string): ModelUpdate => ({
     model: buildPolicyModel(next, opts),
+    delta: EMPTY_DELTA,
     incremental: false,
     reason,
   });
@@ -343,6 +332,7 @@ export function updatePolicyModel(
   // interface holds them; an ipBlock peer of the same rule may, and keeps its block).
   const rules = new MapDraft(idx.rules);
   const replacedRules = new Map<ResolvedRule, ResolvedRule>();
+  const changes = new Map<ResolvedRule, RuleChange>();
   const replacedKeys: string[] = [];
   const selectorIndex = selectorIndexOf(idx);
   const changedInfos = [...removed, ...added].map((i) => i.podInfo);
@@ -376,9 +366,6 @@ export function updatePolicyModel(
       ports: e.resolved.ports,
     };
     replacedRules.set(e.resolved, fresh);
-    // One step of history is all the compiler reads; a longer one would keep every old version
-    // of a rule alive (each entry holds the rule before it).
-    changes.delete(e.resolved);
     changes.set(fresh, {
       previous: e.resolved,
       addresses: new Set(
@@ -524,6 +511,7 @@ export function updatePolicyModel(
   });
   return {
     model,
+    delta: { replaced: changes },
     incremental: true,
     changedInterfaces: added.length + replaced.size,
     changedRules: replacedRules.size,

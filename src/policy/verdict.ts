@@ -20,12 +20,11 @@ import type {
   ManagedInterface,
   PolicyModel,
   ResolvedRule,
+  Direction,
   RuleOrigin,
   Verdict,
 } from './types.js';
 import type { PodInfo } from '../cluster/snapshot.js';
-
-type Direction = 'ingress' | 'egress';
 
 interface ParsedBlock {
   cidr?: Cidr;

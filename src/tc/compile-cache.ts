@@ -4,16 +4,16 @@
 // src/policy/update-model.ts), and never changes them once built. Where objects are new, an entry
 // is kept only when what it was built from is shown equal: the same content (address pieces,
 // decisions), or a rule an update replaced that differs only at addresses the entry does not
-// read (ruleChange). A hit therefore gives exactly what building again would give; the compile
+// read (the update's ModelDelta, recorded in the CompileMemo). A hit therefore gives exactly what building again would give; the compile
 // result is the same with or without a cache.
 
 import type { PodInfo } from '../cluster/snapshot.js';
 import type { DirectionPolicy, ManagedInterface, PortSet, ResolvedRule } from '../policy/types.js';
-import { ruleChange } from '../policy/update-model.js';
 import { portSetKey } from '../policy/ports.js';
 import type { Family } from '../util/ip/index.js';
 import type { Contribution } from '../util/ip/index.js';
 import type { ChainFragment } from './chain-set.js';
+import type { CompileMemo } from './compile-memo.js';
 import type {
   EgressPart,
   IngressPart,
@@ -138,33 +138,33 @@ export interface DecisionRow {
 
 /**
  * Where `next` differs from `prev`: the addresses of the changed pods, when every rule is the old
- * one or an update's replacement of it (src/policy/update-model.ts); undefined when the lists are
- * otherwise different.
+ * one or an update's replacement of it (as recorded from its ModelDelta in `memo`); undefined when
+ * the lists are otherwise different.
  */
 export function changedAddresses(
+  memo: CompileMemo,
   next: readonly ResolvedRule[],
   prev: readonly ResolvedRule[],
 ): Set<string> | undefined {
   // A VF's rules are compared with their last version once per peer: remember the last answer.
-  const hit = lastChange.get(next);
+  const hit = memo.changedAt.get(next);
   if (hit && hit.prev === prev) return hit.at;
-  const at = walkChanges(next, prev);
-  lastChange.set(next, { prev, at });
+  const at = walkChanges(memo, next, prev);
+  memo.changedAt.set(next, { prev, at });
   return at;
 }
 
-const lastChange = new WeakMap<
-  readonly ResolvedRule[],
-  { prev: readonly ResolvedRule[]; at: Set<string> | undefined }
->();
-
-function walkChanges(next: readonly ResolvedRule[], prev: readonly ResolvedRule[]): Set<string> | undefined {
+function walkChanges(
+  memo: CompileMemo,
+  next: readonly ResolvedRule[],
+  prev: readonly ResolvedRule[],
+): Set<string> | undefined {
   if (next.length !== prev.length) return undefined;
   const at = new Set<string>();
   for (let i = 0; i < next.length; i++) {
     const n = next[i]!;
     if (n === prev[i]) continue;
-    const change = ruleChange(n);
+    const change = memo.ruleChanges.get(n);
     if (!change || change.previous !== prev[i]) return undefined;
     for (const ip of change.addresses) at.add(ip);
   }
@@ -176,33 +176,40 @@ function walkChanges(next: readonly ResolvedRule[], prev: readonly ResolvedRule[
  * that differ from the old ones only at other addresses.
  */
 export function sameRulesAt(
+  memo: CompileMemo,
   next: readonly ResolvedRule[],
   prev: readonly ResolvedRule[],
   ips: readonly string[],
 ): boolean {
   if (next === prev) return true;
-  const at = changedAddresses(next, prev);
+  const at = changedAddresses(memo, next, prev);
   return at !== undefined && !ips.some((ip) => at.has(ip));
 }
 
 /** Direction policies that decide the same for peers at `ips` (see sameRulesAt). */
-export function sameDirectionAt(a: DirectionPolicy, b: DirectionPolicy, ips: readonly string[]): boolean {
-  return a === b || (a.isolated === b.isolated && sameRulesAt(a.rules, b.rules, ips));
+export function sameDirectionAt(
+  memo: CompileMemo,
+  a: DirectionPolicy,
+  b: DirectionPolicy,
+  ips: readonly string[],
+): boolean {
+  return a === b || (a.isolated === b.isolated && sameRulesAt(memo, a.rules, b.rules, ips));
 }
 
 /** Equal decisions from `a` to `q` as from `b` to `r`: the fields a pair decision reads are the same. */
 export function samePairInputs(
+  memo: CompileMemo,
   a: ManagedInterface,
   q: ManagedInterface,
   b: ManagedInterface,
   r: ManagedInterface,
 ): boolean {
   return (
-    (a === b || (sameIps(a.ips, b.ips) && sameDirectionAt(a.egress, b.egress, q.ips))) &&
+    (a === b || (sameIps(a.ips, b.ips) && sameDirectionAt(memo, a.egress, b.egress, q.ips))) &&
     (q === r ||
       (sameIps(q.ips, r.ips) &&
         (q.podInfo === r.podInfo || namedPortsKey(q.podInfo) === namedPortsKey(r.podInfo)) &&
-        sameDirectionAt(q.ingress, r.ingress, a.ips)))
+        sameDirectionAt(memo, q.ingress, r.ingress, a.ips)))
   );
 }
 

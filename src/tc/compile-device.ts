@@ -500,7 +500,7 @@ function decisionRow(
   const differences: DecisionRow['differences'] = { 4: [], 6: [] };
   peers.forEach((q, i) => {
     const j = indexOf(q, i);
-    const same = j >= 0 && samePairInputs(src, q, prev!.src, prev!.peers[j]!);
+    const same = j >= 0 && samePairInputs(memo, src, q, prev!.src, prev!.peers[j]!);
     for (const family of FAMILIES) {
       const old = j >= 0 ? prev!.decisions[family][j] : undefined;
       let list = old!;
@@ -572,7 +572,7 @@ function samePeersRow(
     const i = few ? replaced[k]! : k;
     const q = peers[i]!;
     const r = prev.peers[i]!;
-    if ((sameSrc && q === r) || samePairInputs(src, q, prev.src, r)) continue;
+    if ((sameSrc && q === r) || samePairInputs(memo, src, q, prev.src, r)) continue;
     for (const family of FAMILIES) {
       const old = prev.decisions[family][i]!;
       const built = pairDecisions(memo, src, q, family, egress[family]);
@@ -1294,7 +1294,7 @@ function egressPart(input: VfDeviceInput, family: Family, cache: CompileCache | 
   // decided again (see patchPieces); other rules are partitioned from scratch.
   const name = `ipv${family}/${rules.map(objectId).join(',')}${named ? `/${objectId(named)}` : ''}`;
   const sources = cache.egressSources.get(name, [...rules, named], () => {
-    const at = prev && !named && !prev.named ? changedAddresses(rules, prev.rules) : undefined;
+    const at = prev && !named && !prev.named ? changedAddresses(memo, rules, prev.rules) : undefined;
     if (at && prev!.part.content) {
       // Patched pieces are named by what they were patched from and the patch: that names them
       // exactly too, without printing every piece (the same content reached another way is
@@ -1360,7 +1360,7 @@ export interface LastEgress {
 
 /**
  * Whether `part`, built for `old`, decides as `rules` would: every rule is the old one or
- * replaced it with changes at some addresses (update-model's ruleChange), and at those addresses
+ * replaced it with changes at some addresses (the update's ModelDelta), and at those addresses
  * the new rules allow the same ports as the part. Rules without named ports only.
  */
 function decidesSameAt(
@@ -1370,7 +1370,7 @@ function decidesSameAt(
   rules: readonly ResolvedRule[],
   family: Family,
 ): boolean {
-  const at = changedAddresses(rules, old);
+  const at = changedAddresses(memo, rules, old);
   if (!at) return false;
   for (const ip of at) {
     const a = parseAddress(ip);

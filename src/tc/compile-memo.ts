@@ -8,8 +8,19 @@
 // `NodeCompiler` keeps one for its lifetime (the agent's incremental compiles), and
 // `explain --matrix` keeps one that it drops to bound its memory. The maps are weak so that a
 // long-lived owner does not keep the rules of replaced models alive.
+//
+// It also holds what model updates said about the rules they replaced (ModelDelta): how a rule
+// differs from the one before it is a fact about the rule, fixed when the update made it. The
+// owner records each delta before compiling the model it came with (see NodeCompiler.compile).
 
-import type { AddressBlock, ManagedInterface, PortSet, ResolvedRule } from '../policy/types.js';
+import type {
+  AddressBlock,
+  ManagedInterface,
+  ModelDelta,
+  PortSet,
+  ResolvedRule,
+  RuleChange,
+} from '../policy/types.js';
 import type { Contribution, Family, Interval, Piece } from '../util/ip/index.js';
 
 export class CompileMemo {
@@ -37,4 +48,24 @@ export class CompileMemo {
     readonly ManagedInterface[],
     WeakMap<ResolvedRule, Partial<Record<Family, Contribution<PortSet>[]>>>
   >();
+  /**
+   * The rule each rule replaced, and where they differ, from the deltas recorded so far (one step
+   * of history: a rule replaced again loses its own entry, so that no chain of old versions stays
+   * alive). Rules of a full build have none.
+   */
+  readonly ruleChanges = new WeakMap<ResolvedRule, RuleChange>();
+  /** The last answer of changedAddresses per rule list (see compile-cache.ts). */
+  readonly changedAt = new WeakMap<
+    readonly ResolvedRule[],
+    { prev: readonly ResolvedRule[]; at: Set<string> | undefined }
+  >();
+
+  /** Remember the rules a model update replaced, for the compiles of its model and after. */
+  record(delta: ModelDelta | undefined): void {
+    if (!delta) return;
+    for (const [fresh, change] of delta.replaced) {
+      this.ruleChanges.delete(change.previous);
+      this.ruleChanges.set(fresh, change);
+    }
+  }
 }

@@ -10,7 +10,7 @@
 // the NodeCompiler's for its lifetime, or the caller's (compileNodeDevices).
 
 import type { NodeInfo } from '../cluster/snapshot.js';
-import type { ManagedInterface, PolicyModel } from '../policy/types.js';
+import type { ManagedInterface, ModelDelta, PolicyModel } from '../policy/types.js';
 import { buildDeviceMap, isolatedNetworks, type DeviceLookup } from '../node/device-map.js';
 import { CompileCache, Memo, namedPortsKey, sameIps } from './compile-cache.js';
 import {
@@ -81,14 +81,21 @@ export class NodeCompiler {
     this.skipSw = opts.offload === 'require' ? { skipSw: true } : {};
   }
 
-  /** `wanted`: compile only those devices (see compileNodeDevices); default every one. */
+  /**
+   * `wanted`: compile only those devices (see compileNodeDevices); default every one. `delta`:
+   * the rules the update that made `model` replaced, and every update's since the last compile
+   * (see NodePipelineBuilder); none after a full build. The caches compare the model's rules with
+   * the last compile's, and reuse what was decided at addresses where the delta says they agree.
+   */
   compile(
     model: PolicyModel,
     nodeName: string,
     node: NodeInfo | undefined,
     lookup?: DeviceLookup,
     wanted?: WantedDevice,
+    delta?: ModelDelta,
   ): NodePipeline {
+    this.memo.record(delta);
     const map = buildDeviceMap(model, nodeName, node, lookup);
     const warnings = [...map.warnings];
     const active = activeNetworks(model, nodeName);

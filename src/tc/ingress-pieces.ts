@@ -9,7 +9,6 @@ import { findInterval, partition, type Contribution, type Piece } from '../util/
 import { anyNamedPorts, NO_PORTS, portSetUnion, portsForPeer, ruleIntervals } from './decision.js';
 import { changedAddresses, namedPortsKey } from './compile-cache.js';
 import { patchPieces, patchPoints } from './patch-pieces.js';
-import { ruleChange } from '../policy/update-model.js';
 import type { Family } from '../util/ip/index.js';
 import type { CompileMemo } from './compile-memo.js';
 
@@ -39,7 +38,7 @@ export function ingressAt(memo: CompileMemo, q: ManagedInterface, family: Family
 // through any of its rules.
 
 /**
- * Rules an update replaced at a few addresses (update-model's ruleChange) take the pieces of
+ * Rules an update replaced at a few addresses (the update's ModelDelta) take the pieces of
  * their last list with those addresses decided again (see patchPieces); other rules are
  * partitioned. The same pieces either way.
  */
@@ -49,7 +48,7 @@ function patchedOrBuilt(memo: CompileMemo, q: ManagedInterface, family: Family):
   const first = rules[0];
   const before = first && (memo.lastIngressList.get(first) ?? lastListOfPrevious(memo, first));
   const last = before && before !== rules ? memo.ingressPieces.get(before)?.get('')?.[family] : undefined;
-  const at = last && changedAddresses(rules, before!);
+  const at = last && changedAddresses(memo, rules, before!);
   if (at) {
     // A source allowed nothing is left out of the pieces: a gap, as where no rule covers it.
     const points = patchPoints(at, family, (v) => {
@@ -63,7 +62,7 @@ function patchedOrBuilt(memo: CompileMemo, q: ManagedInterface, family: Family):
 }
 
 function lastListOfPrevious(memo: CompileMemo, r: ResolvedRule): readonly ResolvedRule[] | undefined {
-  const change = ruleChange(r);
+  const change = memo.ruleChanges.get(r);
   return change && memo.lastIngressList.get(change.previous);
 }
 

@@ -1,5 +1,5 @@
 // A port map's pieces after a change at single addresses, without partitioning every rule again:
-// an update that replaces rules records the addresses they differ at (update-model's ruleChange),
+// an update that replaces rules records the addresses they differ at (its ModelDelta),
 // which are those of the changed pods.
 
 import type { PortSet } from '../policy/types.js';

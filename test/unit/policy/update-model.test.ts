@@ -203,7 +203,7 @@ describe('incremental model update and node recompile', function () {
             const fresh = buildPolicyModel(next, OPTS);
             expect(modelJson(upd.model)).to.deep.equal(modelJson(fresh));
             for (const [n, c] of compilers) {
-              const got = c.compile(upd.model, n, next.nodes.get(n));
+              const got = c.compile(upd.model, n, next.nodes.get(n), undefined, undefined, upd.delta);
               const want = compileNode(fresh, n, next.nodes.get(n), compileOpts);
               expect(got, `node ${n}`).to.deep.equal(want);
               const before = new Set(previous.get(n)!.devices);

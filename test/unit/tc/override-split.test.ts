@@ -334,7 +334,7 @@ describe('block chains split per sub-block (the second dispatch level)', () => {
     const opts = { networkPlugins: [PLUGIN] };
     const upd = updatePolicyModel(first.model, first.snapshot, next, diff.changed, opts);
     expect(upd.incremental).to.equal(true);
-    const after = compiler.compile(upd.model, 'w1', next.nodes.get('w1'));
+    const after = compiler.compile(upd.model, 'w1', next.nodes.get('w1'), undefined, undefined, upd.delta);
     const fresh = load(objects);
     expect(after).to.deep.equal(compileNode(fresh.model, 'w1', fresh.snapshot.nodes.get('w1'), SUB));
     const chainsOf = (p: typeof before) => p.devices.find((d) => d.device === 'rcl')!.chains;
