@@ -21,7 +21,9 @@ export const LAYERS = ['util', 'cluster', 'policy', 'node', 'tc', 'agent', 'cli'
  * Each is the sorted list of its files, relative to src/. The rule fails when a listed circle no
  * longer exists, so the list can only shrink.
  */
-export const KNOWN_CYCLES = [['tc/compile-cache.ts', 'tc/compile-device.ts', 'tc/ingress-pieces.ts']];
+export const KNOWN_CYCLES = [
+  ['tc/compile/decisions/ingress-pieces.ts', 'tc/compile/devices/vf.ts', 'tc/compile/reuse/compile-cache.ts'],
+];
 
 /** The top folder of `file` under `srcRoot`, or undefined when the file is not under it. */
 export function topFolder(srcRoot, file) {

@@ -3,7 +3,7 @@
 
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { mergeByPrio, mergeRuns, sortFilters } from '../../../src/tc/chain-set.js';
+import { mergeByPrio, mergeRuns, sortFilters } from '../../../src/tc/compile/chains/chain-set.js';
 
 interface Item {
   prio: number;

@@ -7,12 +7,12 @@
 // read (the update's ModelDelta, recorded in the CompileMemo). A hit therefore gives exactly what building again would give; the compile
 // result is the same with or without a cache.
 
-import type { PodInfo } from '../cluster/snapshot.js';
-import type { DirectionPolicy, ManagedInterface, PortSet, ResolvedRule } from '../policy/types.js';
-import { portSetKey } from '../policy/ports.js';
-import type { Family } from '../util/ip/index.js';
-import type { Contribution } from '../util/ip/index.js';
-import type { ChainFragment } from './chain-set.js';
+import type { PodInfo } from '../../../cluster/snapshot.js';
+import type { DirectionPolicy, ManagedInterface, PortSet, ResolvedRule } from '../../../policy/types.js';
+import { portSetKey } from '../../../policy/ports.js';
+import type { Family } from '../../../util/ip/index.js';
+import type { Contribution } from '../../../util/ip/index.js';
+import type { ChainFragment } from '../chains/chain-set.js';
 import type { CompileMemo } from './compile-memo.js';
 import type {
   EgressPart,
@@ -24,7 +24,7 @@ import type {
   RuleSources,
   UplinkParts,
   VfParts,
-} from './compile-device.js';
+} from '../devices/vf.js';
 
 interface Entry<V> {
   inputs: readonly unknown[];

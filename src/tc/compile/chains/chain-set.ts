@@ -1,7 +1,7 @@
 // Builds the chains of one device. Chains 0-2 have fixed roles; every other chain is named by its
 // content, so equal content is shared and numbering depends only on what the chains hold.
 
-import type { Action, Chain, Filter } from './ir.js';
+import type { Action, Chain, Filter } from '../../ir.js';
 
 export const CLASSIFY_CHAIN = 0;
 export const STATE_CHAIN = 1;

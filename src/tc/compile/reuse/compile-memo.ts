@@ -20,8 +20,8 @@ import type {
   PortSet,
   ResolvedRule,
   RuleChange,
-} from '../policy/types.js';
-import type { Contribution, Family, Interval, Piece } from '../util/ip/index.js';
+} from '../../../policy/types.js';
+import type { Contribution, Family, Interval, Piece } from '../../../util/ip/index.js';
 
 export class CompileMemo {
   /** The addresses a rule's peers cover, per family (see decision.ts ruleIntervals). */

@@ -9,21 +9,14 @@
 // one per call of compileNode (so that a from-scratch compile shares nothing with any other),
 // the NodeCompiler's for its lifetime, or the caller's (compileNodeDevices).
 
-import type { NodeInfo } from '../cluster/snapshot.js';
-import type { ManagedInterface, ModelDelta, PolicyModel } from '../policy/types.js';
-import { buildDeviceMap, isolatedNetworks, type DeviceLookup } from '../node/device-map.js';
-import { CompileCache, Memo, namedPortsKey, sameIps } from './compile-cache.js';
-import {
-  buildUplink,
-  buildVf,
-  planUplink,
-  planVf,
-  sharingAddresses,
-  type PeersSince,
-} from './compile-device.js';
-import type { CompileOptions } from './compile-options.js';
-import { CompileMemo } from './compile-memo.js';
-import type { DeviceKind, DevicePipeline, NodePipeline } from './ir.js';
+import type { NodeInfo } from '../../cluster/snapshot.js';
+import type { ManagedInterface, ModelDelta, PolicyModel } from '../../policy/types.js';
+import { buildDeviceMap, isolatedNetworks, type DeviceLookup } from '../../node/device-map.js';
+import { CompileCache, Memo, namedPortsKey, sameIps } from './reuse/compile-cache.js';
+import { buildUplink, buildVf, planUplink, planVf, sharingAddresses, type PeersSince } from './devices/vf.js';
+import type { CompileOptions } from './options.js';
+import { CompileMemo } from './reuse/compile-memo.js';
+import type { DeviceKind, DevicePipeline, NodePipeline } from '../ir.js';
 
 /** A network needs filtering on a node when some interface of it on that node is isolated. */
 export function activeNetworks(model: PolicyModel, nodeName: string): Set<string> {

@@ -2,9 +2,9 @@
 // same interfaces from every representor of a node (as sources, destinations and named-port
 // owners), and parsing address text is a large part of a compile otherwise.
 
-import type { ManagedInterface } from '../policy/types.js';
-import { parseAddress, type Interval } from '../util/ip/index.js';
-import type { Family } from '../util/ip/index.js';
+import type { ManagedInterface } from '../../../policy/types.js';
+import { parseAddress, type Interval } from '../../../util/ip/index.js';
+import type { Family } from '../../../util/ip/index.js';
 
 const parsed = new WeakMap<ManagedInterface, Record<Family, bigint[]>>();
 

@@ -11,11 +11,11 @@
 //   chains 3..          port chains ("which ports are allowed") and, on uplinks, per-destination
 //                       source chains ("who may connect to this pod"); block and rest chains
 
-import type { ManagedInterface, PortSet, ResolvedRule } from '../policy/types.js';
-import { portSetEquals, portSetKey, portSetIsEmpty, resolvePorts } from '../policy/ports.js';
-import type { Chain, FilterProtocol, FlowerMatch, IpProto } from './ir.js';
-import { carriersOf, IP_CARRIERS, UNCLASSIFIED_TAGGED, type IpCarrier } from './encapsulation.js';
-import { FALLBACK_SLOT, OVERRIDE_SLOT, prefixSlot, prioFor } from './layout.js';
+import type { ManagedInterface, PortSet, ResolvedRule } from '../../../policy/types.js';
+import { portSetEquals, portSetKey, portSetIsEmpty, resolvePorts } from '../../../policy/ports.js';
+import type { Chain, FilterProtocol, FlowerMatch, IpProto } from '../../ir.js';
+import { carriersOf, IP_CARRIERS, UNCLASSIFIED_TAGGED, type IpCarrier } from '../chains/encapsulation.js';
+import { FALLBACK_SLOT, OVERRIDE_SLOT, prefixSlot, prioFor } from '../../layout.js';
 import {
   changedAddresses,
   Memo,
@@ -27,15 +27,15 @@ import {
   samePairInputs,
   type CompileCache,
   type DecisionRow,
-} from './compile-cache.js';
+} from '../reuse/compile-cache.js';
 import {
   CHUNK_BITS,
   FAMILY_BITS,
   prefixRuleGroups,
   type PrefixMapState,
   type PrefixRuleGroup,
-} from './prefix-rules.js';
-import { addressesOf, ownersIn } from './interface-addresses.js';
+} from '../chains/prefix-rules.js';
+import { addressesOf, ownersIn } from '../decisions/interface-addresses.js';
 import {
   ChainSet,
   CLASSIFY_CHAIN,
@@ -50,7 +50,7 @@ import {
   type ChainFragment,
   type PendingAction,
   type PendingFilter,
-} from './chain-set.js';
+} from '../chains/chain-set.js';
 import {
   findInterval,
   formatAddress,
@@ -63,7 +63,7 @@ import {
   type Family,
   type Interval,
   type Piece,
-} from '../util/ip/index.js';
+} from '../../../util/ip/index.js';
 import {
   ALL_PORTS,
   anyNamedPorts,
@@ -75,17 +75,17 @@ import {
   portSetUnion,
   ruleIntervals,
   rulesCover,
-} from './decision.js';
+} from '../decisions/rule-ports.js';
 import {
   DEFAULT_OVERRIDE_BLOCK_SPLIT,
   DEFAULT_OVERRIDE_SUB_BLOCK_SPLIT,
   ND_TYPE_MATCHES,
   type CompileOptions,
-} from './compile-options.js';
-import { contentDigest } from '../util/content-digest.js';
-import { ingressAt, ingressPieces } from './ingress-pieces.js';
-import type { CompileMemo } from './compile-memo.js';
-import { patchPieces, patchPoints } from './patch-pieces.js';
+} from '../options.js';
+import { contentDigest } from '../../../util/content-digest.js';
+import { ingressAt, ingressPieces } from '../decisions/ingress-pieces.js';
+import type { CompileMemo } from '../reuse/compile-memo.js';
+import { patchPieces, patchPoints } from '../reuse/patch-pieces.js';
 
 export interface VfDeviceInput {
   kind: 'vf';
