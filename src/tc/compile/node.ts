@@ -3,7 +3,7 @@
 // `compileNode` compiles from scratch. `NodeCompiler` does the same but remembers what it built:
 // devices whose inputs are the same objects as last time are returned as they were, and inside a
 // changed device the parts that did not change (egress parts, pair decisions, source chains,
-// blocks of address maps, override filters, sorted chains) are reused (see compile-cache.ts and
+// blocks of address maps, override filters, sorted chains) are reused (see reuse/compile-cache.ts and
 // docs/tc-rule-pipeline.md §7). The result is identical either way; only the time differs.
 // What the compiler remembers about model objects is in a CompileMemo with an owner: a fresh
 // one per call of compileNode (so that a from-scratch compile shares nothing with any other),
@@ -12,8 +12,13 @@
 import type { NodeInfo } from '../../cluster/snapshot.js';
 import type { ManagedInterface, ModelDelta, PolicyModel } from '../../policy/types.js';
 import { buildDeviceMap, isolatedNetworks, type DeviceLookup } from '../../node/device-map.js';
-import { CompileCache, Memo, namedPortsKey, sameIps } from './reuse/compile-cache.js';
-import { buildUplink, buildVf, planUplink, planVf, sharingAddresses, type PeersSince } from './devices/vf.js';
+import { CompileCache } from './reuse/compile-cache.js';
+import { Memo } from './reuse/memo.js';
+import { namedPortsKey, sameIps } from './reuse/same-inputs.js';
+import { sharingAddresses } from './decisions/interface-addresses.js';
+import { buildUplink, planUplink } from './devices/uplink.js';
+import type { PeersSince } from './devices/vf-types.js';
+import { buildVf, planVf } from './devices/vf.js';
 import type { CompileOptions } from './options.js';
 import { CompileMemo } from './reuse/compile-memo.js';
 import type { DeviceKind, DevicePipeline, NodePipeline } from '../ir.js';

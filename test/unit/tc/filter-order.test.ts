@@ -1,4 +1,4 @@
-// Ordering filters by prio (src/tc/chain-set.ts) against a plain stable sort: the compiler relies
+// Ordering filters by prio (src/tc/compile/chains/chain-set.ts) against a plain stable sort: the compiler relies
 // on ties keeping its own order (filters sharing a prio are written in address order).
 
 import { expect } from 'chai';

@@ -7,7 +7,7 @@ import type { ManagedInterface, PortSet, ResolvedRule } from '../../../policy/ty
 import { portSetIsEmpty, portSetKey, resolvePorts } from '../../../policy/ports.js';
 import { findInterval, partition, type Contribution, type Piece } from '../../../util/ip/index.js';
 import { anyNamedPorts, NO_PORTS, portSetUnion, portsForPeer, ruleIntervals } from './rule-ports.js';
-import { changedAddresses, namedPortsKey } from '../reuse/compile-cache.js';
+import { changedAddresses, namedPortsKey } from '../reuse/same-inputs.js';
 import { patchPieces, patchPoints } from '../reuse/patch-pieces.js';
 import type { Family } from '../../../util/ip/index.js';
 import type { CompileMemo } from '../reuse/compile-memo.js';

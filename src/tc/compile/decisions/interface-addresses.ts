@@ -62,3 +62,22 @@ export function ownersIn(
   }
   return out;
 }
+
+const FAMILIES: Family[] = [4, 6];
+
+/** Interfaces that share an address with another interface of the list. */
+export function sharingAddresses(ifaces: readonly ManagedInterface[]): Set<ManagedInterface> {
+  const seen = new Map<string, ManagedInterface>();
+  const out = new Set<ManagedInterface>();
+  for (const q of ifaces) {
+    for (const family of FAMILIES) {
+      for (const v of addressesOf(q, family)) {
+        const k = `${family}/${v}`;
+        const p = seen.get(k);
+        if (p && p !== q) out.add(p).add(q);
+        else seen.set(k, q);
+      }
+    }
+  }
+  return out;
+}

@@ -24,7 +24,7 @@ import type {
 import type { Contribution, Family, Interval, Piece } from '../../../util/ip/index.js';
 
 export class CompileMemo {
-  /** The addresses a rule's peers cover, per family (see decision.ts ruleIntervals). */
+  /** The addresses a rule's peers cover, per family (see decisions/rule-ports.ts ruleIntervals). */
   readonly ruleIntervals = new WeakMap<ResolvedRule, Partial<Record<Family, Interval[]>>>();
   /** A block's addresses without its exceptions, per family: blocks are shared between rules. */
   readonly blockIntervals = new WeakMap<AddressBlock, Partial<Record<Family, Interval[]>>>();
@@ -32,7 +32,7 @@ export class CompileMemo {
   readonly namedLists = new WeakMap<readonly ResolvedRule[], boolean>();
   /**
    * Sources an ingress rule list allows, per named ports of the pod ('' when the rules have
-   * none), per family (see ingress-pieces.ts).
+   * none), per family (see decisions/ingress-pieces.ts).
    */
   readonly ingressPieces = new WeakMap<
     readonly ResolvedRule[],
@@ -54,7 +54,7 @@ export class CompileMemo {
    * alive). Rules of a full build have none.
    */
   readonly ruleChanges = new WeakMap<ResolvedRule, RuleChange>();
-  /** The last answer of changedAddresses per rule list (see compile-cache.ts). */
+  /** The last answer of changedAddresses per rule list (see reuse/same-inputs.ts). */
   readonly changedAt = new WeakMap<
     readonly ResolvedRule[],
     { prev: readonly ResolvedRule[]; at: Set<string> | undefined }
