@@ -88,16 +88,18 @@ export function emitAddressMap<V>(
     let entry = previous?.filters.get(g);
     if (!entry || entry.sig !== sig) {
       const list: PendingFilter[] = [];
-      const matches = g.rules.map((r): FlowerMatch => {
-        if (r.len === 0) return {};
-        const cidr = `${formatAddress(r.lo, family)}/${r.len}`;
-        return matchKey === 'srcIp' ? { srcIp: cidr } : { dstIp: cidr };
+      // Each rule's match once, for every frame shape.
+      const rules = g.rules.map((r) => {
+        const cidr = r.len === 0 ? undefined : `${formatAddress(r.lo, family)}/${r.len}`;
+        const match: FlowerMatch =
+          cidr === undefined ? {} : matchKey === 'srcIp' ? { srcIp: cidr } : { dstIp: cidr };
+        return { r, match };
       });
       for (const c of carriers) {
-        g.rules.forEach((r, i) => {
+        for (const { r, match } of rules) {
           const a = actOf(r.key);
-          list.push(onCarrier(c, prefixSlot(bits, r.len), matches[i]!, a.actions(c), a.note));
-        });
+          list.push(onCarrier(c, prefixSlot(bits, r.len), match, a.actions(c), a.note));
+        }
       }
       entry = { sig, filters: list };
     }

@@ -8,11 +8,7 @@ export const STATE_CHAIN = 1;
 export const NEW_CHAIN = 2;
 const FIXED = 3;
 
-/** A goto to a content-named chain, resolved to a number when the device is finished. */
-export interface ChainRef {
-  ref: string;
-}
-
+/** An action, or a goto to a content-named chain (resolved to a number when the device is finished). */
 export type PendingAction = Action | { kind: 'gotoRef'; ref: string };
 
 export interface PendingFilter extends Omit<Filter, 'actions'> {

@@ -1,6 +1,7 @@
 // What one VF's pod may open to one other pod interface of its node, and where that differs from
 // the VF's egress part.
 
+import { pointAddress } from './point-pieces.js';
 import type { EgressPart } from './egress-part.js';
 import { ingressAt } from './ingress-pieces.js';
 import { addressesOf } from './interface-addresses.js';
@@ -22,7 +23,7 @@ const NO_DIFFERENCES: PairOverrides = { entries: [], signature: '' };
 export function pairOverrides(list: Contribution<PortSet>[], egress: EgressPart): PairOverrides {
   let out: PairOverrides | undefined;
   for (const d of list) {
-    const v = d.intervals[0]![0];
+    const v = pointAddress(d);
     const key = portSetKey(d.value);
     if (key === portSetKey(egress.valueAt(v))) continue;
     out ??= { entries: [], signature: '' };

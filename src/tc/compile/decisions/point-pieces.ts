@@ -5,9 +5,14 @@ import { portSetEquals } from '../../../policy/ports.js';
 import type { PortSet } from '../../../policy/types.js';
 import { type Contribution, type Piece, sortByAddress } from '../../../util/ip/index.js';
 
+/** The address of a single-address decision (its one interval is [address, address]). */
+export function pointAddress<V>(c: Contribution<V>): bigint {
+  return c.intervals[0]![0];
+}
+
 /** Single-address decisions in address order. */
 export function sortPoints<V>(points: Contribution<V>[]): Contribution<V>[] {
-  return sortByAddress(points, (c) => c.intervals[0]![0]);
+  return sortByAddress(points, pointAddress);
 }
 
 /** Where `v` goes in address-sorted single-address decisions: after those at `v` or below. */
@@ -16,7 +21,7 @@ export function upperBound(list: Contribution<PortSet>[], v: bigint): number {
   let hi = list.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (list[mid]!.intervals[0]![0] <= v) lo = mid + 1;
+    if (pointAddress(list[mid]!) <= v) lo = mid + 1;
     else hi = mid;
   }
   return lo;
@@ -32,9 +37,9 @@ export function pointPieces(sorted: Contribution<PortSet>[]): Piece<PortSet>[] {
   let last: Piece<PortSet> | undefined;
   for (let i = 0; i < sorted.length;) {
     // An address listed more than once gets what all its entries allow.
-    const at = sorted[i]!.intervals[0]![0];
+    const at = pointAddress(sorted[i]!);
     let value = sorted[i++]!.value;
-    while (i < sorted.length && sorted[i]!.intervals[0]![0] === at)
+    while (i < sorted.length && pointAddress(sorted[i]!) === at)
       value = portSetUnion(value, sorted[i++]!.value);
     if (last && last.interval[1] + 1n === at && portSetEquals(last.value, value)) last.interval[1] = at;
     else out.push((last = { interval: [at, at], value }));

@@ -25,7 +25,8 @@ export function overrideSection(plan: VfPlan, last: VfParts | undefined): Overri
   const src = plan.input.iface;
   const overrideFilters: OverrideFilters = { 4: [], 6: [] };
   const portChains = new Map<string, { family: Family; ports: PortSet }>();
-  const byCarrier: PendingFilter[][][] = [];
+  // Per carrier, the filters of each family (IPv4, IPv6).
+  const byCarrier: [PendingFilter[], PendingFilter[]][] = [];
   for (const family of FAMILIES) {
     // The last build's pieces are in address order too: walk them alongside (BigInt map keys
     // would be hashed on every lookup).
@@ -74,10 +75,10 @@ export function overrideSection(plan: VfPlan, last: VfParts | undefined): Overri
       if (!portSets.has(ports)) portSets.set(ports, p.value);
       overrideFilters[family].push(entry);
       const fi = family === 4 ? 0 : 1;
-      for (let ci = 0; ci < entry.filters.length; ci++) {
-        const into = (byCarrier[ci] ??= [[], []])[fi]!;
-        for (const f of entry.filters[ci]!) into.push(f);
-      }
+      entry.filters.forEach((list, ci) => {
+        const into = (byCarrier[ci] ??= [[], []])[fi];
+        for (const f of list) into.push(f);
+      });
     }
     for (const ps of portSets.values()) {
       if (!ps.all && !portSetIsEmpty(ps)) portChains.set(portChainRef(family, ps), { family, ports: ps });

@@ -7,7 +7,7 @@ import { buildStateChain, CLASSIFY_PURPOSE, classifyChainFilters } from '../chai
 import { accept, acceptRest, DROP, FAMILIES } from '../chains/vocabulary.js';
 import type { IngressPart } from '../decisions/ingress-part.js';
 import { addressesOf } from '../decisions/interface-addresses.js';
-import { sortPoints } from '../decisions/point-pieces.js';
+import { pointAddress, sortPoints } from '../decisions/point-pieces.js';
 import type { UplinkDeviceInput, UplinkParts, UplinkPlan } from './uplink-types.js';
 import type { CompileOptions } from '../options.js';
 import type { CompileCache } from '../reuse/compile-cache.js';
@@ -74,9 +74,9 @@ function buildUplinkNew(
     const pieces: Piece<string>[] = [];
     const notes = new Map<string, string>();
     for (let i = 0; i < byAddress.length;) {
-      const v = byAddress[i]!.intervals[0]![0];
+      const v = pointAddress(byAddress[i]!);
       const qs: ManagedInterface[] = [];
-      while (i < byAddress.length && byAddress[i]!.intervals[0]![0] === v) qs.push(byAddress[i++]!.value);
+      while (i < byAddress.length && pointAddress(byAddress[i]!) === v) qs.push(byAddress[i++]!.value);
       const q = qs[0]!;
       if (qs.length > 1 && qs.some((x) => x.key !== q.key)) {
         pieces.push({ interval: [v, v], value: 'drop' });

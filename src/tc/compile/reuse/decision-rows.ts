@@ -42,10 +42,10 @@ export function decisionRow(
 ): DecisionRow {
   // The last row's peers, or those with some replaced: then only those pairs can have changed
   // while the source is the same.
-  if (prev && (prev.peers === peers || since?.peers === prev.peers)) {
-    return samePeersRow(memo, src, peers, egress, prev, prev.peers === peers ? [] : since!.changed);
-  }
-  if (prev && prev.peers.length === peers.length && peers.every((q, i) => q.key === prev.peers[i]!.key)) {
+  const replaced =
+    prev?.peers === peers ? [] : since && since.peers === prev?.peers ? since.changed : undefined;
+  if (prev && replaced) return samePeersRow(memo, src, peers, egress, prev, replaced);
+  if (prev && prev.peers.length === peers.length && peers.every((q, i) => q.key === prev.peers[i]?.key)) {
     return samePeersRow(memo, src, peers, egress, prev);
   }
   const decisions: Record<Family, Contribution<PortSet>[][]> = { 4: [], 6: [] };
@@ -59,18 +59,24 @@ export function decisionRow(
   const differences: DecisionRow['differences'] = { 4: [], 6: [] };
   peers.forEach((q, i) => {
     const j = indexOf(q, i);
-    const same = j >= 0 && samePairInputs(memo, src, q, prev!.src, prev!.peers[j]!);
+    // The last row, when it holds this peer (at j).
+    const was = j >= 0 ? prev : undefined;
+    const peer = was?.peers[j];
+    const same = was !== undefined && peer !== undefined && samePairInputs(memo, src, q, was.src, peer);
     for (const family of FAMILIES) {
-      const old = j >= 0 ? prev!.decisions[family][j] : undefined;
-      let list = old!;
-      if (!same) {
+      const old = was?.decisions[family][j];
+      let list: Contribution<PortSet>[];
+      if (same && old) {
+        list = old;
+      } else {
         const built = pairDecisions(memo, src, q, family, egress[family]);
-        if (!old || !sameDecisions(old, built)) list = built;
+        list = old && sameDecisions(old, built) ? old : built;
       }
       decisions[family].push(list);
       // What differs from the egress part: kept with a kept list and part.
-      const kept = list === old && egress[family] === prev!.egress[family];
-      differences[family].push(kept ? prev!.differences[family][j]! : pairOverrides(list, egress[family]));
+      const kept =
+        was && list === old && egress[family] === was.egress[family] ? was.differences[family][j] : undefined;
+      differences[family].push(kept ?? pairOverrides(list, egress[family]));
     }
   });
   // Lists equal element by element keep the old array, so that what depends on them is reused.

@@ -3,7 +3,7 @@
 
 import { FAMILIES } from '../chains/vocabulary.js';
 import type { Overrides } from '../decisions/overrides.js';
-import { sortPoints, upperBound } from '../decisions/point-pieces.js';
+import { pointAddress, sortPoints, upperBound } from '../decisions/point-pieces.js';
 import { portSetIntersect } from '../decisions/rule-ports.js';
 import type { DecisionRow } from './decision-rows.js';
 import { portSetKey } from '../../../policy/ports.js';
@@ -53,7 +53,7 @@ export function overridesOf(
         for (const d of now[i]!.entries) come.push(d);
       }
       const list = last.overrides[family].filter((d) => !gone.has(d));
-      for (const d of come) list.splice(upperBound(list, d.intervals[0]![0]), 0, d);
+      for (const d of come) list.splice(upperBound(list, pointAddress(d)), 0, d);
       overrides[family] = list;
       continue;
     }
@@ -66,7 +66,7 @@ export function overridesOf(
         return;
       }
       for (const d of list) {
-        const v = d.intervals[0]![0];
+        const v = pointAddress(d);
         const prev = byAddress.get(v);
         byAddress.set(v, prev === undefined ? d.value : portSetIntersect(prev, d.value));
       }
