@@ -16,7 +16,7 @@ import type { ManagedInterface, ModelDelta, PolicyModel } from '../../policy/typ
 import { buildDeviceMap, isolatedNetworks, type DeviceLookup } from '../../node/device-map.js';
 import { CompileCache } from './reuse/compile-cache.js';
 import { Memo } from './reuse/memo.js';
-import { namedPortsKey, sameIps } from './reuse/same-inputs.js';
+import { sameIps } from './reuse/same-inputs.js';
 import { sharingAddresses } from './decisions/interface-addresses.js';
 import { buildUplink, planUplink } from './devices/uplink.js';
 import type { PeersSince } from './devices/vf-types.js';
@@ -204,7 +204,7 @@ export class NodeCompiler {
                 p === list[i] ||
                 (p.key === list[i]!.key &&
                   sameIps(p.ips, list[i]!.ips) &&
-                  namedPortsKey(p.podInfo) === namedPortsKey(list[i]!.podInfo)),
+                  this.memo.namedPortsKey(p.podInfo) === this.memo.namedPortsKey(list[i]!.podInfo)),
             )));
       stable.set(net, same ? prev : list);
     }

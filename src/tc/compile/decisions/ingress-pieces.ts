@@ -7,7 +7,7 @@ import type { ManagedInterface, PortSet, ResolvedRule } from '../../../policy/ty
 import { portSetIsEmpty, portSetKey, resolvePorts } from '../../../policy/ports.js';
 import { findInterval, partition, type Contribution, type Piece } from '../../../util/ip/index.js';
 import { anyNamedPorts, NO_PORTS, portSetUnion, portsForPeer, ruleIntervals } from './rule-ports.js';
-import { changedAddresses, namedPortsKey } from '../reuse/same-inputs.js';
+import { changedAddresses } from '../reuse/same-inputs.js';
 import { patchPieces, patchPoints } from '../reuse/patch-pieces.js';
 import type { Family } from '../../../util/ip/index.js';
 import type { CompileMemo } from '../reuse/compile-memo.js';
@@ -18,7 +18,7 @@ import type { CompileMemo } from '../reuse/compile-memo.js';
 /** Sources `q`'s ingress rules allow in one family, sorted; sources allowed nothing are left out. */
 export function ingressPieces(memo: CompileMemo, q: ManagedInterface, family: Family): Piece<PortSet>[] {
   const rules = q.ingress.rules;
-  const named = anyNamedPorts(memo, rules) ? namedPortsKey(q.podInfo) : '';
+  const named = anyNamedPorts(memo, rules) ? memo.namedPortsKey(q.podInfo) : '';
   let byNamed = memo.ingressPieces.get(rules);
   if (!byNamed) memo.ingressPieces.set(rules, (byNamed = new Map()));
   let byFamily = byNamed.get(named);

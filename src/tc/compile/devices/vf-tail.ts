@@ -5,7 +5,7 @@ import { type ChainFragment, mergeByPrio, type PendingFilter } from '../chains/c
 import { acceptRest, DROP, FAMILIES, filter } from '../chains/vocabulary.js';
 import type { EgressPart } from '../decisions/egress-part.js';
 import type { VfParts, VfPlan, VfTail } from './vf-types.js';
-import { objectId, sameInputs } from '../reuse/memo.js';
+import { sameInputs } from '../reuse/memo.js';
 import { FALLBACK_SLOT } from '../../layout.js';
 
 export function vfTail(plan: VfPlan, last: VfParts | undefined): VfTail {
@@ -16,9 +16,8 @@ export function vfTail(plan: VfPlan, last: VfParts | undefined): VfTail {
   if (tail && tail.isolated === isolated && sameInputs(tail.egress, egress)) return tail;
   const parts = egress.filter((p) => p.fragment);
   const merge = () => egressRun(parts);
-  const runs = plan.parts.egressRuns;
-  const run =
-    parts.length === 0 ? undefined : runs ? runs.get(parts.map(objectId).join('/'), parts, merge) : merge();
+  const shared = plan.parts.egressRun;
+  const run = parts.length === 0 ? undefined : shared ? shared(parts, merge) : merge();
   const fallback: PendingFilter[] = [];
   if (isolated) {
     fallback.push(

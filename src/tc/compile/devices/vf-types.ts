@@ -6,7 +6,6 @@ import type { EgressPart } from '../decisions/egress-part.js';
 import type { Overrides } from '../decisions/overrides.js';
 import type { CompileOptions } from '../options.js';
 import type { CompileMemo } from '../reuse/compile-memo.js';
-import type { Memo } from '../reuse/memo.js';
 import type { ManagedInterface, PortSet } from '../../../policy/types.js';
 import type { Chain } from '../../ir.js';
 import type { Family } from '../../../util/ip/index.js';
@@ -50,8 +49,8 @@ export interface VfPlan {
   parts: {
     previous?: VfParts;
     save?: (parts: VfParts) => void;
-    /** Merged egress parts, shared by the VFs of a compile (see vfTail). */
-    egressRuns?: Memo<ChainFragment>;
+    /** The egress parts merged by `merge`, or as another VF with the same parts merged them (see vfTail). */
+    egressRun?: (parts: EgressPart[], merge: () => ChainFragment) => ChainFragment;
   };
 }
 

@@ -56,7 +56,8 @@ export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
     parts: {
       previous: cache?.vfParts.get(src.key),
       save: cache && ((parts) => cache.vfParts.set(src.key, parts)),
-      egressRuns: cache?.egressRuns,
+      egressRun:
+        cache && ((parts, merge) => cache.egressRuns.get(parts.map(cache.ids.of).join('/'), parts, merge)),
     },
   };
 }

@@ -16,7 +16,7 @@ import type { RuleSources } from '../decisions/rule-sources.js';
 import type { UplinkParts } from '../devices/uplink-types.js';
 import type { VfParts } from '../devices/vf-types.js';
 import type { DecisionRow } from './decision-rows.js';
-import { Latest, Memo } from './memo.js';
+import { Latest, Memo, ObjectIds } from './memo.js';
 import type { ManagedInterface, ResolvedRule } from '../../../policy/types.js';
 
 /** The last egress part of a VF and the rules it was built for (see egressPart). */
@@ -36,6 +36,8 @@ export interface LastIngress {
 }
 
 export class CompileCache {
+  /** Numbers for the model objects that cache names are made of. */
+  readonly ids = new ObjectIds();
   /** What a set of egress rule objects allows, as pieces (shared by VFs with those rules). */
   readonly egressSources = new Memo<RuleSources>();
   /** Chain +2 part of a VF for destinations off the node, per content of its egress rules. */

@@ -13,6 +13,7 @@
 // differs from the one before it is a fact about the rule, fixed when the update made it. The
 // owner records each delta before compiling the model it came with (see NodeCompiler.compile).
 
+import type { PodInfo } from '../../../cluster/snapshot.js';
 import type {
   AddressBlock,
   ManagedInterface,
@@ -59,6 +60,16 @@ export class CompileMemo {
     readonly ResolvedRule[],
     { prev: readonly ResolvedRule[]; at: Set<string> | undefined }
   >();
+
+  /** A pod as the compiler reads it: only its named ports, as text (see namedPortsKey). */
+  private readonly namedPortKeys = new WeakMap<PodInfo, string>();
+
+  /** A pod as the compiler reads it: only its named ports (a label change leaves them alone). */
+  namedPortsKey(pod: PodInfo): string {
+    let key = this.namedPortKeys.get(pod);
+    if (key === undefined) this.namedPortKeys.set(pod, (key = JSON.stringify(pod.namedPorts)));
+    return key;
+  }
 
   /** Remember the rules a model update replaced, for the compiles of its model and after. */
   record(delta: ModelDelta | undefined): void {

@@ -12,7 +12,7 @@ import { piecesKey } from '../decisions/rule-sources.js';
 import type { VfDeviceInput } from '../devices/vf-types.js';
 import type { CompileCache } from './compile-cache.js';
 import type { CompileMemo } from './compile-memo.js';
-import { objectId, sameInputs } from './memo.js';
+import { sameInputs } from './memo.js';
 import { patchPieces, patchPoints } from './patch-pieces.js';
 import { changedAddresses } from './same-inputs.js';
 import { portSetKey } from '../../../policy/ports.js';
@@ -59,7 +59,7 @@ export function egressPart(
   // objects that decide the same keep the part (and VFs with equal rules share it).
   // Rules an update replaced at a few addresses take the last pieces with those addresses
   // decided again (see patchPieces); other rules are partitioned from scratch.
-  const name = `ipv${family}/${rules.map(objectId).join(',')}${named ? `/${objectId(named)}` : ''}`;
+  const name = `ipv${family}/${rules.map(cache.ids.of).join(',')}${named ? `/${cache.ids.of(named)}` : ''}`;
   const sources = cache.egressSources.get(name, [...rules, named], () => {
     const at = prev && !named && !prev.named ? changedAddresses(memo, rules, prev.rules) : undefined;
     if (at && prev!.part.content) {

@@ -7,8 +7,6 @@ import { anyNamedPorts } from '../decisions/rule-ports.js';
 import { piecesKey, type RuleSources } from '../decisions/rule-sources.js';
 import type { CompileCache } from './compile-cache.js';
 import type { CompileMemo } from './compile-memo.js';
-import { objectId } from './memo.js';
-import { namedPortsKey } from './same-inputs.js';
 import type { ManagedInterface } from '../../../policy/types.js';
 import { contentDigest } from '../../../util/content-digest.js';
 import type { Family } from '../../../util/ip/index.js';
@@ -34,7 +32,7 @@ export function ingressPart(
   const last = `${q.key}/ipv${family}`;
   const previous = cache.lastIngress.get(last);
   const rules = q.ingress.rules;
-  const named = anyNamedPorts(memo, rules) ? namedPortsKey(q.podInfo) : '';
+  const named = anyNamedPorts(memo, rules) ? memo.namedPortsKey(q.podInfo) : '';
   // The same rule list (and named ports) as last time: the same part, without naming it again
   // (its cache entries are kept for pods that come to share them).
   if (previous && previous.rules === rules && previous.named === named) {
@@ -42,7 +40,7 @@ export function ingressPart(
     cache.ingress.touch(previous.part.ref);
     return previous.part;
   }
-  const sourcesName = `ipv${family}/${rules.map(objectId).join(',')}${named ? `/${q.key}` : ''}`;
+  const sourcesName = `ipv${family}/${rules.map(cache.ids.of).join(',')}${named ? `/${q.key}` : ''}`;
   const s = cache.ingressSources.get(sourcesName, [...rules, named], sources);
   // The pod's previous source chain lends its address map to the new one (most blocks stay).
   const part = cache.ingress.get(s.content, [], () =>

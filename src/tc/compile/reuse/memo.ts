@@ -7,14 +7,17 @@ interface Entry<V> {
   used: boolean;
 }
 
-const ids = new WeakMap<object, number>();
-let nextId = 1;
+/** Numbers for objects, each the same for as long as the object lives (for cache names). */
+export class ObjectIds {
+  private readonly ids = new WeakMap<object, number>();
+  private next = 1;
 
-/** A number for an object, the same for as long as the object lives (for cache names). */
-export function objectId(o: object): number {
-  let id = ids.get(o);
-  if (id === undefined) ids.set(o, (id = nextId++));
-  return id;
+  /** The number of `o` (a bound function, to pass to `map`). */
+  readonly of = (o: object): number => {
+    let id = this.ids.get(o);
+    if (id === undefined) this.ids.set(o, (id = this.next++));
+    return id;
+  };
 }
 
 /** Equal lists, element by element by identity (a cache entry's inputs). */

@@ -2,7 +2,6 @@
 // named ports, rule lists that an update changed only at other addresses (its ModelDelta).
 
 import type { CompileMemo } from './compile-memo.js';
-import type { PodInfo } from '../../../cluster/snapshot.js';
 import { portSetKey } from '../../../policy/ports.js';
 import type { DirectionPolicy, ManagedInterface, PortSet, ResolvedRule } from '../../../policy/types.js';
 import type { Contribution } from '../../../util/ip/index.js';
@@ -10,15 +9,6 @@ import type { Contribution } from '../../../util/ip/index.js';
 /** Equal address lists (a changed pod gets new arrays, mostly with the same addresses). */
 export function sameIps(a: readonly string[], b: readonly string[]): boolean {
   return a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
-}
-
-const namedPortKeys = new WeakMap<PodInfo, string>();
-
-/** A pod as the compiler reads it: only its named ports (a label change leaves them alone). */
-export function namedPortsKey(pod: PodInfo): string {
-  let key = namedPortKeys.get(pod);
-  if (key === undefined) namedPortKeys.set(pod, (key = JSON.stringify(pod.namedPorts)));
-  return key;
 }
 
 /**
@@ -93,7 +83,7 @@ export function samePairInputs(
     (a === b || (sameIps(a.ips, b.ips) && sameDirectionAt(memo, a.egress, b.egress, q.ips))) &&
     (q === r ||
       (sameIps(q.ips, r.ips) &&
-        (q.podInfo === r.podInfo || namedPortsKey(q.podInfo) === namedPortsKey(r.podInfo)) &&
+        (q.podInfo === r.podInfo || memo.namedPortsKey(q.podInfo) === memo.namedPortsKey(r.podInfo)) &&
         sameDirectionAt(memo, q.ingress, r.ingress, a.ips)))
   );
 }
