@@ -18,6 +18,7 @@ import {
   type Piece,
 } from '../../../util/ip/index.js';
 
+/** A VF's egress rules in one family: as chain 2 filters, and as the ports allowed per address. */
 export interface EgressPart {
   /** The filters and port chains of the egress rules (none when egress is not isolated). */
   fragment?: ChainFragment;
@@ -34,6 +35,10 @@ export interface EgressPart {
 /** Egress that is not isolated allows everything and writes no filters (one object, so it never differs). */
 export const UNISOLATED_EGRESS: EgressPart = { valueAt: () => ALL_PORTS };
 
+/**
+ * The part written from its pieces, in a chain set of its own (so that it can be cached and
+ * replayed into a device's set); `previous`: the address map of the part it replaces.
+ */
 export function buildEgressPart(
   family: Family,
   pieces: Piece<PortSet>[],

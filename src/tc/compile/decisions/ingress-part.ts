@@ -17,6 +17,7 @@ export interface IngressPart {
   map?: AddressMapState;
 }
 
+/** The source chain of a pod from its allowed sources, named `ref` (its content). */
 export function buildIngressChain(
   family: Family,
   pieces: Piece<PortSet>[],

@@ -20,6 +20,7 @@ export interface PairOverrides {
 
 const NO_DIFFERENCES: PairOverrides = { entries: [], signature: '' };
 
+/** The entries of `list` whose ports differ from what the egress part alone allows there. */
 export function pairOverrides(list: Contribution<PortSet>[], egress: EgressPart): PairOverrides {
   let out: PairOverrides | undefined;
   for (const d of list) {

@@ -25,6 +25,10 @@ import {
   type Piece,
 } from '../../../util/ip/index.js';
 
+/**
+ * What an uplink's chains are built from: each isolated pod's source chain per family, through
+ * the cache when there is one (reuse/ingress-parts.ts).
+ */
 export function planUplink(input: UplinkDeviceInput, cache?: CompileCache): UplinkPlan {
   const sources = new Map<ManagedInterface, Partial<Record<Family, IngressPart>>>();
   const deps: unknown[] = [];
@@ -115,6 +119,7 @@ function buildUplinkNew(
   return maps;
 }
 
+/** The chains of an uplink: classify, state, and chain 2 by destination address. */
 export function buildUplink(plan: UplinkPlan, opts: CompileOptions): Chain[] {
   const set = new ChainSet();
   // The classify chain depends only on the addresses behind the uplink: kept while they stay.

@@ -8,6 +8,7 @@ import type { VfParts, VfPlan, VfTail } from './vf-types.js';
 import { sameInputs } from '../reuse/memo.js';
 import { FALLBACK_SLOT } from '../../layout.js';
 
+/** The rest of chain 2 of a VF, or the last build's while its egress parts and isolation stay. */
 export function vfTail(plan: VfPlan, last: VfParts | undefined): VfTail {
   const src = plan.input.iface;
   const egress = FAMILIES.map((f) => plan.egress[f]);

@@ -31,6 +31,11 @@ import { overridesOf } from '../reuse/overrides-reuse.js';
 import { patchedVf } from '../reuse/patched-vf.js';
 import type { Chain } from '../../ir.js';
 
+/**
+ * What a VF's chains are built from: its egress parts, its decisions to the pods of its node and
+ * the overrides among them, through the cache when there is one (reuse/); `deps` decide whether
+ * the last device is reused as a whole.
+ */
 export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
   const src = input.iface;
   const egress = { 4: egressPart(input, 4, cache), 6: egressPart(input, 6, cache) };
@@ -62,6 +67,7 @@ export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
   };
 }
 
+/** The chains of a VF: classify, state, chain 2 (overrides, egress rules, fallback) and their chains. */
 export function buildVf(plan: VfPlan, opts: CompileOptions): Chain[] {
   // The VF's last build lends its parts while its pod and the options are the same (notes name
   // the pod).

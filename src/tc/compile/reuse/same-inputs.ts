@@ -88,6 +88,7 @@ export function samePairInputs(
   );
 }
 
+/** Equal single-address decision lists: the same addresses with the same ports, in order. */
 export function sameDecisions(a: Contribution<PortSet>[], b: Contribution<PortSet>[]): boolean {
   return (
     a.length === b.length &&
