@@ -6,8 +6,8 @@ import type { InformerList } from '../src/cluster/informer-objects.js';
 import type { ClusterSnapshot } from '../src/cluster/snapshot.js';
 import { buildPolicyModel } from '../src/policy/build-model.js';
 import type { ManagedInterface, PolicyModel } from '../src/policy/types.js';
-import { compileNode } from '../src/tc/compile-node.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../src/tc/compile-options.js';
+import { compileNode } from '../src/tc/compile/node.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../src/tc/compile/options.js';
 import type { NodePipeline } from '../src/tc/ir.js';
 import { canonical } from '../src/tc/apply/plan-device.js';
 

@@ -13,6 +13,7 @@
 // goes first as often as the other, for both directions of the change. Against a copy of itself
 // (an A/A run) this build measured 0.98-1.07 of the copy: smaller differences are noise.
 
+import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { resolve } from 'node:path';
 import { fmtMs, median, PLUGIN, table, type Obj } from './cluster.js';
@@ -48,14 +49,19 @@ interface Build {
 
 async function load(root: string): Promise<Build> {
   const mod = (path: string) => import(pathToFileURL(resolve(root, path)).href) as Promise<object>;
+  // The first of `paths` that the build has (builds before the compiler's split had flat src/tc).
+  const first = async (...paths: string[]): Promise<object> => {
+    for (const p of paths) if (existsSync(resolve(root, p))) return mod(p);
+    throw new Error(`${root} has none of ${paths.join(', ')}`);
+  };
   return Object.assign(
     {},
     await mod('src/cluster/build-snapshot.js'),
     await mod('src/policy/build-model.js'),
     await mod('src/cluster/snapshot-diff.js'),
     await mod('src/policy/update-model.js'),
-    await mod('src/tc/compile-node.js'),
-    await mod('src/tc/compile-options.js'),
+    await first('src/tc/compile/node.js', 'src/tc/compile-node.js'),
+    await first('src/tc/compile/options.js', 'src/tc/compile-options.js'),
   ) as Build;
 }
 

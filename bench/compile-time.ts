@@ -27,14 +27,14 @@ import { pathToFileURL } from 'node:url';
 import { buildSnapshot, SnapshotBuilder } from '../src/cluster/build-snapshot.js';
 import { InformerObjects } from '../src/cluster/informer-objects.js';
 import { buildPolicyModel } from '../src/policy/build-model.js';
-import { compileNode, NodeCompiler } from '../src/tc/compile-node.js';
+import { compileNode, NodeCompiler } from '../src/tc/compile/node.js';
 import { diffSnapshots } from '../src/cluster/snapshot-diff.js';
 import { updatePolicyModel } from '../src/policy/update-model.js';
 import { EMPTY_DELTA } from '../src/policy/types.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../src/tc/compile-options.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../src/tc/compile/options.js';
 import type { NodePipeline } from '../src/tc/ir.js';
 import { filterCount } from '../src/tc/ir.js';
-import { renderNodeTc } from '../src/tc/render-tc.js';
+import { renderNodeTc } from '../src/tc/render/render-tc.js';
 import { diffPipelines, fmtMs, informerLists, median, PLUGIN, table, type Obj } from './cluster.js';
 import { synthesize, withLabelChange, withLabels } from './synthetic.js';
 

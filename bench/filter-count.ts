@@ -13,7 +13,7 @@ import { loadSnapshotFromDir } from '../src/cluster/load-manifests.js';
 import { buildPolicyModel } from '../src/policy/build-model.js';
 import type { ManagedInterface } from '../src/policy/types.js';
 import type { DevicePipeline } from '../src/tc/ir.js';
-import { kernelFilterCount } from '../src/tc/render-tc.js';
+import { kernelFilterCount } from '../src/tc/render/render-tc.js';
 import {
   build,
   compile,
@@ -329,7 +329,7 @@ export async function runFilterCount(): Promise<void> {
     );
   }
   console.log(
-    'Chain +2 holds the fewest longest-prefix rules for the address map (src/tc/prefix-rules.ts), each\n' +
+    'Chain +2 holds the fewest longest-prefix rules for the address map (src/tc/compile/chains/prefix-rules.ts), each\n' +
       'one filter per frame shape (untagged, 802.1Q, QinQ); ports cost one filter per frame shape in a\n' +
       'port chain shared by every prefix with the same ports, ending in a drop. So N scattered IPv4 peers\n' +
       'x P scattered ports cost 3N + 3P + 30 filters (28 fixed, 1 port-chain drop, 1 final drop) instead\n' +

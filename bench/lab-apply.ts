@@ -32,10 +32,10 @@ import {
   type OpenBatch,
   type TcRunner,
 } from '../src/tc/apply/tc-runner.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../src/tc/compile-options.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../src/tc/compile/options.js';
 import type { DevicePipeline, NodePipeline } from '../src/tc/ir.js';
 import { filterCount } from '../src/tc/ir.js';
-import { renderChainLines } from '../src/tc/render-tc.js';
+import { renderChainLines } from '../src/tc/render/render-tc.js';
 import { numberingFrom } from '../src/tc/layout.js';
 import { assignChains, filterKey } from '../src/tc/apply/plan-chains.js';
 import {

@@ -17,13 +17,13 @@
 
 import { classify, type KernelFilter } from '../src/tc/apply/device-state.js';
 import { planDevice } from '../src/tc/apply/plan-device.js';
-import { compileNode } from '../src/tc/compile-node.js';
+import { compileNode } from '../src/tc/compile/node.js';
 import {
   DEFAULT_COMPILE_OPTIONS,
   DEFAULT_OVERRIDE_BLOCK_SPLIT,
   DEFAULT_OVERRIDE_SUB_BLOCK_SPLIT,
   type CompileOptions,
-} from '../src/tc/compile-options.js';
+} from '../src/tc/compile/options.js';
 import type { DevicePipeline, Filter, NodePipeline } from '../src/tc/ir.js';
 import { filterCount } from '../src/tc/ir.js';
 import { ENTRY_CHAIN, ENTRY_COOKIE, ENTRY_HANDLE, ENTRY_PRIO, FRESH_NUMBERING } from '../src/tc/layout.js';

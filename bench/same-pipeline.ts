@@ -6,8 +6,8 @@
 //   make build && node build/bench/same-pipeline.js [--runs 20]
 
 import { samePipeline } from '../src/tc/apply/same-pipeline.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../src/tc/compile-options.js';
-import { NodeCompiler } from '../src/tc/compile-node.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../src/tc/compile/options.js';
+import { NodeCompiler } from '../src/tc/compile/node.js';
 import { filterCount, type NodePipeline } from '../src/tc/ir.js';
 import { build, compile, fmtMs, median } from './cluster.js';
 import { LAB_100_DEVICES, synthesize } from './synthetic.js';

@@ -8,8 +8,8 @@ import { diffSnapshots } from '../cluster/snapshot-diff.js';
 import { buildPolicyModel } from '../policy/build-model.js';
 import type { ModelDelta, PolicyModel, ResolvedRule, RuleChange } from '../policy/types.js';
 import { updatePolicyModel } from '../policy/update-model.js';
-import { NodeCompiler } from '../tc/compile-node.js';
-import type { CompileOptions } from '../tc/compile-options.js';
+import { NodeCompiler } from '../tc/compile/node.js';
+import type { CompileOptions } from '../tc/compile/options.js';
 import type { NodePipeline } from '../tc/ir.js';
 import type { DeviceSource } from '../node/device-source.js';
 

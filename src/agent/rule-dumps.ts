@@ -8,7 +8,7 @@ import { basename, join, resolve, sep } from 'node:path';
 import { log } from '../util/log.js';
 import type { NodePipeline } from '../tc/ir.js';
 import type { PolicyModel } from '../policy/types.js';
-import { renderChainLines, renderEntryLine } from '../tc/render-tc.js';
+import { renderChainLines, renderEntryLine } from '../tc/render/render-tc.js';
 import { FRESH_NUMBERING, numberingFrom } from '../tc/layout.js';
 
 export function dumpFiles(

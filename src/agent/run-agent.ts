@@ -4,7 +4,7 @@
 // or SIGINT a `stopped` flag ends every timer and handler; the rules stay in place.
 
 import { formatProblem } from '../cluster/problem.js';
-import type { CompileOptions } from '../tc/compile-options.js';
+import type { CompileOptions } from '../tc/compile/options.js';
 import { ExecaTcRunner } from '../tc/apply/tc-runner.js';
 import { kernelReader, Reconciler } from '../tc/apply/reconcile.js';
 import { errorText, log } from '../util/log.js';

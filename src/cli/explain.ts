@@ -4,10 +4,10 @@
 import type { Flow, L4Protocol, ManagedInterface, PolicyModel } from '../policy/types.js';
 import { verdict as referenceVerdict } from '../policy/verdict.js';
 import type { ClusterSnapshot } from '../cluster/snapshot.js';
-import { ClusterSimulator, type TraceResult } from '../tc/trace.js';
-import type { CompileOptions } from '../tc/compile-options.js';
+import { ClusterSimulator, type TraceResult } from '../tc/simulate/trace.js';
+import type { CompileOptions } from '../tc/compile/options.js';
 import { parseAddress } from '../util/ip/index.js';
-import { renderFilter } from '../tc/render-tc.js';
+import { renderFilter } from '../tc/render/render-tc.js';
 import { unenforcedEffect, unenforcedOnPath, type UnenforcedInterface } from '../node/device-map.js';
 import {
   cellOf,

@@ -4,13 +4,13 @@
 
 import type { L4Protocol, ManagedInterface, PolicyModel } from '../policy/types.js';
 import type { ClusterSnapshot } from '../cluster/snapshot.js';
-import { ClusterSimulator } from '../tc/trace.js';
-import { compileNodeDevices } from '../tc/compile-node.js';
-import { CompileMemo } from '../tc/compile-memo.js';
+import { ClusterSimulator } from '../tc/simulate/trace.js';
+import { compileNodeDevices } from '../tc/compile/node.js';
+import { CompileMemo } from '../tc/compile/reuse/compile-memo.js';
 import type { DevicePipeline } from '../tc/ir.js';
-import type { Packet, VlanTpid } from '../tc/packet.js';
-import { deviceForDestinations } from '../tc/simulate.js';
-import type { CompileOptions } from '../tc/compile-options.js';
+import type { Packet, VlanTpid } from '../tc/simulate/packet.js';
+import { deviceForDestinations } from '../tc/simulate/simulate.js';
+import type { CompileOptions } from '../tc/compile/options.js';
 import { parseAddress } from '../util/ip/index.js';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';

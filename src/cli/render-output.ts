@@ -2,8 +2,8 @@
 // of a 5,000-pod node is 51 MB of text over some 73,000 filter objects).
 
 import type { NodePipeline } from '../tc/ir.js';
-import { renderNodeJson } from '../tc/render-json.js';
-import { renderNodeTc } from '../tc/render-tc.js';
+import { renderNodeJson } from '../tc/render/render-json.js';
+import { renderNodeTc } from '../tc/render/render-tc.js';
 import { jsonPieces, LazyArray, writePieces } from './write-json.js';
 
 /**

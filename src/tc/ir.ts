@@ -57,7 +57,7 @@ export interface Chain {
   purpose: string;
   /**
    * Never modify a compiled pipeline: filter arrays, filters and matches are shared between
-   * devices and kept by the compiler for its next compile (src/tc/compile-node.ts).
+   * devices and kept by the compiler for its next compile (src/tc/compile/node.ts).
    */
   filters: Filter[];
 }

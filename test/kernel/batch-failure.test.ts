@@ -14,7 +14,7 @@ import { NodePipelineBuilder } from '../../src/agent/node-pipeline-builder.js';
 import { kernelReader, Reconciler } from '../../src/tc/apply/reconcile.js';
 import { planDevice } from '../../src/tc/apply/plan-device.js';
 import { ExecaTcRunner } from '../../src/tc/apply/tc-runner.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../../src/tc/compile-options.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../../src/tc/compile/options.js';
 import type { NodePipeline } from '../../src/tc/ir.js';
 import { assertLab, sh } from './lab/shell.js';
 import { NAMESPACES, policy, worldObjects, writeManifests } from './lab/world.js';

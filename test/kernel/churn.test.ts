@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'mocha';
 import { kernelReader, Reconciler } from '../../src/tc/apply/reconcile.js';
 import { liveChains, ownedChains } from '../../src/tc/apply/device-state.js';
 import { ExecaTcRunner } from '../../src/tc/apply/tc-runner.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../../src/tc/compile-options.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../../src/tc/compile/options.js';
 import { buildTopology, type Topology } from './lab/topology.js';
 import { Agents, loadModel } from './lab/observe.js';
 import { agentOnce } from './lab/agent.js';

@@ -12,7 +12,7 @@ import { reconcileOnce, type AgentOptions } from '../../src/agent/run-agent.js';
 import { NodePipelineBuilder } from '../../src/agent/node-pipeline-builder.js';
 import { ExecaTcRunner } from '../../src/tc/apply/tc-runner.js';
 import { kernelReader, Reconciler } from '../../src/tc/apply/reconcile.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../../src/tc/compile-options.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../../src/tc/compile/options.js';
 import { buildTopology, type Topology } from './lab/topology.js';
 import { loadModel } from './lab/observe.js';
 import { runProbes, startServers } from './lab/probe.js';

@@ -28,7 +28,7 @@ import { resolveFromSysfs } from '../../src/node/resolve-sysfs.js';
 import { hostSysFs } from '../../src/node/sysfs.js';
 import { ExecaTcRunner } from '../../src/tc/apply/tc-runner.js';
 import { kernelReader, Reconciler } from '../../src/tc/apply/reconcile.js';
-import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../src/tc/compile-options.js';
+import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../src/tc/compile/options.js';
 
 const ID = 47;
 const NSIM = `/sys/bus/netdevsim/devices/netdevsim${ID}`;

@@ -8,8 +8,8 @@
 
 import { expect } from 'chai';
 import { explainMatrix } from '../../src/cli/explain.js';
-import { compileNode } from '../../src/tc/compile-node.js';
-import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../src/tc/compile-options.js';
+import { compileNode } from '../../src/tc/compile/node.js';
+import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../src/tc/compile/options.js';
 import type { L4Protocol } from '../../src/policy/types.js';
 import { InProcessAgent } from './lab/agent.js';
 import { buildTopology, type Topology } from './lab/topology.js';

@@ -20,7 +20,7 @@ import { command, ExecaTcRunner } from '../../src/tc/apply/tc-runner.js';
 import { startRuleMonitor } from '../../src/tc/apply/rule-monitor.js';
 import type { RuleDeletion } from '../../src/tc/apply/rule-deletions.js';
 import { sleep, waitFor } from '../support/wait-for.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../../src/tc/compile-options.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../../src/tc/compile/options.js';
 import { buildTopology, type Topology } from './lab/topology.js';
 import { Agents, loadModel } from './lab/observe.js';
 import { startServers } from './lab/probe.js';

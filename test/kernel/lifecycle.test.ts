@@ -4,8 +4,8 @@
 import { expect } from 'chai';
 import { execa } from 'execa';
 import { explainMatrix } from '../../src/cli/explain.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../../src/tc/compile-options.js';
-import { ClusterSimulator } from '../../src/tc/trace.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../../src/tc/compile/options.js';
+import { ClusterSimulator } from '../../src/tc/simulate/trace.js';
 import { isOwnedChain } from '../../src/tc/layout.js';
 import { buildTopology, type Topology, type TopologyOptions } from './lab/topology.js';
 import { Agents, diffMatrix, loadModel, observeMatrix, referenceMatrix, type Matrix } from './lab/observe.js';

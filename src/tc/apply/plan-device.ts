@@ -12,7 +12,7 @@
 
 import type { DevicePipeline } from '../ir.js';
 import { numberingFrom } from '../layout.js';
-import { renderChainLines, renderEntryLine } from '../render-tc.js';
+import { renderChainLines, renderEntryLine } from '../render/render-tc.js';
 import { ownedChains, type DeviceState } from './device-state.js';
 import { assignChains } from './plan-chains.js';
 

@@ -1,7 +1,7 @@
 // Whether two desired pipelines of a device would put the same filters in the kernel. The
 // reconciler reads back a device only when its desired pipeline may have changed since it was last
 // written or verified; this is that test. The node compiler returns an unchanged device as the
-// same object (src/tc/compile-node.ts), so the identity check answers most calls; a full model
+// same object (src/tc/compile/node.ts), so the identity check answers most calls; a full model
 // rebuild (a policy or namespace change) gives new objects, and then the contents are compared,
 // stopping at the first difference. Notes and purposes never reach the kernel: ignored.
 

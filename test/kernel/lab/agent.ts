@@ -44,7 +44,7 @@ import { reconcileOnce, type AgentOptions } from '../../../src/agent/run-agent.j
 import { ManifestsLoader } from '../../../src/cluster/load-manifests.js';
 import { ExecaTcRunner } from '../../../src/tc/apply/tc-runner.js';
 import { kernelReader, Reconciler } from '../../../src/tc/apply/reconcile.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile/options.js';
 
 /**
  * The agent's reconcile loop run in this process against one node namespace: the same code as

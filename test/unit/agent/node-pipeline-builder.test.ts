@@ -6,10 +6,10 @@ import { buildPolicyModel } from '../../../src/policy/build-model.js';
 import { updatePolicyModel } from '../../../src/policy/update-model.js';
 import type { ModelDelta, PolicyModel } from '../../../src/policy/types.js';
 import { diffSnapshots } from '../../../src/cluster/snapshot-diff.js';
-import { CompileMemo } from '../../../src/tc/compile-memo.js';
-import { NodeCompiler } from '../../../src/tc/compile-node.js';
-import { compileNode } from '../../../src/tc/compile-node.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
+import { CompileMemo } from '../../../src/tc/compile/reuse/compile-memo.js';
+import { NodeCompiler } from '../../../src/tc/compile/node.js';
+import { compileNode } from '../../../src/tc/compile/node.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile/options.js';
 
 const PLUGINS = ['accelerated-bridge'];
 const NODE = 'worker-1';

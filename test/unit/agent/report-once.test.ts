@@ -12,7 +12,7 @@ import { formatProblem, type Problem } from '../../../src/cluster/problem.js';
 import type { ClusterSnapshot } from '../../../src/cluster/snapshot.js';
 import type { StateSource } from '../../../src/cluster/state-source.js';
 import { kernelReader, Reconciler } from '../../../src/tc/apply/reconcile.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile/options.js';
 import { FakeTc } from '../tc/apply/fake-tc.js';
 
 const PLUGINS = ['accelerated-bridge'];

@@ -13,7 +13,7 @@ import type { ClusterSnapshot } from '../../../src/cluster/snapshot.js';
 import { buildPolicyModel } from '../../../src/policy/build-model.js';
 import type { PolicyModel } from '../../../src/policy/types.js';
 import { verdict as referenceVerdict } from '../../../src/policy/verdict.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile/options.js';
 
 const run = promisify(execFile);
 const DIR = 'examples/worked';

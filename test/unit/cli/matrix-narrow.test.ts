@@ -13,8 +13,8 @@ import { writeSyntheticManifests } from '../../../bench/write-manifests.js';
 import { explainMatrix, matrixRows, UsageError } from '../../../src/cli/explain.js';
 import { FLUSH, writePieces } from '../../../src/cli/write-json.js';
 import { loadModel, type Loaded } from '../../../src/cli/load.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
-import { ClusterSimulator } from '../../../src/tc/trace.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile/options.js';
+import { ClusterSimulator } from '../../../src/tc/simulate/trace.js';
 
 const run = promisify(execFile);
 const NET = 'sriov/accel-a';

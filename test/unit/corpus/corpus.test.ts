@@ -18,10 +18,10 @@ import { renderShow } from '../../../src/cli/show.js';
 import { formatProblem, type Problem } from '../../../src/cluster/problem.js';
 import type { L4Protocol } from '../../../src/policy/types.js';
 import { verdict } from '../../../src/policy/verdict.js';
-import { compileNode } from '../../../src/tc/compile-node.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
-import { renderNodeJson } from '../../../src/tc/render-json.js';
-import { renderNodeTc } from '../../../src/tc/render-tc.js';
+import { compileNode } from '../../../src/tc/compile/node.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile/options.js';
+import { renderNodeJson } from '../../../src/tc/render/render-json.js';
+import { renderNodeTc } from '../../../src/tc/render/render-tc.js';
 import { generatedDefects, handDefects, type Defect } from '../../corpus/defects.js';
 
 // build/test/unit/corpus -> repository root

@@ -6,7 +6,7 @@ import { NodePipelineBuilder } from '../../../src/agent/node-pipeline-builder.js
 import { loadSnapshotFromDir } from '../../../src/cluster/load-manifests.js';
 import { sysfsSource } from '../../../src/node/device-source.js';
 import { hostSysFs } from '../../../src/node/sysfs.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile/options.js';
 import type { NodePipeline } from '../../../src/tc/ir.js';
 import { PF0, SysfsFixture } from './sysfs-fixture.js';
 

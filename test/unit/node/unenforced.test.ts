@@ -6,8 +6,8 @@ import { buildSnapshot, type SourcedObject } from '../../../src/cluster/build-sn
 import { loadManifestsDir } from '../../../src/cluster/load-manifests.js';
 import { buildPolicyModel } from '../../../src/policy/build-model.js';
 import { verdict as referenceVerdict } from '../../../src/policy/verdict.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
-import { compileNode } from '../../../src/tc/compile-node.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile/options.js';
+import { compileNode } from '../../../src/tc/compile/node.js';
 import { explainFlow, explainMatrix } from '../../../src/cli/explain.js';
 import { renderShow } from '../../../src/cli/show.js';
 import { placeDevices } from '../../../src/cli/placement.js';

@@ -10,8 +10,8 @@ import type { ClusterSnapshot } from '../../../src/cluster/snapshot.js';
 import { buildPolicyModel } from '../../../src/policy/build-model.js';
 import type { PolicyModel } from '../../../src/policy/types.js';
 import { updatePolicyModel } from '../../../src/policy/update-model.js';
-import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../../src/tc/compile-options.js';
-import { compileNode, NodeCompiler } from '../../../src/tc/compile-node.js';
+import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../../src/tc/compile/options.js';
+import { compileNode, NodeCompiler } from '../../../src/tc/compile/node.js';
 import { clusterArb, PLUGIN } from '../tc/cluster-gen.js';
 import { clusterObjects, policy } from '../tc/fixtures.js';
 

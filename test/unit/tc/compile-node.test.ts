@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import { buildSnapshot } from '../../../src/cluster/build-snapshot.js';
 import { loadManifestsDir } from '../../../src/cluster/load-manifests.js';
 import { buildPolicyModel } from '../../../src/policy/build-model.js';
-import { compileNode, NodeCompiler } from '../../../src/tc/compile-node.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
+import { compileNode, NodeCompiler } from '../../../src/tc/compile/node.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile/options.js';
 
 const NODE = 'worker-1';
 

@@ -4,11 +4,11 @@
 import { expect } from 'chai';
 import { describe, it } from 'mocha';
 import { synthesize } from '../../../bench/synthetic.js';
-import { compileNode } from '../../../src/tc/compile-node.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
+import { compileNode } from '../../../src/tc/compile/node.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile/options.js';
 import type { DevicePipeline } from '../../../src/tc/ir.js';
-import { Conntrack, type Packet } from '../../../src/tc/packet.js';
-import { deviceForDestinations, simulateDevice } from '../../../src/tc/simulate.js';
+import { Conntrack, type Packet } from '../../../src/tc/simulate/packet.js';
+import { deviceForDestinations, simulateDevice } from '../../../src/tc/simulate/simulate.js';
 import { build } from './cluster-gen.js';
 
 const filters = (d: DevicePipeline) => d.chains.reduce((n, c) => n + c.filters.length, 0);

@@ -1,9 +1,9 @@
-// Ordering filters by prio (src/tc/chain-set.ts) against a plain stable sort: the compiler relies
+// Ordering filters by prio (src/tc/compile/chains/chain-set.ts) against a plain stable sort: the compiler relies
 // on ties keeping its own order (filters sharing a prio are written in address order).
 
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { mergeByPrio, mergeRuns, sortFilters } from '../../../src/tc/chain-set.js';
+import { mergeByPrio, mergeRuns, sortFilters } from '../../../src/tc/compile/chains/chain-set.js';
 
 interface Item {
   prio: number;

@@ -3,8 +3,8 @@
 // argument stack at about 125,000 elements on Node 20).
 
 import { expect } from 'chai';
-import { compileNode } from '../../../src/tc/compile-node.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
+import { compileNode } from '../../../src/tc/compile/node.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile/options.js';
 import { planDevice } from '../../../src/tc/apply/plan-device.js';
 import { classify } from '../../../src/tc/apply/device-state.js';
 import { filterCount } from '../../../src/tc/ir.js';

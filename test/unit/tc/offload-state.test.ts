@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import { loadSnapshotFromDir } from '../../../src/cluster/load-manifests.js';
 import { buildPolicyModel } from '../../../src/policy/build-model.js';
-import { compileNode } from '../../../src/tc/compile-node.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
-import { renderNodeTc } from '../../../src/tc/render-tc.js';
+import { compileNode } from '../../../src/tc/compile/node.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile/options.js';
+import { renderNodeTc } from '../../../src/tc/render/render-tc.js';
 import { parseFilterDump } from '../../../src/tc/apply/parse-filters.js';
 import { classify } from '../../../src/tc/apply/device-state.js';
 import { deviceOffload, formatFilterOffload, readOffload } from '../../../src/tc/apply/offload-state.js';

@@ -11,10 +11,10 @@ import { planDevice } from '../../../src/tc/apply/plan-device.js';
 import { buildSnapshot } from '../../../src/cluster/build-snapshot.js';
 import { diffSnapshots } from '../../../src/cluster/snapshot-diff.js';
 import { updatePolicyModel } from '../../../src/policy/update-model.js';
-import { compileNode, NodeCompiler } from '../../../src/tc/compile-node.js';
-import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../../src/tc/compile-options.js';
+import { compileNode, NodeCompiler } from '../../../src/tc/compile/node.js';
+import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../../src/tc/compile/options.js';
 import type { Chain, DevicePipeline } from '../../../src/tc/ir.js';
-import { ClusterSimulator } from '../../../src/tc/trace.js';
+import { ClusterSimulator } from '../../../src/tc/simulate/trace.js';
 import { ACCEL, clusterObjects, flow, load, PLUGIN, policy, type PodDef } from './fixtures.js';
 import { deviceDump } from './tc-json.js';
 

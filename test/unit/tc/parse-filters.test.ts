@@ -14,11 +14,11 @@ import type { PolicyModel } from '../../../src/policy/types.js';
 import { classify, isEntry } from '../../../src/tc/apply/device-state.js';
 import { ctZoneOf, parseFilterDump } from '../../../src/tc/apply/parse-filters.js';
 import { planDevice } from '../../../src/tc/apply/plan-device.js';
-import { compileNode } from '../../../src/tc/compile-node.js';
-import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../../src/tc/compile-options.js';
+import { compileNode } from '../../../src/tc/compile/node.js';
+import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../../src/tc/compile/options.js';
 import type { Action, DevicePipeline, Filter, FlowerMatch } from '../../../src/tc/ir.js';
 import { absoluteChain, ENTRY_COOKIE, type FreshChoice } from '../../../src/tc/layout.js';
-import { renderFilter } from '../../../src/tc/render-tc.js';
+import { renderFilter } from '../../../src/tc/render/render-tc.js';
 import { build, clusterArb, PLUGIN } from './cluster-gen.js';
 import { deviceDump, type Json } from './tc-json.js';
 

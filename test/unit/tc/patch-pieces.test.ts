@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { partition, type Contribution, type Interval } from '../../../src/util/ip/index.js';
-import { patchPieces } from '../../../src/tc/patch-pieces.js';
-import { NO_PORTS, portSetUnion } from '../../../src/tc/decision.js';
+import { patchPieces } from '../../../src/tc/compile/reuse/patch-pieces.js';
+import { NO_PORTS, portSetUnion } from '../../../src/tc/compile/decisions/rule-ports.js';
 import { portSetKey } from '../../../src/policy/ports.js';
 import type { PortSet } from '../../../src/policy/types.js';
 

@@ -10,11 +10,11 @@ import { classify, type DeviceState } from '../../../src/tc/apply/device-state.j
 import { parseFilterDump } from '../../../src/tc/apply/parse-filters.js';
 import { planDevice, type DevicePlan } from '../../../src/tc/apply/plan-device.js';
 import type { KernelFilter } from '../../../src/tc/apply/device-state.js';
-import { compileNode } from '../../../src/tc/compile-node.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
+import { compileNode } from '../../../src/tc/compile/node.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile/options.js';
 import type { DevicePipeline, Filter } from '../../../src/tc/ir.js';
 import { absoluteChain, isOwnedChain, numberingFrom, type FreshChoice } from '../../../src/tc/layout.js';
-import { renderChainLines, renderEntryLine } from '../../../src/tc/render-tc.js';
+import { renderChainLines, renderEntryLine } from '../../../src/tc/render/render-tc.js';
 import { clusterObjects, load, policy } from './fixtures.js';
 import { deviceDump, entryJson, generationDump, type Json } from './tc-json.js';
 

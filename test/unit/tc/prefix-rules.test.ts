@@ -13,7 +13,7 @@ import {
   prefixRules,
   type KeyedPiece,
   type PrefixRule,
-} from '../../../src/tc/prefix-rules.js';
+} from '../../../src/tc/compile/chains/prefix-rules.js';
 
 /** Random (start, width, key) triples laid out left to right from `base`, without overlap, up to `last`. */
 function layOut(raw: [number, number, string][], base: bigint, last: number): KeyedPiece[] {

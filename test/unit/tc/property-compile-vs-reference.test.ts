@@ -15,9 +15,9 @@ import fc from 'fast-check';
 import { describe, it } from 'mocha';
 import { verdict } from '../../../src/policy/verdict.js';
 import type { Flow, PolicyModel } from '../../../src/policy/types.js';
-import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../../src/tc/compile-options.js';
-import type { VlanTpid } from '../../../src/tc/packet.js';
-import { ClusterSimulator, type PacketResult, type TraceResult } from '../../../src/tc/trace.js';
+import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../../src/tc/compile/options.js';
+import type { VlanTpid } from '../../../src/tc/simulate/packet.js';
+import { ClusterSimulator, type PacketResult, type TraceResult } from '../../../src/tc/simulate/trace.js';
 import {
   build,
   clusterArb,

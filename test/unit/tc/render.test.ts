@@ -15,8 +15,8 @@ import { buildSnapshot, type SourcedObject } from '../../../src/cluster/build-sn
 import { loadManifestsDir } from '../../../src/cluster/load-manifests.js';
 import type { ClusterSnapshot } from '../../../src/cluster/snapshot.js';
 import { buildPolicyModel } from '../../../src/policy/build-model.js';
-import { compileNode } from '../../../src/tc/compile-node.js';
-import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../../src/tc/compile-options.js';
+import { compileNode } from '../../../src/tc/compile/node.js';
+import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../../src/tc/compile/options.js';
 import type { NodePipeline } from '../../../src/tc/ir.js';
 import {
   ENTRY_CHAIN,
@@ -27,8 +27,8 @@ import {
   RELATIVE_SPAN,
   type FreshChoice,
 } from '../../../src/tc/layout.js';
-import { renderNodeJson } from '../../../src/tc/render-json.js';
-import { renderChainLines, renderEntryLine, renderNodeTc } from '../../../src/tc/render-tc.js';
+import { renderNodeJson } from '../../../src/tc/render/render-json.js';
+import { renderChainLines, renderEntryLine, renderNodeTc } from '../../../src/tc/render/render-tc.js';
 import { build, clusterArb, PLUGIN } from './cluster-gen.js';
 
 const root = fileURLToPath(new URL('../../../../', import.meta.url));

@@ -8,8 +8,12 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { describe, it } from 'mocha';
 import type { EthType, Filter, FilterProtocol, FlowerMatch, IpProto } from '../../../src/tc/ir.js';
-import type { CtState, Packet, VlanTpid } from '../../../src/tc/packet.js';
-import { matchesFromScratch, matchesParsed, parsePacketAddresses } from '../../../src/tc/simulate.js';
+import type { CtState, Packet, VlanTpid } from '../../../src/tc/simulate/packet.js';
+import {
+  matchesFromScratch,
+  matchesParsed,
+  parsePacketAddresses,
+} from '../../../src/tc/simulate/simulate.js';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 300);
 

@@ -6,13 +6,13 @@ import { expect } from 'chai';
 import { describe, it } from 'mocha';
 import { verdict } from '../../../src/policy/verdict.js';
 import type { Flow } from '../../../src/policy/types.js';
-import { compileNode } from '../../../src/tc/compile-node.js';
-import { DEFAULT_COMPILE_OPTIONS, ND_TYPES, type CompileOptions } from '../../../src/tc/compile-options.js';
+import { compileNode } from '../../../src/tc/compile/node.js';
+import { DEFAULT_COMPILE_OPTIONS, ND_TYPES, type CompileOptions } from '../../../src/tc/compile/options.js';
 import type { DevicePipeline, Filter } from '../../../src/tc/ir.js';
-import { Conntrack, type Packet, type VlanTpid } from '../../../src/tc/packet.js';
-import { renderNodeTc } from '../../../src/tc/render-tc.js';
-import { simulateDevice } from '../../../src/tc/simulate.js';
-import { ClusterSimulator } from '../../../src/tc/trace.js';
+import { Conntrack, type Packet, type VlanTpid } from '../../../src/tc/simulate/packet.js';
+import { renderNodeTc } from '../../../src/tc/render/render-tc.js';
+import { simulateDevice } from '../../../src/tc/simulate/simulate.js';
+import { ClusterSimulator } from '../../../src/tc/simulate/trace.js';
 import { clusterObjects, flow, load, MAC, OTHER, policy } from './fixtures.js';
 
 const POLICIES = [

@@ -2,10 +2,10 @@
 // nothing with `src_ip 0.0.0.0/0`, so the compiler leaves the key out instead.
 
 import { expect } from 'chai';
-import { compileNode } from '../../../src/tc/compile-node.js';
-import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile-options.js';
-import { renderNodeTc } from '../../../src/tc/render-tc.js';
-import { ClusterSimulator } from '../../../src/tc/trace.js';
+import { compileNode } from '../../../src/tc/compile/node.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile/options.js';
+import { renderNodeTc } from '../../../src/tc/render/render-tc.js';
+import { ClusterSimulator } from '../../../src/tc/simulate/trace.js';
 import { clusterObjects, flow, load, policy } from './fixtures.js';
 
 describe('compile: rules that cover every address', () => {

@@ -2,9 +2,9 @@
 // same interfaces from every representor of a node (as sources, destinations and named-port
 // owners), and parsing address text is a large part of a compile otherwise.
 
-import type { ManagedInterface } from '../policy/types.js';
-import { parseAddress, type Interval } from '../util/ip/index.js';
-import type { Family } from '../util/ip/index.js';
+import type { ManagedInterface } from '../../../policy/types.js';
+import { parseAddress, type Interval } from '../../../util/ip/index.js';
+import type { Family } from '../../../util/ip/index.js';
 
 const parsed = new WeakMap<ManagedInterface, Record<Family, bigint[]>>();
 
@@ -59,6 +59,25 @@ export function ownersIn(
       else b = mid;
     }
     for (let i = a; i < sorted.length && sorted[i]!.value <= hi; i++) out.push(sorted[i]!);
+  }
+  return out;
+}
+
+const FAMILIES: Family[] = [4, 6];
+
+/** Interfaces that share an address with another interface of the list. */
+export function sharingAddresses(ifaces: readonly ManagedInterface[]): Set<ManagedInterface> {
+  const seen = new Map<string, ManagedInterface>();
+  const out = new Set<ManagedInterface>();
+  for (const q of ifaces) {
+    for (const family of FAMILIES) {
+      for (const v of addressesOf(q, family)) {
+        const k = `${family}/${v}`;
+        const p = seen.get(k);
+        if (p && p !== q) out.add(p).add(q);
+        else seen.set(k, q);
+      }
+    }
   }
   return out;
 }

@@ -1,9 +1,9 @@
 // IR -> iproute2 `tc` command lines (the arguments after `tc`, as `tc -batch` reads them).
 // Pure and deterministic: the same IR renders byte-identical lines.
 
-import type { Action, DevicePipeline, Filter, FlowerMatch, NodePipeline } from './ir.js';
-import { filterCount } from './ir.js';
-import { formatUnenforced } from '../node/device-map.js';
+import type { Action, DevicePipeline, Filter, FlowerMatch, NodePipeline } from '../ir.js';
+import { filterCount } from '../ir.js';
+import { formatUnenforced } from '../../node/device-map.js';
 import {
   absoluteChain,
   ENTRY_CHAIN,
@@ -13,7 +13,7 @@ import {
   FRESH_NUMBERING,
   type ChainNumbering,
   type FreshChoice,
-} from './layout.js';
+} from '../layout.js';
 
 /**
  * How relative chains become absolute: a planned numbering, or every chain at one fresh base

@@ -2,15 +2,15 @@
 // (when the destination is on another node or behind another uplink) the destination node's
 // uplink. The reply goes back the other way. Pure: pipelines are compiled from the model.
 
-import type { ClusterSnapshot } from '../cluster/snapshot.js';
-import type { Flow, ManagedInterface, PolicyModel } from '../policy/types.js';
-import { buildDeviceMap, uplinkFor, type DeviceMap } from '../node/device-map.js';
-import { compileNode } from './compile-node.js';
-import type { CompileOptions } from './compile-options.js';
-import type { DevicePipeline, IpProto, NodePipeline } from './ir.js';
+import type { ClusterSnapshot } from '../../cluster/snapshot.js';
+import type { Flow, ManagedInterface, PolicyModel } from '../../policy/types.js';
+import { buildDeviceMap, uplinkFor, type DeviceMap } from '../../node/device-map.js';
+import { compileNode } from '../compile/node.js';
+import type { CompileOptions } from '../compile/options.js';
+import type { DevicePipeline, IpProto, NodePipeline } from '../ir.js';
 import { Conntrack, type Packet, type Segment, type VlanTpid } from './packet.js';
 import { simulateDevice, type DeviceResult } from './simulate.js';
-import { parseAddress } from '../util/ip/index.js';
+import { parseAddress } from '../../util/ip/index.js';
 
 export interface Hop {
   node: string;

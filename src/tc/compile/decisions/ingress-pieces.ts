@@ -3,14 +3,14 @@
 // uplink writes them as the pod's source chain, and every VF of the node looks up its own
 // addresses in them (a binary search instead of walking every rule for every source).
 
-import type { ManagedInterface, PortSet, ResolvedRule } from '../policy/types.js';
-import { portSetIsEmpty, portSetKey, resolvePorts } from '../policy/ports.js';
-import { findInterval, partition, type Contribution, type Piece } from '../util/ip/index.js';
-import { anyNamedPorts, NO_PORTS, portSetUnion, portsForPeer, ruleIntervals } from './decision.js';
-import { changedAddresses, namedPortsKey } from './compile-cache.js';
-import { patchPieces, patchPoints } from './patch-pieces.js';
-import type { Family } from '../util/ip/index.js';
-import type { CompileMemo } from './compile-memo.js';
+import type { ManagedInterface, PortSet, ResolvedRule } from '../../../policy/types.js';
+import { portSetIsEmpty, portSetKey, resolvePorts } from '../../../policy/ports.js';
+import { findInterval, partition, type Contribution, type Piece } from '../../../util/ip/index.js';
+import { anyNamedPorts, NO_PORTS, portSetUnion, portsForPeer, ruleIntervals } from './rule-ports.js';
+import { changedAddresses } from '../reuse/same-inputs.js';
+import { patchPieces, patchPoints } from '../reuse/patch-pieces.js';
+import type { Family } from '../../../util/ip/index.js';
+import type { CompileMemo } from '../reuse/compile-memo.js';
 
 // Kept in the memo per rule list (a new list with every change of the pod's policies), then per
 // named ports of the pod when the rules have named ports ('' otherwise).
@@ -18,7 +18,7 @@ import type { CompileMemo } from './compile-memo.js';
 /** Sources `q`'s ingress rules allow in one family, sorted; sources allowed nothing are left out. */
 export function ingressPieces(memo: CompileMemo, q: ManagedInterface, family: Family): Piece<PortSet>[] {
   const rules = q.ingress.rules;
-  const named = anyNamedPorts(memo, rules) ? namedPortsKey(q.podInfo) : '';
+  const named = anyNamedPorts(memo, rules) ? memo.namedPortsKey(q.podInfo) : '';
   let byNamed = memo.ingressPieces.get(rules);
   if (!byNamed) memo.ingressPieces.set(rules, (byNamed = new Map()));
   let byFamily = byNamed.get(named);

@@ -2,10 +2,10 @@
 // an update that replaces rules records the addresses they differ at (its ModelDelta),
 // which are those of the changed pods.
 
-import type { PortSet } from '../policy/types.js';
-import { portSetKey } from '../policy/ports.js';
-import { parseAddress, sortByAddress, type Piece } from '../util/ip/index.js';
-import type { Family } from '../util/ip/index.js';
+import type { PortSet } from '../../../policy/types.js';
+import { portSetKey } from '../../../policy/ports.js';
+import { parseAddress, sortByAddress, type Piece } from '../../../util/ip/index.js';
+import type { Family } from '../../../util/ip/index.js';
 
 /** A changed address and what it is decided now (undefined: a gap). */
 export interface PatchPoint {

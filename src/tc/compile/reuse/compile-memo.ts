@@ -13,6 +13,7 @@
 // differs from the one before it is a fact about the rule, fixed when the update made it. The
 // owner records each delta before compiling the model it came with (see NodeCompiler.compile).
 
+import type { PodInfo } from '../../../cluster/snapshot.js';
 import type {
   AddressBlock,
   ManagedInterface,
@@ -20,11 +21,11 @@ import type {
   PortSet,
   ResolvedRule,
   RuleChange,
-} from '../policy/types.js';
-import type { Contribution, Family, Interval, Piece } from '../util/ip/index.js';
+} from '../../../policy/types.js';
+import type { Contribution, Family, Interval, Piece } from '../../../util/ip/index.js';
 
 export class CompileMemo {
-  /** The addresses a rule's peers cover, per family (see decision.ts ruleIntervals). */
+  /** The addresses a rule's peers cover, per family (see decisions/rule-ports.ts ruleIntervals). */
   readonly ruleIntervals = new WeakMap<ResolvedRule, Partial<Record<Family, Interval[]>>>();
   /** A block's addresses without its exceptions, per family: blocks are shared between rules. */
   readonly blockIntervals = new WeakMap<AddressBlock, Partial<Record<Family, Interval[]>>>();
@@ -32,7 +33,7 @@ export class CompileMemo {
   readonly namedLists = new WeakMap<readonly ResolvedRule[], boolean>();
   /**
    * Sources an ingress rule list allows, per named ports of the pod ('' when the rules have
-   * none), per family (see ingress-pieces.ts).
+   * none), per family (see decisions/ingress-pieces.ts).
    */
   readonly ingressPieces = new WeakMap<
     readonly ResolvedRule[],
@@ -54,11 +55,21 @@ export class CompileMemo {
    * alive). Rules of a full build have none.
    */
   readonly ruleChanges = new WeakMap<ResolvedRule, RuleChange>();
-  /** The last answer of changedAddresses per rule list (see compile-cache.ts). */
+  /** The last answer of changedAddresses per rule list (see reuse/same-inputs.ts). */
   readonly changedAt = new WeakMap<
     readonly ResolvedRule[],
     { prev: readonly ResolvedRule[]; at: Set<string> | undefined }
   >();
+
+  /** A pod as the compiler reads it: only its named ports, as text (see namedPortsKey). */
+  private readonly namedPortKeys = new WeakMap<PodInfo, string>();
+
+  /** A pod as the compiler reads it: only its named ports (a label change leaves them alone). */
+  namedPortsKey(pod: PodInfo): string {
+    let key = this.namedPortKeys.get(pod);
+    if (key === undefined) this.namedPortKeys.set(pod, (key = JSON.stringify(pod.namedPorts)));
+    return key;
+  }
 
   /** Remember the rules a model update replaced, for the compiles of its model and after. */
   record(delta: ModelDelta | undefined): void {

@@ -1,29 +1,29 @@
 // Compiles every representor of one node: the pure heart of the agent.
 //
-// `compileNode` compiles from scratch. `NodeCompiler` does the same but remembers what it built:
-// devices whose inputs are the same objects as last time are returned as they were, and inside a
-// changed device the parts that did not change (egress parts, pair decisions, source chains,
-// blocks of address maps, override filters, sorted chains) are reused (see compile-cache.ts and
-// docs/tc-rule-pipeline.md §7). The result is identical either way; only the time differs.
-// What the compiler remembers about model objects is in a CompileMemo with an owner: a fresh
-// one per call of compileNode (so that a from-scratch compile shares nothing with any other),
-// the NodeCompiler's for its lifetime, or the caller's (compileNodeDevices).
+// `compileNode` compiles from scratch, with a fresh cache that shares parts between the devices
+// of the compile; `compileNodeWithoutReuse` shares nothing and is the caches' baseline.
+// `NodeCompiler` does the same but remembers what it built: devices whose inputs are the same
+// objects as last time are returned as they were, and inside a changed device the parts that did
+// not change (egress parts, pair decisions, source chains, blocks of address maps, override
+// filters, sorted chains) are reused (see reuse/ and docs/tc-rule-pipeline.md §7). The result is
+// identical either way; only the time differs. What the compiler remembers about model objects
+// is in a CompileMemo with an owner: a fresh one per call of compileNode (so that a from-scratch
+// compile shares nothing with any other), the NodeCompiler's for its lifetime, or the caller's
+// (compileNodeDevices).
 
-import type { NodeInfo } from '../cluster/snapshot.js';
-import type { ManagedInterface, ModelDelta, PolicyModel } from '../policy/types.js';
-import { buildDeviceMap, isolatedNetworks, type DeviceLookup } from '../node/device-map.js';
-import { CompileCache, Memo, namedPortsKey, sameIps } from './compile-cache.js';
-import {
-  buildUplink,
-  buildVf,
-  planUplink,
-  planVf,
-  sharingAddresses,
-  type PeersSince,
-} from './compile-device.js';
-import type { CompileOptions } from './compile-options.js';
-import { CompileMemo } from './compile-memo.js';
-import type { DeviceKind, DevicePipeline, NodePipeline } from './ir.js';
+import type { NodeInfo } from '../../cluster/snapshot.js';
+import type { ManagedInterface, ModelDelta, PolicyModel } from '../../policy/types.js';
+import { buildDeviceMap, isolatedNetworks, type DeviceLookup } from '../../node/device-map.js';
+import { CompileCache } from './reuse/compile-cache.js';
+import { Memo } from './reuse/memo.js';
+import { sameIps } from './reuse/same-inputs.js';
+import { sharingAddresses } from './decisions/interface-addresses.js';
+import { buildUplink, planUplink } from './devices/uplink.js';
+import type { PeersSince } from './devices/vf-types.js';
+import { buildVf, planVf } from './devices/vf.js';
+import type { CompileOptions } from './options.js';
+import { CompileMemo } from './reuse/compile-memo.js';
+import type { DeviceKind, DevicePipeline, NodePipeline } from '../ir.js';
 
 /** A network needs filtering on a node when some interface of it on that node is isolated. */
 export function activeNetworks(model: PolicyModel, nodeName: string): Set<string> {
@@ -38,6 +38,22 @@ export function compileNode(
   lookup?: DeviceLookup,
 ): NodePipeline {
   return new NodeCompiler(opts).compile(model, nodeName, node, lookup);
+}
+
+/**
+ * compileNode without a CompileCache: every part of every device is built afresh, even where
+ * devices of the node could share it (VFs with equal egress rules each build their egress part).
+ * The same output as compileNode, in about twice its time on the bench cluster: the baseline
+ * that the caches are property-tested against (test/unit/tc/compile-without-reuse.test.ts).
+ */
+export function compileNodeWithoutReuse(
+  model: PolicyModel,
+  nodeName: string,
+  node: NodeInfo | undefined,
+  opts: CompileOptions,
+  lookup?: DeviceLookup,
+): NodePipeline {
+  return new NodeCompiler(opts, new CompileMemo(), false).compile(model, nodeName, node, lookup);
 }
 
 /** Chooses the devices of a subset compile (compileNodeDevices), by kind and representor name. */
@@ -63,7 +79,8 @@ export function compileNodeDevices(
 }
 
 export class NodeCompiler {
-  private readonly cache = new CompileCache();
+  /** What the last compile built, for the next one (none: every part is built afresh). */
+  private readonly cache: CompileCache | undefined;
   private readonly devices = new Memo<DevicePipeline>();
   /** Interfaces per network as named ports read them (see networksOf). */
   private networks = new Map<string, readonly ManagedInterface[]>();
@@ -73,12 +90,18 @@ export class NodeCompiler {
   /** Spread into every device: skip_sw under --offload=require, nothing by default. */
   private readonly skipSw: { skipSw?: true };
 
-  /** `memo`: kept for the compiler's lifetime (its own by default). */
+  /**
+   * `memo`: kept for the compiler's lifetime (its own by default). `reuse`: keep a CompileCache
+   * between compiles (and share parts between the devices of one compile); false for
+   * compileNodeWithoutReuse.
+   */
   constructor(
     private readonly opts: CompileOptions,
     private readonly memo: CompileMemo = new CompileMemo(),
+    reuse = true,
   ) {
     this.skipSw = opts.offload === 'require' ? { skipSw: true } : {};
+    this.cache = reuse ? new CompileCache() : undefined;
   }
 
   /**
@@ -154,7 +177,7 @@ export class NodeCompiler {
     }
     this.locals = locals;
     this.devices.sweep();
-    this.cache.sweep();
+    this.cache?.sweep();
     devices.sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
     return { node: nodeName, devices, warnings, unenforced: map.unenforced };
   }
@@ -181,7 +204,7 @@ export class NodeCompiler {
                 p === list[i] ||
                 (p.key === list[i]!.key &&
                   sameIps(p.ips, list[i]!.ips) &&
-                  namedPortsKey(p.podInfo) === namedPortsKey(list[i]!.podInfo)),
+                  this.memo.namedPortsKey(p.podInfo) === this.memo.namedPortsKey(list[i]!.podInfo)),
             )));
       stable.set(net, same ? prev : list);
     }

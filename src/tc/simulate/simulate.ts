@@ -1,12 +1,12 @@
 // Runs one packet through one device's pipeline, filter by filter, as the kernel's flower
 // classifier would: the test oracle for the compiler and the engine behind `explain`.
 
-import type { Action, Chain, DevicePipeline, Filter, FlowerMatch } from './ir.js';
+import type { Action, Chain, DevicePipeline, Filter, FlowerMatch } from '../ir.js';
 import { Conntrack, type CtState, type Packet } from './packet.js';
-import { parseAddress, parseCidrInterval } from '../util/ip/index.js';
-import { DEFAULT_COMPILE_OPTIONS } from './compile-options.js';
+import { parseAddress, parseCidrInterval } from '../../util/ip/index.js';
+import { DEFAULT_COMPILE_OPTIONS } from '../compile/options.js';
 import { kernelOrder } from './flower-kernel-rules.js';
-import { absoluteChain } from './layout.js';
+import { absoluteChain } from '../layout.js';
 
 export interface Hit {
   chain: number;

@@ -2,8 +2,8 @@
 // (802.1ad outer tag, 802.1Q inner tag). Every IP decision is rendered once per shape so tagged
 // traffic gets the same verdict as untagged traffic.
 
-import type { Family } from '../util/ip/index.js';
-import type { FilterProtocol, FlowerMatch } from './ir.js';
+import type { Family } from '../../../util/ip/index.js';
+import type { FilterProtocol, FlowerMatch } from '../../ir.js';
 
 export interface IpCarrier {
   /** Short name for notes: "ipv4", "vlan/ipv4", "qinq/ipv4", ... */

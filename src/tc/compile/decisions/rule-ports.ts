@@ -2,10 +2,16 @@
 // These are the compile-time halves of the reference semantics: which ports a rule set allows
 // towards (or from) one address.
 
-import type { AddressBlock, ManagedInterface, PortSet, ResolvedRule } from '../policy/types.js';
-import { ALL_PORTS, emptyPortSet, resolvePorts, portSetUnion, portSetIntersect } from '../policy/ports.js';
-import type { Family } from '../util/ip/index.js';
-import type { CompileMemo } from './compile-memo.js';
+import type { AddressBlock, ManagedInterface, PortSet, ResolvedRule } from '../../../policy/types.js';
+import {
+  ALL_PORTS,
+  emptyPortSet,
+  resolvePorts,
+  portSetUnion,
+  portSetIntersect,
+} from '../../../policy/ports.js';
+import type { Family } from '../../../util/ip/index.js';
+import type { CompileMemo } from '../reuse/compile-memo.js';
 import {
   findInterval,
   FULL_SPACE,
@@ -13,7 +19,7 @@ import {
   parseCidrInterval,
   subtractIntervals,
   type Interval,
-} from '../util/ip/index.js';
+} from '../../../util/ip/index.js';
 
 export const NO_PORTS: PortSet = emptyPortSet();
 

@@ -1,8 +1,8 @@
 // What the kernel and tc do with a chain's filters before a packet meets them: which key
 // combinations tc refuses, and the order in which flower tries the filters of a chain.
 
-import { parseCidrInterval } from '../util/ip/index.js';
-import type { Filter, FilterProtocol } from './ir.js';
+import { parseCidrInterval } from '../../util/ip/index.js';
+import type { Filter, FilterProtocol } from '../ir.js';
 
 /** The ethertype the IP keys of a filter see: the protocol, or the ethertype inside its tags. */
 function innerEthType(f: Filter): string | undefined {

@@ -1,18 +1,14 @@
 // Builds the chains of one device. Chains 0-2 have fixed roles; every other chain is named by its
 // content, so equal content is shared and numbering depends only on what the chains hold.
 
-import type { Action, Chain, Filter } from './ir.js';
+import type { Action, Chain, Filter } from '../../ir.js';
 
 export const CLASSIFY_CHAIN = 0;
 export const STATE_CHAIN = 1;
 export const NEW_CHAIN = 2;
 const FIXED = 3;
 
-/** A goto to a content-named chain, resolved to a number when the device is finished. */
-export interface ChainRef {
-  ref: string;
-}
-
+/** An action, or a goto to a content-named chain (resolved to a number when the device is finished). */
 export type PendingAction = Action | { kind: 'gotoRef'; ref: string };
 
 export interface PendingFilter extends Omit<Filter, 'actions'> {

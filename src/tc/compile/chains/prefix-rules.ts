@@ -13,8 +13,8 @@
 // inherits (top down), so a map built with the state of its previous version reuses every block
 // whose pieces did not change: one pod's address changing its decision rebuilds one block.
 
-import type { Family } from '../util/ip/index.js';
-import type { Interval } from '../util/ip/index.js';
+import type { Family } from '../../../util/ip/index.js';
+import type { Interval } from '../../../util/ip/index.js';
 
 export const FAMILY_BITS: Record<Family, number> = { 4: 32, 6: 128 };
 

@@ -1,8 +1,8 @@
 // IR -> JSON for `render --format json`: one element per kernel filter, with the tc line it is.
 
-import { formatUnenforced } from '../node/device-map.js';
-import type { NodePipeline } from './ir.js';
-import { absoluteChain } from './layout.js';
+import { formatUnenforced } from '../../node/device-map.js';
+import type { NodePipeline } from '../ir.js';
+import { absoluteChain } from '../layout.js';
 import { kernelFilterCount, renderEntry, renderFilter } from './render-tc.js';
 
 export function renderNodeJson(p: NodePipeline, ctZone: number): unknown {

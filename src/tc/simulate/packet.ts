@@ -1,7 +1,7 @@
 // A packet as the simulator sees it: enough of the headers for every key the compiler emits, and
 // for what conntrack reads when it has no entry for the packet.
 
-import type { IpProto } from './ir.js';
+import type { IpProto } from '../ir.js';
 
 export type VlanTpid = '802.1q' | '802.1ad';
 

@@ -1,0 +1,68 @@
+// What one VF's pod may open to one other pod interface of its node, and where that differs from
+// the VF's egress part.
+
+import { pointAddress } from './point-pieces.js';
+import type { EgressPart } from './egress-part.js';
+import { ingressAt } from './ingress-pieces.js';
+import { addressesOf } from './interface-addresses.js';
+import { ALL_PORTS, anyNamedPorts, portSetIntersect, portsForAnyPeer, portsForPeer } from './rule-ports.js';
+import type { CompileMemo } from '../reuse/compile-memo.js';
+import { portSetKey } from '../../../policy/ports.js';
+import type { ManagedInterface, PortSet } from '../../../policy/types.js';
+import type { Contribution, Family } from '../../../util/ip/index.js';
+
+/** One destination's decisions that differ from the egress rules alone. */
+export interface PairOverrides {
+  entries: Contribution<PortSet>[];
+  /** The entries' addresses and port sets as text: equal signatures, equal entries. */
+  signature: string;
+}
+
+const NO_DIFFERENCES: PairOverrides = { entries: [], signature: '' };
+
+/** The entries of `list` whose ports differ from what the egress part alone allows there. */
+export function pairOverrides(list: Contribution<PortSet>[], egress: EgressPart): PairOverrides {
+  let out: PairOverrides | undefined;
+  for (const d of list) {
+    const v = pointAddress(d);
+    const key = portSetKey(d.value);
+    if (key === portSetKey(egress.valueAt(v))) continue;
+    out ??= { entries: [], signature: '' };
+    out.entries.push(d);
+    out.signature += `${v}:${key},`;
+  }
+  return out ?? NO_DIFFERENCES;
+}
+
+/**
+ * What `src` may open to the pod interface `q` of the same node, per address of `q`. `egress` is
+ * src's egress part of the family: without named ports its pieces give what the egress rules
+ * allow to an address (with named ports, those resolve on `q` itself, so the rules are read).
+ */
+export function pairDecisions(
+  memo: CompileMemo,
+  src: ManagedInterface,
+  q: ManagedInterface,
+  family: Family,
+  egress: EgressPart,
+): Contribution<PortSet>[] {
+  const dstAddrs = addressesOf(q, family);
+  if (!q.ingress.isolated || dstAddrs.length === 0) return [];
+  const srcAddrs = addressesOf(src, family);
+  let ingress: PortSet;
+  if (srcAddrs.length === 0) {
+    ingress = portsForAnyPeer(q.ingress.rules, q);
+  } else {
+    ingress = ALL_PORTS;
+    for (const a of srcAddrs) ingress = portSetIntersect(ingress, ingressAt(memo, q, family, a));
+  }
+  const named = src.egress.isolated && anyNamedPorts(memo, src.egress.rules);
+  return dstAddrs.map((v) => {
+    const allowed = !src.egress.isolated
+      ? ALL_PORTS
+      : named
+        ? portsForPeer(memo, src.egress.rules, family, v, q)
+        : egress.valueAt(v);
+    return { intervals: [[v, v]], value: portSetIntersect(allowed, ingress) };
+  });
+}
