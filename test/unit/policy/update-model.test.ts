@@ -166,6 +166,53 @@ describe('incremental model update and node recompile', function () {
     });
   });
 
+  it('a rule the update resolves itself lists ipBlocks, namespaceSelector peers and the changed pod as the full build does', () => {
+    // No pod is role=web at first, so the egress rule is not in the model: the update resolves it
+    // when pod a becomes role=web, with a selecting itself, c (namespace y, team=red), an ipBlock
+    // with an except, and an ipBlock equal to c's host block (listed once).
+    const pol = policy('x', 'web-egress', {
+      podSelector: { matchLabels: { role: 'web' } },
+      policyTypes: ['Egress'],
+      egress: [
+        {
+          to: [
+            { ipBlock: { cidr: '10.0.0.0/24', except: ['10.0.0.1/32'] } },
+            { namespaceSelector: { matchLabels: { team: 'red' } } },
+            { podSelector: { matchLabels: { role: 'web' } } },
+            { ipBlock: { cidr: '10.0.0.3/32' } },
+            { namespaceSelector: {}, podSelector: { matchLabels: { pod: 'b' } } },
+          ],
+        },
+      ],
+    });
+    let objects = clusterObjects([pol]) as Obj[];
+    const snapshot = buildSnapshot(objects.map((obj) => ({ obj })));
+    const model = buildPolicyModel(snapshot, OPTS);
+    objects = objects.map((o) =>
+      o.kind === 'Pod' && o.metadata?.name === 'a'
+        ? { ...o, metadata: { ...o.metadata, labels: { pod: 'a', role: 'web' } } }
+        : o,
+    );
+    const next = buildSnapshot(objects.map((obj) => ({ obj })));
+    const diff = diffSnapshots(snapshot, next);
+    const upd = updatePolicyModel(model, snapshot, next, diff.kind === 'pods' ? diff.changed : [], OPTS);
+    expect(upd.incremental).to.equal(true);
+    expect(modelJson(upd.model)).to.deep.equal(modelJson(buildPolicyModel(next, OPTS)));
+    const a = upd.model.interfaces.find((i) => i.pod === 'x/a')!;
+    expect(a.egress.rules[0]!.peers).to.deep.equal({
+      kind: 'blocks',
+      blocks: [
+        { cidr: '10.0.0.0/24', except: ['10.0.0.1/32'] },
+        { cidr: '10.0.0.1/32', except: [] },
+        { cidr: '10.0.0.2/32', except: [] },
+        { cidr: '10.0.0.3/32', except: [] },
+        { cidr: 'fd00::1/128', except: [] },
+        { cidr: 'fd00::2/128', except: [] },
+        { cidr: 'fd00::3/128', except: [] },
+      ],
+    });
+  });
+
   // Also with every VF's chain +2 split per address block (docs/tc-rule-pipeline.md §2).
   const variants: [string, CompileOptions][] = [
     ['', DEFAULT_COMPILE_OPTIONS],
