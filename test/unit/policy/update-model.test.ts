@@ -9,6 +9,7 @@ import { diffSnapshots } from '../../../src/cluster/snapshot-diff.js';
 import type { ClusterSnapshot } from '../../../src/cluster/snapshot.js';
 import { buildPolicyModel } from '../../../src/policy/build-model.js';
 import type { PolicyModel } from '../../../src/policy/types.js';
+import { ModelIndexes } from '../../../src/policy/model-index.js';
 import { updatePolicyModel } from '../../../src/policy/update-model.js';
 import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../../src/tc/compile-options.js';
 import { compileNode, NodeCompiler } from '../../../src/tc/compile-node.js';
@@ -211,6 +212,40 @@ describe('incremental model update and node recompile', function () {
         { cidr: 'fd00::3/128', except: [] },
       ],
     });
+  });
+
+  it('an update reads the index from the owner its caller passes, and a new owner indexes the model again', () => {
+    const pol = policy('x', 'web-policy', {
+      podSelector: { matchLabels: { role: 'web' } },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ podSelector: { matchLabels: { role: 'api' } } }] }],
+    });
+    let objects = clusterObjects([pol]) as Obj[];
+    let snapshot = buildSnapshot(objects.map((obj) => ({ obj })));
+    let model = buildPolicyModel(snapshot, OPTS);
+    const owners = [new ModelIndexes(), new ModelIndexes()];
+    // The first update's owner indexes the full build; the second update's owner never saw the
+    // first update's model and indexes it from its fields.
+    for (const [step, [name, labels]] of (
+      [
+        ['a', { role: 'web' }],
+        ['b', { role: 'api' }],
+      ] as const
+    ).entries()) {
+      objects = objects.map((o) =>
+        o.kind === 'Pod' && o.metadata?.name === name
+          ? { ...o, metadata: { ...o.metadata, labels: { pod: name, ...labels } } }
+          : o,
+      );
+      const next = buildSnapshot(objects.map((obj) => ({ obj })));
+      const diff = diffSnapshots(snapshot, next);
+      const changed = diff.kind === 'pods' ? diff.changed : [];
+      const upd = updatePolicyModel(model, snapshot, next, changed, OPTS, owners[step]);
+      expect(upd.incremental).to.equal(true);
+      expect(modelJson(upd.model)).to.deep.equal(modelJson(buildPolicyModel(next, OPTS)));
+      snapshot = next;
+      model = upd.model;
+    }
   });
 
   // Also with every VF's chain +2 split per address block (docs/tc-rule-pipeline.md §2).
