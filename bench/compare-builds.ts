@@ -32,7 +32,10 @@ interface Build {
     next: unknown,
     changed: string[],
     opts: unknown,
+    indexes?: unknown,
   ): { model: unknown; incremental: boolean; delta?: unknown };
+  /** The owner of the model's indexes (builds before it kept one per process, and have none). */
+  ModelIndexes?: new () => unknown;
   /** `delta`: the update's ModelDelta (builds before it had none, and ignore the argument). */
   NodeCompiler: new (opts: unknown) => {
     compile(
@@ -60,6 +63,7 @@ async function load(root: string): Promise<Build> {
     await mod('src/policy/build-model.js'),
     await mod('src/cluster/snapshot-diff.js'),
     await mod('src/policy/update-model.js'),
+    existsSync(resolve(root, 'src/policy/model-index.js')) ? await mod('src/policy/model-index.js') : {},
     await first('src/tc/compile/node.js', 'src/tc/compile-node.js'),
     await first('src/tc/compile/options.js', 'src/tc/compile-options.js'),
   ) as Build;
@@ -71,6 +75,7 @@ interface Run {
   snapshot: unknown;
   model: unknown;
   compiler: InstanceType<Build['NodeCompiler']>;
+  indexes: unknown;
   last: unknown;
   update: number[];
   compile: number[];
@@ -95,7 +100,19 @@ export async function compareBuilds(other: string, changes: number): Promise<voi
     const model = b.buildPolicyModel(snapshot, opts);
     const compiler = new b.NodeCompiler(b.DEFAULT_COMPILE_OPTIONS);
     const last = compiler.compile(model, synth.node, snapshot.nodes.get(synth.node));
-    runs.push({ name, b, snapshot, model, compiler, last, update: [], compile: [], fellBack: false });
+    const indexes = b.ModelIndexes ? new b.ModelIndexes() : undefined;
+    runs.push({
+      name,
+      b,
+      snapshot,
+      model,
+      compiler,
+      indexes,
+      last,
+      update: [],
+      compile: [],
+      fellBack: false,
+    });
   }
   const [, index] =
     [...synth.localPods.entries()].find(([k]) => k.includes('/api-')) ?? [...synth.localPods.entries()][0]!;
@@ -110,7 +127,7 @@ export async function compareBuilds(other: string, changes: number): Promise<voi
       const t0 = performance.now();
       const upd =
         delta.kind === 'pods'
-          ? r.b.updatePolicyModel(r.model, r.snapshot, next, delta.changed ?? [], opts)
+          ? r.b.updatePolicyModel(r.model, r.snapshot, next, delta.changed ?? [], opts, r.indexes)
           : { model: r.b.buildPolicyModel(next, opts), incremental: false, delta: undefined };
       const t1 = performance.now();
       r.last = r.compiler.compile(

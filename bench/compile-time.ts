@@ -27,6 +27,7 @@ import { pathToFileURL } from 'node:url';
 import { buildSnapshot, SnapshotBuilder } from '../src/cluster/build-snapshot.js';
 import { InformerObjects } from '../src/cluster/informer-objects.js';
 import { buildPolicyModel } from '../src/policy/build-model.js';
+import { ModelIndexes } from '../src/policy/model-index.js';
 import { compileNode, NodeCompiler } from '../src/tc/compile/node.js';
 import { diffSnapshots } from '../src/cluster/snapshot-diff.js';
 import { updatePolicyModel } from '../src/policy/update-model.js';
@@ -109,6 +110,7 @@ function incremental(
   let equalToFull = true;
   let fallback = '';
   const total = 1 + warmup + 2 * runs;
+  const indexes = new ModelIndexes();
   for (let i = 0; i < total; i++) {
     objects = change(objects, i);
     const t0 = performance.now();
@@ -118,7 +120,7 @@ function incremental(
     const t2 = performance.now();
     const upd =
       delta.kind === 'pods'
-        ? updatePolicyModel(current, snapshot, next, delta.changed, modelOpts)
+        ? updatePolicyModel(current, snapshot, next, delta.changed, modelOpts, indexes)
         : {
             model: buildPolicyModel(next, modelOpts),
             delta: EMPTY_DELTA,

@@ -7,6 +7,7 @@ import type { ClusterSnapshot } from '../cluster/snapshot.js';
 import { diffSnapshots } from '../cluster/snapshot-diff.js';
 import { buildPolicyModel } from '../policy/build-model.js';
 import type { ModelDelta, PolicyModel, ResolvedRule, RuleChange } from '../policy/types.js';
+import { ModelIndexes } from '../policy/model-index.js';
 import { updatePolicyModel } from '../policy/update-model.js';
 import { NodeCompiler } from '../tc/compile/node.js';
 import type { CompileOptions } from '../tc/compile/options.js';
@@ -29,6 +30,8 @@ export class NodePipelineBuilder {
    * compiled, and the merged delta is dropped once compiled.
    */
   private pending = new Map<ResolvedRule, RuleChange>();
+  /** The index of the last model, handed on by each update (built lazily after a full build). */
+  private readonly indexes = new ModelIndexes();
 
   constructor(
     private readonly nodeName: string,
@@ -61,7 +64,14 @@ export class NodePipelineBuilder {
       model = this.last.model;
       how = 'no change';
     } else {
-      const upd = updatePolicyModel(this.last.model, this.last.snapshot, snapshot, diff.changed, opts);
+      const upd = updatePolicyModel(
+        this.last.model,
+        this.last.snapshot,
+        snapshot,
+        diff.changed,
+        opts,
+        this.indexes,
+      );
       model = upd.model;
       this.addPending(upd.delta);
       how = upd.incremental

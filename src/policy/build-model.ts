@@ -5,44 +5,23 @@
 import type { Problem } from '../cluster/problem.js';
 import type { ClusterSnapshot, PodInfo } from '../cluster/snapshot.js';
 import { NAMESPACE_NAME_LABEL } from '../cluster/build-snapshot.js';
-import {
-  canonicalIp,
-  type Cidr,
-  type IpAddress,
-  compareCidr,
-  hostCidr,
-  parseAddress,
-  parseCidr,
-  parseIpv4Number,
-} from '../util/ip/index.js';
+import { canonicalIp, parseIpv4Number } from '../util/ip/index.js';
+import { BlockTable, hostBlocks, ipBlockOf, type RankedBlock } from './block-table.js';
+import { type LabelView, namespaceViews, podLabelViews, selectorPool } from './label-views.js';
 import { normalizePolicy } from './normalize-policy.js';
-import { selectorMatches } from './selector.js';
+import { RuleResolver } from './resolve-rule.js';
 import type {
-  AddressBlock,
   Direction,
   DirectionPolicy,
   ManagedInterface,
   NormalizedPolicy,
-  NormalizedRule,
-  Peer,
   PolicyModel,
-  ResolvedRule,
   Selector,
 } from './types.js';
 
 export interface BuildModelOptions {
   /** CNI plugin types whose networks this agent enforces (--network-plugins). */
   networkPlugins: string[];
-}
-
-type SelectorPeer = Extract<Peer, { kind: 'selector' }>;
-
-/**
- * The key of one resolved rule of a model: a policy rule on one network. A rule resolves the same
- * way for every interface of the network; the full build and the update both find it by this key.
- */
-export function ruleKey(network: string, r: { origin: ResolvedRule['origin'] }): string {
-  return `${network}\n${r.origin.policy}\n${r.origin.direction}\n${r.origin.index}`;
 }
 
 const STATUS_PATH = 'metadata.annotations["k8s.v1.cni.cncf.io/network-status"]';
@@ -165,68 +144,6 @@ function indexByIp(
   return byIp;
 }
 
-/** An address block any rule can list, with its place in the order rules list blocks. */
-interface RankedBlock {
-  /**
-   * What rules list. Shared by every rule that lists the block: like ResolvedRules (shared by
-   * every interface of a network), blocks are read-only once the model is built.
-   */
-  block: AddressBlock;
-  exceptText: string;
-  parsed: Cidr;
-  /** Index in the output order; -1 until the table is ranked. */
-  rank: number;
-}
-
-/**
- * Every distinct address block rules can list (pod host blocks, ipBlock peers), each parsed and
- * formatted once, then ranked once by address (compareCidr), then except text. Ordering a rule's
- * blocks is then an integer sort instead of comparing CIDRs per rule.
- */
-class BlockTable {
-  private readonly byId = new Map<string, RankedBlock>();
-  private ordered: RankedBlock[] = [];
-
-  /** The one block for this cidr and excepts (same text, same object). */
-  intern(cidr: string, except: string[], parsed: Cidr): RankedBlock {
-    const exceptText = except.join(',');
-    const id = `${cidr}|${exceptText}`;
-    let block = this.byId.get(id);
-    if (!block)
-      this.byId.set(id, (block = { block: { cidr, except: [...except] }, exceptText, parsed, rank: -1 }));
-    return block;
-  }
-
-  /** Call once every block is interned. */
-  rank(): void {
-    this.ordered = [...this.byId.values()].sort(
-      (x, y) => compareCidr(x.parsed, y.parsed) || compareText(x.exceptText, y.exceptText),
-    );
-    this.ordered.forEach((b, i) => (b.rank = i));
-  }
-
-  /** Blocks by rank, de-duplicated. */
-  sorted(ranks: number[]): AddressBlock[] {
-    const order = new Int32Array(ranks).sort();
-    const out: AddressBlock[] = [];
-    for (let i = 0; i < order.length; i++) {
-      if (i > 0 && order[i] === order[i - 1]) continue;
-      out.push((this.ordered[order[i] as number] as RankedBlock).block);
-    }
-    return out;
-  }
-}
-
-/**
- * An ipBlock peer's block. normalizePeers writes the cidr with formatCidr, so it always parses
- * and is canonical: equal addresses have equal text.
- */
-function ipBlockOf(peer: Extract<Peer, { kind: 'ipBlock' }>, table: BlockTable): RankedBlock {
-  const parsed = parseCidr(peer.cidr);
-  if (!parsed) throw new Error(`ipBlock cidr ${JSON.stringify(peer.cidr)} was not normalised`);
-  return table.intern(peer.cidr, peer.except, parsed);
-}
-
 /** Interns the block of every ipBlock peer, so the table can be ranked before rules resolve. */
 function internIpBlocks(policies: NormalizedPolicy[], table: BlockTable): void {
   for (const p of policies) {
@@ -259,57 +176,6 @@ function podSelectorKeys(policies: NormalizedPolicy[]): string[] {
 }
 
 /**
- * A label set as selectors see it, shared by every label set they cannot tell apart, with each
- * selector's answer remembered: many pods (and every interface of one pod) look alike.
- */
-class LabelView {
-  private readonly answers = new Map<Selector, boolean>();
-
-  /** `labels`: any one of the label sets this view stands for. */
-  constructor(private readonly labels: Record<string, string>) {}
-
-  matches(sel: Selector): boolean {
-    let answer = this.answers.get(sel);
-    if (answer === undefined) this.answers.set(sel, (answer = selectorMatches(sel, this.labels)));
-    return answer;
-  }
-}
-
-/**
- * Pod label sets -> shared views. Two sets share a view when they agree on `keys` (absent or
- * value; own properties only, as selectorMatches reads them): every selector that reads only
- * those keys answers both alike.
- */
-function podLabelViews(keys: string[]): (labels: Record<string, string>) => LabelView {
-  const byText = new Map<string, LabelView>();
-  // A pod's interfaces share its labels object: look each object up once.
-  const byObject = new Map<Record<string, string>, LabelView>();
-  return (labels) => {
-    let view = byObject.get(labels);
-    if (view) return view;
-    const text = JSON.stringify(keys.map((k) => (Object.hasOwn(labels, k) ? labels[k] : null)));
-    view = byText.get(text);
-    if (!view) byText.set(text, (view = new LabelView(labels)));
-    byObject.set(labels, view);
-    return view;
-  };
-}
-
-/**
- * Selectors -> one shared object per distinct content. Policies repeat selectors (`app: db` in
- * many of them), and LabelView remembers answers per selector object.
- */
-function selectorPool(): (sel: Selector) => Selector {
-  const byText = new Map<string, Selector>();
-  return (sel) => {
-    const text = JSON.stringify(sel);
-    let shared = byText.get(text);
-    if (!shared) byText.set(text, (shared = sel));
-    return shared;
-  };
-}
-
-/**
  * Interfaces of one network and namespace whose pods share a label view: every policy question
  * (is it selected, is it a peer) has one answer for the whole group.
  */
@@ -324,18 +190,6 @@ interface LabelGroup {
 
 /** network -> namespace -> label view -> group; every level in interface-key order. */
 type GroupIndex = Map<string, Map<string, Map<LabelView, LabelGroup>>>;
-
-function hostBlocks(itf: ManagedInterface, table: BlockTable): RankedBlock[] {
-  const out: RankedBlock[] = [];
-  for (const ip of itf.ips) {
-    const addr: IpAddress | undefined = parseAddress(ip);
-    if (!addr) continue;
-    const cidr = hostCidr(addr);
-    // `ip` is canonical text (podInterfaces), so this is formatCidr(cidr) without formatting.
-    out.push(table.intern(`${ip}/${cidr.prefix}`, [], cidr));
-  }
-  return out;
-}
 
 function groupInterfaces(
   interfaces: ManagedInterface[],
@@ -387,52 +241,13 @@ export function buildPolicyModel(snapshot: ClusterSnapshot, opts: BuildModelOpti
   internIpBlocks(policies, table);
   table.rank();
 
-  // One view per namespace: namespaceSelectors read the namespace's whole label set.
-  const namespaceViews = new Map<string, LabelView>();
-  for (const [ns, labels] of namespaceLabelsOf(snapshot)) namespaceViews.set(ns, new LabelView(labels));
-
   const shared = selectorPool();
-
-  /** Does a selector peer of a policy in `policyNs` cover pods of namespace `ns`? */
-  const peerCoversNamespace = (nsSelector: Selector | undefined, policyNs: string, ns: string): boolean => {
-    if (!nsSelector) return ns === policyNs;
-    // A pod in an unknown namespace matches no namespaceSelector, not even {}.
-    return namespaceViews.get(ns)?.matches(nsSelector) ?? false;
-  };
-
-  /** Ranks of the host blocks of every interface on `network` that a selector peer selects. */
-  const selectedHosts = (peer: SelectorPeer, policyNs: string, network: string, out: number[]): void => {
-    const nsSelector = peer.namespaceSelector && shared(peer.namespaceSelector);
-    const podSelector = peer.podSelector && shared(peer.podSelector);
-    for (const [ns, byView] of groups.get(network) ?? []) {
-      if (!peerCoversNamespace(nsSelector, policyNs, ns)) continue;
-      for (const group of byView.values()) {
-        if (!podSelector || group.view.matches(podSelector)) for (const h of group.hosts) out.push(h.rank);
-      }
-    }
-  };
-
-  // A rule resolves the same way for every interface of one network: resolve once.
-  const resolved = new Map<string, ResolvedRule>();
-  const resolveRule = (rule: NormalizedRule, policy: NormalizedPolicy, network: string): ResolvedRule => {
-    const key = ruleKey(network, rule);
-    const cached = resolved.get(key);
-    if (cached) return cached;
-    let peers: ResolvedRule['peers'];
-    if (rule.peers.kind === 'all') {
-      peers = { kind: 'any' };
-    } else {
-      const ranks: number[] = [];
-      for (const peer of rule.peers.peers) {
-        if (peer.kind === 'ipBlock') ranks.push(ipBlockOf(peer, table).rank);
-        else selectedHosts(peer, policy.namespace, network, ranks);
-      }
-      peers = { kind: 'blocks', blocks: table.sorted(ranks) };
-    }
-    const result: ResolvedRule = { origin: rule.origin, peers, ports: rule.ports };
-    resolved.set(key, result);
-    return result;
-  };
+  const resolver = new RuleResolver({
+    table,
+    namespaces: namespaceViews(namespaceLabelsOf(snapshot)),
+    groupsOn: (network) => groups.get(network),
+    shared,
+  });
 
   // Policies select pods of their own namespace only: index them by namespace.
   const policiesByNs = new Map<string, { policy: NormalizedPolicy; podSelector: Selector }[]>();
@@ -456,7 +271,9 @@ export function buildPolicyModel(snapshot: ClusterSnapshot, opts: BuildModelOpti
         selecting.push(p);
     }
     const rules = selecting.flatMap((p) =>
-      (direction === 'ingress' ? p.ingressRules : p.egressRules).map((r) => resolveRule(r, p, group.network)),
+      (direction === 'ingress' ? p.ingressRules : p.egressRules).map((r) =>
+        resolver.resolve(r, p.namespace, group.network),
+      ),
     );
     return { isolated: selecting.length > 0, rules, policies: [...new Set(selecting.map(policyKey))] };
   };

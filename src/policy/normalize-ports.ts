@@ -3,6 +3,7 @@
 // nothing. Upstream skipped invalid entries and, when none remained, allowed every port.
 
 import type { Problem } from '../cluster/problem.js';
+import { listOfPorts } from './ports.js';
 import { isRecord, type ProblemScope, scopedProblem, show } from './problem-scope.js';
 import { type PortEntry, type PortsSpec, PROTOCOLS } from './types.js';
 
@@ -81,7 +82,7 @@ export function normalizePorts(raw: unknown, scope: ProblemScope, problems: Prob
   const ruleScope = { ...scope, effect: 'this rule allows nothing' };
   if (!Array.isArray(raw)) {
     problems.push(scopedProblem(ruleScope, 'ports', `must be a list, got ${show(raw)}`));
-    return { kind: 'list', entries: [] };
+    return listOfPorts([]);
   }
   if (raw.length === 0) return { kind: 'all' };
   const entries: PortEntry[] = [];
@@ -97,5 +98,5 @@ export function normalizePorts(raw: unknown, scope: ProblemScope, problems: Prob
   if (entries.length === 0) {
     problems.push(scopedProblem(ruleScope, 'ports', 'no port entry is valid'));
   }
-  return { kind: 'list', entries };
+  return listOfPorts(entries);
 }

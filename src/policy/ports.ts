@@ -4,6 +4,7 @@
 import type { PodInfo } from '../cluster/snapshot.js';
 import {
   type L4Protocol,
+  type PortEntry,
   type PortRange,
   type PortSet,
   type PortsSpec,
@@ -54,18 +55,18 @@ function intersectRanges(a: readonly PortRange[], b: readonly PortRange[]): Port
  */
 export function resolvePorts(ports: PortsSpec, dstPod: PodInfo | undefined): PortSet {
   if (ports.kind === 'all') return ALL_PORTS;
-  // Without named ports the answer does not depend on the pod: one set per spec (the compiler
-  // asks per source, destination and address).
-  let fixed = withoutNamedPorts.get(ports);
-  if (fixed === undefined) {
-    fixed = ports.entries.some((e) => e.kind === 'named') ? null : resolveEntries(ports, undefined);
-    withoutNamedPorts.set(ports, fixed);
-  }
-  return fixed ?? resolveEntries(ports, dstPod);
+  return ports.fixed ?? resolveEntries(ports, dstPod);
 }
 
-// Specs are never changed once built; null marks a spec with named ports.
-const withoutNamedPorts = new WeakMap<PortsSpec, PortSet | null>();
+/**
+ * A rule's list of port entries, with its ports resolved once when no entry is named (the
+ * compiler asks per source, destination and address, and compares the sets by identity first).
+ */
+export function listOfPorts(entries: PortEntry[]): PortsSpec {
+  const list: PortsSpec = { kind: 'list', entries };
+  if (!entries.some((e) => e.kind === 'named')) list.fixed = resolveEntries(list, undefined);
+  return list;
+}
 
 function resolveEntries(ports: Extract<PortsSpec, { kind: 'list' }>, dstPod: PodInfo | undefined): PortSet {
   const acc: Record<Protocol, PortRange[]> = { TCP: [], UDP: [], SCTP: [] };

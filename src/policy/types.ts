@@ -22,7 +22,18 @@ export type PortEntry =
   | { kind: 'named'; protocol: Protocol; name: string };
 
 /** `ports` of a rule: absent/empty means every port and protocol; a list may end up empty (allows nothing). */
-export type PortsSpec = { kind: 'all' } | { kind: 'list'; entries: PortEntry[] };
+export type PortsSpec =
+  | { kind: 'all' }
+  | {
+      kind: 'list';
+      entries: PortEntry[];
+      /**
+       * The ports of a list without named ports: they do not depend on the destination pod, so
+       * they are resolved once, when the list is made (listOfPorts), and every rule on every
+       * network shares the one set. Absent when an entry is named.
+       */
+      fixed?: PortSet;
+    };
 
 /** Inclusive port range [from, to]. */
 export type PortRange = [number, number];

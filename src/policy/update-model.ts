@@ -1,7 +1,7 @@
 // Updates a PolicyModel after some pods changed (labels, addresses, new or deleted pods), without
 // rebuilding it. The result equals what buildPolicyModel gives for the new snapshot, and every
 // interface and resolved rule that did not change stays the same object: that is what lets the
-// node compiler (src/tc/compile-node.ts) reuse what it built from them.
+// node compiler (src/tc/compile/node.ts) reuse what it built from them.
 //
 // Precondition: `next` differs from `prevSnapshot` only in the pods listed in `changedPods`
 // (diffSnapshots in src/cluster/snapshot-diff.ts says whether that holds; a change to policies,
@@ -11,18 +11,37 @@
 import type { ClusterSnapshot, PodInfo } from '../cluster/snapshot.js';
 import { findPod } from '../cluster/build-snapshot.js';
 import type { Problem } from '../cluster/problem.js';
-import { compareCidr, hostCidr, parseAddress, parseCidr } from '../util/ip/index.js';
+import { type Cidr, parseCidr } from '../util/ip/index.js';
+import { MapDraft } from '../util/layered-map.js';
+import { BlockTable, compareBlocks, hostBlocks } from './block-table.js';
 import {
   buildPolicyModel,
   isLivePod,
   managedNetworks,
   namespaceLabelsOf,
   podInterfaces,
-  ruleKey,
   type BuildModelOptions,
 } from './build-model.js';
-import { selectorMatches } from './selector.js';
-import { MapDraft } from '../util/layered-map.js';
+import { LabelView, namespaceViews, selectorPool } from './label-views.js';
+import {
+  candidateKeys,
+  type ModelIndex,
+  ModelIndexes,
+  policyKey,
+  type RuleEntry,
+  rulesOf,
+  selectorIndexOf,
+  selectorPeers,
+} from './model-index.js';
+import {
+  type PeerGroup,
+  type PeerSources,
+  peerSelects,
+  RuleResolver,
+  ruleKey,
+  type SelectorPeer,
+} from './resolve-rule.js';
+import { patchByKey } from './sorted-interfaces.js';
 import {
   EMPTY_DELTA,
   type AddressBlock,
@@ -30,9 +49,6 @@ import {
   type DirectionPolicy,
   type ManagedInterface,
   type ModelDelta,
-  type NormalizedPolicy,
-  type NormalizedRule,
-  type Peer,
   type PolicyModel,
   type ResolvedRule,
   type RuleChange,
@@ -49,178 +65,20 @@ export type ModelUpdate =
     }
   | { model: PolicyModel; delta: ModelDelta; incremental: false; reason: string };
 
-type SelectorPeer = Extract<Peer, { kind: 'selector' }>;
-
-/** One resolved rule of the model: a policy rule on one network, and who uses it. */
-interface RuleEntry {
-  network: string;
-  policy: NormalizedPolicy;
-  rule: NormalizedRule;
-  /** The rule's selector peers (the ones a pod change can affect). */
-  selectors: SelectorPeer[];
-  resolved: ResolvedRule;
-  /** Keys of the interfaces whose direction policies list it. */
-  users: ReadonlySet<string>;
-}
-
-/** What the update needs to know about a model beyond its public fields. */
-interface ModelIndex {
-  rules: ReadonlyMap<string, RuleEntry>;
-  byPod: ReadonlyMap<string, ManagedInterface[]>;
-  policiesByNs: Map<string, NormalizedPolicy[]>;
-  /**
-   * The rules with selector peers (the ones a pod change can affect), per network, indexed by
-   * what a pod needs to be selected by them (see SelectorIndex). Kept while no rule is added.
-   */
-  selectorIndex?: Map<string, SelectorIndex>;
-}
-
-/**
- * The keys of one network's rules with selector peers, in the order of `rules` (a key may have
- * been deleted since), and where to look for the ones that can select a pod. A selector peer
- * selects only pods that meet one condition: the first of its podSelector's matchLabels, or,
- * without those and without a namespaceSelector, the policy's namespace. A rule all of whose
- * peers have one is listed under each; the others are always looked at.
- */
-interface SelectorIndex {
-  keys: string[];
-  /** Positions in `keys`, per condition (see podConditions). */
-  byCondition: Map<string, number[]>;
-  /** Positions in `keys` of the rules with a peer no condition narrows. */
-  always: number[];
-}
-
-function peerCondition(peer: SelectorPeer, policyNs: string): string | undefined {
-  const labels = peer.podSelector ? Object.keys(peer.podSelector.matchLabels).sort() : [];
-  if (labels.length > 0) return `label\0${labels[0]!}\0${peer.podSelector!.matchLabels[labels[0]!]!}`;
-  return peer.namespaceSelector ? undefined : `namespace\0${policyNs}`;
-}
-
-/** Every condition a pod meets (its labels and its namespace). */
-function podConditions(pod: PodInfo): string[] {
-  const out = [`namespace\0${pod.namespace}`];
-  for (const [k, v] of Object.entries(pod.labels ?? {})) out.push(`label\0${k}\0${v}`);
-  return out;
-}
-
-function selectorIndexOf(idx: ModelIndex): Map<string, SelectorIndex> {
-  if (idx.selectorIndex) return idx.selectorIndex;
-  const out = new Map<string, SelectorIndex>();
-  for (const [key, e] of idx.rules) {
-    if (e.rule.peers.kind === 'all' || e.selectors.length === 0) continue;
-    let net = out.get(e.network);
-    if (!net) out.set(e.network, (net = { keys: [], byCondition: new Map(), always: [] }));
-    const at = net.keys.push(key) - 1;
-    const conditions = e.selectors.map((p) => peerCondition(p, e.policy.namespace));
-    if (conditions.some((c) => c === undefined)) {
-      net.always.push(at);
-      continue;
-    }
-    for (const c of new Set(conditions as string[])) {
-      const list = net.byCondition.get(c);
-      if (list) list.push(at);
-      else net.byCondition.set(c, [at]);
-    }
-  }
-  return (idx.selectorIndex = out);
-}
-
-/** The keys of the network's rules that can select one of these pods, in the order of `keys`. */
-function candidateKeys(index: SelectorIndex, pods: readonly PodInfo[]): string[] {
-  const at = new Set(index.always);
-  for (const pod of pods) {
-    for (const c of podConditions(pod)) for (const i of index.byCondition.get(c) ?? []) at.add(i);
-  }
-  return [...at].sort((a, b) => a - b).map((i) => index.keys[i]!);
-}
-
-const indexes = new WeakMap<PolicyModel, ModelIndex>();
-
-function selectorPeers(rule: NormalizedRule): SelectorPeer[] {
-  return rule.peers.kind === 'all'
-    ? []
-    : rule.peers.peers.filter((p): p is SelectorPeer => p.kind === 'selector');
-}
-
-function policyKey(p: NormalizedPolicy): string {
-  return `${p.namespace}/${p.name}`;
-}
-
-function rulesOf(p: NormalizedPolicy, d: Direction): NormalizedRule[] {
-  return d === 'ingress' ? p.ingressRules : p.egressRules;
-}
-
-function indexOf(model: PolicyModel): ModelIndex {
-  const known = indexes.get(model);
-  if (known) return known;
-  const policiesByNs = new Map<string, NormalizedPolicy[]>();
-  const policyByKey = new Map<string, NormalizedPolicy>();
-  for (const p of model.policies) {
-    policyByKey.set(policyKey(p), p);
-    const list = policiesByNs.get(p.namespace);
-    if (list) list.push(p);
-    else policiesByNs.set(p.namespace, [p]);
-  }
-  const rules = new Map<string, RuleEntry>();
-  const byPod = new Map<string, ManagedInterface[]>();
-  for (const itf of model.interfaces) {
-    const list = byPod.get(itf.pod);
-    if (list) list.push(itf);
-    else byPod.set(itf.pod, [itf]);
-    for (const d of ['ingress', 'egress'] as const) {
-      for (const r of itf[d].rules) {
-        const key = ruleKey(itf.network, r);
-        let e = rules.get(key);
-        if (!e) {
-          const policy = policyByKey.get(r.origin.policy)!;
-          const rule = rulesOf(policy, d).find((x) => x.origin.index === r.origin.index)!;
-          e = {
-            network: itf.network,
-            policy,
-            rule,
-            selectors: selectorPeers(rule),
-            resolved: r,
-            users: new Set(),
-          };
-          rules.set(key, e);
-        }
-        (e.users as Set<string>).add(itf.key);
-      }
-    }
-  }
-  const index = { rules, byPod, policiesByNs };
-  indexes.set(model, index);
-  return index;
-}
-
 /** Problems of the model that are not the snapshot's, and that name this pod. */
 function podHasModelProblems(problems: Problem[], pod: string): boolean {
   return problems.some((p) => p.object === `Pod ${pod}` || p.message.includes(` ${pod}/`));
 }
 
-/** Sorted like buildPolicyModel lists blocks: by address, then except text; de-duplicated. */
-function orderBlocks(blocks: AddressBlock[]): AddressBlock[] {
-  const unique = new Map<string, { b: AddressBlock; except: string }>();
-  for (const b of blocks) {
-    const except = b.except.join(',');
-    unique.set(`${b.cidr}|${except}`, { b, except });
-  }
-  const parsed = [...unique.values()].map((x) => ({ ...x, c: parseCidr(x.b.cidr)! }));
-  parsed.sort((x, y) => compareCidr(x.c, y.c) || (x.except < y.except ? -1 : x.except > y.except ? 1 : 0));
-  return parsed.map((x) => x.b);
-}
-
-/** `blocks` (in orderBlocks order) with `b` added at its place, unless it is there already. */
+/** `blocks` (in rule order, see compareBlocks) with `b` added at its place, unless it is there already. */
 function insertBlock(blocks: AddressBlock[], b: AddressBlock): AddressBlock[] {
-  const c = parseCidr(b.cidr)!;
-  const except = b.except.join(',');
+  const key = { parsed: parseCidr(b.cidr)!, exceptText: b.except.join(',') };
   let lo = 0;
   let hi = blocks.length;
   while (lo < hi) {
     const mid = (lo + hi) >> 1;
     const m = blocks[mid]!;
-    const me = m.except.join(',');
-    const cmp = compareCidr(parseCidr(m.cidr)!, c) || (me < except ? -1 : me > except ? 1 : 0);
+    const cmp = compareBlocks({ parsed: parseCidr(m.cidr) as Cidr, exceptText: m.except.join(',') }, key);
     if (cmp === 0) return blocks;
     if (cmp < 0) lo = mid + 1;
     else hi = mid;
@@ -235,37 +93,23 @@ function sameBlocks(a: AddressBlock[], b: AddressBlock[]): boolean {
   );
 }
 
-function hostBlocksOf(itf: ManagedInterface): AddressBlock[] {
-  const out: AddressBlock[] = [];
-  for (const ip of itf.ips) {
-    const addr = parseAddress(ip);
-    if (addr) out.push({ cidr: `${ip}/${hostCidr(addr).prefix}`, except: [] });
-  }
-  return out;
+/** The changed pods' interfaces before (`removed`) and after (`added`) the change. */
+interface PodChange {
+  changed: ReadonlySet<string>;
+  removed: ManagedInterface[];
+  removedKeys: ReadonlySet<string>;
+  /** Sorted by key; direction policies still empty until assignDirectionPolicies. */
+  added: ManagedInterface[];
 }
 
-export function updatePolicyModel(
+/** The changed pods' interfaces, or why the update must be a full build. */
+function changedInterfaces(
   prev: PolicyModel,
-  prevSnapshot: ClusterSnapshot,
+  idx: ModelIndex,
   next: ClusterSnapshot,
-  changedPods: readonly string[],
+  changed: ReadonlySet<string>,
   opts: BuildModelOptions,
-): ModelUpdate {
-  const full = (reason: string): ModelUpdate => ({
-    model: buildPolicyModel(next, opts),
-    delta: EMPTY_DELTA,
-    incremental: false,
-    reason,
-  });
-  const changed = new Set(changedPods);
-  const modelProblems = prev.problems.slice(prevSnapshot.problems.length);
-  for (const pod of changed) {
-    if (podHasModelProblems(modelProblems, pod)) return full(`pod ${pod} had problems`);
-  }
-  const idx = indexOf(prev);
-  const nsLabels = namespaceLabelsOf(next);
-
-  // The changed pods' interfaces in the new snapshot.
+): PodChange | { reason: string } {
   const managed = managedNetworks(next, opts.networkPlugins);
   const added: ManagedInterface[] = [];
   for (const key of [...changed].sort()) {
@@ -274,7 +118,7 @@ export function updatePolicyModel(
     if (!pod || !isLivePod(pod)) continue;
     const problems: Problem[] = [];
     added.push(...podInterfaces(pod, managed, problems));
-    if (problems.length > 0) return full(`pod ${pod.namespace}/${pod.name} has problems`);
+    if (problems.length > 0) return { reason: `pod ${pod.namespace}/${pod.name} has problems` };
   }
   added.sort((a, b) => (a.key < b.key ? -1 : 1));
   const removed = [...changed].flatMap((pod) => idx.byPod.get(pod) ?? []);
@@ -284,58 +128,108 @@ export function updatePolicyModel(
     for (const ip of itf.ips) {
       const owner = prev.byIp.get(itf.network)?.get(ip);
       const id = `${itf.network}\n${ip}`;
-      if ((owner && !changed.has(owner.pod)) || claimed.has(id)) return full(`address ${ip} clashes`);
+      if ((owner && !changed.has(owner.pod)) || claimed.has(id)) return { reason: `address ${ip} clashes` };
       claimed.add(id);
     }
   }
+  return { changed, removed, removedKeys: new Set(removed.map((i) => i.key)), added };
+}
 
-  const peerSelects = (peer: SelectorPeer, policyNs: string, pod: PodInfo): boolean => {
-    if (peer.namespaceSelector) {
-      const labels = nsLabels.get(pod.namespace);
-      if (!labels || !selectorMatches(peer.namespaceSelector, labels)) return false;
-    } else if (pod.namespace !== policyNs) {
-      return false;
-    }
-    return !peer.podSelector || selectorMatches(peer.podSelector, pod.labels ?? {});
-  };
+/** One interface as a peer group of its own; its host blocks are read only when it is selected. */
+class InterfaceGroup implements PeerGroup {
+  private blocks: ReturnType<typeof hostBlocks> | undefined;
 
-  // Interfaces per network after the change, built only when a rule has to be resolved again.
-  const touchedNetworks = new Set([...removed, ...added].map((i) => i.network));
-  const removedKeys = new Set(removed.map((i) => i.key));
-  const afterOn = new Map<string, ManagedInterface[]>();
-  const interfacesAfter = (network: string): ManagedInterface[] => {
-    let list = afterOn.get(network);
-    if (!list) {
-      list = prev.interfaces.filter((i) => i.network === network && !removedKeys.has(i.key));
-      list.push(...added.filter((i) => i.network === network));
-      afterOn.set(network, list);
-    }
-    return list;
-  };
-  const resolve = (rule: NormalizedRule, policy: NormalizedPolicy, network: string): ResolvedRule => {
-    if (rule.peers.kind === 'all') return { origin: rule.origin, peers: { kind: 'any' }, ports: rule.ports };
-    const blocks: AddressBlock[] = [];
-    for (const peer of rule.peers.peers) {
-      if (peer.kind === 'ipBlock') {
-        blocks.push({ cidr: peer.cidr, except: [...peer.except] });
-        continue;
-      }
-      for (const itf of interfacesAfter(network)) {
-        if (peerSelects(peer, policy.namespace, itf.podInfo)) blocks.push(...hostBlocksOf(itf));
-      }
-    }
-    return { origin: rule.origin, peers: { kind: 'blocks', blocks: orderBlocks(blocks) }, ports: rule.ports };
-  };
+  constructor(
+    readonly view: LabelView,
+    private readonly itf: ManagedInterface,
+    private readonly table: BlockTable,
+  ) {}
 
-  // Rules whose selector peers selected a removed interface or select an added one: their
-  // blocks lose and gain those host blocks (addresses are unique per network, so no other
-  // interface holds them; an ipBlock peer of the same rule may, and keeps its block).
-  const rules = new MapDraft(idx.rules);
-  const replacedRules = new Map<ResolvedRule, ResolvedRule>();
-  const changes = new Map<ResolvedRule, RuleChange>();
-  const replacedKeys: string[] = [];
+  get hosts(): ReturnType<typeof hostBlocks> {
+    return (this.blocks ??= hostBlocks(this.itf, this.table));
+  }
+}
+
+/**
+ * The pods after the change, as selector peers see them: what the rule resolver reads, and the
+ * answers of the update's own selector questions, through the same label views.
+ */
+class PeersAfter implements PeerSources {
+  readonly table = new BlockTable();
+  readonly namespaces: ReadonlyMap<string, LabelView>;
+  readonly shared = selectorPool();
+  private readonly views = new Map<Record<string, string>, LabelView>();
+  private readonly networks = new Map<string, Map<string, Map<ManagedInterface, PeerGroup>>>();
+
+  constructor(
+    next: ClusterSnapshot,
+    private readonly prev: PolicyModel,
+    private readonly change: PodChange,
+  ) {
+    this.namespaces = namespaceViews(namespaceLabelsOf(next));
+  }
+
+  viewOf(pod: PodInfo): LabelView {
+    const labels = pod.labels ?? {};
+    let view = this.views.get(labels);
+    if (!view) this.views.set(labels, (view = new LabelView(labels)));
+    return view;
+  }
+
+  selects(peer: SelectorPeer, policyNs: string, itf: ManagedInterface): boolean {
+    const pod = itf.podInfo;
+    return peerSelects(peer, policyNs, pod.namespace, this.viewOf(pod), this.namespaces);
+  }
+
+  hostBlocks(itf: ManagedInterface): AddressBlock[] {
+    return hostBlocks(itf, this.table).map((h) => h.block);
+  }
+
+  /** The network's interfaces after the change, by namespace; built when a rule is resolved. */
+  groupsOn(network: string): ReadonlyMap<string, ReadonlyMap<unknown, PeerGroup>> {
+    let byNs = this.networks.get(network);
+    if (byNs) return byNs;
+    this.networks.set(network, (byNs = new Map()));
+    const { removedKeys, added } = this.change;
+    const after = (this.prev.byNetwork.get(network) ?? []).filter((i) => !removedKeys.has(i.key));
+    after.push(...added.filter((i) => i.network === network));
+    for (const itf of after) {
+      const ns = itf.podInfo.namespace;
+      let groups = byNs.get(ns);
+      if (!groups) byNs.set(ns, (groups = new Map()));
+      groups.set(itf, new InterfaceGroup(this.viewOf(itf.podInfo), itf, this.table));
+    }
+    return byNs;
+  }
+}
+
+/** The rules the change replaced: each replacing rule with the rule it replaced, and where. */
+interface RuleReplacements {
+  rules: MapDraft<string, RuleEntry>;
+  /** Replaced rule -> the rule replacing it. */
+  replacing: Map<ResolvedRule, ResolvedRule>;
+  changes: Map<ResolvedRule, RuleChange>;
+  /** Keys of the replaced rules. */
+  keys: string[];
+}
+
+/**
+ * Rules whose selector peers selected a removed interface or select an added one: their blocks
+ * lose and gain those host blocks (addresses are unique per network, so no other interface holds
+ * them; an ipBlock peer of the same rule may, and keeps its block). Only the rules that can
+ * select a changed pod are looked at (SelectorIndex).
+ */
+function replaceRules(idx: ModelIndex, change: PodChange, peers: PeersAfter): RuleReplacements {
+  const { removed, added } = change;
+  const out: RuleReplacements = {
+    rules: new MapDraft(idx.rules),
+    replacing: new Map(),
+    changes: new Map(),
+    keys: [],
+  };
   const selectorIndex = selectorIndexOf(idx);
   const changedInfos = [...removed, ...added].map((i) => i.podInfo);
+  const touchedNetworks = new Set([...removed, ...added].map((i) => i.network));
   const candidates = [...touchedNetworks].sort().flatMap((n) => {
     const index = selectorIndex.get(n);
     return index ? candidateKeys(index, changedInfos) : [];
@@ -343,13 +237,12 @@ export function updatePolicyModel(
   for (const key of candidates) {
     const e = idx.rules.get(key);
     if (!e || e.rule.peers.kind === 'all' || e.resolved.peers.kind !== 'blocks') continue;
-    const peers = e.selectors;
     const selected = (itf: ManagedInterface) =>
-      itf.network === e.network && peers.some((p) => peerSelects(p, e.policy.namespace, itf.podInfo));
+      itf.network === e.network && e.selectors.some((p) => peers.selects(p, e.policy.namespace, itf));
     // Most rules select none of the changed pods, before or after: checked before allocating.
     if (!removed.some(selected) && !added.some(selected)) continue;
-    const gone = new Set(removed.filter(selected).flatMap((i) => hostBlocksOf(i).map((b) => b.cidr)));
-    const come = added.filter(selected).flatMap(hostBlocksOf);
+    const gone = new Set(removed.filter(selected).flatMap((i) => peers.hostBlocks(i).map((b) => b.cidr)));
+    const come = added.filter(selected).flatMap((i) => peers.hostBlocks(i));
     // Selected before and after, at the same addresses (most label changes): nothing to do.
     if (gone.size === come.length && come.every((b) => gone.has(b.cidr))) continue;
     for (const peer of e.rule.peers.peers) {
@@ -365,22 +258,35 @@ export function updatePolicyModel(
       peers: { kind: 'blocks', blocks },
       ports: e.resolved.ports,
     };
-    replacedRules.set(e.resolved, fresh);
-    changes.set(fresh, {
+    out.replacing.set(e.resolved, fresh);
+    out.changes.set(fresh, {
       previous: e.resolved,
       addresses: new Set(
         [...gone, ...come.map((b) => b.cidr)].map((cidr) => cidr.slice(0, cidr.indexOf('/'))),
       ),
     });
-    replacedKeys.push(key);
-    rules.set(key, Object.assign({}, e, { resolved: fresh }));
+    out.keys.push(key);
+    out.rules.set(key, Object.assign({}, e, { resolved: fresh }));
   }
+  return out;
+}
 
-  // Direction policies of the added interfaces, as buildPolicyModel computes them.
+/**
+ * Direction policies of the added interfaces, as buildPolicyModel computes them. A rule the
+ * model did not have yet (on this network) is resolved by the shared resolver.
+ */
+function assignDirectionPolicies(
+  idx: ModelIndex,
+  change: PodChange,
+  rules: MapDraft<string, RuleEntry>,
+  peers: PeersAfter,
+): void {
+  const resolver = new RuleResolver(peers);
   const directionPolicy = (itf: ManagedInterface, d: Direction): DirectionPolicy => {
     const pod = itf.podInfo;
+    const view = peers.viewOf(pod);
     const selecting = (idx.policiesByNs.get(pod.namespace) ?? []).filter(
-      (p) => p[d] && p.networks.includes(itf.network) && selectorMatches(p.podSelector, pod.labels ?? {}),
+      (p) => p[d] && p.networks.includes(itf.network) && view.matches(p.podSelector),
     );
     const list: ResolvedRule[] = [];
     for (const p of selecting) {
@@ -388,12 +294,13 @@ export function updatePolicyModel(
         const key = ruleKey(itf.network, r);
         let e = rules.get(key);
         if (!e) {
+          const resolved = resolver.resolve(r, p.namespace, itf.network);
           e = {
             network: itf.network,
             policy: p,
             rule: r,
             selectors: selectorPeers(r),
-            resolved: resolve(r, p, itf.network),
+            resolved,
             users: new Set(),
           };
           rules.set(key, e);
@@ -403,35 +310,48 @@ export function updatePolicyModel(
     }
     return { isolated: selecting.length > 0, rules: list, policies: [...new Set(selecting.map(policyKey))] };
   };
-  for (const itf of added) {
+  for (const itf of change.added) {
     itf.ingress = directionPolicy(itf, 'ingress');
     itf.egress = directionPolicy(itf, 'egress');
   }
+}
 
-  // Users of replaced rules get a new interface object with the new rules. Copies are made with
-  // Object.assign, not a spread: V8 gives every spread copy a map of its own, and the compiler
-  // reads these objects in its hottest loops.
+/**
+ * Users of replaced rules get a new interface object with the new rules. Copies are made with
+ * Object.assign, not a spread: V8 gives every spread copy a map of its own, and the compiler
+ * reads these objects in its hottest loops.
+ */
+function withReplacedRules(
+  prev: PolicyModel,
+  idx: ModelIndex,
+  change: PodChange,
+  replacements: RuleReplacements,
+): Map<string, ManagedInterface> {
+  const { replacing } = replacements;
   const remap = (dp: DirectionPolicy): DirectionPolicy =>
-    dp.rules.some((r) => replacedRules.has(r))
-      ? Object.assign({}, dp, { rules: dp.rules.map((r) => replacedRules.get(r) ?? r) })
+    dp.rules.some((r) => replacing.has(r))
+      ? Object.assign({}, dp, { rules: dp.rules.map((r) => replacing.get(r) ?? r) })
       : dp;
   const replaced = new Map<string, ManagedInterface>();
-  for (const ruleId of replacedKeys) {
+  for (const ruleId of replacements.keys) {
     for (const key of idx.rules.get(ruleId)!.users) {
-      if (removedKeys.has(key) || replaced.has(key)) continue;
+      if (change.removedKeys.has(key) || replaced.has(key)) continue;
       const itf = prev.byKey.get(key)!;
       replaced.set(key, Object.assign({}, itf, { ingress: remap(itf.ingress), egress: remap(itf.egress) }));
     }
   }
+  return replaced;
+}
 
-  // Usage bookkeeping for the next update.
+/** Which interfaces use each rule, for the next update; a rule nobody uses is dropped. */
+function recordUsers(rules: MapDraft<string, RuleEntry>, change: PodChange): void {
   const touchUsers = (key: string, edit: (users: Set<string>) => void) => {
     const e = rules.get(key)!;
     const users = new Set(e.users);
     edit(users);
     rules.set(key, Object.assign({}, e, { users }));
   };
-  for (const itf of removed) {
+  for (const itf of change.removed) {
     for (const d of ['ingress', 'egress'] as const) {
       for (const r of itf[d].rules) {
         const key = ruleKey(itf.network, r);
@@ -439,14 +359,23 @@ export function updatePolicyModel(
       }
     }
   }
-  for (const itf of added) {
+  for (const itf of change.added) {
     for (const d of ['ingress', 'egress'] as const) {
       for (const r of itf[d].rules) touchUsers(ruleKey(itf.network, r), (u) => u.add(itf.key));
     }
   }
   for (const key of [...rules.touched()]) if (rules.get(key)?.users.size === 0) rules.delete(key);
+}
 
-  // The new model: the old one with removed, added and replaced interfaces.
+/** The new model: the old one with removed, added and replaced interfaces. */
+function patchModel(
+  prev: PolicyModel,
+  next: ClusterSnapshot,
+  modelProblems: Problem[],
+  change: PodChange,
+  replaced: ReadonlyMap<string, ManagedInterface>,
+): PolicyModel {
+  const { removed, removedKeys, added } = change;
   const upserts = [...replaced.values(), ...added];
   const interfaces = patchByKey(prev.interfaces, removedKeys, upserts);
   const byNetwork = new Map(prev.byNetwork);
@@ -461,7 +390,7 @@ export function updatePolicyModel(
   }
   const byKey = new MapDraft(prev.byKey);
   for (const i of removed) byKey.delete(i.key);
-  for (const i of [...replaced.values(), ...added]) byKey.set(i.key, i);
+  for (const i of upserts) byKey.set(i.key, i);
   const byIp = new Map(prev.byIp);
   const netCopies = new Map<string, MapDraft<string, ManagedInterface>>();
   const netOf = (n: string) =>
@@ -484,8 +413,7 @@ export function updatePolicyModel(
     if (m.size === 0 && !interfaces.some((i) => i.network === n)) byIp.delete(n);
     else byIp.set(n, m);
   }
-
-  const model: PolicyModel = {
+  return {
     interfaces,
     byKey: byKey.finish(),
     byNetwork,
@@ -493,9 +421,18 @@ export function updatePolicyModel(
     policies: prev.policies,
     problems: [...next.problems, ...modelProblems],
   };
+}
+
+/** The index the next update starts from. */
+function nextIndex(
+  idx: ModelIndex,
+  rules: MapDraft<string, RuleEntry>,
+  change: PodChange,
+  replaced: ReadonlyMap<string, ManagedInterface>,
+): ModelIndex {
   const byPod = new MapDraft(idx.byPod);
-  for (const pod of changed) byPod.delete(pod);
-  for (const i of added) byPod.set(i.pod, [...(byPod.get(i.pod) ?? []), i]);
+  for (const pod of change.changed) byPod.delete(pod);
+  for (const i of change.added) byPod.set(i.pod, [...(byPod.get(i.pod) ?? []), i]);
   for (const i of replaced.values())
     byPod.set(
       i.pod,
@@ -503,74 +440,55 @@ export function updatePolicyModel(
     );
   // The rules with selector peers are the same keys while no rule was added (a deleted one is skipped).
   const addedRule = [...rules.touched()].some((key) => !idx.rules.has(key) && rules.has(key));
-  indexes.set(model, {
+  return {
     rules: rules.finish(),
     byPod: byPod.finish(),
     policiesByNs: idx.policiesByNs,
     selectorIndex: addedRule ? undefined : idx.selectorIndex,
-  });
-  return {
-    model,
-    delta: { replaced: changes },
-    incremental: true,
-    changedInterfaces: added.length + replaced.size,
-    changedRules: replacedRules.size,
   };
 }
 
 /**
- * A key-sorted list without the `removed` keys and with `upserts` (sorted by key) in place: their
- * slots when the keys were there before (a pod changed in place: a copy and a binary search per
- * interface), merged in otherwise.
+ * `indexes`: where the index of `prev` is found and that of the new model is kept. The caller
+ * that updates models one after the other owns one (the agent's NodePipelineBuilder does): a
+ * model is indexed once, then each update hands its index on.
  */
-function patchByKey(
-  list: readonly ManagedInterface[],
-  removed: ReadonlySet<string>,
-  upserts: readonly ManagedInterface[],
-): ManagedInterface[] {
-  const replacing = new Set(upserts.map((i) => i.key));
-  if ([...removed].every((k) => replacing.has(k))) {
-    const out = [...list];
-    let inPlace = true;
-    for (const i of upserts) {
-      const at = indexByKey(out, i.key);
-      if (at < 0) {
-        inPlace = false;
-        break;
-      }
-      out[at] = i;
-    }
-    if (inPlace) return out;
+export function updatePolicyModel(
+  prev: PolicyModel,
+  prevSnapshot: ClusterSnapshot,
+  next: ClusterSnapshot,
+  changedPods: readonly string[],
+  opts: BuildModelOptions,
+  indexes: ModelIndexes,
+): ModelUpdate {
+  const full = (reason: string): ModelUpdate => ({
+    model: buildPolicyModel(next, opts),
+    delta: EMPTY_DELTA,
+    incremental: false,
+    reason,
+  });
+  const changed = new Set(changedPods);
+  const modelProblems = prev.problems.slice(prevSnapshot.problems.length);
+  for (const pod of changed) {
+    if (podHasModelProblems(modelProblems, pod)) return full(`pod ${pod} had problems`);
   }
-  const kept = list.filter((i) => !removed.has(i.key) && !replacing.has(i.key));
-  return mergeByKey(
-    kept,
-    [...upserts].sort((a, b) => (a.key < b.key ? -1 : 1)),
-  );
-}
+  const idx = indexes.of(prev);
+  const change = changedInterfaces(prev, idx, next, changed, opts);
+  if ('reason' in change) return full(change.reason);
 
-/** Index of `key` in a key-sorted list, or -1. */
-function indexByKey(list: readonly ManagedInterface[], key: string): number {
-  let lo = 0;
-  let hi = list.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const k = list[mid]!.key;
-    if (k === key) return mid;
-    if (k < key) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
-}
+  const peers = new PeersAfter(next, prev, change);
+  const replacements = replaceRules(idx, change, peers);
+  assignDirectionPolicies(idx, change, replacements.rules, peers);
+  const replaced = withReplacedRules(prev, idx, change, replacements);
+  recordUsers(replacements.rules, change);
 
-/** Two key-sorted lists merged into one. */
-function mergeByKey(a: readonly ManagedInterface[], b: readonly ManagedInterface[]): ManagedInterface[] {
-  const out: ManagedInterface[] = [];
-  let i = 0;
-  let j = 0;
-  while (i < a.length || j < b.length) {
-    if (j >= b.length || (i < a.length && a[i]!.key < b[j]!.key)) out.push(a[i++]!);
-    else out.push(b[j++]!);
-  }
-  return out;
+  const model = patchModel(prev, next, modelProblems, change, replaced);
+  indexes.set(model, nextIndex(idx, replacements.rules, change, replaced));
+  return {
+    model,
+    delta: { replaced: replacements.changes },
+    incremental: true,
+    changedInterfaces: change.added.length + replaced.size,
+    changedRules: replacements.replacing.size,
+  };
 }

@@ -4,14 +4,7 @@
 // allowed connection are allowed too (NetworkPolicy is about connections); that is a property of
 // the datapath (connection tracking), not something this function is asked about.
 
-import {
-  type Cidr,
-  canonicalIp,
-  containsIp,
-  type IpAddress,
-  parseAddress,
-  parseCidr,
-} from '../util/ip/index.js';
+import { canonicalIp, containsIp, type IpAddress, parseAddress, parseCidr } from '../util/ip/index.js';
 import { portSetContains, resolvePorts } from './ports.js';
 import type {
   AddressBlock,
@@ -26,31 +19,17 @@ import type {
 } from './types.js';
 import type { PodInfo } from '../cluster/snapshot.js';
 
-interface ParsedBlock {
-  cidr?: Cidr;
-  except: Cidr[];
-}
-
-// Parsed blocks are cached per block object: the oracle runs over many flows of one model.
-const parsedBlocks = new WeakMap<AddressBlock, ParsedBlock>();
-
-function parseBlock(block: AddressBlock): ParsedBlock {
-  let parsed = parsedBlocks.get(block);
-  if (!parsed) {
-    parsed = { cidr: parseCidr(block.cidr), except: [] };
-    for (const e of block.except) {
-      const c = parseCidr(e);
-      if (c) parsed.except.push(c);
-    }
-    parsedBlocks.set(block, parsed);
-  }
-  return parsed;
-}
-
-/** Inside the block's cidr and outside all of its excepts. An unreadable cidr contains nothing. */
+/**
+ * Inside the block's cidr and outside all of its excepts. An unreadable cidr contains nothing.
+ * Parsed on every call, with no cache: the oracle reads the rules of two interfaces per flow.
+ */
 export function blockContains(block: AddressBlock, ip: IpAddress): boolean {
-  const { cidr, except } = parseBlock(block);
-  return cidr !== undefined && containsIp(cidr, ip) && !except.some((e) => containsIp(e, ip));
+  const cidr = parseCidr(block.cidr);
+  if (cidr === undefined || !containsIp(cidr, ip)) return false;
+  return !block.except.some((e) => {
+    const c = parseCidr(e);
+    return c !== undefined && containsIp(c, ip);
+  });
 }
 
 /** Whether one resolved rule allows traffic with the other endpoint at `peerIp`. */

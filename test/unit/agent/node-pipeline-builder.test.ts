@@ -3,6 +3,7 @@ import { NodePipelineBuilder } from '../../../src/agent/node-pipeline-builder.js
 import { SnapshotBuilder, type SourcedObject } from '../../../src/cluster/build-snapshot.js';
 import { loadManifestsDir } from '../../../src/cluster/load-manifests.js';
 import { buildPolicyModel } from '../../../src/policy/build-model.js';
+import { ModelIndexes } from '../../../src/policy/model-index.js';
 import { updatePolicyModel } from '../../../src/policy/update-model.js';
 import type { ModelDelta, PolicyModel } from '../../../src/policy/types.js';
 import { diffSnapshots } from '../../../src/cluster/snapshot-diff.js';
@@ -92,10 +93,11 @@ describe('NodePipelineBuilder (the agent path from snapshot to pipeline)', () =>
     const toApi = (m: PolicyModel) => m.interfaces.find((i) => i.pod === 'app/frontend')!.egress.rules[0]!;
     const s0 = snapshots.build(objects);
     const m0 = buildPolicyModel(s0, opts);
+    const indexes = new ModelIndexes();
     const update = (prev: PolicyModel, from: typeof s0, to: typeof s0) => {
       const diff = diffSnapshots(from, to);
       if (diff?.kind !== 'pods') throw new Error('expected a pod change');
-      const upd = updatePolicyModel(prev, from, to, diff.changed, opts);
+      const upd = updatePolicyModel(prev, from, to, diff.changed, opts, indexes);
       expect(upd.incremental).to.equal(true);
       return upd;
     };
@@ -129,7 +131,7 @@ describe('NodePipelineBuilder (the agent path from snapshot to pipeline)', () =>
     const s1 = snapshots.build(withPodLabels(objects, 'api-2', { app: 'other' }));
     const diff = diffSnapshots(s0, s1);
     if (diff?.kind !== 'pods') throw new Error('expected a pod change');
-    const upd = updatePolicyModel(m0, s0, s1, diff.changed, opts);
+    const upd = updatePolicyModel(m0, s0, s1, diff.changed, opts, new ModelIndexes());
     const changed = new Set([...upd.delta.replaced.values()].flatMap((c) => [...c.addresses]));
     expect([...changed].sort()).to.deep.equal(['10.56.1.12', 'fd00:56::12']);
     // Which rule lists of the new model the compile compared with the last compile's, and what

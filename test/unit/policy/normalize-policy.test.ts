@@ -119,7 +119,11 @@ describe('normalizePolicy', () => {
     for (const [title, entry, path] of cases) {
       it(`${title}: the entry allows nothing, and a rule left with no entry allows nothing`, () => {
         const { rule, problems } = ingressRule({ ports: [entry] });
-        expect(rule?.ports).to.deep.equal({ kind: 'list', entries: [] });
+        expect(rule?.ports).to.deep.equal({
+          kind: 'list',
+          entries: [],
+          fixed: { all: false, TCP: [], UDP: [], SCTP: [] },
+        });
         expect(summary(problems)).to.include(`error ${path}: ${PORT_EFFECT}`);
         expect(summary(problems)).to.include(`error spec.ingress[0].ports: ${RULE_EFFECT}`);
       });
@@ -130,6 +134,7 @@ describe('normalizePolicy', () => {
       expect(rule?.ports).to.deep.equal({
         kind: 'list',
         entries: [{ kind: 'range', protocol: 'UDP', port: 81, endPort: 81 }],
+        fixed: { all: false, TCP: [], UDP: [[81, 81]], SCTP: [] },
       });
       expect(summary(problems)).to.deep.equal([`error spec.ingress[0].ports[0].port: ${PORT_EFFECT}`]);
     });
@@ -148,12 +153,18 @@ describe('normalizePolicy', () => {
           { kind: 'range', protocol: 'TCP', port: 80, endPort: 80 },
           { kind: 'protocol', protocol: 'UDP' },
         ],
+        // Without named ports, resolved once: the same set for every destination.
+        fixed: { all: false, TCP: [[80, 80]], UDP: [[0, 65535]], SCTP: [] },
       });
     });
 
     it('ports that is not a list allows nothing', () => {
       const { rule, problems } = ingressRule({ ports: { port: 80 } });
-      expect(rule?.ports).to.deep.equal({ kind: 'list', entries: [] });
+      expect(rule?.ports).to.deep.equal({
+        kind: 'list',
+        entries: [],
+        fixed: { all: false, TCP: [], UDP: [], SCTP: [] },
+      });
       expect(summary(problems)).to.deep.equal([`error spec.ingress[0].ports: ${RULE_EFFECT}`]);
     });
   });

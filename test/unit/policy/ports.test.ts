@@ -4,6 +4,7 @@ import { describe, it } from 'mocha';
 import {
   emptyPortSet,
   formatPortSet,
+  listOfPorts,
   portSetContains,
   portSetEquals,
   portSetIntersect,
@@ -28,6 +29,28 @@ describe('PortSet', () => {
       { name: 'web', port: 9000, protocol: 'UDP' },
       { name: 'dns', port: 53, protocol: 'UDP' },
     ],
+  });
+
+  it('a list without named ports is resolved once: one set for every destination, equal to resolving it', () => {
+    const fixed = listOfPorts([tcp(81, 90), tcp(80), { kind: 'protocol', protocol: 'UDP' }]);
+    const first = resolvePorts(fixed, pod);
+    expect(resolvePorts(fixed, undefined)).to.equal(first);
+    expect(first).to.deep.equal(
+      resolvePorts(list(tcp(81, 90), tcp(80), { kind: 'protocol', protocol: 'UDP' }), pod),
+    );
+    const named = listOfPorts([tcp(80), { kind: 'named', protocol: 'TCP', name: 'web' }]);
+    expect(named).to.not.have.property('fixed');
+    expect(resolvePorts(named, pod)).to.deep.equal({
+      all: false,
+      TCP: [
+        [80, 80],
+        [8080, 8080],
+        [8443, 8443],
+      ],
+      UDP: [],
+      SCTP: [],
+    });
+    expect(resolvePorts(named, undefined)).to.deep.equal({ all: false, TCP: [[80, 80]], UDP: [], SCTP: [] });
   });
 
   it('resolves "all", ranges, protocol-only entries and named ports', () => {

@@ -9,6 +9,7 @@ import { diffSnapshots } from '../../../src/cluster/snapshot-diff.js';
 import type { ClusterSnapshot } from '../../../src/cluster/snapshot.js';
 import { buildPolicyModel } from '../../../src/policy/build-model.js';
 import type { PolicyModel } from '../../../src/policy/types.js';
+import { ModelIndexes } from '../../../src/policy/model-index.js';
 import { updatePolicyModel } from '../../../src/policy/update-model.js';
 import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../../src/tc/compile/options.js';
 import { compileNode, NodeCompiler } from '../../../src/tc/compile/node.js';
@@ -141,6 +142,7 @@ describe('incremental model update and node recompile', function () {
     let objects = clusterObjects([pol]) as Obj[];
     let snapshot = buildSnapshot(objects.map((obj) => ({ obj })));
     let model = buildPolicyModel(snapshot, OPTS);
+    const indexes = new ModelIndexes();
     for (const [name, labels] of steps) {
       objects = objects.map((o) =>
         o.kind === 'Pod' && o.metadata?.name === name
@@ -150,7 +152,14 @@ describe('incremental model update and node recompile', function () {
       const next = buildSnapshot(objects.map((obj) => ({ obj })));
       const diff = diffSnapshots(snapshot, next);
       expect(diff.kind).to.equal('pods');
-      const upd = updatePolicyModel(model, snapshot, next, diff.kind === 'pods' ? diff.changed : [], OPTS);
+      const upd = updatePolicyModel(
+        model,
+        snapshot,
+        next,
+        diff.kind === 'pods' ? diff.changed : [],
+        OPTS,
+        indexes,
+      );
       expect(upd.incremental, `update for ${name}`).to.equal(true);
       expect(modelJson(upd.model)).to.deep.equal(modelJson(buildPolicyModel(next, OPTS)));
       snapshot = next;
@@ -164,6 +173,94 @@ describe('incremental model update and node recompile', function () {
         { cidr: 'fd00::2/128', except: [] },
       ],
     });
+  });
+
+  it('a rule the update resolves itself lists ipBlocks, namespaceSelector peers and the changed pod as the full build does', () => {
+    // No pod is role=web at first, so the egress rule is not in the model: the update resolves it
+    // when pod a becomes role=web, with a selecting itself, c (namespace y, team=red), an ipBlock
+    // with an except, and an ipBlock equal to c's host block (listed once).
+    const pol = policy('x', 'web-egress', {
+      podSelector: { matchLabels: { role: 'web' } },
+      policyTypes: ['Egress'],
+      egress: [
+        {
+          to: [
+            { ipBlock: { cidr: '10.0.0.0/24', except: ['10.0.0.1/32'] } },
+            { namespaceSelector: { matchLabels: { team: 'red' } } },
+            { podSelector: { matchLabels: { role: 'web' } } },
+            { ipBlock: { cidr: '10.0.0.3/32' } },
+            { namespaceSelector: {}, podSelector: { matchLabels: { pod: 'b' } } },
+          ],
+        },
+      ],
+    });
+    let objects = clusterObjects([pol]) as Obj[];
+    const snapshot = buildSnapshot(objects.map((obj) => ({ obj })));
+    const model = buildPolicyModel(snapshot, OPTS);
+    objects = objects.map((o) =>
+      o.kind === 'Pod' && o.metadata?.name === 'a'
+        ? { ...o, metadata: { ...o.metadata, labels: { pod: 'a', role: 'web' } } }
+        : o,
+    );
+    const next = buildSnapshot(objects.map((obj) => ({ obj })));
+    const diff = diffSnapshots(snapshot, next);
+    const upd = updatePolicyModel(
+      model,
+      snapshot,
+      next,
+      diff.kind === 'pods' ? diff.changed : [],
+      OPTS,
+      new ModelIndexes(),
+    );
+    expect(upd.incremental).to.equal(true);
+    expect(modelJson(upd.model)).to.deep.equal(modelJson(buildPolicyModel(next, OPTS)));
+    const a = upd.model.interfaces.find((i) => i.pod === 'x/a')!;
+    expect(a.egress.rules[0]!.peers).to.deep.equal({
+      kind: 'blocks',
+      blocks: [
+        { cidr: '10.0.0.0/24', except: ['10.0.0.1/32'] },
+        { cidr: '10.0.0.1/32', except: [] },
+        { cidr: '10.0.0.2/32', except: [] },
+        { cidr: '10.0.0.3/32', except: [] },
+        { cidr: 'fd00::1/128', except: [] },
+        { cidr: 'fd00::2/128', except: [] },
+        { cidr: 'fd00::3/128', except: [] },
+      ],
+    });
+  });
+
+  it('an update reads the index from the owner its caller passes, and a new owner indexes the model again', () => {
+    const pol = policy('x', 'web-policy', {
+      podSelector: { matchLabels: { role: 'web' } },
+      policyTypes: ['Ingress'],
+      ingress: [{ from: [{ podSelector: { matchLabels: { role: 'api' } } }] }],
+    });
+    let objects = clusterObjects([pol]) as Obj[];
+    let snapshot = buildSnapshot(objects.map((obj) => ({ obj })));
+    let model = buildPolicyModel(snapshot, OPTS);
+    const owners = [new ModelIndexes(), new ModelIndexes()];
+    // The first update's owner indexes the full build; the second update's owner never saw the
+    // first update's model and indexes it from its fields.
+    for (const [step, [name, labels]] of (
+      [
+        ['a', { role: 'web' }],
+        ['b', { role: 'api' }],
+      ] as const
+    ).entries()) {
+      objects = objects.map((o) =>
+        o.kind === 'Pod' && o.metadata?.name === name
+          ? { ...o, metadata: { ...o.metadata, labels: { pod: name, ...labels } } }
+          : o,
+      );
+      const next = buildSnapshot(objects.map((obj) => ({ obj })));
+      const diff = diffSnapshots(snapshot, next);
+      const changed = diff.kind === 'pods' ? diff.changed : [];
+      const upd = updatePolicyModel(model, snapshot, next, changed, OPTS, owners[step]!);
+      expect(upd.incremental).to.equal(true);
+      expect(modelJson(upd.model)).to.deep.equal(modelJson(buildPolicyModel(next, OPTS)));
+      snapshot = next;
+      model = upd.model;
+    }
   });
 
   // Also with every VF's chain +2 split per address block (docs/tc-rule-pipeline.md §2).
@@ -192,12 +289,13 @@ describe('incremental model update and node recompile', function () {
             compilers.set(n, c);
             previous.set(n, c.compile(model, n, snapshot.nodes.get(n)));
           }
+          const indexes = new ModelIndexes();
           edits.forEach((e, step) => {
             objects = applyEdit(objects, e, step);
             const next = buildSnapshot(objects.map((obj) => ({ obj })));
             const diff = diffSnapshots(snapshot, next);
             if (diff.kind !== 'pods') return; // a new namespace: the agent rebuilds in full
-            const upd = updatePolicyModel(model, snapshot, next, diff.changed, OPTS);
+            const upd = updatePolicyModel(model, snapshot, next, diff.changed, OPTS, indexes);
             if (upd.incremental) incremental++;
             else fallbacks++;
             const fresh = buildPolicyModel(next, OPTS);

@@ -10,6 +10,7 @@ import { parseFilterDump } from '../../../src/tc/apply/parse-filters.js';
 import { planDevice } from '../../../src/tc/apply/plan-device.js';
 import { buildSnapshot } from '../../../src/cluster/build-snapshot.js';
 import { diffSnapshots } from '../../../src/cluster/snapshot-diff.js';
+import { ModelIndexes } from '../../../src/policy/model-index.js';
 import { updatePolicyModel } from '../../../src/policy/update-model.js';
 import { compileNode, NodeCompiler } from '../../../src/tc/compile/node.js';
 import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../../src/tc/compile/options.js';
@@ -332,7 +333,7 @@ describe('block chains split per sub-block (the second dispatch level)', () => {
     expect(diff.kind).to.equal('pods');
     if (diff.kind !== 'pods') return;
     const opts = { networkPlugins: [PLUGIN] };
-    const upd = updatePolicyModel(first.model, first.snapshot, next, diff.changed, opts);
+    const upd = updatePolicyModel(first.model, first.snapshot, next, diff.changed, opts, new ModelIndexes());
     expect(upd.incremental).to.equal(true);
     const after = compiler.compile(upd.model, 'w1', next.nodes.get('w1'), undefined, undefined, upd.delta);
     const fresh = load(objects);
