@@ -55,7 +55,10 @@ export class CompileMemo {
    * alive). Rules of a full build have none.
    */
   readonly ruleChanges = new WeakMap<ResolvedRule, RuleChange>();
-  /** The last answer of changedAddresses per rule list (see reuse/same-inputs.ts). */
+  /**
+   * The last answer of changedAddresses per rule list (see reuse/same-inputs.ts), one step deep:
+   * a list's answer is dropped when a newer list is compared with it.
+   */
   readonly changedAt = new WeakMap<
     readonly ResolvedRule[],
     { prev: readonly ResolvedRule[]; at: Set<string> | undefined }

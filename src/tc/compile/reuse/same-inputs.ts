@@ -25,6 +25,9 @@ export function changedAddresses(
   const hit = memo.changedAt.get(next);
   if (hit && hit.prev === prev) return hit.at;
   const at = walkChanges(memo, next, prev);
+  // Keep one step: `prev`'s own answer would hold the list before it, and so on back through
+  // every version of a rule list the agent ever compiled (the heap grew ~26 KiB per label change).
+  memo.changedAt.delete(prev);
   memo.changedAt.set(next, { prev, at });
   return at;
 }
