@@ -13,8 +13,9 @@
 //
 //   make build && node build/bench/cluster-agent.js [--pods 5000] [--policies 500] [--changes 100]
 //     [--node-options "--max-old-space-size=160 ..."] [--heap-snapshot DIR] [--env NAME=value]...
+//     [--rounds 1] [--labels alternate|flip|unique]
 
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { KubeTestServer } from '../test/support/kube-test-server.js';
 import { StandInTools } from '../test/support/stand-in-tools.js';
@@ -32,10 +33,28 @@ interface Args {
   heapSnapshot: string;
   /** Extra environment of the agent ("NAME=value", repeatable), e.g. malloc tunables. */
   env: string[];
+  /** Rounds of `changes` label changes, each followed by a quiet time and the heap after the idle collection. */
+  rounds: number;
+  /**
+   * The label each change sets: `alternate` (app=api/search by change number, as the first passes
+   * measured; a pod changed again may get the value it has), `flip` (the other app: every change
+   * changes selection), `unique` (flip, plus a `rev` label never seen before, as a rollout's
+   * pod-template-hash: what a cache keyed by label values would keep).
+   */
+  labels: 'alternate' | 'flip' | 'unique';
 }
 
 function args(): Args {
-  const a: Args = { pods: 5000, policies: 500, changes: 100, nodeOptions: '', heapSnapshot: '', env: [] };
+  const a: Args = {
+    pods: 5000,
+    policies: 500,
+    changes: 100,
+    nodeOptions: '',
+    heapSnapshot: '',
+    env: [],
+    rounds: 1,
+    labels: 'alternate',
+  };
   const argv = process.argv.slice(2);
   for (let i = 0; i < argv.length; i++) {
     const v = argv[i + 1] ?? '';
@@ -45,7 +64,11 @@ function args(): Args {
     else if (argv[i] === '--node-options') a.nodeOptions = v;
     else if (argv[i] === '--heap-snapshot') a.heapSnapshot = v;
     else if (argv[i] === '--env') a.env.push(v);
-    else continue;
+    else if (argv[i] === '--rounds') a.rounds = Number(v);
+    else if (argv[i] === '--labels') {
+      if (v !== 'alternate' && v !== 'flip' && v !== 'unique') throw new Error(`--labels ${v}?`);
+      a.labels = v;
+    } else continue;
     i++;
   }
   return a;
@@ -137,6 +160,9 @@ for (const o of synth.objects) {
   for (const m of s.matchAll(/representor-device\\":\\"([^\\]+)/g)) reps.add(m[1]!);
 }
 const tools = new StandInTools([...reps]);
+const writesLog = join(tools.dir, 'writes.log');
+/** Bytes the stand-in tc has written since the log was last emptied. */
+const written = () => (existsSync(writesLog) ? statSync(writesLog).size : 0);
 const heapFlags = a.heapSnapshot
   ? ` --heapsnapshot-signal=SIGUSR2 --diagnostic-dir=${resolve(a.heapSnapshot)}`
   : '';
@@ -168,7 +194,7 @@ const pid = agent.child.pid!;
 let peak = 0;
 const sampler = setInterval(() => (peak = Math.max(peak, rssMiB(pid))), 20);
 try {
-  await until(() => tools.writes().length > 0, 300_000, 'the first tc write');
+  await until(() => written() > 0, 300_000, 'the first tc write');
   const firstWrite = Date.now() - t0;
   await until(() => agent.stderr.includes('reconciled node'), 300_000, 'the first reconcile');
   const firstReconcile = Date.now() - t0;
@@ -217,43 +243,61 @@ try {
   console.log(`RSS settled: ${rssMiB(pid).toFixed(0)} MiB 20 s after the first reconcile`);
   console.log(`  settled: ${await memoryBreakdown(metricsPort)}`);
 
-  // Label changes on pods of the benchmarked node, one every 100 ms.
+  // Label changes on pods of the benchmarked node, one every 100 ms, in rounds.
   peak = 0;
   const local = [...synth.localPods.keys()];
   const latencies: number[] = [];
   const apps = ['api', 'search'];
-  for (let i = 0; i < a.changes; i++) {
-    const [ns, name] = local[i % local.length]!.split('/') as [string, string];
-    const pod = server.get('Pod', ns, name)!;
-    const labels = { ...((pod.metadata as { labels: Record<string, string> }).labels ?? {}) };
-    labels.app = apps[i % 2]!;
-    const before = tools.writes().length;
-    const tc = Date.now();
-    server.setLabels('Pod', ns, name, labels);
-    const waitStart = Date.now();
-    while (tools.writes().length === before && Date.now() - waitStart < 5000) await sleep(2);
-    if (tools.writes().length > before) latencies.push(Date.now() - tc);
-    await sleep(100);
+  const since = (x: Record<string, unknown>) => new Date(String(x.time)).getTime() - t0;
+  const idleLines = () => agent.lines().filter((x) => x.msg.startsWith('idle: collected'));
+  let change = 0;
+  for (let round = 1; round <= a.rounds; round++) {
+    for (let i = 0; i < a.changes; i++, change++) {
+      const [ns, name] = local[change % local.length]!.split('/') as [string, string];
+      const pod = server.get('Pod', ns, name)!;
+      const labels = { ...((pod.metadata as { labels: Record<string, string> }).labels ?? {}) };
+      if (a.labels === 'alternate') labels.app = apps[change % 2]!;
+      else labels.app = labels.app === apps[0] ? apps[1]! : apps[0]!;
+      if (a.labels === 'unique') labels.rev = `r${change}`;
+      // Emptied before each change: every change appends ~70k lines, and reading them all back
+      // on each poll would make the bench, not the agent, the slow part of a long run.
+      writeFileSync(writesLog, '');
+      const tc = Date.now();
+      server.setLabels('Pod', ns, name, labels);
+      const waitStart = Date.now();
+      while (written() === 0 && Date.now() - waitStart < 5000) await sleep(2);
+      if (written() > 0) latencies.push(Date.now() - tc);
+      await sleep(100);
+    }
+    const roundEnd = Date.now() - t0;
+    await sleep(2000);
+    const after = rssMiB(pid);
+    // The agent collects its garbage once it has been quiet for a while (src/agent/idle-gc.ts).
+    await sleep(10_000);
+    const later = rssMiB(pid);
+    // The heap used after the idle collection that followed this round: the live heap.
+    const gcLine = idleLines().find((x) => since(x) > roundEnd);
+    const live = gcLine ? (/-> ([\d.]+) MiB/.exec(gcLine.msg)?.[1] ?? '?') : '(no idle collection)';
+    console.log(
+      `RSS during ${a.rounds > 1 ? `round ${round} (changes ${change - a.changes + 1}-${change})` : `${a.changes} label changes`}: peak ${peak.toFixed(0)} MiB; ${after.toFixed(0)} MiB 2 s after the last, ${later.toFixed(0)} MiB 12 s after; heap used after the idle collection ${live} MiB`,
+    );
+    if (round === a.rounds || round === 1)
+      console.log(`  after the changes: ${await memoryBreakdown(metricsPort)}`);
+    peak = 0;
   }
-  await sleep(2000);
-  const after = rssMiB(pid);
-  // The agent collects its garbage once it has been quiet for a while (src/agent/idle-gc.ts).
-  await sleep(10_000);
-  const later = rssMiB(pid);
   latencies.sort((x, y) => x - y);
   console.log(
-    `RSS during ${a.changes} label changes: peak ${peak.toFixed(0)} MiB; ${after.toFixed(0)} MiB 2 s after the last, ${later.toFixed(0)} MiB 12 s after`,
+    `change to first tc write: median ${fmtMs(median(latencies))}, p90 ${fmtMs(latencies[Math.floor(latencies.length * 0.9)] ?? NaN)}, max ${fmtMs(latencies.at(-1) ?? NaN)} (${latencies.length}/${change} changes wrote)`,
   );
-  console.log(
-    `change to first tc write: median ${fmtMs(median(latencies))}, p90 ${fmtMs(latencies[Math.floor(latencies.length * 0.9)] ?? NaN)}, max ${fmtMs(latencies.at(-1) ?? NaN)} (${latencies.length}/${a.changes} changes wrote)`,
-  );
-  console.log(`  after the changes: ${await memoryBreakdown(metricsPort)}`);
+  if (a.heapSnapshot && change > 0)
+    console.log(`  heap snapshot after the changes: ${await heapSnapshot(pid, a.heapSnapshot)}`);
   // The passes and the idle collections, in ms since the agent started (whether the steady and
   // "after" figures above were read before or after an idle collection).
-  const passes = agent.lines().filter((x) => /^(reconciled node|idle: collected)/.test(x.msg));
-  const since = (x: Record<string, unknown>) => new Date(String(x.time)).getTime() - t0;
+  const passes = agent
+    .lines()
+    .filter((x) => (a.rounds > 1 ? /^idle: collected/ : /^(reconciled node|idle: collected)/).test(x.msg));
   console.log(
-    `  passes and idle collections: ${passes.map((x) => `${since(x)} ${x.msg.startsWith('idle') ? `gc (${/heap used (.*) MiB/.exec(x.msg)?.[1] ?? ''})` : 'pass'}`).join('; ')}`,
+    `  ${a.rounds > 1 ? 'idle collections' : 'passes and idle collections'}: ${passes.map((x) => `${since(x)} ${x.msg.startsWith('idle') ? `gc (${/heap used (.*) MiB/.exec(x.msg)?.[1] ?? ''})` : 'pass'}`).join('; ')}`,
   );
   const t = Date.now();
   agent.kill('SIGTERM');
