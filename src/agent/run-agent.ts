@@ -25,7 +25,7 @@ import { hostSysFs } from '../node/sysfs.js';
 import { startLinkMonitor } from '../node/link-monitor.js';
 import { startRuleMonitor } from '../tc/apply/rule-monitor.js';
 import { unenforcedProblems } from '../node/unenforced-problems.js';
-import { readOffload, type DeviceOffload } from '../tc/apply/offload-state.js';
+import type { DeviceOffload } from '../tc/apply/offload-state.js';
 
 export interface AgentOptions {
   nodeName: string;
@@ -158,7 +158,7 @@ export async function reconcileOnce(
     if (n) numberings.set(d.device, n);
   }
   // Offload visibility: per filter in the dumps, not-in-hardware counts per device.
-  const offload = await readOffload(reconciler, pipeline, report).catch((e: unknown) => {
+  const offload = await reconciler.readOffload(pipeline, report).catch((e: unknown) => {
     log.warn(`reading the offload state failed: ${errorText(e)}`);
     return [] as DeviceOffload[];
   });
