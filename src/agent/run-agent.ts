@@ -35,6 +35,8 @@ export interface AgentOptions {
   podRulesPath?: string;
   once: boolean;
   tcBinary: string;
+  /** Limit per tc or ip process (--tc-timeout; default DEFAULT_TC_TIMEOUT_MS). */
+  tcTimeoutMs?: number;
   networkPlugins: string[];
   compile: CompileOptions;
   /** Full resync period (default 60 s). */
@@ -213,7 +215,10 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       );
   // Aborted on SIGTERM: a tc process in flight is killed (make-before-break keeps the old rules).
   const abort = new AbortController();
-  const runner = new ExecaTcRunner(o.tcBinary, undefined, { signal: abort.signal });
+  const runner = new ExecaTcRunner(o.tcBinary, undefined, {
+    signal: abort.signal,
+    ...(o.tcTimeoutMs !== undefined ? { timeoutMs: o.tcTimeoutMs } : {}),
+  });
   const reconciler = new Reconciler(runner, kernelReader(runner), o.compile.ctZone);
   const seen = new Set<string>();
   // sysfs in cluster mode or with --sysfs-root; the annotations for a manifests directory.

@@ -69,11 +69,10 @@ function message(e: unknown): string {
 }
 
 /**
- * Reads through the tc runner (which carries the tc binary, the namespace and the timeout): three
- * processes however many devices there are. The last two parameters are those of the earlier
- * signature, when this ran `ip` itself; the runner now runs it.
+ * Reads through the tc runner (which carries the tc binary, the namespace and the timeout, and
+ * starts every process): three processes however many devices there are.
  */
-export function kernelReader(runner: TcRunner, _tcBinary?: string, _netns?: string): ReadDevices {
+export function kernelReader(runner: TcRunner): ReadDevices {
   return {
     async links() {
       const list = (await runner.ipJson(['link', 'show'])) as { ifname?: unknown; ifindex?: unknown }[];
