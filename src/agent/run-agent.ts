@@ -25,7 +25,7 @@ import { hostSysFs } from '../node/sysfs.js';
 import { startLinkMonitor } from '../node/link-monitor.js';
 import { startRuleMonitor } from '../tc/apply/rule-monitor.js';
 import { unenforcedProblems } from '../node/unenforced-problems.js';
-import { readOffload, type DeviceOffload } from '../tc/apply/offload-state.js';
+import type { DeviceOffload } from '../tc/apply/offload-state.js';
 
 export interface AgentOptions {
   nodeName: string;
@@ -35,6 +35,8 @@ export interface AgentOptions {
   podRulesPath?: string;
   once: boolean;
   tcBinary: string;
+  /** Limit per tc or ip process (--tc-timeout; default DEFAULT_TC_TIMEOUT_MS). */
+  tcTimeoutMs?: number;
   networkPlugins: string[];
   compile: CompileOptions;
   /** Full resync period (default 60 s). */
@@ -158,7 +160,7 @@ export async function reconcileOnce(
     if (n) numberings.set(d.device, n);
   }
   // Offload visibility: per filter in the dumps, not-in-hardware counts per device.
-  const offload = await readOffload(reconciler, pipeline, report).catch((e: unknown) => {
+  const offload = await reconciler.readOffload(pipeline, report).catch((e: unknown) => {
     log.warn(`reading the offload state failed: ${errorText(e)}`);
     return [] as DeviceOffload[];
   });
@@ -213,7 +215,10 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       );
   // Aborted on SIGTERM: a tc process in flight is killed (make-before-break keeps the old rules).
   const abort = new AbortController();
-  const runner = new ExecaTcRunner(o.tcBinary, undefined, { signal: abort.signal });
+  const runner = new ExecaTcRunner(o.tcBinary, undefined, {
+    signal: abort.signal,
+    ...(o.tcTimeoutMs !== undefined ? { timeoutMs: o.tcTimeoutMs } : {}),
+  });
   const reconciler = new Reconciler(runner, kernelReader(runner), o.compile.ctZone);
   const seen = new Set<string>();
   // sysfs in cluster mode or with --sysfs-root; the annotations for a manifests directory.

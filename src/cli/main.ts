@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setVerbosity, getVerbosity, log } from '../util/log.js';
 import { checkManifestsDir, loadModel, parsePluginList, ManifestsPathError } from './load.js';
-import { setDefaultTcTimeout, DEFAULT_TC_TIMEOUT_MS } from '../tc/apply/tc-runner.js';
+import { DEFAULT_TC_TIMEOUT_MS } from '../tc/apply/tc-runner.js';
 import { renderShow } from './show.js';
 import { compileNode } from '../tc/compile/node.js';
 import { writeRender } from './render-output.js';
@@ -176,7 +176,6 @@ withCommon(
 ).action(async (o) => {
   setVerbosity(o.v);
   try {
-    setDefaultTcTimeout(o.tcTimeout * 1000);
     if (o.manifests) await checkManifestsDir(o.manifests);
     const code = await runAgent({
       nodeName: (o.hostnameOverride ?? hostname()).toLowerCase(),
@@ -186,6 +185,7 @@ withCommon(
       podRulesPath: o.podRulesPath,
       once: o.once,
       tcBinary: o.tc,
+      tcTimeoutMs: o.tcTimeout * 1000,
       networkPlugins: parsePluginList(o.networkPlugins),
       compile: compileOptions(o),
       ...(o.sysfsRoot !== undefined ? { sysfsRoot: o.sysfsRoot } : {}),

@@ -79,22 +79,22 @@ export function cellOf(
 }
 
 /**
- * A full garbage collection. V8 offers it only with --expose-gc; the flag set at run time applies
- * to contexts created afterwards, so the function is taken from a new one (once).
+ * A full garbage collection, for a MatrixSimulator to call once compiles that built
+ * COMPILED_BETWEEN_COLLECTIONS filters have returned: all but the part kept is garbage (an
+ * uplink's compile alone leaves 10-40 MB at 5,000 pods). Collected then, the heap stays near what
+ * is kept; left to V8, it grew past 1.8 GB over the batches' repeated compiles (before the matrix
+ * compiled single devices). V8 offers it only with --expose-gc; the flag set at run time applies
+ * to contexts created afterwards, so the function is taken from a new one, at the first call.
  */
-let gcFunction: (() => void) | undefined;
-/**
- * A full collection: called once compiles that built COMPILED_BETWEEN_COLLECTIONS filters have
- * returned, all but the part kept is garbage (an uplink's compile alone leaves 10-40 MB at
- * 5,000 pods). Collected then, the heap stays near what is kept; left to V8, it grew past 1.8 GB
- * over the batches' repeated compiles (before the matrix compiled single devices).
- */
-function collectGarbage(): void {
-  if (!gcFunction) {
-    setFlagsFromString('--expose-gc');
-    gcFunction = runInNewContext('gc') as () => void;
-  }
-  gcFunction();
+export function fullCollector(): () => void {
+  let gc: (() => void) | undefined;
+  return () => {
+    if (!gc) {
+      setFlagsFromString('--expose-gc');
+      gc = runInNewContext('gc') as () => void;
+    }
+    gc();
+  };
 }
 
 function filterCount(d: DevicePipeline): number {
@@ -161,6 +161,8 @@ export class MatrixSimulator extends ClusterSimulator {
     opts: CompileOptions,
     columns: readonly ManagedInterface[],
     heldFilters: number,
+    /** Runs a full collection (by default fullCollector's, made for this simulator). */
+    private readonly collectGarbage: () => void = fullCollector(),
   ) {
     super(snapshot, model, opts);
     this.held = new HeldDevices(heldFilters);
@@ -187,7 +189,7 @@ export class MatrixSimulator extends ClusterSimulator {
    * the same peers' ingress pieces) and dropped with each forced collection: kept for the whole
    * model, it grows to every rule's pieces (some 90 MB at 5,000 pods).
    */
-  private memo = new CompileMemo();
+  private compileMemo = new CompileMemo();
 
   /** One device of a node, compiled on its own. */
   private compileDevice(node: string, device: string): DevicePipeline | undefined {
@@ -198,7 +200,7 @@ export class MatrixSimulator extends ClusterSimulator {
       this.opts,
       (d) => d.device === device,
       undefined,
-      this.memo,
+      this.compileMemo,
     );
     const d = p.devices[0];
     this.compiledFilters += d ? filterCount(d) : 0;
@@ -209,8 +211,8 @@ export class MatrixSimulator extends ClusterSimulator {
   private afterCompile(): void {
     if (this.compiledFilters < COMPILED_BETWEEN_COLLECTIONS) return;
     this.compiledFilters = 0;
-    this.memo = new CompileMemo();
-    collectGarbage();
+    this.compileMemo = new CompileMemo();
+    this.collectGarbage();
   }
 
   override device(node: string, device: string, packet: Omit<Packet, 'device'>): DevicePipeline | undefined {
@@ -224,8 +226,8 @@ export class MatrixSimulator extends ClusterSimulator {
       if (rows.device === undefined) {
         const whole = this.compileDevice(node, device);
         if (!whole) return undefined;
-        rows.device = deviceForDestinations(whole, [...rows.addresses]);
-        if (columns) this.held.set(key, deviceForDestinations(whole, [...columns]));
+        rows.device = deviceForDestinations(this.simulatorMemo, whole, [...rows.addresses]);
+        if (columns) this.held.set(key, deviceForDestinations(this.simulatorMemo, whole, [...columns]));
         this.afterCompile();
       }
       return rows.device;
@@ -235,10 +237,10 @@ export class MatrixSimulator extends ClusterSimulator {
       if (!held) {
         const whole = this.compileDevice(node, device);
         if (!whole) return undefined;
-        held = deviceForDestinations(whole, [...columns]);
+        held = deviceForDestinations(this.simulatorMemo, whole, [...columns]);
         // Built from the same compile when the batch's rows need it too.
         if (rows && rows.device === undefined)
-          rows.device = deviceForDestinations(whole, [...rows.addresses]);
+          rows.device = deviceForDestinations(this.simulatorMemo, whole, [...rows.addresses]);
         this.held.set(key, held);
         // Most of what an uplink's compile built is garbage once reduced.
         this.afterCompile();

@@ -51,11 +51,7 @@ class ClusterAgent {
     this.source = startKubeSource({ nodeName: node, master });
     this.source.onChange(() => this.changes++);
     const runner = new ExecaTcRunner('tc', netns);
-    this.reconciler = new Reconciler(
-      runner,
-      kernelReader(runner, 'tc', netns),
-      DEFAULT_COMPILE_OPTIONS.ctZone,
-    );
+    this.reconciler = new Reconciler(runner, kernelReader(runner), DEFAULT_COMPILE_OPTIONS.ctZone);
     this.builder = new NodePipelineBuilder(node, ['accelerated-bridge'], DEFAULT_COMPILE_OPTIONS);
   }
 

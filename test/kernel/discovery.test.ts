@@ -93,7 +93,7 @@ function manifests(dir: string, drop?: string): string {
 /** The agent's reconcile in this process, with sysfs discovery under `root`. */
 function inProcessAgent(compile: CompileOptions) {
   const runner = new ExecaTcRunner('tc');
-  const reconciler = new Reconciler(runner, kernelReader(runner, 'tc'), compile.ctZone);
+  const reconciler = new Reconciler(runner, kernelReader(runner), compile.ctZone);
   const builder = new NodePipelineBuilder(
     NODE,
     ['accelerated-bridge'],

@@ -1,10 +1,9 @@
 // Where the kernel placed each filter: `tc -s -j filter show` says in_hw (with in_hw_count) when
 // the NIC holds it, not_in_hw when only software does. Per device, the count of the agent's
 // filters that are not in hardware (for a metric), and one line per filter for the rule dumps.
+// Pure: the Reconciler reads the devices and keeps the last state of each (Reconciler.readOffload).
 
-import type { DevicePipeline } from '../ir.js';
 import { liveChains, type DeviceState, type KernelFilter } from './device-state.js';
-import type { DumpFailure, Reconciler, ReconcileReport } from './reconcile.js';
 
 export interface DeviceOffload {
   device: string;
@@ -49,37 +48,4 @@ export function deviceOffload(state: DeviceState): DeviceOffload {
     notInHw: own.length - inHw,
     lines: own.map(formatFilterOffload),
   };
-}
-
-/** Last offload state per device, per reconciler (one agent, one map). */
-const lastByReconciler = new WeakMap<Reconciler, Map<string, DeviceOffload>>();
-
-/**
- * After a reconcile: the offload state of every device of the pipeline that exists and carries
- * filters. Only devices written in this reconcile (or not seen yet) are read again from the kernel
- * (one tc process for all of them): a filter's placement is decided when it is installed.
- */
-export async function readOffload(
-  reconciler: Reconciler,
-  pipeline: { devices: readonly DevicePipeline[] },
-  report: ReconcileReport,
-): Promise<DeviceOffload[]> {
-  const last = lastByReconciler.get(reconciler) ?? new Map<string, DeviceOffload>();
-  const failed = new Set(report.failed);
-  const written = new Set(report.outcomes.filter((o) => o.writes > 0).map((o) => o.device));
-  const devices = pipeline.devices
-    .filter((d) => d.chains.length > 0 && !failed.has(d.device))
-    .map((d) => d.device);
-  const stale = devices.filter((d) => written.has(d) || !last.has(d));
-  const states =
-    stale.length > 0 ? await reconciler.readStates(stale) : new Map<string, DeviceState | DumpFailure>();
-  const next = new Map<string, DeviceOffload>();
-  for (const d of devices) {
-    const s = states.get(d);
-    // A device whose read-back failed keeps its last known state (none: it is left out).
-    const known = s && !('error' in s) ? deviceOffload(s) : last.get(d);
-    if (known) next.set(d, known);
-  }
-  lastByReconciler.set(reconciler, next);
-  return [...next.values()];
 }

@@ -13,6 +13,7 @@ import { parseFilterDump } from './parse-filters.js';
 import { ExternalCallError, type BatchFailure, type OpenBatch, type TcRunner } from './tc-runner.js';
 import { splitJsonDocuments } from './json-stream.js';
 import { samePipeline } from './same-pipeline.js';
+import { deviceOffload, type DeviceOffload } from './offload-state.js';
 import type { RuleDeletion } from './rule-deletions.js';
 import { ENTRY_CHAIN, ENTRY_PRIO } from '../layout.js';
 
@@ -68,11 +69,10 @@ function message(e: unknown): string {
 }
 
 /**
- * Reads through the tc runner (which carries the tc binary, the namespace and the timeout): three
- * processes however many devices there are. The last two parameters are those of the earlier
- * signature, when this ran `ip` itself; the runner now runs it.
+ * Reads through the tc runner (which carries the tc binary, the namespace and the timeout, and
+ * starts every process): three processes however many devices there are.
  */
-export function kernelReader(runner: TcRunner, _tcBinary?: string, _netns?: string): ReadDevices {
+export function kernelReader(runner: TcRunner): ReadDevices {
   return {
     async links() {
       const list = (await runner.ipJson(['link', 'show'])) as { ifname?: unknown; ifindex?: unknown }[];
@@ -176,6 +176,8 @@ export class Reconciler {
   private readonly inFlight = new Map<string, readonly number[] | 'cleanup'>();
   /** Devices that lost live rules to someone else while their batch ran: not settled by it. */
   private readonly disturbed = new Set<string>();
+  /** The offload state of each device with filters, as readOffload last found it. */
+  private lastOffload = new Map<string, DeviceOffload>();
 
   constructor(
     private readonly runner: TcRunner,
@@ -226,6 +228,35 @@ export class Reconciler {
     for (const d of devices) states.set(d, classify(d, undefined, []));
     withQdisc.forEach((d, i) => states.set(d, this.stateOf(d, qdiscs.get(d), dumps[i]!)));
     return states;
+  }
+
+  /**
+   * After a reconcile: the offload state of every device of the pipeline that exists and carries
+   * filters. Only devices written in this reconcile (or not seen yet) are read again from the kernel
+   * (one tc process for all of them): a filter's placement is decided when it is installed.
+   */
+  async readOffload(
+    pipeline: { devices: readonly DevicePipeline[] },
+    report: ReconcileReport,
+  ): Promise<DeviceOffload[]> {
+    const last = this.lastOffload;
+    const failed = new Set(report.failed);
+    const written = new Set(report.outcomes.filter((o) => o.writes > 0).map((o) => o.device));
+    const devices = pipeline.devices
+      .filter((d) => d.chains.length > 0 && !failed.has(d.device))
+      .map((d) => d.device);
+    const stale = devices.filter((d) => written.has(d) || !last.has(d));
+    const states =
+      stale.length > 0 ? await this.readStates(stale) : new Map<string, DeviceState | DumpFailure>();
+    const next = new Map<string, DeviceOffload>();
+    for (const d of devices) {
+      const s = states.get(d);
+      // A device whose read-back failed keeps its last known state (none: it is left out).
+      const known = s && !('error' in s) ? deviceOffload(s) : last.get(d);
+      if (known) next.set(d, known);
+    }
+    this.lastOffload = next;
+    return [...next.values()];
   }
 
   private stateOf(

@@ -1,6 +1,9 @@
-// The only code that runs `tc` and `ip` to read or write rules (the two monitors, rule-monitor.ts
-// and src/node/link-monitor.ts, only listen). Writes go through one `tc -batch -` per call; reads use
-// JSON output. Every process has a timeout (a hung tc must not hang the agent) and can be abandoned
+// The only code that runs `tc` and `ip` to read or write rules: the reconciler's reads
+// (kernelReader) and writes, the agent's and the tests' alike, start their processes here. The
+// one other place that starts a process is src/util/line-monitor.ts, for the two long-running
+// listeners (`tc monitor` in rule-monitor.ts, `ip monitor link` in src/node/link-monitor.ts, which
+// sits below tc in the layering); they never change a rule. Writes go through one `tc -batch -`
+// per call; reads use JSON output. Every process has a timeout (a hung tc must not hang the agent) and can be abandoned
 // through an AbortSignal (the agent stopping on SIGTERM).
 
 import { execa } from 'execa';
@@ -58,15 +61,8 @@ export function command(binary: string, netns?: string): Command {
  */
 export const DEFAULT_TC_TIMEOUT_MS = 60_000;
 
-let defaultTimeoutMs = DEFAULT_TC_TIMEOUT_MS;
-
-/** Sets the limit of runners created without one (the CLI's --tc-timeout). */
-export function setDefaultTcTimeout(ms: number): void {
-  defaultTimeoutMs = ms;
-}
-
 export interface RunnerOptions {
-  /** Limit per process, in ms (default: DEFAULT_TC_TIMEOUT_MS or --tc-timeout). */
+  /** Limit per process, in ms (default DEFAULT_TC_TIMEOUT_MS; the agent passes --tc-timeout). */
   timeoutMs?: number;
   /** When aborted, the running process is killed and the call fails with reason "aborted". */
   signal?: AbortSignal;
@@ -103,7 +99,7 @@ export class ExecaTcRunner implements TcRunner {
   constructor(binary = 'tc', netns?: string, options: RunnerOptions = {}) {
     this.tc = command(binary, netns);
     this.ip = command('ip', netns);
-    this.timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TC_TIMEOUT_MS;
     this.signal = options.signal;
   }
 

@@ -80,19 +80,15 @@ function problem(chain: number, f: Filter, why: string): Error {
   return new Error(`tc refuses chain ${chain} prio ${f.prio} (${f.note}): ${why}`);
 }
 
-const ordered = new WeakMap<readonly Filter[], Filter[]>();
-
 /**
  * The filters of chain `chain` in the order the kernel tries them, given that they are written
  * in array order: by prio; within a prio, mask by mask in the order each mask first appears (a
  * new mask goes to the end of the prio's list), and within a mask in the order written (the
  * first that matches wins, for port ranges too). Throws when tc or the kernel would refuse the
  * chain: a key combination tc rejects, two protocols at one prio, or the same keys twice at one
- * prio. Cached per filter array (compiled arrays are never modified).
+ * prio. Computed on every call: a SimulatorMemo keeps it per filter array.
  */
 export function kernelOrder(chain: number, filters: readonly Filter[]): Filter[] {
-  const cached = ordered.get(filters);
-  if (cached) return cached;
   const byPrio = new Map<
     number,
     { protocol: FilterProtocol; masks: Map<string, Filter[]>; keys: Set<string> }
@@ -119,6 +115,5 @@ export function kernelOrder(chain: number, filters: readonly Filter[]): Filter[]
   for (const prio of [...byPrio.keys()].sort((a, b) => a - b)) {
     for (const list of byPrio.get(prio)!.masks.values()) out.push(...list);
   }
-  ordered.set(filters, out);
   return out;
 }

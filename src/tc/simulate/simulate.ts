@@ -5,7 +5,7 @@ import type { Action, Chain, DevicePipeline, Filter, FlowerMatch } from '../ir.j
 import { Conntrack, type CtState, type Packet } from './packet.js';
 import { parseAddress, parseCidrInterval } from '../../util/ip/index.js';
 import { DEFAULT_COMPILE_OPTIONS } from '../compile/options.js';
-import { kernelOrder } from './flower-kernel-rules.js';
+import type { ParsedPrefix, SimulatorMemo } from './simulator-memo.js';
 import { absoluteChain } from '../layout.js';
 
 export interface Hit {
@@ -80,38 +80,6 @@ function matchesExceptAddresses(f: Filter, m: FlowerMatch, p: Packet, ct: 'untra
 /** An address as the packet carries it, parsed; undefined when absent or not an address. */
 type ParsedAddress = { family: 4 | 6; value: bigint } | undefined;
 
-/** A src_ip/dst_ip key as an interval; `never` for one no address matches (a /0, or no prefix). */
-type ParsedPrefix = { family: 4 | 6; lo: bigint; hi: bigint } | 'never';
-
-interface ParsedAddressKeys {
-  src?: ParsedPrefix;
-  dst?: ParsedPrefix;
-}
-
-function parsePrefix(cidr: string): ParsedPrefix {
-  if (cidr.endsWith('/0')) return 'never'; // as ipIn: the kernel matched nothing with a /0
-  const c = parseCidrInterval(cidr);
-  return c ? { family: c.family, lo: c.interval[0], hi: c.interval[1] } : 'never';
-}
-
-/**
- * The address keys of each filter, parsed once per filter object: the simulator's only cache of
- * parsed matches. Compiled filters are never modified (ir.ts), so the object is the key.
- */
-const parsedAddressKeys = new WeakMap<Filter, ParsedAddressKeys>();
-
-function addressKeysOf(f: Filter): ParsedAddressKeys {
-  let k = parsedAddressKeys.get(f);
-  if (!k) {
-    k = {};
-    // Truthiness, as in matchesFromScratch: an empty key is no key.
-    if (f.match.srcIp) k.src = parsePrefix(f.match.srcIp);
-    if (f.match.dstIp) k.dst = parsePrefix(f.match.dstIp);
-    parsedAddressKeys.set(f, k);
-  }
-  return k;
-}
-
 function inPrefix(a: ParsedAddress, c: ParsedPrefix): boolean {
   return c !== 'never' && a !== undefined && a.family === c.family && a.value >= c.lo && a.value <= c.hi;
 }
@@ -129,8 +97,9 @@ export function parsePacketAddresses(p: Packet): ParsedPacketAddresses {
   };
 }
 
-/** matchesFromScratch, with the filter's addresses from the cache and the packet's parsed once. */
+/** matchesFromScratch, with the filter's addresses from the memo and the packet's parsed once. */
 export function matchesParsed(
+  memo: SimulatorMemo,
   f: Filter,
   p: Packet,
   addresses: ParsedPacketAddresses,
@@ -139,7 +108,7 @@ export function matchesParsed(
   const m = f.match;
   if (!matchesExceptAddresses(f, m, p, ct)) return false;
   if (!m.srcIp && !m.dstIp) return true;
-  const k = addressKeysOf(f);
+  const k = memo.addressKeysOf(f);
   if (k.src && !inPrefix(addresses.src, k.src)) return false;
   if (k.dst && !inPrefix(addresses.dst, k.dst)) return false;
   return true;
@@ -151,46 +120,41 @@ export function matchesParsed(
  * a packet simulateDevice gives the same result on both: every filter it could match is kept,
  * in the order the kernel tries them (a subsequence of kernelOrder, which kernelOrder leaves as
  * it is). What `explain --matrix` holds of an uplink: the chains of the pods of its table.
+ * `memo` is the caller's, usually that of the simulator that will run the packets.
  */
-export function deviceForDestinations(d: DevicePipeline, destinations: readonly string[]): DevicePipeline {
+export function deviceForDestinations(
+  memo: SimulatorMemo,
+  d: DevicePipeline,
+  destinations: readonly string[],
+): DevicePipeline {
   const addresses = destinations.map((a) => parseAddress(a)).filter((a) => a !== undefined);
   const keep = (f: Filter) => {
     if (!f.match.dstIp) return true;
-    const k = addressKeysOf(f).dst!;
+    const k = memo.addressKeysOf(f).dst!;
     return addresses.some((a) => inPrefix(a, k));
   };
-  const byIndex = chainsByIndex(d);
+  const byIndex = memo.chainsByIndex(d);
   const kept = new Map<number, Chain>();
   const todo = [0];
   while (todo.length > 0) {
     const index = todo.pop()!;
     const c = byIndex.get(index);
     if (!c || kept.has(index)) continue;
-    const filters = kernelOrder(index, c.filters).filter(keep);
+    const filters = memo.kernelOrder(index, c.filters).filter(keep);
     kept.set(index, { ...c, filters });
     for (const f of filters) for (const a of f.actions) if (a.kind === 'goto') todo.push(a.chain);
   }
   return { ...d, chains: [...kept.values()].sort((a, b) => a.index - b.index) };
 }
 
-const chainMaps = new WeakMap<DevicePipeline, Map<number, Chain>>();
-
-/** A device's chains by index (per device object: a matrix runs thousands of packets on one). */
-function chainsByIndex(d: DevicePipeline): Map<number, Chain> {
-  let m = chainMaps.get(d);
-  if (!m) {
-    m = new Map(d.chains.map((c) => [c.index, c]));
-    chainMaps.set(d, m);
-  }
-  return m;
-}
-
 /**
  * Simulate `p` on device `d`. `conntrack` is the node's: ct actions look the packet up in `zone`
  * and commits add to it, so a reply simulated afterwards sees the connection. Filters are tried
- * in the kernel's order (kernelOrder), and a chain tc would refuse throws.
+ * in the kernel's order (kernelOrder), and a chain tc would refuse throws. `memo` is the caller's:
+ * what it learns of `d` (chains by index, their order, parsed addresses) serves its next packets.
  */
 export function simulateDevice(
+  memo: SimulatorMemo,
   d: DevicePipeline,
   p: Packet,
   conntrack: Conntrack,
@@ -198,13 +162,13 @@ export function simulateDevice(
 ): DeviceResult {
   const hits: Hit[] = [];
   if (d.chains.length === 0) return { device: d.device, verdict: 'pass', unclassified: true, hits };
-  const chains = chainsByIndex(d);
+  const chains = memo.chainsByIndex(d);
   const addresses = parsePacketAddresses(p);
   let chain = 0;
   let ct: 'untracked' | CtState = 'untracked';
   for (let steps = 0; steps < 64; steps++) {
     const c = chains.get(chain);
-    const f = c && kernelOrder(chain, c.filters).find((x) => matchesParsed(x, p, addresses, ct));
+    const f = c && memo.kernelOrder(chain, c.filters).find((x) => matchesParsed(memo, x, p, addresses, ct));
     if (!c || !f) return { device: d.device, verdict: 'pass', unclassified: true, hits };
     hits.push({ chain: absoluteChain(0, chain), prio: f.prio, note: f.note, actions: f.actions, filter: f });
     let next: number | undefined;

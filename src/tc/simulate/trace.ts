@@ -10,6 +10,7 @@ import type { CompileOptions } from '../compile/options.js';
 import type { DevicePipeline, IpProto, NodePipeline } from '../ir.js';
 import { Conntrack, type Packet, type Segment, type VlanTpid } from './packet.js';
 import { simulateDevice, type DeviceResult } from './simulate.js';
+import { SimulatorMemo } from './simulator-memo.js';
 import { parseAddress } from '../../util/ip/index.js';
 
 export interface Hop {
@@ -45,6 +46,8 @@ export class ClusterSimulator {
   private pipelines = new Map<string, NodePipeline>();
   private deviceMaps = new Map<string, DeviceMap>();
   private conntracks = new Map<string, Conntrack>();
+  /** What the packets learn of the devices (WeakMaps: it holds no device the simulator dropped). */
+  readonly simulatorMemo = new SimulatorMemo();
 
   constructor(
     readonly snapshot: ClusterSnapshot,
@@ -123,7 +126,13 @@ export class ClusterSimulator {
     for (const h of hops) {
       const dev = this.device(h.node, h.device, packet);
       const result = dev
-        ? simulateDevice(dev, { ...packet, device: h.device }, this.conntrack(h.node), this.opts.ctZone)
+        ? simulateDevice(
+            this.simulatorMemo,
+            dev,
+            { ...packet, device: h.device },
+            this.conntrack(h.node),
+            this.opts.ctZone,
+          )
         : { device: h.device, verdict: 'pass' as const, unclassified: true, hits: [] };
       out.push({ ...h, result });
       if (result.verdict === 'drop') break;

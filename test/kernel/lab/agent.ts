@@ -66,7 +66,7 @@ export class InProcessAgent {
     readonly compile = DEFAULT_COMPILE_OPTIONS,
   ) {
     this.runner = new ExecaTcRunner('tc', netns);
-    this.reconciler = new Reconciler(this.runner, kernelReader(this.runner, 'tc', netns), compile.ctZone);
+    this.reconciler = new Reconciler(this.runner, kernelReader(this.runner), compile.ctZone);
     this.builder = new NodePipelineBuilder(node, ['accelerated-bridge'], compile);
   }
 

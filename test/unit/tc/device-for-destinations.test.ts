@@ -9,6 +9,7 @@ import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile/options.js';
 import type { DevicePipeline } from '../../../src/tc/ir.js';
 import { Conntrack, type Packet } from '../../../src/tc/simulate/packet.js';
 import { deviceForDestinations, simulateDevice } from '../../../src/tc/simulate/simulate.js';
+import { SimulatorMemo } from '../../../src/tc/simulate/simulator-memo.js';
 import { build } from './cluster-gen.js';
 
 const filters = (d: DevicePipeline) => d.chains.reduce((n, c) => n + c.filters.length, 0);
@@ -25,7 +26,10 @@ describe('deviceForDestinations', () => {
     )!;
     const behind = model.interfaces.filter((i) => uplink.interfaces.includes(i.key));
     const chosen = behind.filter((_, k) => k % 4 === 1);
+    // One memo for both devices, as a matrix's simulator has.
+    const memo = new SimulatorMemo();
     const reduced = deviceForDestinations(
+      memo,
       uplink,
       chosen.flatMap((i) => i.ips),
     );
@@ -52,8 +56,8 @@ describe('deviceForDestinations', () => {
               srcPort: 40000,
               dstPort: port,
             };
-            const want = simulateDevice(uplink, p, new Conntrack());
-            const got = simulateDevice(reduced, p, new Conntrack());
+            const want = simulateDevice(memo, uplink, p, new Conntrack());
+            const got = simulateDevice(memo, reduced, p, new Conntrack());
             expect(got, `${s.key} -> ${d.key} ${proto}/${port}`).to.deep.equal(want);
             if (want.verdict === 'pass') allowed++;
             else denied++;

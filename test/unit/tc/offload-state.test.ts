@@ -6,7 +6,7 @@ import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile/options.js';
 import { renderNodeTc } from '../../../src/tc/render/render-tc.js';
 import { parseFilterDump } from '../../../src/tc/apply/parse-filters.js';
 import { classify } from '../../../src/tc/apply/device-state.js';
-import { deviceOffload, formatFilterOffload, readOffload } from '../../../src/tc/apply/offload-state.js';
+import { deviceOffload, formatFilterOffload } from '../../../src/tc/apply/offload-state.js';
 import { Reconciler, type ReadDevices } from '../../../src/tc/apply/reconcile.js';
 import type { TcRunner } from '../../../src/tc/apply/tc-runner.js';
 import { dumpFiles } from '../../../src/agent/rule-dumps.js';
@@ -144,14 +144,17 @@ describe('offload state', () => {
       batches: 1,
     });
     const all = pipeline.devices.filter((d) => d.chains.length > 0).map((d) => d.device);
-    const first = await readOffload(reconciler, pipeline, written(all));
+    const first = await reconciler.readOffload(pipeline, written(all));
     expect(reads).to.deep.equal([all]);
     expect(first.find((d) => d.device === 'p0')!.notInHw).to.equal(0);
     expect(first.find((d) => d.device === 'eth1')!.notInHw).to.be.greaterThan(0);
-    await readOffload(reconciler, pipeline, written(['eth2']));
+    await reconciler.readOffload(pipeline, written(['eth2']));
     expect(reads).to.deep.equal([all, ['eth2']]);
-    await readOffload(reconciler, pipeline, written([]));
+    await reconciler.readOffload(pipeline, written([]));
     expect(reads).to.have.length(2);
+    // The last states are the reconciler's: another one reads every device again.
+    await new Reconciler(runner, reader, ZONE).readOffload(pipeline, written([]));
+    expect(reads).to.deep.equal([all, ['eth2'], all]);
 
     const lines = new Map(first.map((d) => [d.device, d.lines]));
     const files = dumpFiles(pipeline, model, new Map(), ZONE, lines);

@@ -1,5 +1,5 @@
 // The simulator's two filter matchers on random filters and packets: matchesParsed (the filter's
-// addresses parsed once per filter object, the packet's once per packet) must agree with
+// addresses parsed once per filter object in a SimulatorMemo, the packet's once per packet) must agree with
 // matchesFromScratch (the filter's text, parsed on every call) on every pair. Addresses come from
 // a small pool so that prefixes often contain them, both families meet, and /0 prefixes, bare
 // addresses and malformed text occur.
@@ -14,6 +14,7 @@ import {
   matchesParsed,
   parsePacketAddresses,
 } from '../../../src/tc/simulate/simulate.js';
+import { SimulatorMemo } from '../../../src/tc/simulate/simulator-memo.js';
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 300);
 
@@ -121,11 +122,12 @@ describe('simulate: the parsed matcher agrees with the one from scratch', () => 
         fc.array(filterArb, { minLength: 1, maxLength: 6 }),
         fc.array(fc.tuple(packetArb, ctArb), { minLength: 1, maxLength: 8 }),
         (filters, packets) => {
+          const memo = new SimulatorMemo();
           for (const [p, ct] of packets) {
             const addresses = parsePacketAddresses(p);
             for (const f of filters) {
               const want = matchesFromScratch(f, p, ct);
-              expect(matchesParsed(f, p, addresses, ct), JSON.stringify({ f, p, ct })).to.equal(want);
+              expect(matchesParsed(memo, f, p, addresses, ct), JSON.stringify({ f, p, ct })).to.equal(want);
               if (f.match.srcIp || f.match.dstIp) {
                 if (want) addressMatches++;
                 else addressMisses++;
@@ -165,12 +167,15 @@ describe('simulate: the parsed matcher agrees with the one from scratch', () => 
           actions: [{ kind: 'drop' }],
           note: 'edge',
         };
+        const memo = new SimulatorMemo();
         for (const addr of [ip, other]) {
           const fam = addr.includes(':') ? 'ipv6' : 'ip';
           const p: Packet = { device: 'rep', tags: [], ethType: fam, srcIp: addr, dstIp: addr };
           const want = matchesFromScratch(f, p, 'untracked');
           if (want) inside++;
-          expect(matchesParsed(f, p, parsePacketAddresses(p), 'untracked'), `${cidr} ${addr}`).to.equal(want);
+          expect(matchesParsed(memo, f, p, parsePacketAddresses(p), 'untracked'), `${cidr} ${addr}`).to.equal(
+            want,
+          );
         }
       }),
       { numRuns: RUNS },

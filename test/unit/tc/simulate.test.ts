@@ -12,6 +12,7 @@ import type { DevicePipeline, Filter } from '../../../src/tc/ir.js';
 import { Conntrack, type Packet, type VlanTpid } from '../../../src/tc/simulate/packet.js';
 import { renderNodeTc } from '../../../src/tc/render/render-tc.js';
 import { simulateDevice } from '../../../src/tc/simulate/simulate.js';
+import { SimulatorMemo } from '../../../src/tc/simulate/simulator-memo.js';
 import { ClusterSimulator } from '../../../src/tc/simulate/trace.js';
 import { clusterObjects, flow, load, MAC, OTHER, policy } from './fixtures.js';
 
@@ -102,14 +103,19 @@ describe('simulate: traffic that passes untouched', () => {
       expect(d.chains.length, 'the device is filtered').to.be.greaterThan(0);
       for (const tags of [[], ['802.1q'], ['802.1ad', '802.1q']] as VlanTpid[][]) {
         const ct = new Conntrack();
-        const r = simulateDevice(d, packet(dev, { tags, ethType: 'arp' }), ct);
+        const r = simulateDevice(new SimulatorMemo(), d, packet(dev, { tags, ethType: 'arp' }), ct);
         expect(r.verdict, `tags [${tags.join(',')}]`).to.equal('pass');
         expect(r.unclassified).to.equal(false);
         expect(r.hits).to.have.length(1);
         expect(r.hits[0]!.note).to.match(/everything else passes/);
         expect(ct.size).to.equal(0);
       }
-      const other = simulateDevice(d, packet(dev, { ethType: 'other' }), new Conntrack());
+      const other = simulateDevice(
+        new SimulatorMemo(),
+        d,
+        packet(dev, { ethType: 'other' }),
+        new Conntrack(),
+      );
       expect(other.verdict).to.equal('pass');
     });
   }
@@ -124,7 +130,7 @@ describe('simulate: traffic that passes untouched', () => {
         for (const tags of [[], ['802.1q'], ['802.1ad', '802.1q']] as VlanTpid[][]) {
           const ct = new Conntrack();
           const p = packet(dev, { tags, ethType: 'ipv6', srcIp: src, dstIp: dst, ipProto: 'icmpv6' });
-          const r = simulateDevice(d, { ...p, icmpType: type }, ct);
+          const r = simulateDevice(new SimulatorMemo(), d, { ...p, icmpType: type }, ct);
           expect(r.verdict, `${dev} type ${type} [${tags.join(',')}]`).to.equal('pass');
           expect(r.unclassified).to.equal(false);
           expect(r.hits[0]!.note).to.match(/^neighbour discovery: /);
@@ -137,8 +143,12 @@ describe('simulate: traffic that passes untouched', () => {
   it('neighbour solicitation passes where an ICMPv6 echo request is denied', () => {
     const d = device('w1', 'rep2');
     const base = packet('rep2', { ethType: 'ipv6', srcIp: 'fd00::2', dstIp: 'fd00::1', ipProto: 'icmpv6' });
-    expect(simulateDevice(d, { ...base, icmpType: 135 }, new Conntrack()).verdict).to.equal('pass');
-    expect(simulateDevice(d, { ...base, icmpType: 128 }, new Conntrack()).verdict).to.equal('drop');
+    expect(
+      simulateDevice(new SimulatorMemo(), d, { ...base, icmpType: 135 }, new Conntrack()).verdict,
+    ).to.equal('pass');
+    expect(
+      simulateDevice(new SimulatorMemo(), d, { ...base, icmpType: 128 }, new Conntrack()).verdict,
+    ).to.equal('drop');
     expect(simulator().trace(flow('fd00::2', 'fd00::1', 'ICMPv6')).verdict).to.equal('deny');
   });
 
@@ -146,7 +156,7 @@ describe('simulate: traffic that passes untouched', () => {
     const d = device('w1', 'rep2');
     const base = packet('rep2', { ethType: 'ipv6', srcIp: 'fd00::2', dstIp: 'fd00::1', ipProto: 'icmpv6' });
     for (let type = 0; type < 256; type++) {
-      const r = simulateDevice(d, { ...base, icmpType: type }, new Conntrack());
+      const r = simulateDevice(new SimulatorMemo(), d, { ...base, icmpType: type }, new Conntrack());
       const nd = (ND_TYPES as readonly number[]).includes(type);
       expect(r.hits[0]!.note.startsWith('neighbour discovery'), `type ${type}`).to.equal(nd);
     }
@@ -195,6 +205,7 @@ describe('simulate: VLAN encapsulations', () => {
     const f = flow('10.0.0.1', '10.0.0.2', 'TCP', 80);
     expect(sim.trace(f).verdict).to.equal('allow');
     const reply = simulateDevice(
+      new SimulatorMemo(),
       device('w1', 'rep2'),
       packet('rep2', {
         tags: ['802.1q'],
@@ -239,7 +250,10 @@ describe('simulate: VLAN encapsulations', () => {
           srcPort: 1234,
           dstPort: 80,
         });
-        expect(simulateDevice(d, p, new Conntrack()).verdict, `IPv${v6 ? 6 : 4}`).to.equal('drop');
+        expect(
+          simulateDevice(new SimulatorMemo(), d, p, new Conntrack()).verdict,
+          `IPv${v6 ? 6 : 4}`,
+        ).to.equal('drop');
       }
     });
   }
@@ -361,7 +375,7 @@ const tcp4 = packet('dev', {
 describe('simulate: filter order as in the kernel', () => {
   it('tries a chain by prio, whatever the array order', () => {
     const d = handMade([filter(20, {}, 'pass'), filter(10, {}, 'drop')]);
-    const r = simulateDevice(d, tcp4, new Conntrack());
+    const r = simulateDevice(new SimulatorMemo(), d, tcp4, new Conntrack());
     expect(r.verdict).to.equal('drop');
     expect(r.hits[0]!.prio).to.equal(10);
   });
@@ -373,7 +387,7 @@ describe('simulate: filter order as in the kernel', () => {
       filter(10, { dstIp: '10.0.0.2/32' }, 'pass'),
       filter(10, { ipProto: 'tcp' }, 'drop'),
     ]);
-    const r = simulateDevice(d, tcp4, new Conntrack());
+    const r = simulateDevice(new SimulatorMemo(), d, tcp4, new Conntrack());
     expect(r.hits.map((h) => h.note)).to.deep.equal(['drop at 10']);
     expect(r.verdict).to.equal('drop');
   });
@@ -381,7 +395,10 @@ describe('simulate: filter order as in the kernel', () => {
   it('a /0 prefix matches nothing (measured on Linux 6.1)', () => {
     for (const match of [{ dstIp: '0.0.0.0/0' }, { srcIp: '0.0.0.0/0' }]) {
       const d = handMade([filter(10, match, 'pass'), filter(20, {}, 'drop')]);
-      expect(simulateDevice(d, tcp4, new Conntrack()).verdict, JSON.stringify(match)).to.equal('drop');
+      expect(
+        simulateDevice(new SimulatorMemo(), d, tcp4, new Conntrack()).verdict,
+        JSON.stringify(match),
+      ).to.equal('drop');
     }
     const v6 = handMade([filter(10, { dstIp: '::/0' }, 'pass', 'ipv6'), filter(20, {}, 'drop', 'ipv6')]);
     const p6 = packet('dev', {
@@ -391,7 +408,7 @@ describe('simulate: filter order as in the kernel', () => {
       ipProto: 'tcp',
       dstPort: 80,
     });
-    expect(simulateDevice(v6, p6, new Conntrack()).verdict).to.equal('drop');
+    expect(simulateDevice(new SimulatorMemo(), v6, p6, new Conntrack()).verdict).to.equal('drop');
   });
 });
 
@@ -421,7 +438,11 @@ describe('simulate: refuses what tc refuses', () => {
   ];
   for (const [what, filters] of refused) {
     it(what, () => {
-      expect(() => simulateDevice(handMade(filters), tcp4, new Conntrack())).to.throw(/^tc refuses /);
+      // Twice with one memo: a refused chain is not remembered as an order.
+      const memo = new SimulatorMemo();
+      const d = handMade(filters);
+      expect(() => simulateDevice(memo, d, tcp4, new Conntrack())).to.throw(/^tc refuses /);
+      expect(() => simulateDevice(memo, d, tcp4, new Conntrack())).to.throw(/^tc refuses /);
     });
   }
 
@@ -430,7 +451,7 @@ describe('simulate: refuses what tc refuses', () => {
       filter(10, { vlanEthType: 'ip', ipProto: 'tcp', dstPort: [80, 81] }, 'drop', '802.1q'),
       filter(11, { vlanEthType: '802.1q', cvlanEthType: 'ip', dstIp: '10.0.0.2/32' }, 'drop', '802.1ad'),
     ]);
-    expect(simulateDevice(ok, tcp4, new Conntrack()).verdict).to.equal('pass');
+    expect(simulateDevice(new SimulatorMemo(), ok, tcp4, new Conntrack()).verdict).to.equal('pass');
   });
 });
 
