@@ -51,9 +51,6 @@ export interface DumpReport {
   failed: string[];
 }
 
-/** Dump failures since the agent started (for a metric). */
-export let dumpFailures = 0;
-
 // A pod uid (RFC 4122 in a real cluster) and a file name: one path component each, never "." or
 // "..", never a separator, printable ASCII only.
 const SAFE_PART = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,252}$/;
@@ -71,7 +68,7 @@ export function unsafeDumpPath(rel: string): string | undefined {
 
 /**
  * Writes the dump files under `root`, and only there: a name that could leave it is refused, and
- * so is a directory or file planted as a symlink. Every failure is logged and counted; it never
+ * so is a directory or file planted as a symlink. Every failure is logged and returned in the report; it never
  * fails the caller (the rules are already in the kernel when dumps are written).
  */
 export async function writeDumps(root: string, files: Map<string, string>): Promise<DumpReport> {
@@ -79,7 +76,6 @@ export async function writeDumps(root: string, files: Map<string, string>): Prom
   const fail = (what: string, e: unknown): void => {
     const msg = `pod rule dump ${what}: ${e instanceof Error ? e.message : String(e)}`;
     report.failed.push(msg);
-    dumpFailures++;
     log.error(msg);
   };
   const base = resolve(root);
