@@ -130,7 +130,7 @@ export class NodeCompiler {
       const net = vf.iface.network;
       let local = locals.get(net);
       if (!local) {
-        local = localNetwork(current.get(net) ?? [], nodeName, this.locals.get(net));
+        local = localNetwork(this.memo, current.get(net) ?? [], nodeName, this.locals.get(net));
         locals.set(net, local);
       }
       const input = {
@@ -233,6 +233,7 @@ interface LocalNetwork {
  * interface's peers again).
  */
 function localNetwork(
+  memo: CompileMemo,
   all: readonly ManagedInterface[],
   nodeName: string,
   prev: LocalNetwork | undefined,
@@ -246,7 +247,7 @@ function localNetwork(
       if (q.nodeName === nodeName) localAt[i] = local.push(q) - 1;
     });
     const peers = new Map(local.map((q) => [q.key, local.filter((p) => p.key !== q.key)]));
-    return { all, local, localAt, sharing: sharingAddresses(local), peers, since: new Map() };
+    return { all, local, localAt, sharing: sharingAddresses(memo, local), peers, since: new Map() };
   }
   // Written field by field, as below: one object shape for every LocalNetwork.
   if (patched.length === 0) {
@@ -271,7 +272,7 @@ function localNetwork(
     peers.set(q.key, list);
     since.set(q.key, { peers: last, changed });
   });
-  return { all, local, localAt: prev.localAt, sharing: sharingAddresses(local), peers, since };
+  return { all, local, localAt: prev.localAt, sharing: sharingAddresses(memo, local), peers, since };
 }
 
 /**

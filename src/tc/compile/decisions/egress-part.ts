@@ -102,7 +102,7 @@ function namedPortContributions(
   if (!byRule) memo.namedContributions.set(network, (byRule = new WeakMap()));
   let cached = byRule.get(r);
   if (!cached) byRule.set(r, (cached = {}));
-  return (cached[family] ??= ownersIn(network, family, ruleIntervals(memo, r, family)).map((x) => ({
+  return (cached[family] ??= ownersIn(memo, network, family, ruleIntervals(memo, r, family)).map((x) => ({
     intervals: [[x.value, x.value] as Interval],
     value: resolvePorts(r.ports, x.iface.podInfo),
   })));

@@ -46,9 +46,9 @@ export function pairDecisions(
   family: Family,
   egress: EgressPart,
 ): Contribution<PortSet>[] {
-  const dstAddrs = addressesOf(q, family);
+  const dstAddrs = addressesOf(memo, q, family);
   if (!q.ingress.isolated || dstAddrs.length === 0) return [];
-  const srcAddrs = addressesOf(src, family);
+  const srcAddrs = addressesOf(memo, src, family);
   let ingress: PortSet;
   if (srcAddrs.length === 0) {
     ingress = portsForAnyPeer(q.ingress.rules, q);

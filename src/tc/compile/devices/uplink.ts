@@ -37,7 +37,7 @@ export function planUplink(input: UplinkDeviceInput, cache?: CompileCache): Upli
     if (!q.ingress.isolated) continue;
     const parts: Partial<Record<Family, IngressPart>> = {};
     for (const family of FAMILIES) {
-      if (addressesOf(q, family).length === 0) continue;
+      if (addressesOf(input.memo, q, family).length === 0) continue;
       parts[family] = ingressPart(q, family, cache, input.memo);
       deps.push(parts[family]);
     }
@@ -71,7 +71,7 @@ function buildUplinkNew(
     // (A list sorted by address, not a map keyed by BigInt addresses: hashing BigInts is slow.)
     const owned: Contribution<ManagedInterface>[] = [];
     for (const q of input.interfaces) {
-      for (const v of addressesOf(q, family)) owned.push({ intervals: [[v, v]], value: q });
+      for (const v of addressesOf(input.memo, q, family)) owned.push({ intervals: [[v, v]], value: q });
     }
     const byAddress = sortPoints(owned);
     // Values: "accept" (not isolated, the fallback), "drop" (shared address) or a source chain.
@@ -143,7 +143,7 @@ function uplinkClassifyFilters(plan: UplinkPlan, opts: CompileOptions): PendingF
   return classifyChainFilters(opts, (c) => {
     const values: Interval[] = [];
     for (const q of plan.input.interfaces) {
-      for (const v of addressesOf(q, c.family)) values.push([v, v]);
+      for (const v of addressesOf(plan.input.memo, q, c.family)) values.push([v, v]);
     }
     const cidrs = normalizeIntervals(values).flatMap((iv) => intervalToCidrs(iv, c.family));
     return cidrs.map((cidr) => ({

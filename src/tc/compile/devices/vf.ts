@@ -50,7 +50,7 @@ export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
   cache?.decisionRows.set(src.key, row);
   // Which decisions override the egress rules: the same object as last time while every pair
   // differs from the egress rules as it did (then the VF's chains are the same).
-  const sharing = input.sharing ?? sharingAddresses(input.localPeers);
+  const sharing = input.sharing ?? sharingAddresses(input.memo, input.localPeers);
   const overrides = overridesOf(row, input.localPeers, sharing, cache?.overrides.get(src.key));
   cache?.overrides.set(src.key, overrides);
   return {
