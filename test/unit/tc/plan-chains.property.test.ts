@@ -17,7 +17,14 @@ import { classify, type KernelFilter } from '../../../src/tc/apply/device-state.
 import { planDevice } from '../../../src/tc/apply/plan-device.js';
 import { compileNode } from '../../../src/tc/compile/node.js';
 import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile/options.js';
-import type { Action, DevicePipeline, Filter, FilterProtocol, FlowerMatch } from '../../../src/tc/ir.js';
+import type {
+  Action,
+  DevicePipeline,
+  Filter,
+  FilterProtocol,
+  FlowerMatch,
+  MatchDraft,
+} from '../../../src/tc/ir.js';
 import { ENTRY_COOKIE, isOwnedChain } from '../../../src/tc/layout.js';
 import { build, clusterArb } from './cluster-gen.js';
 
@@ -153,7 +160,7 @@ function parseFlower(
   prio: number,
   fail: (w: string) => never,
 ): Filter {
-  const match: FlowerMatch = {};
+  const match: MatchDraft = {};
   let i = 0;
   const next = () => words[i++] ?? fail('truncated');
   while (i < words.length && words[i] !== 'action') {
