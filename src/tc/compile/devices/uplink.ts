@@ -121,7 +121,7 @@ function buildUplinkNew(
 
 /** The chains of an uplink: classify, state, and chain 2 by destination address. */
 export function buildUplink(plan: UplinkPlan, opts: CompileOptions): Chain[] {
-  const set = new ChainSet();
+  const set = new ChainSet(plan.input.memo.resolvedFilters);
   // The classify chain depends only on the addresses behind the uplink: kept while they stay.
   const ips = plan.input.interfaces.map((q) => q.ips);
   const last = plan.parts.previous;

@@ -1,7 +1,7 @@
 // The rest of chain 2 of a VF: its egress rules for every destination the overrides do not
 // decide, then the fallback.
 
-import { type ChainFragment, mergeByPrio, type PendingFilter } from '../chains/chain-set.js';
+import { type ChainFragment, mergeByPrio, type NamedChain, type PendingFilter } from '../chains/chain-set.js';
 import { acceptRest, DROP, FAMILIES, filter } from '../chains/vocabulary.js';
 import type { EgressPart } from '../decisions/egress-part.js';
 import type { VfParts, VfPlan, VfTail } from './vf-types.js';
@@ -32,8 +32,8 @@ export function vfTail(plan: VfPlan, last: VfParts | undefined): VfTail {
 
 /** The egress parts' filters (each sorted, see buildEgressPart) merged as a stable sort would. */
 function egressRun(parts: EgressPart[]): ChainFragment {
-  let filters: PendingFilter[] = [];
-  const chains: ChainFragment['chains'] = new Map();
+  let filters: readonly PendingFilter[] = [];
+  const chains = new Map<string, NamedChain>();
   for (const part of parts) {
     filters = mergeByPrio(filters, part.fragment!.filters);
     for (const [ref, c] of part.fragment!.chains) chains.set(ref, c);

@@ -85,9 +85,10 @@ export function buildVf(plan: VfPlan, opts: CompileOptions): Chain[] {
     section.filters.length > (opts.overrideBlockSplit ?? DEFAULT_OVERRIDE_BLOCK_SPLIT)
       ? splitLayout(pod, section, last?.split, opts.overrideSubBlockSplit ?? DEFAULT_OVERRIDE_SUB_BLOCK_SPLIT)
       : undefined;
-  let built = last && patchedVf(last, classify, tail, section, newPurpose, split);
+  const resolved = plan.input.memo.resolvedFilters;
+  let built = last && patchedVf(last, classify, tail, section, newPurpose, split, resolved);
   if (!built) {
-    const set = new ChainSet();
+    const set = new ChainSet(resolved);
     set.replay(classify, set.fixedChain(CLASSIFY_CHAIN, CLASSIFY_PURPOSE));
     buildStateChain(set);
     const out = set.fixedChain(NEW_CHAIN, newPurpose);

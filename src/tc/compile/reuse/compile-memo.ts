@@ -23,6 +23,7 @@ import type {
   RuleChange,
 } from '../../../policy/types.js';
 import type { Contribution, Family, Interval, Piece } from '../../../util/ip/index.js';
+import { ResolvedFilters } from '../chains/chain-set.js';
 
 /** One address of an interface list and the interface it belongs to. */
 export interface AddressOwner {
@@ -74,6 +75,12 @@ export class CompileMemo {
   readonly interfaceAddresses = new WeakMap<ManagedInterface, Record<Family, bigint[]>>();
   /** Every address of an interface list with its interface, sorted per family (see ownersIn). */
   readonly addressOwners = new WeakMap<readonly ManagedInterface[], Record<Family, AddressOwner[]>>();
+
+  /**
+   * What ChainSet.finish made of pending filters and fragments (resolved copies, sorted runs),
+   * for the finishes of later compiles that replay them (see chains/chain-set.ts).
+   */
+  readonly resolvedFilters = new ResolvedFilters();
 
   /** A pod as the compiler reads it: only its named ports, as text (see namedPortsKey). */
   private readonly namedPortKeys = new WeakMap<PodInfo, string>();
