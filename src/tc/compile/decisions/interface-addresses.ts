@@ -68,13 +68,13 @@ export function sharingAddresses(
 ): Set<ManagedInterface> {
   const seen = new Map<string, ManagedInterface>();
   const out = new Set<ManagedInterface>();
-  for (const q of ifaces) {
+  for (const iface of ifaces) {
     for (const family of FAMILIES) {
-      for (const v of addressesOf(memo, q, family)) {
+      for (const v of addressesOf(memo, iface, family)) {
         const k = `${family}/${v}`;
         const p = seen.get(k);
-        if (p && p !== q) out.add(p).add(q);
-        else seen.set(k, q);
+        if (p && p !== iface) out.add(p).add(iface);
+        else seen.set(k, iface);
       }
     }
   }

@@ -4,20 +4,20 @@
 import { type ChainFragment, mergeByPrio, type NamedChain, type PendingFilter } from '../chains/chain-set.js';
 import { acceptRest, DROP, FAMILIES, filter } from '../chains/vocabulary.js';
 import type { EgressPart } from '../decisions/egress-part.js';
-import type { VfParts, VfPlan, VfTail } from './vf-types.js';
+import type { VfParts, PreparedVf, VfTail } from './vf-types.js';
 import { sameInputs } from '../reuse/memo.js';
 import { FALLBACK_SLOT } from '../../layout.js';
 
 /** The rest of chain 2 of a VF, or the last build's while its egress parts and isolation stay. */
-export function vfTail(plan: VfPlan, last: VfParts | undefined): VfTail {
-  const src = plan.input.iface;
-  const egress = FAMILIES.map((f) => plan.egress[f]);
+export function vfTail(prepared: PreparedVf, last: VfParts | undefined): VfTail {
+  const src = prepared.input.iface;
+  const egress = FAMILIES.map((f) => prepared.egress[f]);
   const isolated = src.egress.isolated;
   const tail = last?.tail;
   if (tail && tail.isolated === isolated && sameInputs(tail.egress, egress)) return tail;
   const parts = egress.filter((p) => p.fragment);
   const merge = () => egressRun(parts);
-  const shared = plan.parts.egressRun;
+  const shared = prepared.parts.egressRun;
   const run = parts.length === 0 ? undefined : shared ? shared(parts, merge) : merge();
   const fallback: PendingFilter[] = [];
   if (isolated) {
