@@ -15,6 +15,16 @@ export interface PendingFilter extends Omit<Filter, 'actions'> {
   readonly actions: readonly PendingAction[];
   /** The chain its actions jump to by reference, if any (see pendingFilter). */
   readonly ref?: string;
+  /**
+   * The one piece of scratch state left on a compile object: ResolvedFilters' last two copies of
+   * this filter with its chain reference resolved, by the number of that chain (only on filters
+   * with a `ref`; never rendered). Kept here rather than in a map because a map lookup per filter
+   * cost 7-13 % of an incremental compile (bench/compare-builds.js, issue 18 step 4).
+   */
+  resolvedChain?: number;
+  resolvedFilter?: Filter;
+  olderChain?: number;
+  olderFilter?: Filter;
 }
 
 /** A content-named chain as built (see ChainSet.namedChain); never changed once made. */
@@ -37,15 +47,6 @@ export interface ChainFragment {
 /** Filters that finish() sorts and resolves as a whole: a named chain or a replayed fragment. */
 type FilterRun = NamedChain | ChainFragment;
 
-/** A pending filter's copies with its chain reference resolved, the last two numbers of that chain. */
-interface ResolvedCopies {
-  chain: number;
-  filter: Filter;
-  /** The copy before that (devices that share a filter may number its chain differently). */
-  olderChain: number;
-  olderFilter: Filter | undefined;
-}
-
 /**
  * A run's filters sorted by prio (`order`, which no chain number changes) and resolved with the
  * chain numbers of its last few numberings (a fragment shared by devices may see several).
@@ -58,38 +59,31 @@ interface SortedRun {
 const NUMBERINGS_KEPT = 4;
 
 /**
- * What finish() made of pending filters and runs, kept for later finishes: the resolved copy of a
- * filter while its chain keeps its number, a run's sorted order, and its resolved filters per
- * numbering. Pending filters and fragments are never changed, so this lives beside them, with
- * whoever owns the compiles that replay them (the CompileMemo); a ChainSet without one keeps its
- * own. Every entry is a pure function of its key and the chain numbers: only the time changes.
+ * What finish() made of runs, kept for later finishes: a run's sorted order, and its resolved
+ * filters per numbering. Fragments and named chains are never changed, so this lives beside them,
+ * with whoever owns the compiles that replay them (the CompileMemo); a ChainSet without one keeps
+ * its own. Every entry is a pure function of its key and the chain numbers: only the time changes.
+ * (A pending filter's own resolved copies stay on it: see PendingFilter.resolvedChain.)
  */
 export class ResolvedFilters {
-  private readonly copies = new WeakMap<PendingFilter, ResolvedCopies>();
   private readonly runs = new WeakMap<FilterRun, SortedRun>();
 
   /**
    * A pending filter as it goes into the IR, its chain reference numbered by `chainOf`. Only
-   * filters with a reference need a copy; the others are shared as they are.
+   * filters with a reference need a copy; the others are shared as they are. The last two copies
+   * are kept on the pending filter, by the number of their chain.
    */
   resolve(f: PendingFilter, chainOf: (ref: string) => number): Filter {
     const ref = f.ref;
     if (ref === undefined) return f as Filter;
     const chain = chainOf(ref);
-    const kept = this.copies.get(f);
-    if (kept !== undefined) {
-      if (kept.chain === chain) return kept.filter;
-      if (kept.olderChain === chain) return kept.olderFilter!;
-    }
+    if (f.resolvedChain === chain) return f.resolvedFilter!;
+    if (f.olderChain === chain) return f.olderFilter!;
     const filter = resolvedCopy(f, chainOf);
-    if (kept === undefined) {
-      this.copies.set(f, { chain, filter, olderChain: -1, olderFilter: undefined });
-    } else {
-      kept.olderChain = kept.chain;
-      kept.olderFilter = kept.filter;
-      kept.chain = chain;
-      kept.filter = filter;
-    }
+    f.olderChain = f.resolvedChain;
+    f.olderFilter = f.resolvedFilter;
+    f.resolvedChain = chain;
+    f.resolvedFilter = filter;
     return filter;
   }
 
@@ -151,9 +145,21 @@ export function pendingFilter(
   note: string,
 ): PendingFilter {
   const ref = gotoRefOf(actions);
+  // All fields up front: one object shape per kind, so that finish() reads them quickly.
   return ref === undefined
     ? { prio, protocol, match, actions, note }
-    : { prio, protocol, match, actions, note, ref };
+    : {
+        prio,
+        protocol,
+        match,
+        actions,
+        note,
+        ref,
+        resolvedChain: -1,
+        resolvedFilter: undefined,
+        olderChain: -1,
+        olderFilter: undefined,
+      };
 }
 
 export class ChainSet {
