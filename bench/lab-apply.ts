@@ -21,7 +21,7 @@
 //   node build/bench/lab-apply.js [a] [b] [d]     (inside the lab; default a and b; (c) runs with b)
 
 import { execa } from 'execa';
-import { classify } from '../src/tc/apply/device-state.js';
+import { deviceStateOf } from '../src/tc/apply/device-state.js';
 import { parseFilterDump } from '../src/tc/apply/parse-filters.js';
 import { planDevice } from '../src/tc/apply/plan-device.js';
 import { Reconciler, kernelReader } from '../src/tc/apply/reconcile.js';
@@ -259,7 +259,7 @@ function bigDevice(n: number): DevicePipeline {
 
 /** Where a reconcile of the installed 10k device spends its time, one step at a time (pure CPU apart from the dump). */
 async function cpuBreakdown(dev: DevicePipeline, runner: TcRunner): Promise<void> {
-  const fresh = classify(dev.device, undefined, []);
+  const fresh = deviceStateOf(dev.device, undefined, []);
   let t = performance.now();
   const install = planDevice(dev, fresh, ZONE);
   const planInstall = performance.now() - t;
@@ -269,7 +269,7 @@ async function cpuBreakdown(dev: DevicePipeline, runner: TcRunner): Promise<void
   const read = performance.now() - t;
   t = performance.now();
   const filters = parseFilterDump(dump!.ingress, ZONE);
-  const state = classify(dev.device, qdiscs.get(dev.device), filters, parseFilterDump(dump!.egress));
+  const state = deviceStateOf(dev.device, qdiscs.get(dev.device), filters, parseFilterDump(dump!.egress));
   const parse = performance.now() - t;
   t = performance.now();
   const noop = planDevice(dev, state, ZONE);
@@ -298,7 +298,7 @@ async function cpuBreakdown(dev: DevicePipeline, runner: TcRunner): Promise<void
       fmtMs(read),
       `${filters.length} filters`,
     ],
-    ['no-op: parseFilterDump + classify', fmtMs(parse), ''],
+    ['no-op: parseFilterDump + deviceStateOf', fmtMs(parse), ''],
     [
       'no-op: planDevice (canonical kernel set vs desired set)',
       fmtMs(planNoop),
@@ -315,7 +315,7 @@ async function partA(reps: number): Promise<void> {
   const kernelCount = filterCount(dev) + 1;
   // What the planner writes on a fresh device (no qdisc, no filters): the reconciler reads that
   // state and plans exactly this; each run checks that its batch was these lines.
-  const planned = planDevice(dev, classify(dev.device, undefined, []), ZONE).lines;
+  const planned = planDevice(dev, deviceStateOf(dev.device, undefined, []), ZONE).lines;
   const rawLines = onDevice(planned, () => 'raw0');
   console.log(
     `pipeline: ${kernelCount} kernel filters in ${dev.chains.length} chains; the planner writes ${planned.length} lines ` +

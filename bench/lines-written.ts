@@ -15,7 +15,7 @@
 //   (--thresholds: more values of overrideBlockSplit to compare; --sub-thresholds: more values of
 //   overrideSubBlockSplit, the block split at its default; --blocks: the chains of a few VFs)
 
-import { classify, type KernelFilter } from '../src/tc/apply/device-state.js';
+import { deviceStateOf, type KernelFilter } from '../src/tc/apply/device-state.js';
 import { planDevice } from '../src/tc/apply/plan-device.js';
 import { compileNode } from '../src/tc/compile/node.js';
 import {
@@ -63,7 +63,7 @@ function installedState(d: DevicePipeline) {
       });
     }
   }
-  return classify(d.device, 'clsact', filters);
+  return deviceStateOf(d.device, 'clsact', filters);
 }
 
 function filterSet(d: DevicePipeline | undefined): Set<string> {
@@ -152,7 +152,7 @@ function count(a: NodePipeline, b: NodePipeline): Count {
     out.changed += changed;
     out.changedByName += byName;
     out.whole += filterCount(d) + 1 + (old?.chains.length ?? 0);
-    const state = old ? installedState(old) : classify(d.device, undefined, []);
+    const state = old ? installedState(old) : deviceStateOf(d.device, undefined, []);
     const plan = planDevice(d, state, ZONE);
     out.lines += plan.lines.length;
     out.maxOver = Math.max(out.maxOver, plan.lines.length - 2 * Math.min(changed, byName));

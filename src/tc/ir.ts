@@ -17,75 +17,78 @@ export type CtStateMatch = '+trk+est' | '+trk+rel' | '+trk+new';
 /** Flower keys. Every key is optional; an absent key matches anything. */
 export interface FlowerMatch {
   /** Ethertype inside the outer VLAN tag (protocol 802.1q / 802.1ad). */
-  vlanEthType?: EthType;
+  readonly vlanEthType?: EthType;
   /** Ethertype inside the inner VLAN tag (QinQ). */
-  cvlanEthType?: EthType;
-  ctState?: CtStateMatch;
-  ipProto?: IpProto;
+  readonly cvlanEthType?: EthType;
+  readonly ctState?: CtStateMatch;
+  readonly ipProto?: IpProto;
   /** CIDR, always with an explicit prefix length. */
-  srcIp?: string;
-  dstIp?: string;
+  readonly srcIp?: string;
+  readonly dstIp?: string;
   /** Inclusive destination-port range; rendered as "N" when both ends are equal. */
-  dstPort?: [number, number];
+  readonly dstPort?: readonly [number, number];
   /** ICMP/ICMPv6 type: exact, or under icmpTypeMask. */
-  icmpType?: number;
+  readonly icmpType?: number;
   /** Bits of the type that must equal icmpType (absent: all of them). */
-  icmpTypeMask?: number;
+  readonly icmpTypeMask?: number;
 }
 
+/** A match being written (by the compiler or a parser), before it goes into a filter. */
+export type MatchDraft = { -readonly [K in keyof FlowerMatch]: FlowerMatch[K] };
+
 export type Action =
-  | { kind: 'pass' }
-  | { kind: 'drop' }
-  | { kind: 'goto'; chain: number }
+  | { readonly kind: 'pass' }
+  | { readonly kind: 'drop' }
+  | { readonly kind: 'goto'; readonly chain: number }
   /** Send through conntrack (then continue with the next action). */
-  | { kind: 'ct'; commit: boolean };
+  | { readonly kind: 'ct'; readonly commit: boolean };
 
 export interface Filter {
   /** Lower runs first. Filters sharing a prio also share `protocol` (a kernel rule). */
-  prio: number;
-  protocol: FilterProtocol;
-  match: FlowerMatch;
-  actions: Action[];
+  readonly prio: number;
+  readonly protocol: FilterProtocol;
+  readonly match: FlowerMatch;
+  readonly actions: readonly Action[];
   /** Why this filter exists, for dumps and `explain` (never sent to the kernel). */
-  note: string;
+  readonly note: string;
 }
 
 export interface Chain {
   /** Relative chain index (0 = the root). */
-  index: number;
+  readonly index: number;
   /** What this chain decides, e.g. "new connections from x/a", "ports TCP 80". */
-  purpose: string;
+  readonly purpose: string;
   /**
-   * Never modify a compiled pipeline: filter arrays, filters and matches are shared between
-   * devices and kept by the compiler for its next compile (src/tc/compile/node.ts).
+   * Readonly, as is all of the IR: filter arrays, filters and matches are shared between devices
+   * and kept by the compiler for its next compile (src/tc/compile/node.ts).
    */
-  filters: Filter[];
+  readonly filters: readonly Filter[];
 }
 
 export type DeviceKind = 'vf' | 'uplink';
 
 export interface DevicePipeline {
   /** Representor netdev name. */
-  device: string;
-  kind: DeviceKind;
+  readonly device: string;
+  readonly kind: DeviceKind;
   /** Networks whose traffic this device carries and the pipeline handles. */
-  networks: string[];
+  readonly networks: readonly string[];
   /** Managed interface keys behind this device (the VF's own interface, or those behind the uplink). */
-  interfaces: string[];
+  readonly interfaces: readonly string[];
   /** Sorted by index. Empty: the device carries nothing that needs filtering (no filters at all). */
-  chains: Chain[];
+  readonly chains: readonly Chain[];
   /** --offload=require: every filter is installed with skip_sw (hardware only). */
-  skipSw?: boolean;
+  readonly skipSw?: boolean;
 }
 
 export interface NodePipeline {
-  node: string;
+  readonly node: string;
   /** Sorted by device name. */
-  devices: DevicePipeline[];
+  readonly devices: readonly DevicePipeline[];
   /** Human-readable problems the compiler found (representor clashes, IP clashes). */
-  warnings: string[];
+  readonly warnings: readonly string[];
   /** Local pod interfaces that no device filters in some direction (no representor, no uplink). */
-  unenforced?: UnenforcedInterface[];
+  readonly unenforced?: readonly UnenforcedInterface[];
 }
 
 export function filterCount(d: DevicePipeline): number {

@@ -53,10 +53,11 @@ export function isEntry(f: KernelFilter): boolean {
 }
 
 /**
- * Sorts one device's filters. `egress` holds the egress hook's filters: never the agent's, but
- * they count as foreign (removing the clsact qdisc would remove them too).
+ * One device's state from its kernel filters, sorted into the entry, owned and foreign ones.
+ * `egress` holds the egress hook's filters: never the agent's, but they count as foreign
+ * (removing the clsact qdisc would remove them too).
  */
-export function classify(
+export function deviceStateOf(
   device: string,
   qdisc: DeviceState['qdisc'],
   filters: KernelFilter[],

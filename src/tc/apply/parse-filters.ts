@@ -5,7 +5,7 @@
 // things its own way: protocol "802.1Q", host addresses without a prefix length, port ranges as
 // {start, end}, ICMP types as strings.
 
-import type { Action, EthType, FilterProtocol, FlowerMatch, IpProto } from '../ir.js';
+import type { Action, EthType, FilterProtocol, FlowerMatch, IpProto, MatchDraft } from '../ir.js';
 import type { KernelFilter } from './device-state.js';
 import { formatAddress, parseCidrInterval } from '../../util/ip/index.js';
 
@@ -35,7 +35,7 @@ function withPrefix(ip: unknown): string | undefined {
 
 /** Flower keys back into a FlowerMatch; undefined when a key is one the compiler never writes. */
 function parseKeys(keys: Json): FlowerMatch | undefined {
-  const m: FlowerMatch = {};
+  const m: MatchDraft = {};
   for (const [k, v] of Object.entries(keys)) {
     switch (k) {
       case 'eth_type':

@@ -7,7 +7,7 @@
 // is reported (and retried with backoff by the caller); the others go on.
 
 import type { DevicePipeline, NodePipeline } from '../ir.js';
-import { classify, type DeviceState } from './device-state.js';
+import { deviceStateOf, type DeviceState } from './device-state.js';
 import { planDevice, type DevicePlan } from './plan-device.js';
 import { parseFilterDump } from './parse-filters.js';
 import { ExternalCallError, type BatchFailure, type OpenBatch, type TcRunner } from './tc-runner.js';
@@ -85,9 +85,9 @@ export function kernelReader(runner: TcRunner): ReadDevices {
     },
     async ingressQdiscs() {
       const out = new Map<string, 'clsact' | 'ingress'>();
-      for (const q of (await runner.json(['qdisc', 'show'])) as { kind?: unknown; dev?: unknown }[]) {
-        if ((q?.kind === 'clsact' || q?.kind === 'ingress') && typeof q.dev === 'string')
-          out.set(q.dev, q.kind);
+      for (const listed of (await runner.json(['qdisc', 'show'])) as { kind?: unknown; dev?: unknown }[]) {
+        if ((listed?.kind === 'clsact' || listed?.kind === 'ingress') && typeof listed.dev === 'string')
+          out.set(listed.dev, listed.kind);
       }
       return out;
     },
@@ -225,7 +225,7 @@ export class Reconciler {
     qdiscs ??= await this.reader.ingressQdiscs();
     const withQdisc = devices.filter((d) => qdiscs.has(d));
     const dumps = await readDumpsIsolated(this.reader, withQdisc);
-    for (const d of devices) states.set(d, classify(d, undefined, []));
+    for (const d of devices) states.set(d, deviceStateOf(d, undefined, []));
     withQdisc.forEach((d, i) => states.set(d, this.stateOf(d, qdiscs.get(d), dumps[i]!)));
     return states;
   }
@@ -266,7 +266,7 @@ export class Reconciler {
   ): DeviceState | DumpFailure {
     if (isFailure(dump)) return dump;
     try {
-      return classify(
+      return deviceStateOf(
         device,
         qdisc,
         parseFilterDump(dump.ingress, this.ctZone),

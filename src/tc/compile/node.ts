@@ -18,9 +18,9 @@ import { CompileCache } from './reuse/compile-cache.js';
 import { Memo } from './reuse/memo.js';
 import { sameIps } from './reuse/same-inputs.js';
 import { sharingAddresses } from './decisions/interface-addresses.js';
-import { buildUplink, planUplink } from './devices/uplink.js';
+import { buildUplink, prepareUplink } from './devices/uplink.js';
 import type { PeersSince } from './devices/vf-types.js';
-import { buildVf, planVf } from './devices/vf.js';
+import { buildVf, prepareVf } from './devices/vf.js';
 import type { CompileOptions } from './options.js';
 import { CompileMemo } from './reuse/compile-memo.js';
 import type { DeviceKind, DevicePipeline, NodePipeline } from '../ir.js';
@@ -130,28 +130,29 @@ export class NodeCompiler {
       const net = vf.iface.network;
       let local = locals.get(net);
       if (!local) {
-        local = localNetwork(current.get(net) ?? [], nodeName, this.locals.get(net));
+        local = localNetwork(this.memo, current.get(net) ?? [], nodeName, this.locals.get(net));
         locals.set(net, local);
       }
       const input = {
         kind: 'vf' as const,
         device: vf.device,
         iface: vf.iface,
-        localPeers: local.peers.get(vf.iface.key) ?? local.local.filter((q) => q.key !== vf.iface.key),
+        localPeers:
+          local.peers.get(vf.iface.key) ?? local.local.filter((iface) => iface.key !== vf.iface.key),
         peersSince: local.since.get(vf.iface.key),
         networkInterfaces: stable.get(net) ?? [],
         sharing: local.sharing,
         memo: this.memo,
       };
-      const plan = active.has(net) ? planVf(input, this.cache) : undefined;
-      const inputs = plan ? ['active', ...plan.deps] : ['idle', vf.iface.key];
+      const prepared = active.has(net) ? prepareVf(input, this.cache) : undefined;
+      const inputs = prepared ? ['active', ...prepared.deps] : ['idle', vf.iface.key];
       devices.push(
         this.devices.get(`vf/${vf.device}`, inputs, () => ({
           device: vf.device,
           kind: 'vf',
           networks: [net],
           interfaces: [vf.iface.key],
-          chains: plan ? buildVf(plan, this.opts) : [],
+          chains: prepared ? buildVf(prepared, this.opts) : [],
           ...this.skipSw,
         })),
       );
@@ -160,17 +161,17 @@ export class NodeCompiler {
       if (wanted && !wanted({ kind: 'uplink', device: up.device })) continue;
       const behind = up.interfaces.filter((i) => active.has(i.network));
       warnings.push(...ipClashes(behind, up.device));
-      const plan = planUplink(
+      const prepared = prepareUplink(
         { kind: 'uplink', device: up.device, interfaces: behind, memo: this.memo },
         this.cache,
       );
       devices.push(
-        this.devices.get(`uplink/${up.device}`, plan.deps, () => ({
+        this.devices.get(`uplink/${up.device}`, prepared.deps, () => ({
           device: up.device,
           kind: 'uplink',
           networks: [...new Set(behind.map((i) => i.network))].sort(),
           interfaces: behind.map((i) => i.key),
-          chains: behind.length > 0 ? buildUplink(plan, this.opts) : [],
+          chains: behind.length > 0 ? buildUplink(prepared, this.opts) : [],
           ...this.skipSw,
         })),
       );
@@ -233,6 +234,7 @@ interface LocalNetwork {
  * interface's peers again).
  */
 function localNetwork(
+  memo: CompileMemo,
   all: readonly ManagedInterface[],
   nodeName: string,
   prev: LocalNetwork | undefined,
@@ -242,11 +244,11 @@ function localNetwork(
   if (!patched) {
     const localAt = new Int32Array(all.length).fill(-1);
     const local: ManagedInterface[] = [];
-    all.forEach((q, i) => {
-      if (q.nodeName === nodeName) localAt[i] = local.push(q) - 1;
+    all.forEach((iface, i) => {
+      if (iface.nodeName === nodeName) localAt[i] = local.push(iface) - 1;
     });
-    const peers = new Map(local.map((q) => [q.key, local.filter((p) => p.key !== q.key)]));
-    return { all, local, localAt, sharing: sharingAddresses(local), peers, since: new Map() };
+    const peers = new Map(local.map((iface) => [iface.key, local.filter((p) => p.key !== iface.key)]));
+    return { all, local, localAt, sharing: sharingAddresses(memo, local), peers, since: new Map() };
   }
   // Written field by field, as below: one object shape for every LocalNetwork.
   if (patched.length === 0) {
@@ -254,12 +256,12 @@ function localNetwork(
     return { all, local, localAt, sharing, peers, since: new Map() };
   }
   const local = prev.local.slice();
-  for (const { at, q } of patched) local[at] = q;
+  for (const { at, iface } of patched) local[at] = iface;
   const peers = new Map<string, ManagedInterface[]>();
   const since = new Map<string, PeersSince>();
-  local.forEach((q, self) => {
+  local.forEach((iface, self) => {
     // The peers skip the interface itself: positions after it move down by one.
-    const last = prev.peers.get(q.key)!;
+    const last = prev.peers.get(iface.key)!;
     const list = last.slice();
     const changed: number[] = [];
     for (const { at } of patched) {
@@ -268,10 +270,10 @@ function localNetwork(
       list[i] = local[at]!;
       changed.push(i);
     }
-    peers.set(q.key, list);
-    since.set(q.key, { peers: last, changed });
+    peers.set(iface.key, list);
+    since.set(iface.key, { peers: last, changed });
   });
-  return { all, local, localAt: prev.localAt, sharing: sharingAddresses(local), peers, since };
+  return { all, local, localAt: prev.localAt, sharing: sharingAddresses(memo, local), peers, since };
 }
 
 /**
@@ -283,16 +285,16 @@ function replacedLocals(
   all: readonly ManagedInterface[],
   nodeName: string,
   prev: LocalNetwork,
-): { at: number; q: ManagedInterface }[] | undefined {
+): { at: number; iface: ManagedInterface }[] | undefined {
   if (all.length !== prev.all.length) return undefined;
-  const out: { at: number; q: ManagedInterface }[] = [];
+  const out: { at: number; iface: ManagedInterface }[] = [];
   for (let i = 0; i < all.length; i++) {
-    const q = all[i]!;
+    const iface = all[i]!;
     const p = prev.all[i]!;
-    if (q === p) continue;
+    if (iface === p) continue;
     const at = prev.localAt[i]!;
-    if (q.key !== p.key || (q.nodeName === nodeName) !== at >= 0) return undefined;
-    if (at >= 0) out.push({ at, q });
+    if (iface.key !== p.key || (iface.nodeName === nodeName) !== at >= 0) return undefined;
+    if (at >= 0) out.push({ at, iface });
   }
   return out;
 }

@@ -43,7 +43,7 @@ export function renderMatch(m: FlowerMatch): string[] {
   return out;
 }
 
-export function renderActions(actions: Action[], numbering: Numbering, ctZone: number): string[] {
+export function renderActions(actions: readonly Action[], numbering: Numbering, ctZone: number): string[] {
   const out: string[] = [];
   const chainOf = numberingOf(numbering);
   actions.forEach((a) => {

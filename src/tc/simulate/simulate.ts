@@ -12,7 +12,7 @@ export interface Hit {
   chain: number;
   prio: number;
   note: string;
-  actions: Action[];
+  actions: readonly Action[];
   filter: Filter;
 }
 

@@ -12,7 +12,7 @@ import { compileNode } from '../../../src/tc/compile/node.js';
 import { renderNodeTc, kernelFilterCount, renderEntry } from '../../../src/tc/render/render-tc.js';
 import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../../../src/tc/compile/options.js';
 import type { NodePipeline } from '../../../src/tc/ir.js';
-import { classify } from '../../../src/tc/apply/device-state.js';
+import { deviceStateOf } from '../../../src/tc/apply/device-state.js';
 import { parseFilterDump } from '../../../src/tc/apply/parse-filters.js';
 import { planDevice } from '../../../src/tc/apply/plan-device.js';
 import { deviceDump } from '../tc/tc-json.js';
@@ -115,7 +115,7 @@ async function documentedUpdates(): Promise<string[]> {
     for (const d of after.devices) {
       const old = before.devices.find((x) => x.device === d.device)!;
       const dump = parseFilterDump(deviceDump(old, { gen: 0, ctZone: zone }) as unknown[], zone);
-      const plan = planDevice(d, classify(d.device, 'clsact', dump), zone);
+      const plan = planDevice(d, deviceStateOf(d.device, 'clsact', dump), zone);
       counts[d.device] = plan.lines.length;
       out.push(...plan.lines);
     }

@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import { compileNode } from '../../../src/tc/compile/node.js';
 import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile/options.js';
 import { planDevice } from '../../../src/tc/apply/plan-device.js';
-import { classify } from '../../../src/tc/apply/device-state.js';
+import { deviceStateOf } from '../../../src/tc/apply/device-state.js';
 import { filterCount } from '../../../src/tc/ir.js';
 import { clusterObjects, load, policy } from './fixtures.js';
 
@@ -27,7 +27,7 @@ describe('compile: very large policies', () => {
     const rep1 = p.devices.find((d) => d.device === 'rep1')!;
     // Each excepted /32 is a hole (a longer prefix) in every frame shape of IPv4.
     expect(filterCount(rep1)).to.be.greaterThan(3 * 45000);
-    const plan = planDevice(rep1, classify('rep1', undefined, []), DEFAULT_COMPILE_OPTIONS.ctZone);
+    const plan = planDevice(rep1, deviceStateOf('rep1', undefined, []), DEFAULT_COMPILE_OPTIONS.ctZone);
     expect(plan.lines.length).to.be.greaterThan(3 * 45000);
   });
 });

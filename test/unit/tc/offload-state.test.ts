@@ -5,7 +5,7 @@ import { compileNode } from '../../../src/tc/compile/node.js';
 import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile/options.js';
 import { renderNodeTc } from '../../../src/tc/render/render-tc.js';
 import { parseFilterDump } from '../../../src/tc/apply/parse-filters.js';
-import { classify } from '../../../src/tc/apply/device-state.js';
+import { deviceStateOf } from '../../../src/tc/apply/device-state.js';
 import { deviceOffload, formatFilterOffload } from '../../../src/tc/apply/offload-state.js';
 import { Reconciler, type ReadDevices } from '../../../src/tc/apply/reconcile.js';
 import type { TcRunner } from '../../../src/tc/apply/tc-runner.js';
@@ -57,8 +57,12 @@ describe('offload state', () => {
   it('counts the live filters not in hardware, per device', async () => {
     const { pipeline } = await worker1();
     const eth1 = pipeline.devices.find((d) => d.device === 'eth1')!;
-    const sw = classify('eth1', 'clsact', parseFilterDump(deviceDump(eth1, { gen: 0, ctZone: ZONE }), ZONE));
-    const hw = classify(
+    const sw = deviceStateOf(
+      'eth1',
+      'clsact',
+      parseFilterDump(deviceDump(eth1, { gen: 0, ctZone: ZONE }), ZONE),
+    );
+    const hw = deviceStateOf(
       'eth1',
       'clsact',
       parseFilterDump(deviceDump(eth1, { gen: 0, ctZone: ZONE, inHw: true }), ZONE),
@@ -75,7 +79,7 @@ describe('offload state', () => {
     // The planner writes children first, and tc lists chains in the order they were created.
     const dump = deviceDump(eth1, { gen: 0, ctZone: ZONE });
     const reversed = [dump[0]!, ...dump.slice(1).reverse()];
-    const lines = deviceOffload(classify('eth1', 'clsact', parseFilterDump(reversed, ZONE))).lines;
+    const lines = deviceOffload(deviceStateOf('eth1', 'clsact', parseFilterDump(reversed, ZONE))).lines;
     const order = lines.map(
       (l) =>
         l
@@ -97,7 +101,7 @@ describe('offload state', () => {
     const mixed = eth1.chains.map((c) => (c.index % 2 === 0 ? 10000 : 11000) + c.index);
     const live = deviceDump(eth1, { numbering: (rel) => mixed[rel]!, ctZone: ZONE });
     const leftover = deviceDump(eth1, { gen: 1, ctZone: ZONE, inHw: true }).slice(2);
-    const state = classify('eth1', 'clsact', parseFilterDump([...live, ...leftover], ZONE));
+    const state = deviceStateOf('eth1', 'clsact', parseFilterDump([...live, ...leftover], ZONE));
     const o = deviceOffload(state);
     expect(o).to.include({ filters: n, inHw: 0, notInHw: n });
     expect(o.lines.every((l) => !l.startsWith('chain 2'))).to.equal(true);

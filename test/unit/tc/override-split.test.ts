@@ -5,7 +5,7 @@
 
 import { expect } from 'chai';
 import { describe, it } from 'mocha';
-import { classify } from '../../../src/tc/apply/device-state.js';
+import { deviceStateOf } from '../../../src/tc/apply/device-state.js';
 import { parseFilterDump } from '../../../src/tc/apply/parse-filters.js';
 import { planDevice } from '../../../src/tc/apply/plan-device.js';
 import { buildSnapshot } from '../../../src/cluster/build-snapshot.js';
@@ -179,7 +179,7 @@ describe('chain +2 split per address block', () => {
     const before = client(SPLIT);
     // s2 (10.0.0.20, fd00::14) leaves the policy: blocks 10.0.0.0/24 and fd00::/120 change.
     const after = client(SPLIT, 'other');
-    const state = classify(
+    const state = deviceStateOf(
       'rcl',
       'clsact',
       parseFilterDump(
@@ -284,7 +284,7 @@ describe('block chains split per sub-block (the second dispatch level)', () => {
     const before = client(SUB, undefined, EXTRA);
     // s2 (10.0.0.20, fd00::14) leaves the policy: sub-blocks 10.0.0.0/27 and fd00::/123 change.
     const after = client(SUB, 'other', EXTRA);
-    const state = classify(
+    const state = deviceStateOf(
       'rcl',
       'clsact',
       parseFilterDump(

@@ -11,7 +11,7 @@ import { loadSnapshotFromDir } from '../../../src/cluster/load-manifests.js';
 import type { ClusterSnapshot } from '../../../src/cluster/snapshot.js';
 import { buildPolicyModel } from '../../../src/policy/build-model.js';
 import type { PolicyModel } from '../../../src/policy/types.js';
-import { classify, isEntry } from '../../../src/tc/apply/device-state.js';
+import { deviceStateOf, isEntry } from '../../../src/tc/apply/device-state.js';
 import { ctZoneOf, parseFilterDump } from '../../../src/tc/apply/parse-filters.js';
 import { planDevice } from '../../../src/tc/apply/plan-device.js';
 import { compileNode } from '../../../src/tc/compile/node.js';
@@ -271,7 +271,7 @@ describe('parseFilterDump: lab output', () => {
       offload: { inHw: false, notInHw: true, skipSw: false, skipHw: false },
     });
     expect(isEntry(k!)).to.equal(true);
-    expect(classify('repA', 'clsact', [k!])).to.deep.equal({
+    expect(deviceStateOf('repA', 'clsact', [k!])).to.deep.equal({
       device: 'repA',
       qdisc: 'clsact',
       entry: 10000,
@@ -307,7 +307,7 @@ describe('parseFilterDump: lab output', () => {
     expect(parsed.every((k) => k.filter !== undefined)).to.equal(true);
     expect(parsed.find((k) => k.filter?.match.ctState === '+trk+est')!.packets).to.equal(1234);
     expect(parsed[2]!.gotoChain).to.equal(10001);
-    const state = classify('repA', 'clsact', parsed);
+    const state = deviceStateOf('repA', 'clsact', parsed);
     expect(state.entry).to.equal(10000);
     expect(state.owned).to.have.length(SAMPLES.length);
     expect(state.foreign).to.deep.equal([]);
@@ -384,7 +384,7 @@ describe('parseFilterDump: lab output', () => {
       ['chain 5', filterObjects('ip', 10, 5, {}, [pass()])],
       ['chain 30000', filterObjects('ip', 10, 30000, {}, [pass()])],
     ] as [string, Json[]][]) {
-      const state = classify('repA', 'clsact', parseFilterDump(dump, ZONE));
+      const state = deviceStateOf('repA', 'clsact', parseFilterDump(dump, ZONE));
       expect(state.entry, what).to.equal(undefined);
       expect(state.foreign, what).to.have.length(1);
     }
@@ -398,7 +398,7 @@ describe('parseFilterDump: lab output', () => {
     ] as const) {
       const e = structuredClone(LAB_ENTRY);
       (((e[1]!.options as Json).actions as Json[])[0]!.control_action as Json).chain = target;
-      const state = classify('repA', 'clsact', parseFilterDump(e, ZONE));
+      const state = deviceStateOf('repA', 'clsact', parseFilterDump(e, ZONE));
       expect(state.entry, `goto ${target}`).to.equal(entry);
       expect(state.entryPresent, `goto ${target}`).to.equal(true);
     }
@@ -450,7 +450,7 @@ function expectRoundTrip(d: DevicePipeline, zone: number, what: string, stats: R
           `${what} gen ${gen}: read back differs\n  compiled: ${missing.slice(0, 3).join('\n  ')}\n  read: ${extra.slice(0, 3).join('\n  ')}`,
         );
       }
-      const state = classify(d.device, 'clsact', parsed);
+      const state = deviceStateOf(d.device, 'clsact', parsed);
       if (state.entry !== absoluteChain(gen, 0)) throw new Error(`${what} gen ${gen}: entry not recognised`);
       const plan = planDevice(d, state, zone);
       if (plan.kind !== 'noop' || plan.lines.length > 0) {

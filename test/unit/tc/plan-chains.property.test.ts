@@ -13,11 +13,18 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { describe, it } from 'mocha';
-import { classify, type KernelFilter } from '../../../src/tc/apply/device-state.js';
+import { deviceStateOf, type KernelFilter } from '../../../src/tc/apply/device-state.js';
 import { planDevice } from '../../../src/tc/apply/plan-device.js';
 import { compileNode } from '../../../src/tc/compile/node.js';
 import { DEFAULT_COMPILE_OPTIONS } from '../../../src/tc/compile/options.js';
-import type { Action, DevicePipeline, Filter, FilterProtocol, FlowerMatch } from '../../../src/tc/ir.js';
+import type {
+  Action,
+  DevicePipeline,
+  Filter,
+  FilterProtocol,
+  FlowerMatch,
+  MatchDraft,
+} from '../../../src/tc/ir.js';
 import { ENTRY_COOKIE, isOwnedChain } from '../../../src/tc/layout.js';
 import { build, clusterArb } from './cluster-gen.js';
 
@@ -99,7 +106,7 @@ class KernelModel {
   }
 
   /** What the agent reads back (as parseFilterDump would give it). */
-  read(): ReturnType<typeof classify> {
+  read(): ReturnType<typeof deviceStateOf> {
     const filters: KernelFilter[] = [];
     if (this.entry !== undefined)
       filters.push({
@@ -122,7 +129,7 @@ class KernelModel {
         });
       }
     }
-    return classify(DEV, this.qdisc ? 'clsact' : undefined, filters);
+    return deviceStateOf(DEV, this.qdisc ? 'clsact' : undefined, filters);
   }
 
   /** The rule set the entry reaches, chain by chain (absolute numbers), as text. */
@@ -153,7 +160,7 @@ function parseFlower(
   prio: number,
   fail: (w: string) => never,
 ): Filter {
-  const match: FlowerMatch = {};
+  const match: MatchDraft = {};
   let i = 0;
   const next = () => words[i++] ?? fail('truncated');
   while (i < words.length && words[i] !== 'action') {

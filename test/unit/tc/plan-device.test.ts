@@ -6,7 +6,7 @@
 
 import { expect } from 'chai';
 import { describe, it } from 'mocha';
-import { classify, type DeviceState } from '../../../src/tc/apply/device-state.js';
+import { deviceStateOf, type DeviceState } from '../../../src/tc/apply/device-state.js';
 import { parseFilterDump } from '../../../src/tc/apply/parse-filters.js';
 import { planDevice, type DevicePlan } from '../../../src/tc/apply/plan-device.js';
 import type { KernelFilter } from '../../../src/tc/apply/device-state.js';
@@ -88,7 +88,7 @@ type Qdisc = 'clsact' | 'ingress' | 'none';
 
 function state(dump: Json[], qdisc: Qdisc = 'clsact'): DeviceState {
   const q = qdisc === 'none' ? undefined : qdisc;
-  return classify(DEV, q, parseFilterDump(JSON.parse(JSON.stringify(dump)) as unknown[], ZONE));
+  return deviceStateOf(DEV, q, parseFilterDump(JSON.parse(JSON.stringify(dump)) as unknown[], ZONE));
 }
 
 /** The device with `d` live, every chain at fresh base `gen` (entry included). */
@@ -309,11 +309,13 @@ describe('planDevice', () => {
 
     it('falls back to the lowest free number, and fails when the owned range is full', () => {
       const unreadable = (chain: number): KernelFilter => ({ chain, prio: 10, protocol: 'ip' });
-      const blocked = classify(DEV, 'clsact', [10000, 20000, 10001, 20001, 10004].map(unreadable));
+      const blocked = deviceStateOf(DEV, 'clsact', [10000, 20000, 10001, 20001, 10004].map(unreadable));
       expect(planDevice(NEW, blocked, ZONE).chains).to.deep.equal([10006, 10005, 10002, 10003]);
       const full: KernelFilter[] = [];
       for (let c = 10000; c <= 29999; c++) full.push(unreadable(c));
-      expect(() => planDevice(NEW, classify(DEV, 'clsact', full), ZONE)).to.throw(/no free chain number/);
+      expect(() => planDevice(NEW, deviceStateOf(DEV, 'clsact', full), ZONE)).to.throw(
+        /no free chain number/,
+      );
     });
   });
 

@@ -12,70 +12,118 @@ const FIXED = 3;
 export type PendingAction = Action | { kind: 'gotoRef'; ref: string };
 
 export interface PendingFilter extends Omit<Filter, 'actions'> {
-  actions: PendingAction[];
+  readonly actions: readonly PendingAction[];
   /** The chain its actions jump to by reference, if any (see pendingFilter). */
-  ref?: string;
+  readonly ref?: string;
   /**
-   * finish()'s copy of this filter with its chain reference resolved, kept while the chain keeps
-   * its number (a cache on a filter that is otherwise never changed; never rendered).
+   * The one piece of scratch state left on a compile object: ResolvedFilters' last two copies of
+   * this filter with its chain reference resolved, by the number of that chain (only on filters
+   * with a `ref`; never rendered). Kept here rather than in a map because a map lookup per filter
+   * cost 7-13 % of an incremental compile (bench/compare-builds.js, issue 18 step 4).
    */
   resolvedChain?: number;
   resolvedFilter?: Filter;
-  /** The copy before that (devices that share a filter may number its chain differently). */
   olderChain?: number;
   olderFilter?: Filter;
 }
 
+/** A content-named chain as built (see ChainSet.namedChain); never changed once made. */
+export interface NamedChain {
+  readonly purpose: string;
+  readonly filters: readonly PendingFilter[];
+  /** Named chains its filters jump to, directly or further on. */
+  readonly deps: ReadonlyMap<string, NamedChain>;
+}
+
 /**
- * Filters sorted by prio (`order`, which no chain number changes) and resolved with the chain
- * numbers in `numbers`.
+ * Filters and named chains built once, reusable in another compile (see ChainSet.capture); never
+ * changed once made.
  */
-interface Sorted {
-  order: PendingFilter[];
-  /** The last few numberings it was resolved with (a fragment shared by devices may see several). */
-  resolved: { numbers: string; filters: Filter[] }[];
+export interface ChainFragment {
+  readonly filters: readonly PendingFilter[];
+  readonly chains: ReadonlyMap<string, NamedChain>;
+}
+
+/** Filters that finish() sorts and resolves as a whole: a named chain or a replayed fragment. */
+type FilterRun = NamedChain | ChainFragment;
+
+/**
+ * A run's filters sorted by prio (`order`, which no chain number changes) and resolved with the
+ * chain numbers of its last few numberings (a fragment shared by devices may see several).
+ */
+interface SortedRun {
+  order: readonly PendingFilter[];
+  resolved: { numbers: string; filters: readonly Filter[] }[];
 }
 
 const NUMBERINGS_KEPT = 4;
 
 /**
- * A chain's or fragment's filters sorted by prio (once per object) and resolved with the numbers
- * `chainOf` gives the chains in `refs` (kept per numbering, so resolved again only when a chain it
- * jumps to is renumbered; the order stays: it depends on prios alone).
+ * What finish() made of runs, kept for later finishes: a run's sorted order, and its resolved
+ * filters per numbering. Fragments and named chains are never changed, so this lives beside them,
+ * with whoever owns the compiles that replay them (the CompileMemo); a ChainSet without one keeps
+ * its own. Every entry is a pure function of its key and the chain numbers: only the time changes.
+ * (A pending filter's own resolved copies stay on it: see PendingFilter.resolvedChain.)
  */
-export function sortedResolved(
-  x: { filters: PendingFilter[]; sorted?: Sorted },
-  refs: Iterable<string>,
-  chainOf: (ref: string) => number,
-): Filter[] {
-  let numbers = '';
-  for (const r of refs) numbers += `${chainOf(r)},`;
-  x.sorted ??= { order: sortFilters(x.filters), resolved: [] };
-  const kept = x.sorted.resolved;
-  let hit = kept.find((k) => k.numbers === numbers);
-  if (!hit) {
-    hit = { numbers, filters: x.sorted.order.map((f) => resolveWith(f, chainOf)) };
-    kept.unshift(hit);
-    if (kept.length > NUMBERINGS_KEPT) kept.pop();
+export class ResolvedFilters {
+  private readonly runs = new WeakMap<FilterRun, SortedRun>();
+
+  /**
+   * A pending filter as it goes into the IR, its chain reference numbered by `chainOf`. Only
+   * filters with a reference need a copy; the others are shared as they are. The last two copies
+   * are kept on the pending filter, by the number of their chain.
+   */
+  resolve(f: PendingFilter, chainOf: (ref: string) => number): Filter {
+    const ref = f.ref;
+    if (ref === undefined) return f as Filter;
+    const chain = chainOf(ref);
+    if (f.resolvedChain === chain) return f.resolvedFilter!;
+    if (f.olderChain === chain) return f.olderFilter!;
+    const filter = resolvedCopy(f, chainOf);
+    f.olderChain = f.resolvedChain;
+    f.olderFilter = f.resolvedFilter;
+    f.resolvedChain = chain;
+    f.resolvedFilter = filter;
+    return filter;
   }
-  return hit.filters;
+
+  /**
+   * A run's filters sorted by prio (once per run) and resolved with the numbers `chainOf` gives
+   * the chains in `refs` (kept per numbering, so resolved again only when a chain it jumps to is
+   * renumbered; the order stays: it depends on prios alone).
+   */
+  sortedResolved(
+    run: FilterRun,
+    refs: Iterable<string>,
+    chainOf: (ref: string) => number,
+  ): readonly Filter[] {
+    let numbers = '';
+    for (const r of refs) numbers += `${chainOf(r)},`;
+    let sorted = this.runs.get(run);
+    if (sorted === undefined) {
+      sorted = { order: sortFilters(run.filters), resolved: [] };
+      this.runs.set(run, sorted);
+    }
+    const kept = sorted.resolved;
+    let hit = kept.find((k) => k.numbers === numbers);
+    if (!hit) {
+      hit = { numbers, filters: sorted.order.map((f) => this.resolve(f, chainOf)) };
+      kept.unshift(hit);
+      if (kept.length > NUMBERINGS_KEPT) kept.pop();
+    }
+    return hit.filters;
+  }
 }
 
-interface NamedChain {
-  purpose: string;
-  filters: PendingFilter[];
-  /** Named chains its filters jump to, directly or further on. */
-  deps: Map<string, NamedChain>;
-  /** finish()'s result for this chain, kept while the chains it jumps to keep their numbers. */
-  sorted?: Sorted;
-}
-
-/** Filters and named chains built once, reusable in another compile (see ChainSet.capture). */
-export interface ChainFragment {
-  filters: PendingFilter[];
-  chains: Map<string, NamedChain>;
-  /** finish()'s sorted and resolved copy of `filters` (see NamedChain.sorted). */
-  sorted?: Sorted;
+/** A new filter: `f` with its chain references numbered by `chainOf`. */
+function resolvedCopy(f: PendingFilter, chainOf: (ref: string) => number): Filter {
+  return {
+    prio: f.prio,
+    protocol: f.protocol,
+    match: f.match,
+    actions: f.actions.map((a) => (a.kind === 'gotoRef' ? { kind: 'goto', chain: chainOf(a.ref) } : a)),
+    note: f.note,
+  };
 }
 
 /** A fixed chain: its own filters, and the fragments replayed into it (with where they came in). */
@@ -93,7 +141,7 @@ export function pendingFilter(
   prio: number,
   protocol: Filter['protocol'],
   match: Filter['match'],
-  actions: PendingAction[],
+  actions: readonly PendingAction[],
   note: string,
 ): PendingFilter {
   const ref = gotoRefOf(actions);
@@ -115,6 +163,13 @@ export function pendingFilter(
 }
 
 export class ChainSet {
+  /**
+   * `resolved`: the store of what finish() made that the owner of the compile keeps (see
+   * ResolvedFilters); without one, finish() uses one of its own (a set that only captures never
+   * finishes).
+   */
+  constructor(private readonly resolved?: ResolvedFilters) {}
+
   private fixed = new Map<number, FixedChain>();
   private fixedByArray = new Map<PendingFilter[], FixedChain>();
   private named = new Map<string, NamedChain>();
@@ -202,14 +257,15 @@ export class ChainSet {
       if (n === undefined) throw new Error(`internal: chain ref ${ref} was never built`);
       return n;
     };
-    const resolveFilter = (f: PendingFilter): Filter => resolveWith(f, chainOf);
-    const resolve = (filters: PendingFilter[]): Filter[] => sortFilters(filters.map(resolveFilter));
-    const sortedOnce = (x: { filters: PendingFilter[]; sorted?: Sorted }, refs: Iterable<string>) =>
-      sortedResolved(x, refs, chainOf);
+    const resolved = this.resolved ?? new ResolvedFilters();
+    const resolveFilter = (f: PendingFilter): Filter => resolved.resolve(f, chainOf);
+    const resolve = (filters: readonly PendingFilter[]): Filter[] => sortFilters(filters.map(resolveFilter));
+    const sortedOnce = (run: FilterRun, refs: Iterable<string>) =>
+      resolved.sortedResolved(run, refs, chainOf);
     const chains: Chain[] = [];
     for (const [index, c] of [...this.fixed.entries()].sort((a, b) => a[0] - b[0])) {
       // Runs in the order they were written, each sorted; merged stably, as one sort would.
-      const runs: Filter[][] = [];
+      const runs: (readonly Filter[])[] = [];
       let from = 0;
       for (const { at, fragment } of c.replayed) {
         runs.push(resolve(c.filters.slice(from, at)));
@@ -228,37 +284,11 @@ export class ChainSet {
 }
 
 /**
- * A pending filter as it goes into the IR, its chain reference numbered by `chainOf`. Only filters
- * with a reference need a copy; the others are shared as they are (pending filters may come from
- * a cached fragment, so they are never changed here). The last two copies are kept with the
- * pending filter, by the number of their chain.
- */
-export function resolveWith(f: PendingFilter, chainOf: (ref: string) => number): Filter {
-  const ref = f.ref;
-  if (ref === undefined) return f as Filter;
-  const chain = chainOf(ref);
-  if (f.resolvedChain === chain) return f.resolvedFilter!;
-  if (f.olderChain === chain) return f.olderFilter!;
-  const filter: Filter = {
-    prio: f.prio,
-    protocol: f.protocol,
-    match: f.match,
-    actions: f.actions.map((a) => (a.kind === 'gotoRef' ? { kind: 'goto', chain: chainOf(a.ref) } : a)),
-    note: f.note,
-  };
-  f.olderChain = f.resolvedChain;
-  f.olderFilter = f.resolvedFilter;
-  f.resolvedChain = chain;
-  f.resolvedFilter = filter;
-  return filter;
-}
-
-/**
  * Prio-sorted runs as one list, as a stable sort of them one after the other would order them:
  * one copy when each run starts at or after the prio where the one before ends (the usual case:
  * a VF's overrides, then its prefixes, then its fallback), else merged pairwise.
  */
-export function mergeRuns<F extends { prio: number }>(runs: F[][]): F[] {
+export function mergeRuns<F extends { prio: number }>(runs: readonly (readonly F[])[]): readonly F[] {
   const full = runs.filter((r) => r.length > 0);
   if (full.length <= 1) return full[0] ?? runs[0] ?? [];
   for (let i = 1; i < full.length; i++) {
@@ -269,7 +299,7 @@ export function mergeRuns<F extends { prio: number }>(runs: F[][]): F[] {
 }
 
 /** Two prio-sorted lists as one; on equal prio, `a` first (a stable sort of a then b). */
-export function mergeByPrio<F extends { prio: number }>(a: F[], b: F[]): F[] {
+export function mergeByPrio<F extends { prio: number }>(a: readonly F[], b: readonly F[]): readonly F[] {
   if (b.length === 0) return a;
   if (a.length === 0) return b;
   // Runs that follow each other (a VF's overrides before its prefixes) need no merge.
@@ -294,7 +324,7 @@ export function mergeByPrio<F extends { prio: number }>(a: F[], b: F[]): F[] {
 
 /** The first index from `from` whose prio is above `prio` (or, with `orEqual`, at least `prio`). */
 function firstAbove<F extends { prio: number }>(
-  list: F[],
+  list: readonly F[],
   prio: number,
   from: number,
   orEqual: boolean,
@@ -311,7 +341,7 @@ function firstAbove<F extends { prio: number }>(
 }
 
 /** The one chain a filter jumps to by reference, if any (the compiler writes at most one). */
-function gotoRefOf(actions: PendingAction[]): string | undefined {
+function gotoRefOf(actions: readonly PendingAction[]): string | undefined {
   let ref: string | undefined;
   for (const a of actions) {
     if (a.kind !== 'gotoRef') continue;
@@ -325,7 +355,7 @@ function gotoRefOf(actions: PendingAction[]): string | undefined {
  * Order by prio. Filters that share a prio are disjoint, so among them the compiler's own order
  * (deterministic: it walks sorted inputs) is kept; the sort is stable.
  */
-export function sortFilters<F extends { prio: number }>(filters: F[]): F[] {
+export function sortFilters<F extends { prio: number }>(filters: readonly F[]): F[] {
   let sorted = true;
   for (let i = 1; i < filters.length && sorted; i++) sorted = filters[i - 1]!.prio <= filters[i]!.prio;
   if (sorted) return filters.slice();

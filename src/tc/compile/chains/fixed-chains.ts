@@ -12,7 +12,7 @@ import {
 import { carriersOf, IP_CARRIERS, type IpCarrier, UNCLASSIFIED_TAGGED } from './encapsulation.js';
 import { DROP, filter, onCarrier } from './vocabulary.js';
 import { type CompileOptions, ND_TYPE_MATCHES } from '../options.js';
-import type { FlowerMatch } from '../../ir.js';
+import type { FlowerMatch, MatchDraft } from '../../ir.js';
 
 /** Chain 0: what passes untouched, what is dropped as unclassifiable, and conntrack for the rest. */
 export function classifyChainFilters(
@@ -25,7 +25,7 @@ export function classifyChainFilters(
       f.push(onCarrier(c, 0, { ipProto: 'icmpv6' }, [{ kind: 'pass' }], 'ICMPv6 passes (--accept-icmpv6)'));
     } else {
       for (const t of ND_TYPE_MATCHES) {
-        const match: FlowerMatch = { ipProto: 'icmpv6', icmpType: t.type };
+        const match: MatchDraft = { ipProto: 'icmpv6', icmpType: t.type };
         if (t.mask !== undefined) match.icmpTypeMask = t.mask;
         f.push(onCarrier(c, 0, match, [{ kind: 'pass' }], `neighbour discovery: ${t.note}`));
       }

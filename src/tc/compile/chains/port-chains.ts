@@ -14,7 +14,7 @@ import {
 } from './vocabulary.js';
 import { portSetIsEmpty, portSetKey } from '../../../policy/ports.js';
 import type { PortSet } from '../../../policy/types.js';
-import type { FlowerMatch } from '../../ir.js';
+import type { MatchDraft } from '../../ir.js';
 import type { Family } from '../../../util/ip/index.js';
 import { NO_PORTS } from '../decisions/rule-ports.js';
 
@@ -34,7 +34,7 @@ export function decide(set: ChainSet, family: Family, ps: PortSet): CarrierActio
       for (const c of carriersOf(family)) {
         for (const p of ['TCP', 'UDP', 'SCTP'] as const) {
           for (const [a, b] of ps[p]) {
-            const match: FlowerMatch = { ipProto: PROTO_NAME[p] };
+            const match: MatchDraft = { ipProto: PROTO_NAME[p] };
             if (!(a === 0 && b === 65535)) match.dstPort = [a, b];
             out.push(
               onCarrier(

@@ -47,7 +47,7 @@ export function buildEgressPart(
 ): EgressPart {
   const set = new ChainSet();
   let map: AddressMapState | undefined;
-  const fragment = set.capture((frag) => {
+  const captured = set.capture((frag) => {
     map = emitPortMap(
       set,
       frag,
@@ -59,9 +59,8 @@ export function buildEgressPart(
     );
   });
   // Sorted by prio once here: the VFs with this part merge it into their chain +2 (see vfTail).
-  fragment.filters = sortFilters(fragment.filters);
   return {
-    fragment,
+    fragment: { filters: sortFilters(captured.filters), chains: captured.chains },
     valueAt: (addr) => pieces[findInterval(pieces, addr, (p) => p.interval)]?.value ?? NO_PORTS,
     pieces,
     map,
@@ -102,7 +101,7 @@ function namedPortContributions(
   if (!byRule) memo.namedContributions.set(network, (byRule = new WeakMap()));
   let cached = byRule.get(r);
   if (!cached) byRule.set(r, (cached = {}));
-  return (cached[family] ??= ownersIn(network, family, ruleIntervals(memo, r, family)).map((x) => ({
+  return (cached[family] ??= ownersIn(memo, network, family, ruleIntervals(memo, r, family)).map((x) => ({
     intervals: [[x.value, x.value] as Interval],
     value: resolvePorts(r.ports, x.iface.podInfo),
   })));

@@ -15,20 +15,20 @@ import type { CompileMemo } from '../reuse/compile-memo.js';
 // Kept in the memo per rule list (a new list with every change of the pod's policies), then per
 // named ports of the pod when the rules have named ports ('' otherwise).
 
-/** Sources `q`'s ingress rules allow in one family, sorted; sources allowed nothing are left out. */
-export function ingressPieces(memo: CompileMemo, q: ManagedInterface, family: Family): Piece<PortSet>[] {
-  const rules = q.ingress.rules;
-  const named = anyNamedPorts(memo, rules) ? memo.namedPortsKey(q.podInfo) : '';
+/** Sources `dst`'s ingress rules allow in one family, sorted; sources allowed nothing are left out. */
+export function ingressPieces(memo: CompileMemo, dst: ManagedInterface, family: Family): Piece<PortSet>[] {
+  const rules = dst.ingress.rules;
+  const named = anyNamedPorts(memo, rules) ? memo.namedPortsKey(dst.podInfo) : '';
   let byNamed = memo.ingressPieces.get(rules);
   if (!byNamed) memo.ingressPieces.set(rules, (byNamed = new Map()));
   let byFamily = byNamed.get(named);
   if (!byFamily) byNamed.set(named, (byFamily = {}));
-  return (byFamily[family] ??= named ? build(memo, q, family) : patchedOrBuilt(memo, q, family));
+  return (byFamily[family] ??= named ? build(memo, dst, family) : patchedOrBuilt(memo, dst, family));
 }
 
-/** The ports `q`'s ingress rules allow from the source address `addr`. */
-export function ingressAt(memo: CompileMemo, q: ManagedInterface, family: Family, addr: bigint): PortSet {
-  const pieces = ingressPieces(memo, q, family);
+/** The ports `dst`'s ingress rules allow from the source address `addr`. */
+export function ingressAt(memo: CompileMemo, dst: ManagedInterface, family: Family, addr: bigint): PortSet {
+  const pieces = ingressPieces(memo, dst, family);
   const i = findInterval(pieces, addr, (p) => p.interval);
   return i >= 0 ? pieces[i]!.value : NO_PORTS;
 }
@@ -42,8 +42,8 @@ export function ingressAt(memo: CompileMemo, q: ManagedInterface, family: Family
  * their last list with those addresses decided again (see patchPieces); other rules are
  * partitioned. The same pieces either way.
  */
-function patchedOrBuilt(memo: CompileMemo, q: ManagedInterface, family: Family): Piece<PortSet>[] {
-  const rules = q.ingress.rules;
+function patchedOrBuilt(memo: CompileMemo, dst: ManagedInterface, family: Family): Piece<PortSet>[] {
+  const rules = dst.ingress.rules;
   let pieces: Piece<PortSet>[] | undefined;
   const first = rules[0];
   const before = first && (memo.lastIngressList.get(first) ?? lastListOfPrevious(memo, first));
@@ -58,7 +58,7 @@ function patchedOrBuilt(memo: CompileMemo, q: ManagedInterface, family: Family):
     pieces = patchPieces(last!, points);
   }
   for (const r of rules) memo.lastIngressList.set(r, rules);
-  return pieces ?? build(memo, q, family);
+  return pieces ?? build(memo, dst, family);
 }
 
 function lastListOfPrevious(memo: CompileMemo, r: ResolvedRule): readonly ResolvedRule[] | undefined {
@@ -66,10 +66,10 @@ function lastListOfPrevious(memo: CompileMemo, r: ResolvedRule): readonly Resolv
   return change && memo.lastIngressList.get(change.previous);
 }
 
-function build(memo: CompileMemo, q: ManagedInterface, family: Family): Piece<PortSet>[] {
-  const contributions: Contribution<PortSet>[] = q.ingress.rules.map((r) => ({
+function build(memo: CompileMemo, dst: ManagedInterface, family: Family): Piece<PortSet>[] {
+  const contributions: Contribution<PortSet>[] = dst.ingress.rules.map((r) => ({
     intervals: ruleIntervals(memo, r, family),
-    value: resolvePorts(r.ports, q.podInfo),
+    value: resolvePorts(r.ports, dst.podInfo),
   }));
   return partition(contributions, (vs) => vs.reduce(portSetUnion, NO_PORTS), portSetKey).filter(
     (p) => !portSetIsEmpty(p.value),

@@ -1,15 +1,16 @@
-// Numeric addresses of pod interfaces, parsed once per interface object. The compiler looks at the
-// same interfaces from every representor of a node (as sources, destinations and named-port
-// owners), and parsing address text is a large part of a compile otherwise.
+// Numeric addresses of pod interfaces, parsed once per interface object (kept in the compile's
+// CompileMemo). The compiler looks at the same interfaces from every representor of a node (as
+// sources, destinations and named-port owners), and parsing address text is a large part of a
+// compile otherwise.
 
+import type { AddressOwner, CompileMemo } from '../reuse/compile-memo.js';
 import type { ManagedInterface } from '../../../policy/types.js';
 import { parseAddress, type Interval } from '../../../util/ip/index.js';
 import type { Family } from '../../../util/ip/index.js';
 
-const parsed = new WeakMap<ManagedInterface, Record<Family, bigint[]>>();
-
 /** The interface's addresses of one family, in the order of its `ips`. */
-export function addressesOf(itf: ManagedInterface, family: Family): bigint[] {
+export function addressesOf(memo: CompileMemo, itf: ManagedInterface, family: Family): bigint[] {
+  const parsed = memo.interfaceAddresses;
   let entry = parsed.get(itf);
   if (!entry) {
     entry = { 4: [], 6: [] };
@@ -22,25 +23,20 @@ export function addressesOf(itf: ManagedInterface, family: Family): bigint[] {
   return entry[family];
 }
 
-export interface AddressOwner {
-  value: bigint;
-  iface: ManagedInterface;
-}
-
-const indexes = new WeakMap<readonly ManagedInterface[], Record<Family, AddressOwner[]>>();
-
 /** Every address of `interfaces` inside `intervals`, in address order (interfaces' list order on ties). */
 export function ownersIn(
+  memo: CompileMemo,
   interfaces: readonly ManagedInterface[],
   family: Family,
   intervals: readonly Interval[],
 ): AddressOwner[] {
+  const indexes = memo.addressOwners;
   let index = indexes.get(interfaces);
   if (!index) {
     index = { 4: [], 6: [] };
     for (const iface of interfaces) {
       for (const f of [4, 6] as const) {
-        for (const value of addressesOf(iface, f)) index[f].push({ value, iface });
+        for (const value of addressesOf(memo, iface, f)) index[f].push({ value, iface });
       }
     }
     for (const f of [4, 6] as const)
@@ -66,16 +62,19 @@ export function ownersIn(
 const FAMILIES: Family[] = [4, 6];
 
 /** Interfaces that share an address with another interface of the list. */
-export function sharingAddresses(ifaces: readonly ManagedInterface[]): Set<ManagedInterface> {
+export function sharingAddresses(
+  memo: CompileMemo,
+  ifaces: readonly ManagedInterface[],
+): Set<ManagedInterface> {
   const seen = new Map<string, ManagedInterface>();
   const out = new Set<ManagedInterface>();
-  for (const q of ifaces) {
+  for (const iface of ifaces) {
     for (const family of FAMILIES) {
-      for (const v of addressesOf(q, family)) {
+      for (const v of addressesOf(memo, iface, family)) {
         const k = `${family}/${v}`;
         const p = seen.get(k);
-        if (p && p !== q) out.add(p).add(q);
-        else seen.set(k, q);
+        if (p && p !== iface) out.add(p).add(iface);
+        else seen.set(k, iface);
       }
     }
   }

@@ -35,33 +35,33 @@ export function pairOverrides(list: Contribution<PortSet>[], egress: EgressPart)
 }
 
 /**
- * What `src` may open to the pod interface `q` of the same node, per address of `q`. `egress` is
+ * What `src` may open to the pod interface `dst` of the same node, per address of `dst`. `egress` is
  * src's egress part of the family: without named ports its pieces give what the egress rules
- * allow to an address (with named ports, those resolve on `q` itself, so the rules are read).
+ * allow to an address (with named ports, those resolve on `dst` itself, so the rules are read).
  */
 export function pairDecisions(
   memo: CompileMemo,
   src: ManagedInterface,
-  q: ManagedInterface,
+  dst: ManagedInterface,
   family: Family,
   egress: EgressPart,
 ): Contribution<PortSet>[] {
-  const dstAddrs = addressesOf(q, family);
-  if (!q.ingress.isolated || dstAddrs.length === 0) return [];
-  const srcAddrs = addressesOf(src, family);
+  const dstAddrs = addressesOf(memo, dst, family);
+  if (!dst.ingress.isolated || dstAddrs.length === 0) return [];
+  const srcAddrs = addressesOf(memo, src, family);
   let ingress: PortSet;
   if (srcAddrs.length === 0) {
-    ingress = portsForAnyPeer(q.ingress.rules, q);
+    ingress = portsForAnyPeer(dst.ingress.rules, dst);
   } else {
     ingress = ALL_PORTS;
-    for (const a of srcAddrs) ingress = portSetIntersect(ingress, ingressAt(memo, q, family, a));
+    for (const a of srcAddrs) ingress = portSetIntersect(ingress, ingressAt(memo, dst, family, a));
   }
   const named = src.egress.isolated && anyNamedPorts(memo, src.egress.rules);
   return dstAddrs.map((v) => {
     const allowed = !src.egress.isolated
       ? ALL_PORTS
       : named
-        ? portsForPeer(memo, src.egress.rules, family, v, q)
+        ? portsForPeer(memo, src.egress.rules, family, v, dst)
         : egress.valueAt(v);
     return { intervals: [[v, v]], value: portSetIntersect(allowed, ingress) };
   });

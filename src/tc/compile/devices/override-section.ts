@@ -7,7 +7,7 @@ import { FAMILY_BITS } from '../chains/prefix-rules.js';
 import { describeAllowed, FAMILIES, onCarrier } from '../chains/vocabulary.js';
 import { overridePieces } from '../decisions/overrides.js';
 import { BLOCK_SHIFT, SUB_BLOCK_SHIFT, unitOf } from './address-blocks.js';
-import type { OverrideFilters, OverrideSection, VfParts, VfPlan } from './vf-types.js';
+import type { OverrideFilters, OverrideSection, VfParts, PreparedVf } from './vf-types.js';
 import { portSetIsEmpty, portSetKey } from '../../../policy/ports.js';
 import type { PortSet } from '../../../policy/types.js';
 import { OVERRIDE_SLOT } from '../../layout.js';
@@ -21,8 +21,8 @@ import { type Family, intervalToCidrs } from '../../../util/ip/index.js';
  * not cover falls through to the egress rules (see vfTail). `last` is what the VF's previous
  * build kept (for the same pod and options): the filters of its pieces that stay are reused.
  */
-export function overrideSection(plan: VfPlan, last: VfParts | undefined): OverrideSection {
-  const src = plan.input.iface;
+export function overrideSection(prepared: PreparedVf, last: VfParts | undefined): OverrideSection {
+  const src = prepared.input.iface;
   const overrideFilters: OverrideFilters = { 4: [], 6: [] };
   const portChains = new Map<string, { family: Family; ports: PortSet }>();
   // Per carrier, the filters of each family (IPv4, IPv6).
@@ -33,7 +33,7 @@ export function overrideSection(plan: VfPlan, last: VfParts | undefined): Overri
     const before = last?.overrideFilters[family] ?? [];
     let b = 0;
     const portSets = new Map<string, PortSet>();
-    for (const p of overridePieces(plan.overrides, family)) {
+    for (const p of overridePieces(prepared.overrides, family)) {
       const [lo, hi] = p.interval;
       const ports = portSetKey(p.value);
       while (b < before.length && before[b]!.lo < lo) b++;

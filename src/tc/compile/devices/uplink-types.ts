@@ -18,8 +18,8 @@ export interface UplinkDeviceInput {
   memo: CompileMemo;
 }
 
-/** What an uplink's chains are built from; equal `deps` mean equal chains (see VfPlan). */
-export interface UplinkPlan {
+/** What an uplink's chains are built from; equal `deps` mean equal chains (see PreparedVf). */
+export interface PreparedUplink {
   input: UplinkDeviceInput;
   /** Source chain per isolated pod interface and family. */
   sources: Map<ManagedInterface, Partial<Record<Family, IngressPart>>>;

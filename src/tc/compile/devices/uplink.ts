@@ -8,7 +8,7 @@ import { accept, acceptRest, DROP, FAMILIES } from '../chains/vocabulary.js';
 import type { IngressPart } from '../decisions/ingress-part.js';
 import { addressesOf } from '../decisions/interface-addresses.js';
 import { pointAddress, sortPoints } from '../decisions/point-pieces.js';
-import type { UplinkDeviceInput, UplinkParts, UplinkPlan } from './uplink-types.js';
+import type { UplinkDeviceInput, UplinkParts, PreparedUplink } from './uplink-types.js';
 import type { CompileOptions } from '../options.js';
 import type { CompileCache } from '../reuse/compile-cache.js';
 import { ingressPart } from '../reuse/ingress-parts.js';
@@ -29,19 +29,19 @@ import {
  * What an uplink's chains are built from: each isolated pod's source chain per family, through
  * the cache when there is one (reuse/ingress-parts.ts).
  */
-export function planUplink(input: UplinkDeviceInput, cache?: CompileCache): UplinkPlan {
+export function prepareUplink(input: UplinkDeviceInput, cache?: CompileCache): PreparedUplink {
   const sources = new Map<ManagedInterface, Partial<Record<Family, IngressPart>>>();
   const deps: unknown[] = [];
-  for (const q of input.interfaces) {
-    deps.push(q.key, q.pod, q.network, q.ips.join(','), q.ingress.isolated);
-    if (!q.ingress.isolated) continue;
+  for (const iface of input.interfaces) {
+    deps.push(iface.key, iface.pod, iface.network, iface.ips.join(','), iface.ingress.isolated);
+    if (!iface.ingress.isolated) continue;
     const parts: Partial<Record<Family, IngressPart>> = {};
     for (const family of FAMILIES) {
-      if (addressesOf(q, family).length === 0) continue;
-      parts[family] = ingressPart(q, family, cache, input.memo);
+      if (addressesOf(input.memo, iface, family).length === 0) continue;
+      parts[family] = ingressPart(iface, family, cache, input.memo);
       deps.push(parts[family]);
     }
-    sources.set(q, parts);
+    sources.set(iface, parts);
   }
   // Looked up on every compile, so the parts stay while the device exists, even when it is not rebuilt.
   return {
@@ -59,19 +59,20 @@ export function planUplink(input: UplinkDeviceInput, cache?: CompileCache): Upli
 /** Returns the address maps it wrote, for the uplink's next build (see UplinkParts). */
 function buildUplinkNew(
   set: ChainSet,
-  plan: UplinkPlan,
+  prepared: PreparedUplink,
   previous: UplinkParts['maps'] | undefined,
 ): UplinkParts['maps'] {
   const maps: UplinkParts['maps'] = {};
-  const input = plan.input;
+  const input = prepared.input;
   const out = set.fixedChain(NEW_CHAIN, 'new connections from outside the node to pods behind this uplink');
   for (const family of FAMILIES) {
     // Group by address: an address shared by two networks cannot be told apart here, so new
     // connections to it are dropped (the closed choice) and compile-node warns.
     // (A list sorted by address, not a map keyed by BigInt addresses: hashing BigInts is slow.)
     const owned: Contribution<ManagedInterface>[] = [];
-    for (const q of input.interfaces) {
-      for (const v of addressesOf(q, family)) owned.push({ intervals: [[v, v]], value: q });
+    for (const iface of input.interfaces) {
+      for (const v of addressesOf(input.memo, iface, family))
+        owned.push({ intervals: [[v, v]], value: iface });
     }
     const byAddress = sortPoints(owned);
     // Values: "accept" (not isolated, the fallback), "drop" (shared address) or a source chain.
@@ -79,19 +80,19 @@ function buildUplinkNew(
     const notes = new Map<string, string>();
     for (let i = 0; i < byAddress.length;) {
       const v = pointAddress(byAddress[i]!);
-      const qs: ManagedInterface[] = [];
-      while (i < byAddress.length && pointAddress(byAddress[i]!) === v) qs.push(byAddress[i++]!.value);
-      const q = qs[0]!;
-      if (qs.length > 1 && qs.some((x) => x.key !== q.key)) {
+      const atAddress: ManagedInterface[] = [];
+      while (i < byAddress.length && pointAddress(byAddress[i]!) === v) atAddress.push(byAddress[i++]!.value);
+      const iface = atAddress[0]!;
+      if (atAddress.length > 1 && atAddress.some((x) => x.key !== iface.key)) {
         pieces.push({ interval: [v, v], value: 'drop' });
         notes.set('drop', 'address shared by pods of two networks: new connections to it are dropped');
-      } else if (q.ingress.isolated) {
-        const part = plan.sources.get(q)![family]!;
+      } else if (iface.ingress.isolated) {
+        const part = prepared.sources.get(iface)![family]!;
         set.replay(part.fragment, []);
         const value = `chain:${part.ref}`;
         pieces.push({ interval: [v, v], value });
         const prev = notes.get(value);
-        notes.set(value, prev ? `${prev}, ${q.pod}` : `ingress rules of ${q.pod}`);
+        notes.set(value, prev ? `${prev}, ${iface.pod}` : `ingress rules of ${iface.pod}`);
       }
     }
     const map = emitAddressMap(
@@ -120,30 +121,32 @@ function buildUplinkNew(
 }
 
 /** The chains of an uplink: classify, state, and chain 2 by destination address. */
-export function buildUplink(plan: UplinkPlan, opts: CompileOptions): Chain[] {
-  const set = new ChainSet();
+export function buildUplink(prepared: PreparedUplink, opts: CompileOptions): Chain[] {
+  const set = new ChainSet(prepared.input.memo.resolvedFilters);
   // The classify chain depends only on the addresses behind the uplink: kept while they stay.
-  const ips = plan.input.interfaces.map((q) => q.ips);
-  const last = plan.parts.previous;
+  const ips = prepared.input.interfaces.map((iface) => iface.ips);
+  const last = prepared.parts.previous;
   const kept = last?.classify;
   const same =
     kept !== undefined &&
     kept.opts === opts &&
     kept.ips.length === ips.length &&
     kept.ips.every((x, i) => sameIps(x, ips[i]!));
-  const classify = same ? kept.fragment : { filters: uplinkClassifyFilters(plan, opts), chains: new Map() };
+  const classify = same
+    ? kept.fragment
+    : { filters: uplinkClassifyFilters(prepared, opts), chains: new Map() };
   set.replay(classify, set.fixedChain(CLASSIFY_CHAIN, CLASSIFY_PURPOSE));
   buildStateChain(set);
-  const maps = buildUplinkNew(set, plan, last?.maps);
-  plan.parts.save?.({ classify: { ips, opts, fragment: classify }, maps });
+  const maps = buildUplinkNew(set, prepared, last?.maps);
+  prepared.parts.save?.({ classify: { ips, opts, fragment: classify }, maps });
   return set.finish();
 }
 
-function uplinkClassifyFilters(plan: UplinkPlan, opts: CompileOptions): PendingFilter[] {
+function uplinkClassifyFilters(prepared: PreparedUplink, opts: CompileOptions): PendingFilter[] {
   return classifyChainFilters(opts, (c) => {
     const values: Interval[] = [];
-    for (const q of plan.input.interfaces) {
-      for (const v of addressesOf(q, c.family)) values.push([v, v]);
+    for (const iface of prepared.input.interfaces) {
+      for (const v of addressesOf(prepared.input.memo, iface, c.family)) values.push([v, v]);
     }
     const cidrs = normalizeIntervals(values).flatMap((iv) => intervalToCidrs(iv, c.family));
     return cidrs.map((cidr) => ({

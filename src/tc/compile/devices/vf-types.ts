@@ -1,5 +1,5 @@
-// What a VF representor's pipeline is compiled from (its input and plan) and what its build keeps
-// for the next build of the same VF.
+// What a VF representor's pipeline is compiled from (its input, and what prepareVf decides from it
+// before any chain is built) and what its build keeps for the next build of the same VF.
 
 import type { ChainFragment, PendingFilter } from '../chains/chain-set.js';
 import type { EgressPart } from '../decisions/egress-part.js';
@@ -36,10 +36,11 @@ export interface PeersSince {
 }
 
 /**
- * What a VF's pipeline is built from, computed before building it: equal `deps` (compared
- * element by element, by identity) mean equal chains, so a recompile can reuse the device.
+ * What a VF's pipeline is built from, decided before building it (prepareVf; not the apply
+ * layer's DevicePlan): equal `deps` (compared element by element, by identity) mean equal chains,
+ * so a recompile can reuse the device.
  */
-export interface VfPlan {
+export interface PreparedVf {
   input: VfDeviceInput;
   egress: Record<Family, EgressPart>;
   /** Decisions for pods of this node that differ from what the egress rules alone decide. */

@@ -18,7 +18,7 @@ import { sharingAddresses } from '../decisions/interface-addresses.js';
 import { overrideSection } from './override-section.js';
 import { buildSplitNew, splitLayout } from './split-layout.js';
 import { vfTail } from './vf-tail.js';
-import type { VfDeviceInput, VfPlan } from './vf-types.js';
+import type { VfDeviceInput, PreparedVf } from './vf-types.js';
 import {
   type CompileOptions,
   DEFAULT_OVERRIDE_BLOCK_SPLIT,
@@ -36,7 +36,7 @@ import type { Chain } from '../../ir.js';
  * the overrides among them, through the cache when there is one (reuse/); `deps` decide whether
  * the last device is reused as a whole.
  */
-export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
+export function prepareVf(input: VfDeviceInput, cache?: CompileCache): PreparedVf {
   const src = input.iface;
   const egress = { 4: egressPart(input, 4, cache), 6: egressPart(input, 6, cache) };
   const row = decisionRow(
@@ -50,7 +50,7 @@ export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
   cache?.decisionRows.set(src.key, row);
   // Which decisions override the egress rules: the same object as last time while every pair
   // differs from the egress rules as it did (then the VF's chains are the same).
-  const sharing = input.sharing ?? sharingAddresses(input.localPeers);
+  const sharing = input.sharing ?? sharingAddresses(input.memo, input.localPeers);
   const overrides = overridesOf(row, input.localPeers, sharing, cache?.overrides.get(src.key));
   cache?.overrides.set(src.key, overrides);
   return {
@@ -68,26 +68,27 @@ export function planVf(input: VfDeviceInput, cache?: CompileCache): VfPlan {
 }
 
 /** The chains of a VF: classify, state, chain 2 (overrides, egress rules, fallback) and their chains. */
-export function buildVf(plan: VfPlan, opts: CompileOptions): Chain[] {
+export function buildVf(prepared: PreparedVf, opts: CompileOptions): Chain[] {
   // The VF's last build lends its parts while its pod and the options are the same (notes name
   // the pod).
-  const pod = plan.input.iface.pod;
-  const prev = plan.parts.previous;
+  const pod = prepared.input.iface.pod;
+  const prev = prepared.parts.previous;
   const last = prev?.pod === pod && prev.opts === opts ? prev : undefined;
   const classify = last?.classify ?? {
     filters: classifyChainFilters(opts, () => [{ match: {}, note: `IP from ${pod} goes through conntrack` }]),
     chains: new Map(),
   };
-  const section = overrideSection(plan, last);
-  const tail = vfTail(plan, last);
-  const newPurpose = `new connections from ${pod} (${plan.input.iface.network})`;
+  const section = overrideSection(prepared, last);
+  const tail = vfTail(prepared, last);
+  const newPurpose = `new connections from ${pod} (${prepared.input.iface.network})`;
   const split =
     section.filters.length > (opts.overrideBlockSplit ?? DEFAULT_OVERRIDE_BLOCK_SPLIT)
       ? splitLayout(pod, section, last?.split, opts.overrideSubBlockSplit ?? DEFAULT_OVERRIDE_SUB_BLOCK_SPLIT)
       : undefined;
-  let built = last && patchedVf(last, classify, tail, section, newPurpose, split);
+  const resolved = prepared.input.memo.resolvedFilters;
+  let built = last && patchedVf(last, classify, tail, section, newPurpose, split, resolved);
   if (!built) {
-    const set = new ChainSet();
+    const set = new ChainSet(resolved);
     set.replay(classify, set.fixedChain(CLASSIFY_CHAIN, CLASSIFY_PURPOSE));
     buildStateChain(set);
     const out = set.fixedChain(NEW_CHAIN, newPurpose);
@@ -101,6 +102,14 @@ export function buildVf(plan: VfPlan, opts: CompileOptions): Chain[] {
     }
     built = { chains: set.finish(), numbers: set.numbers };
   }
-  plan.parts.save?.({ pod, opts, classify, overrideFilters: section.overrideFilters, tail, split, ...built });
+  prepared.parts.save?.({
+    pod,
+    opts,
+    classify,
+    overrideFilters: section.overrideFilters,
+    tail,
+    split,
+    ...built,
+  });
   return built.chains;
 }

@@ -1,5 +1,5 @@
-// What the compiler remembers about model objects while it compiles: the address intervals of
-// rules and blocks, the source pieces of ingress rule lists, the named-port contributions of
+// What the compiler remembers about model objects while it compiles: the parsed addresses of
+// interfaces, the address intervals of rules and blocks, the source pieces of ingress rule lists, the named-port contributions of
 // egress rules. Every entry is a pure function of its key (model objects never change once
 // built), so a memo changes only the time a compile takes, never its output.
 //
@@ -23,6 +23,13 @@ import type {
   RuleChange,
 } from '../../../policy/types.js';
 import type { Contribution, Family, Interval, Piece } from '../../../util/ip/index.js';
+import { ResolvedFilters } from '../chains/chain-set.js';
+
+/** One address of an interface list and the interface it belongs to. */
+export interface AddressOwner {
+  value: bigint;
+  iface: ManagedInterface;
+}
 
 export class CompileMemo {
   /** The addresses a rule's peers cover, per family (see decisions/rule-ports.ts ruleIntervals). */
@@ -63,6 +70,17 @@ export class CompileMemo {
     readonly ResolvedRule[],
     { prev: readonly ResolvedRule[]; at: Set<string> | undefined }
   >();
+
+  /** A pod interface's addresses, parsed, per family (see decisions/interface-addresses.ts). */
+  readonly interfaceAddresses = new WeakMap<ManagedInterface, Record<Family, bigint[]>>();
+  /** Every address of an interface list with its interface, sorted per family (see ownersIn). */
+  readonly addressOwners = new WeakMap<readonly ManagedInterface[], Record<Family, AddressOwner[]>>();
+
+  /**
+   * What ChainSet.finish made of pending filters and fragments (resolved copies, sorted runs),
+   * for the finishes of later compiles that replay them (see chains/chain-set.ts).
+   */
+  readonly resolvedFilters = new ResolvedFilters();
 
   /** A pod as the compiler reads it: only its named ports, as text (see namedPortsKey). */
   private readonly namedPortKeys = new WeakMap<PodInfo, string>();

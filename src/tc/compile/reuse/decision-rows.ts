@@ -14,7 +14,7 @@ import type { Contribution, Family } from '../../../util/ip/index.js';
 
 /**
  * What one VF's pod may open to each other pod interface of its node on the same network, per
- * family (see planVf). A node has (VFs x pods) of these; a row is kept per VF and compared with
+ * family (see prepareVf). A node has (VFs x pods) of these; a row is kept per VF and compared with
  * the next compile's peers one by one, so an unchanged pair costs an identity check.
  */
 export interface DecisionRow {
@@ -45,31 +45,31 @@ export function decisionRow(
   const replaced =
     prev?.peers === peers ? [] : since && since.peers === prev?.peers ? since.changed : undefined;
   if (prev && replaced) return samePeersRow(memo, src, peers, egress, prev, replaced);
-  if (prev && prev.peers.length === peers.length && peers.every((q, i) => q.key === prev.peers[i]?.key)) {
+  if (prev && prev.peers.length === peers.length && peers.every((dst, i) => dst.key === prev.peers[i]?.key)) {
     return samePeersRow(memo, src, peers, egress, prev);
   }
   const decisions: Record<Family, Contribution<PortSet>[][]> = { 4: [], 6: [] };
   let prevIndex: Map<string, number> | undefined;
-  const indexOf = (q: ManagedInterface, i: number): number => {
+  const indexOf = (dst: ManagedInterface, i: number): number => {
     if (!prev) return -1;
-    if (prev.peers[i]?.key === q.key) return i;
+    if (prev.peers[i]?.key === dst.key) return i;
     prevIndex ??= new Map(prev.peers.map((p, j) => [p.key, j]));
-    return prevIndex.get(q.key) ?? -1;
+    return prevIndex.get(dst.key) ?? -1;
   };
   const differences: DecisionRow['differences'] = { 4: [], 6: [] };
-  peers.forEach((q, i) => {
-    const j = indexOf(q, i);
+  peers.forEach((dst, i) => {
+    const j = indexOf(dst, i);
     // The last row, when it holds this peer (at j).
     const was = j >= 0 ? prev : undefined;
     const peer = was?.peers[j];
-    const same = was !== undefined && peer !== undefined && samePairInputs(memo, src, q, was.src, peer);
+    const same = was !== undefined && peer !== undefined && samePairInputs(memo, src, dst, was.src, peer);
     for (const family of FAMILIES) {
       const old = was?.decisions[family][j];
       let list: Contribution<PortSet>[];
       if (same && old) {
         list = old;
       } else {
-        const built = pairDecisions(memo, src, q, family, egress[family]);
+        const built = pairDecisions(memo, src, dst, family, egress[family]);
         list = old && sameDecisions(old, built) ? old : built;
       }
       decisions[family].push(list);
@@ -122,12 +122,12 @@ function samePeersRow(
   const count = few ? replaced.length : peers.length;
   for (let k = 0; k < count; k++) {
     const i = few ? replaced[k]! : k;
-    const q = peers[i]!;
+    const dst = peers[i]!;
     const r = prev.peers[i]!;
-    if ((sameSrc && q === r) || samePairInputs(memo, src, q, prev.src, r)) continue;
+    if ((sameSrc && dst === r) || samePairInputs(memo, src, dst, prev.src, r)) continue;
     for (const family of FAMILIES) {
       const old = prev.decisions[family][i]!;
-      const built = pairDecisions(memo, src, q, family, egress[family]);
+      const built = pairDecisions(memo, src, dst, family, egress[family]);
       const same = sameDecisions(old, built);
       if (!same) {
         if (decisions[family] === prev.decisions[family]) decisions[family] = [...prev.decisions[family]];

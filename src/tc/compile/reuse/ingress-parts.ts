@@ -13,13 +13,13 @@ import type { Family } from '../../../util/ip/index.js';
 
 /** Source chain of one pod interface's ingress, in one family; shared between equal contents. */
 export function ingressPart(
-  q: ManagedInterface,
+  dst: ManagedInterface,
   family: Family,
   cache: CompileCache | undefined,
   memo: CompileMemo,
 ): IngressPart {
   const sources = (): RuleSources => {
-    const pieces = ingressPieces(memo, q, family);
+    const pieces = ingressPieces(memo, dst, family);
     return { pieces, content: `ingress/ipv${family}/${contentDigest(piecesKey(pieces))}` };
   };
   if (!cache) {
@@ -29,10 +29,10 @@ export function ingressPart(
   // Two levels: the allowed sources per set of rule objects (pods selected by the same policies
   // share them; the pod itself matters only for named ports), then the chain per content, so
   // that new rule objects with the same sources keep the same chain object.
-  const last = `${q.key}/ipv${family}`;
+  const last = `${dst.key}/ipv${family}`;
   const previous = cache.lastIngress.get(last);
-  const rules = q.ingress.rules;
-  const named = anyNamedPorts(memo, rules) ? memo.namedPortsKey(q.podInfo) : '';
+  const rules = dst.ingress.rules;
+  const named = anyNamedPorts(memo, rules) ? memo.namedPortsKey(dst.podInfo) : '';
   // The same rule list (and named ports) as last time: the same part, without naming it again
   // (its cache entries are kept for pods that come to share them).
   if (previous && previous.rules === rules && previous.named === named) {
@@ -40,7 +40,7 @@ export function ingressPart(
     cache.ingress.touch(previous.part.ref);
     return previous.part;
   }
-  const sourcesName = `ipv${family}/${rules.map(cache.ids.of).join(',')}${named ? `/${q.key}` : ''}`;
+  const sourcesName = `ipv${family}/${rules.map(cache.ids.of).join(',')}${named ? `/${dst.key}` : ''}`;
   const s = cache.ingressSources.get(sourcesName, [...rules, named], sources);
   // The pod's previous source chain lends its address map to the new one (most blocks stay).
   const part = cache.ingress.get(s.content, [], () =>

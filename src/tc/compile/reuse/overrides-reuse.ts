@@ -20,7 +20,7 @@ export function overridesOf(
   sharing: ReadonlySet<ManagedInterface>,
   prev: Overrides | undefined,
 ): Overrides {
-  const sharingKey = sharing.size === 0 ? '' : [...sharing].map((q) => q.key).join(',');
+  const sharingKey = sharing.size === 0 ? '' : [...sharing].map((iface) => iface.key).join(',');
   if (
     prev &&
     prev.sharingKey === sharingKey &&

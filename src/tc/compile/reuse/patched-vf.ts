@@ -5,8 +5,7 @@ import {
   mergeRuns,
   NEW_CHAIN,
   type PendingFilter,
-  resolveWith,
-  sortedResolved,
+  type ResolvedFilters,
   sortFilters,
 } from '../chains/chain-set.js';
 import { REST_REF } from '../devices/address-blocks.js';
@@ -27,6 +26,7 @@ export function patchedVf(
   section: OverrideSection,
   purpose: string,
   split: SplitLayout | undefined,
+  resolved: ResolvedFilters,
 ): { chains: Chain[]; numbers: Map<string, number> } | undefined {
   if (last.classify !== classify) return undefined;
   const numbers = last.numbers;
@@ -42,8 +42,9 @@ export function patchedVf(
   if (named.size !== numbers.size) return undefined;
   for (const ref of named) if (!numbers.has(ref)) return undefined;
   const chainOf = (ref: string) => numbers.get(ref)!;
-  const resolve = (filters: PendingFilter[]) => sortFilters(filters.map((f) => resolveWith(f, chainOf)));
-  const run = tail.run ? sortedResolved(tail.run, tail.run.chains.keys(), chainOf) : [];
+  const resolve = (filters: readonly PendingFilter[]) =>
+    sortFilters(filters.map((f) => resolved.resolve(f, chainOf)));
+  const run = tail.run ? resolved.sortedResolved(tail.run, tail.run.chains.keys(), chainOf) : [];
   if (!split) {
     const filters = mergeRuns([resolve(section.filters), run, resolve(tail.fallback)]);
     return {

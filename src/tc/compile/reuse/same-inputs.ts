@@ -74,20 +74,21 @@ export function sameDirectionAt(
   return a === b || (a.isolated === b.isolated && sameRulesAt(memo, a.rules, b.rules, ips));
 }
 
-/** Equal decisions from `a` to `q` as from `b` to `r`: the fields a pair decision reads are the same. */
+/** Equal decisions from `a` to `dstA` as from `b` to `dstB`: the fields a pair decision reads are the same. */
 export function samePairInputs(
   memo: CompileMemo,
   a: ManagedInterface,
-  q: ManagedInterface,
+  dstA: ManagedInterface,
   b: ManagedInterface,
-  r: ManagedInterface,
+  dstB: ManagedInterface,
 ): boolean {
   return (
-    (a === b || (sameIps(a.ips, b.ips) && sameDirectionAt(memo, a.egress, b.egress, q.ips))) &&
-    (q === r ||
-      (sameIps(q.ips, r.ips) &&
-        (q.podInfo === r.podInfo || memo.namedPortsKey(q.podInfo) === memo.namedPortsKey(r.podInfo)) &&
-        sameDirectionAt(memo, q.ingress, r.ingress, a.ips)))
+    (a === b || (sameIps(a.ips, b.ips) && sameDirectionAt(memo, a.egress, b.egress, dstA.ips))) &&
+    (dstA === dstB ||
+      (sameIps(dstA.ips, dstB.ips) &&
+        (dstA.podInfo === dstB.podInfo ||
+          memo.namedPortsKey(dstA.podInfo) === memo.namedPortsKey(dstB.podInfo)) &&
+        sameDirectionAt(memo, dstA.ingress, dstB.ingress, a.ips)))
   );
 }
 

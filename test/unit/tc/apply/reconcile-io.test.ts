@@ -12,6 +12,10 @@ import { compileNode } from '../../../../src/tc/compile/node.js';
 import { DEFAULT_COMPILE_OPTIONS } from '../../../../src/tc/compile/options.js';
 import type { DevicePipeline, NodePipeline } from '../../../../src/tc/ir.js';
 import { clusterObjects, load, policy } from '../fixtures.js';
+
+/** A copy of a compiled value that a test may edit (the IR is readonly by type). */
+type Editable<T> = T extends object ? { -readonly [K in keyof T]: Editable<T[K]> } : T;
+const editableCopy = <T>(x: T): Editable<T> => structuredClone(x) as Editable<T>;
 import { FakeTc, type DeviceFault } from './fake-tc.js';
 
 const ZONE = DEFAULT_COMPILE_OPTIONS.ctZone;
@@ -280,7 +284,7 @@ describe('samePipeline', () => {
 
   it('ignores what never reaches the kernel (notes, purposes, networks)', () => {
     const d = device();
-    const c = structuredClone(d);
+    const c = editableCopy(d);
     c.chains[0]!.purpose = 'something else';
     c.chains[0]!.filters[0]!.note = 'another note';
     c.networks = [];
@@ -289,7 +293,7 @@ describe('samePipeline', () => {
 
   it('sees a changed match, action, prio, chain index, filter count or skip_sw', () => {
     const d = device();
-    const edits: ((c: DevicePipeline) => void)[] = [
+    const edits: ((c: Editable<DevicePipeline>) => void)[] = [
       (c) => (c.chains[0]!.filters[0]!.match = { ...c.chains[0]!.filters[0]!.match, dstPort: [1, 2] }),
       (c) => (c.chains[0]!.filters[0]!.actions = [{ kind: 'goto', chain: 77 }]),
       (c) => (c.chains[0]!.filters[0]!.prio += 1),
@@ -298,7 +302,7 @@ describe('samePipeline', () => {
       (c) => (c.skipSw = true),
     ];
     for (const edit of edits) {
-      const c = structuredClone(d);
+      const c = editableCopy(d);
       edit(c);
       expect(samePipeline(d, c)).to.equal(false);
     }
