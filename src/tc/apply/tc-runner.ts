@@ -4,6 +4,7 @@
 // through an AbortSignal (the agent stopping on SIGTERM).
 
 import { execa } from 'execa';
+import { defaultTcTimeout } from './tc-timeout.js';
 
 export interface BatchFailure {
   /** 1-based line of the batch that failed (0 when unknown: the process timed out or never ran). */
@@ -51,19 +52,7 @@ export function command(binary: string, netns?: string): Command {
   return netns ? { file: 'ip', args: ['netns', 'exec', netns, binary] } : { file: binary, args: [] };
 }
 
-/**
- * Default limit for one tc or ip process. The slowest single process measured is the dump of 101
- * devices (23,552 filters) in the emulated (TCG) kernel lab: 4.5-6.3 s; a 1,328-line install batch
- * takes under 1 s there. 60 s leaves ten times that margin. See docs/reliability.md.
- */
-export const DEFAULT_TC_TIMEOUT_MS = 60_000;
-
-let defaultTimeoutMs = DEFAULT_TC_TIMEOUT_MS;
-
-/** Sets the limit of runners created without one (the CLI's --tc-timeout). */
-export function setDefaultTcTimeout(ms: number): void {
-  defaultTimeoutMs = ms;
-}
+export { DEFAULT_TC_TIMEOUT_MS, setDefaultTcTimeout } from './tc-timeout.js';
 
 export interface RunnerOptions {
   /** Limit per process, in ms (default: DEFAULT_TC_TIMEOUT_MS or --tc-timeout). */
@@ -103,7 +92,7 @@ export class ExecaTcRunner implements TcRunner {
   constructor(binary = 'tc', netns?: string, options: RunnerOptions = {}) {
     this.tc = command(binary, netns);
     this.ip = command('ip', netns);
-    this.timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
+    this.timeoutMs = options.timeoutMs ?? defaultTcTimeout();
     this.signal = options.signal;
   }
 
