@@ -3,9 +3,12 @@
 // compiler and the apply layer (~0.2-0.3 s of module loading at a cold start). Nothing here
 // touches the kernel: the agent loop, loaded later, still waits for every kind's first LIST.
 //
-// This file imports nothing at load time but types: the CLI imports it first on the agent path.
+// This file loads only the logger at load time (the CLI has it already): the cluster source comes
+// by a dynamic import.
 
 import type { KubeSource, KubeSourceHooks, KubeSourceOptions } from '../cluster/kube-source.js';
+import { cpuMs } from '../cluster/kube/cpu-time.js';
+import { log } from '../util/log.js';
 
 /** A started source whose counters reach the agent's metrics once those exist. */
 export interface EarlyKubeSource {
@@ -24,6 +27,7 @@ export async function startEarlyKubeSource(o: KubeSourceOptions): Promise<EarlyK
     relist: (kind) => call((h) => h.relist?.(kind)),
     watchRestart: (kind, why) => call((h) => h.watchRestart?.(kind, why)),
   });
+  log.info('informers started: every kind is listing', 2, { cpuMs: cpuMs() });
   return {
     source,
     bind(hooks) {
