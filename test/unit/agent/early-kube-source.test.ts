@@ -32,6 +32,7 @@ describe('the cluster source started early', () => {
         'Pod',
       ]);
       // After the bind: a closed watch restarts and the count goes straight to the hooks.
+      await waitFor('the Pod watch open', () => server.openWatches('Pod') > 0);
       server.closeWatches('Pod');
       await waitFor('the Pod watch restarted', () => restarts.includes('Pod closed'));
       expect((await early.source.snapshot()).pods.length).to.equal(2);
