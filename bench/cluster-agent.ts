@@ -213,7 +213,8 @@ try {
     `\ncold start: first tc write after ${fmtMs(firstWrite)}, first reconcile done after ${fmtMs(firstReconcile)}`,
   );
   const steps: [string, RegExp | number][] = [
-    ['node start + module load (agent started)', /^agent started/],
+    ['node start + the cluster source modules (LISTs sent)', /^informers started/],
+    ['+ the agent loop modules (agent started; LISTs in flight)', /^agent started/],
     ['LIST MultiNetworkPolicy done', /^listed MultiNetworkPolicy/],
     ['LIST Pod done (slowest kind)', /^listed Pod/],
     ['informers synced (the first reconcile starts)', /^informers synced/],

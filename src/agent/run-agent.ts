@@ -26,6 +26,7 @@ import { startLinkMonitor } from '../node/link-monitor.js';
 import { startRuleMonitor } from '../tc/apply/rule-monitor.js';
 import { unenforcedProblems } from '../node/unenforced-problems.js';
 import type { DeviceOffload } from '../tc/apply/offload-state.js';
+import type { EarlyKubeSource } from './early-kube-source.js';
 
 export interface AgentOptions {
   nodeName: string;
@@ -55,6 +56,8 @@ export interface AgentOptions {
    * the Node annotation (labs whose "representors" are veth ends, tests with stand-in tc).
    */
   deviceSource?: 'auto' | 'sysfs' | 'annotations';
+  /** The cluster source, already listing (the CLI starts it before loading this module). */
+  kubeSource?: EarlyKubeSource;
 }
 
 /** What the loop lets reconcileOnce know and record. */
@@ -207,12 +210,19 @@ export async function runAgent(o: AgentOptions): Promise<number> {
   const metrics = new AgentMetrics();
   // The Kubernetes client is a large module graph: load it only when the API server is the source
   // (its generated API is left out at build time: hack/copy-kube-config.js).
-  const source: StateSource = o.manifests
-    ? manifestsSource(o.manifests)
-    : (await import('../cluster/kube-source.js')).startKubeSource(
-        { nodeName: o.nodeName, kubeconfig: o.kubeconfig, master: o.master, timing: o.kubeTiming },
-        { relist: (k) => metrics.relist(k), watchRestart: (k, why) => metrics.watchRestart(k, why) },
-      );
+  const hooks = {
+    relist: (k: string) => metrics.relist(k),
+    watchRestart: (k: string, why: string) => metrics.watchRestart(k, why),
+  };
+  o.kubeSource?.bind(hooks);
+  const source: StateSource = o.kubeSource
+    ? o.kubeSource.source
+    : o.manifests
+      ? manifestsSource(o.manifests)
+      : (await import('../cluster/kube-source.js')).startKubeSource(
+          { nodeName: o.nodeName, kubeconfig: o.kubeconfig, master: o.master, timing: o.kubeTiming },
+          hooks,
+        );
   // Aborted on SIGTERM: a tc process in flight is killed (make-before-break keeps the old rules).
   const abort = new AbortController();
   const runner = new ExecaTcRunner(o.tcBinary, undefined, {

@@ -21,7 +21,9 @@ import {
 
 export type { MatrixArgs };
 
-export class UsageError extends Error {}
+import { UsageError } from './usage-error.js';
+
+export { UsageError };
 
 export interface Endpoint {
   label: string;

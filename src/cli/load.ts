@@ -6,6 +6,7 @@ import { ManifestsLoader } from '../cluster/load-manifests.js';
 import { withObjectSources } from '../cluster/build-snapshot.js';
 
 export { checkManifestsDir, ManifestsPathError } from '../cluster/load-manifests.js';
+export { parsePluginList } from './plugin-list.js';
 import { buildPolicyModel } from '../policy/build-model.js';
 import type { PolicyModel } from '../policy/types.js';
 import { log } from '../util/log.js';
@@ -13,11 +14,6 @@ import { log } from '../util/log.js';
 export interface Loaded {
   snapshot: ClusterSnapshot;
   model: PolicyModel;
-}
-
-export function parsePluginList(v: string | string[] | undefined): string[] {
-  const items = (Array.isArray(v) ? v : [v ?? 'accelerated-bridge']).flatMap((s) => s.split(','));
-  return items.map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
 export async function loadModel(dir: string, networkPlugins: string[], quiet = false): Promise<Loaded> {

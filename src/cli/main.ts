@@ -5,23 +5,33 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { setVerbosity, getVerbosity, log } from '../util/log.js';
-import { checkManifestsDir, loadModel, parsePluginList, ManifestsPathError } from './load.js';
-import { DEFAULT_TC_TIMEOUT_MS } from '../tc/apply/tc-runner.js';
-import { renderShow } from './show.js';
-import { compileNode } from '../tc/compile/node.js';
-import { writeRender } from './render-output.js';
+import { parsePluginList } from './plugin-list.js';
+import { DEFAULT_TC_TIMEOUT_MS } from '../tc/apply/tc-timeout.js';
 import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../tc/compile/options.js';
-import { explainFlow, matrixRows, UsageError } from './explain.js';
-import { matrixJsonPieces, matrixTextPieces } from './matrix-output.js';
-import { writePieces } from './write-json.js';
 import type { L4Protocol } from '../policy/types.js';
-import { runAgent } from '../agent/run-agent.js';
-import { placeDevices } from './placement.js';
-import { formatUnenforced } from '../node/device-map.js';
+import { UsageError } from './usage-error.js';
+import { ClientConfigError } from '../cluster/kube/config-error.js';
+
+// Each command loads its modules when it runs (dynamic imports): the agent does not load the
+// offline tools, and it starts its LISTs before it loads the policy model, the compiler and the
+// apply layer (src/agent/early-kube-source.ts). Static imports here are the light ones only.
 
 const SYSFS_ROOT_HELP =
   'read the representors and uplinks of the --hostname-override node from sysfs under <dir> (e.g. /)';
-import { ClientConfigError } from '../cluster/kube/config-error.js';
+
+/** Error classes that mean a usage or path error (exit 2); a command adds those of what it loads. */
+const usageErrors: (abstract new (...args: never[]) => Error)[] = [
+  UsageError,
+  InvalidArgumentError,
+  ClientConfigError,
+];
+
+/** The manifests reader (and its path error, a usage error). */
+async function manifestsReader() {
+  const load = await import('./load.js');
+  usageErrors.push(load.ManifestsPathError);
+  return load;
+}
 
 function intArg(name: string, min: number, max: number) {
   return (v: string): number => {
@@ -97,11 +107,7 @@ function withCommon(c: Command): Command {
 
 /** One line, exit 2 for usage and path errors, 1 otherwise; the stack trace only at -v 4 and up. */
 function fail(e: unknown): never {
-  const usage =
-    e instanceof UsageError ||
-    e instanceof InvalidArgumentError ||
-    e instanceof ManifestsPathError ||
-    e instanceof ClientConfigError;
+  const usage = usageErrors.some((c) => e instanceof c);
   const text = e instanceof Error ? e.message : String(e);
   const stack = e instanceof Error && getVerbosity() >= 4 ? e.stack : undefined;
   log.error(
@@ -176,9 +182,17 @@ withCommon(
 ).action(async (o) => {
   setVerbosity(o.v);
   try {
-    if (o.manifests) await checkManifestsDir(o.manifests);
+    const nodeName = (o.hostnameOverride ?? hostname()).toLowerCase();
+    if (o.manifests) await (await manifestsReader()).checkManifestsDir(o.manifests);
+    // The LISTs first: they run while the agent's other modules load.
+    const kubeSource = o.manifests
+      ? undefined
+      : await (
+          await import('../agent/early-kube-source.js')
+        ).startEarlyKubeSource({ nodeName, kubeconfig: o.kubeconfig, master: o.master });
+    const { runAgent } = await import('../agent/run-agent.js');
     const code = await runAgent({
-      nodeName: (o.hostnameOverride ?? hostname()).toLowerCase(),
+      nodeName,
       manifests: o.manifests,
       kubeconfig: o.kubeconfig,
       master: o.master,
@@ -191,6 +205,7 @@ withCommon(
       ...(o.sysfsRoot !== undefined ? { sysfsRoot: o.sysfsRoot } : {}),
       deviceSource: o.deviceSource,
       metricsBindAddress: o.once ? '0' : o.metricsBindAddress,
+      ...(kubeSource ? { kubeSource } : {}),
     });
     // Open connections (a watch being torn down, a tc child) must not delay the exit.
     process.exit(code);
@@ -211,6 +226,11 @@ withCommon(
 ).action(async (o) => {
   setVerbosity(o.v);
   try {
+    const [{ loadModel }, { placeDevices }, { renderShow }] = await Promise.all([
+      manifestsReader(),
+      import('./placement.js'),
+      import('./show.js'),
+    ]);
     const plugins = parsePluginList(o.networkPlugins);
     const { snapshot, model } = await loadModel(o.manifests, plugins);
     const placed = placeDevices(snapshot, model, plugins, {
@@ -234,6 +254,14 @@ withCommon(
 ).action(async (o) => {
   setVerbosity(o.v);
   try {
+    const [{ loadModel }, { placeDevices }, { compileNode }, { writeRender }, { formatUnenforced }] =
+      await Promise.all([
+        manifestsReader(),
+        import('./placement.js'),
+        import('../tc/compile/node.js'),
+        import('./render-output.js'),
+        import('../node/device-map.js'),
+      ]);
     const plugins = parsePluginList(o.networkPlugins);
     const loaded = await loadModel(o.manifests, plugins);
     const node = (o.hostnameOverride ?? hostname()).toLowerCase();
@@ -279,6 +307,11 @@ withCommon(
 ).action(async (o) => {
   setVerbosity(o.v);
   try {
+    const [{ loadModel }, { placeDevices }, { explainFlow, matrixRows }] = await Promise.all([
+      manifestsReader(),
+      import('./placement.js'),
+      import('./explain.js'),
+    ]);
     const plugins = parsePluginList(o.networkPlugins);
     const loaded = await loadModel(o.manifests, plugins, o.format === 'json');
     const { snapshot, model, unenforced } = placeDevices(loaded.snapshot, loaded.model, plugins, {
@@ -301,6 +334,10 @@ withCommon(
         },
         unenforced,
       );
+      const [{ writePieces }, { matrixJsonPieces, matrixTextPieces }] = await Promise.all([
+        import('./write-json.js'),
+        import('./matrix-output.js'),
+      ]);
       await writePieces(
         process.stdout,
         o.format === 'json' ? matrixJsonPieces(plan, rows) : matrixTextPieces(plan, rows),

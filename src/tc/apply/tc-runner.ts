@@ -7,6 +7,8 @@
 // through an AbortSignal (the agent stopping on SIGTERM).
 
 import { execa } from 'execa';
+import type { Writable } from 'node:stream';
+import { DEFAULT_TC_TIMEOUT_MS } from './tc-timeout.js';
 
 export interface BatchFailure {
   /** 1-based line of the batch that failed (0 when unknown: the process timed out or never ran). */
@@ -54,12 +56,7 @@ export function command(binary: string, netns?: string): Command {
   return netns ? { file: 'ip', args: ['netns', 'exec', netns, binary] } : { file: binary, args: [] };
 }
 
-/**
- * Default limit for one tc or ip process. The slowest single process measured is the dump of 101
- * devices (23,552 filters) in the emulated (TCG) kernel lab: 4.5-6.3 s; a 1,328-line install batch
- * takes under 1 s there. 60 s leaves ten times that margin. See docs/reliability.md.
- */
-export const DEFAULT_TC_TIMEOUT_MS = 60_000;
+export { DEFAULT_TC_TIMEOUT_MS } from './tc-timeout.js';
 
 export interface RunnerOptions {
   /** Limit per process, in ms (default DEFAULT_TC_TIMEOUT_MS; the agent passes --tc-timeout). */
@@ -147,48 +144,58 @@ export class ExecaTcRunner implements TcRunner {
 
   async batch(lines: string[]): Promise<BatchFailure | undefined> {
     if (lines.length === 0) return undefined;
-    this.writes += lines.length;
-    const r = await this.run(this.tc, ['-batch', '-'], 'tc -batch', lines.join('\n') + '\n');
-    if (r.problem) return { line: 0, text: '', message: r.problem.message };
-    if (r.ok) return undefined;
-    return parseBatchFailure(lines, `${r.stderr}\n${r.stdout}`);
+    // The same process as openBatch, its lines sent in chunks.
+    const b = this.openBatch();
+    b.write(lines);
+    return b.close();
   }
 
   openBatch(): OpenBatch {
-    const written: string[] = [];
+    // The lines of each write, kept for the failing line's text (flattened only then).
+    const written: (readonly string[])[] = [];
+    let count = 0;
     const shown = 'tc -batch';
     const fail = (o: Outcome): BatchFailure | undefined =>
       o.problem
         ? { line: 0, text: '', message: o.problem.message }
         : o.ok
           ? undefined
-          : parseBatchFailure(written, `${o.stderr}\n${o.stdout}`);
+          : parseBatchFailure(written.flat(), `${o.stderr}\n${o.stdout}`);
     if (this.signal?.aborted) {
       const problem = aborted(shown);
       return {
-        write: (lines) => void written.push(...lines),
+        write: (lines) => {
+          written.push(lines);
+          count += lines.length;
+        },
         close: async () => fail({ ok: false, stdout: '', stderr: '', problem }),
         get lines() {
-          return written.length;
+          return count;
         },
       };
     }
     const child = this.start(this.tc, ['-batch', '-']);
     // tc exits at the first failing line; lines sent after that meet a closed pipe.
     child.stdin?.on('error', () => {});
+    // Lines go to tc a chunk at a time, as fast as it reads them: a batch of 70,000 lines is
+    // never one string (and one buffer of the same size) in memory.
+    let sending = Promise.resolve();
     return {
       write: (lines) => {
         if (lines.length === 0) return;
-        written.push(...lines);
+        written.push(lines);
+        count += lines.length;
         this.writes += lines.length;
-        child.stdin?.write(lines.join('\n') + '\n');
+        const stdin = child.stdin;
+        if (stdin) sending = sending.then(() => sendLines(stdin, lines));
       },
       close: async () => {
+        await sending;
         child.stdin?.end();
         return fail(this.outcome(this.tc, shown, await child));
       },
       get lines() {
-        return written.length;
+        return count;
       },
     };
   }
@@ -214,6 +221,24 @@ export class ExecaTcRunner implements TcRunner {
     if (r.problem) throw r.problem;
     if (!r.ok) throw new ExternalCallError('exit', `${shown}: ${r.stderr.trim() || 'failed'}`);
     return r.stdout;
+  }
+}
+
+/** Lines per write to tc's stdin (~100 bytes each). */
+const CHUNK_LINES = 1000;
+
+/** Sends lines in chunks, waiting while the pipe is full; stops when tc has closed its input. */
+async function sendLines(stdin: Writable, lines: readonly string[]): Promise<void> {
+  for (let i = 0; i < lines.length; i += CHUNK_LINES) {
+    if (stdin.destroyed || stdin.writableEnded) return;
+    if (stdin.write(lines.slice(i, i + CHUNK_LINES).join('\n') + '\n')) continue;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        stdin.off('drain', done).off('close', done).off('error', done);
+        resolve();
+      };
+      stdin.on('drain', done).on('close', done).on('error', done);
+    });
   }
 }
 

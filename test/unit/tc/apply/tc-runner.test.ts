@@ -117,6 +117,33 @@ describe('ExecaTcRunner: timeouts and clear failures', () => {
     });
   });
 
+  describe('a large batch goes to tc in chunks, paced by the pipe', () => {
+    const many = Array.from({ length: 50_000 }, (_, i) => `filter add dev rep${i} ingress pref ${i}`);
+
+    it('every line arrives once, in order', async () => {
+      const ran = join(dir, 'ran-large');
+      const tc = await script('cat-tc', `cat > ${ran}`);
+      const runner = new ExecaTcRunner(tc);
+      expect(await runner.batch(many)).to.equal(undefined);
+      expect(await readFile(ran, 'utf8')).to.equal(many.join('\n') + '\n');
+      expect(runner.writes).to.equal(many.length);
+    });
+
+    it('a tc that stops early (a failing line) ends the sending: the failure, no hang', async () => {
+      const lines = [...many];
+      lines[9] = 'filter add dev nosuchdev ingress chain 0 pref 1 flower action drop';
+      const tc = await script('early-fail-tc', BATCH_TC);
+      const b = new ExecaTcRunner(tc).openBatch();
+      b.write(lines.slice(0, 5));
+      b.write(lines.slice(5));
+      expect(await b.close()).to.deep.equal({
+        line: 10,
+        text: lines[9],
+        message: 'Cannot find device "nosuchdev"',
+      });
+    });
+  });
+
   describe('openBatch: the process starts before its lines are known', () => {
     const lines = [
       'qdisc add dev rep1 clsact',
