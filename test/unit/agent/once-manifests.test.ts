@@ -8,6 +8,18 @@ import { join } from 'node:path';
 import { renderedDevices } from '../../support/rendered-devices.js';
 import { StandInTools } from '../../support/stand-in-tools.js';
 
+/** The real CLI on the examples, once, for node worker-1, with `args` added. */
+function runOnce(tools: StandInTools, args: string[]) {
+  const base = [
+    'build/src/cli/main.js',
+    '--manifests',
+    'examples/manifests',
+    '--hostname-override',
+    'worker-1',
+  ];
+  return execa('node', [...base, '--once', ...args], { reject: false, env: tools.env() });
+}
+
 describe('run --manifests --once (real CLI, stand-in tc)', function () {
   this.timeout(60_000);
 
@@ -16,22 +28,7 @@ describe('run --manifests --once (real CLI, stand-in tc)', function () {
     const tools = new StandInTools(['lo', ...devices]);
     try {
       const t0 = Date.now();
-      const r = await execa(
-        'node',
-        [
-          'build/src/cli/main.js',
-          '--manifests',
-          'examples/manifests',
-          '--hostname-override',
-          'worker-1',
-          '--once',
-          '-v',
-          '2',
-          '--tc',
-          tools.tc,
-        ],
-        { reject: false, env: tools.env() },
-      );
+      const r = await runOnce(tools, ['-v', '2', '--tc', tools.tc]);
       expect(r.exitCode, r.stderr).to.equal(0);
       expect(Date.now() - t0).to.be.below(30_000);
       const m = /reconciled node \S+: \d+ device\(s\), (\d+) tc line\(s\)/.exec(r.stderr);
@@ -53,22 +50,7 @@ describe('run --manifests --once (real CLI, stand-in tc)', function () {
     chmodSync(hanging, 0o755);
     try {
       const t0 = Date.now();
-      const r = await execa(
-        'node',
-        [
-          'build/src/cli/main.js',
-          '--manifests',
-          'examples/manifests',
-          '--hostname-override',
-          'worker-1',
-          '--once',
-          '--tc',
-          hanging,
-          '--tc-timeout',
-          '1',
-        ],
-        { reject: false, env: tools.env() },
-      );
+      const r = await runOnce(tools, ['--tc', hanging, '--tc-timeout', '1']);
       expect(r.exitCode, r.stderr).to.not.equal(0);
       expect(r.stderr).to.match(/timed out after 1000 ms/);
       // Killed after 1 s (the default would wait 60 s); the rest is start-up.
