@@ -27,6 +27,7 @@ import { startRuleMonitor } from '../tc/apply/rule-monitor.js';
 import { unenforcedProblems } from '../node/unenforced-problems.js';
 import type { DeviceOffload } from '../tc/apply/offload-state.js';
 import type { EarlyKubeSource } from './early-kube-source.js';
+import { StopSignals } from './stop-signals.js';
 
 export interface AgentOptions {
   nodeName: string;
@@ -58,6 +59,8 @@ export interface AgentOptions {
   deviceSource?: 'auto' | 'sysfs' | 'annotations';
   /** The cluster source, already listing (the CLI starts it before loading this module). */
   kubeSource?: EarlyKubeSource;
+  /** Stop signals caught since the command started (the CLI's); the agent catches its own without. */
+  stopSignals?: StopSignals;
 }
 
 /** What the loop lets reconcileOnce know and record. */
@@ -254,6 +257,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       source.stop();
     }
   }
+  const stopSignals = o.stopSignals ?? new StopSignals();
   const idleGc = new IdleGc();
   log.info(
     `agent started on node ${o.nodeName} (${o.manifests ? `manifests ${o.manifests}` : 'Kubernetes API'})`,
@@ -413,11 +417,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       )
     : undefined;
   schedule(0);
-  // `on`, not `once`: execa's signal-exit re-raises a signal when no other listener is left.
-  const signal = await new Promise<string>((resolve) => {
-    process.on('SIGTERM', () => resolve('SIGTERM'));
-    process.on('SIGINT', () => resolve('SIGINT'));
-  });
+  const signal = await stopSignals.received;
   stopped = true;
   if (timer) clearTimeout(timer);
   idleGc.cancel();

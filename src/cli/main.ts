@@ -11,6 +11,7 @@ import { DEFAULT_COMPILE_OPTIONS, type CompileOptions } from '../tc/compile/opti
 import type { L4Protocol } from '../policy/types.js';
 import { UsageError } from './usage-error.js';
 import { ClientConfigError } from '../cluster/kube/config-error.js';
+import { StopSignals } from '../agent/stop-signals.js';
 
 // Each command loads its modules when it runs (dynamic imports): the agent does not load the
 // offline tools, and it starts its LISTs before it loads the policy model, the compiler and the
@@ -181,6 +182,8 @@ withCommon(
     ),
 ).action(async (o) => {
   setVerbosity(o.v);
+  // Before anything is loaded: a SIGTERM during the start stops the agent cleanly (exit 0).
+  const stopSignals = o.once ? undefined : new StopSignals();
   try {
     const nodeName = (o.hostnameOverride ?? hostname()).toLowerCase();
     if (o.manifests) await (await manifestsReader()).checkManifestsDir(o.manifests);
@@ -206,6 +209,7 @@ withCommon(
       deviceSource: o.deviceSource,
       metricsBindAddress: o.once ? '0' : o.metricsBindAddress,
       ...(kubeSource ? { kubeSource } : {}),
+      ...(stopSignals ? { stopSignals } : {}),
     });
     // Open connections (a watch being torn down, a tc child) must not delay the exit.
     process.exit(code);

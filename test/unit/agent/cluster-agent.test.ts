@@ -163,6 +163,18 @@ describe('the agent in cluster mode (real CLI, list/watch test server, stand-in 
     expect(a.stderr).to.include('rules stay in place');
   });
 
+  it('exits 0 on a SIGTERM that arrives while it starts (LISTs sent, the loop not loaded yet), writing nothing', async () => {
+    const a = run();
+    await waitFor('the LISTs sent', () => a.stderr.includes('informers started'), 15_000, 1);
+    const loopLoaded = a.stderr.includes('agent started');
+    a.kill('SIGTERM');
+    const { code, signal } = await a.exited;
+    expect({ code, signal }, a.stderr).to.deep.equal({ code: 0, signal: null });
+    expect(loopLoaded, 'the signal came before the loop was loaded').to.equal(false);
+    expect(tools.writes()).to.deep.equal([]);
+    expect(a.stderr).to.include('rules stay in place');
+  });
+
   it('a bad kubeconfig is one line and exit 2', async () => {
     const a = new AgentProcess(['--kubeconfig', `${tools.dir}/missing.yaml`, '--tc', tools.tc], tools.env());
     const { code } = await a.exited;
