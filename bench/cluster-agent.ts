@@ -296,9 +296,18 @@ try {
   // "after" figures above were read before or after an idle collection).
   const passes = agent
     .lines()
-    .filter((x) => (a.rounds > 1 ? /^idle: collected/ : /^(reconciled node|idle: collected)/).test(x.msg));
+    .filter((x) =>
+      (a.rounds > 1 ? /^(idle|burst): collected/ : /^(reconciled node|(idle|burst): collected)/).test(x.msg),
+    );
+  const gcTimes = agent
+    .lines()
+    .filter((x) => /^burst: collected/.test(x.msg))
+    .map((x) => Number(/in (\d+) ms/.exec(x.msg)?.[1] ?? NaN));
   console.log(
-    `  ${a.rounds > 1 ? 'idle collections' : 'passes and idle collections'}: ${passes.map((x) => `${since(x)} ${x.msg.startsWith('idle') ? `gc (${/heap used (.*) MiB/.exec(x.msg)?.[1] ?? ''})` : 'pass'}`).join('; ')}`,
+    `  ${a.rounds > 1 ? 'collections' : 'passes and collections'}: ${passes.map((x) => `${since(x)} ${x.msg.startsWith('reconciled') ? 'pass' : `${x.msg.startsWith('idle') ? 'gc' : 'burst gc'} (${/heap used (.*) MiB/.exec(x.msg)?.[1] ?? ''})`}`).join('; ')}`,
+  );
+  console.log(
+    `  burst collections (a pass that starts with the heap grown past the margin): ${gcTimes.length}, ${gcTimes.reduce((x, y) => x + y, 0)} ms in all`,
   );
   const t = Date.now();
   agent.kill('SIGTERM');

@@ -356,7 +356,7 @@ export async function runAgent(o: AgentOptions): Promise<number> {
       return;
     }
     runningSince = Date.now();
-    idleGc.cancel();
+    idleGc.passStarting();
     const current = pass();
     running = current.then(() => undefined);
     const delay = await current;

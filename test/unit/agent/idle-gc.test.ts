@@ -1,5 +1,6 @@
 // The agent collects its garbage once after a pass, when the loop stays quiet, at most once per
-// interval, never in the middle of a pass, and does nothing without --expose-gc. Timers never
+// interval, never in the middle of a pass; a pass starts with a collection when the heap has
+// grown past a margin since the last one (a burst); nothing happens without --expose-gc. Timers never
 // fire early: the "not yet" checks are exact; the "now" checks wait for the call.
 
 import { expect } from 'chai';
@@ -22,7 +23,7 @@ describe('IdleGc', () => {
     let calls = 0;
     const idle = new IdleGc(() => calls++, 100, 0);
     idle.passEnded();
-    idle.cancel();
+    idle.passStarting();
     await sleep(200);
     expect(calls, 'cancelled by the pass').to.equal(0);
     idle.passEnded();
@@ -40,10 +41,41 @@ describe('IdleGc', () => {
     expect(Date.now() - first, 'not within the interval').to.be.at.least(290);
   });
 
+  it('starts a pass with a collection once the heap has grown past the margin since the last one', async () => {
+    let calls = 0;
+    let used = 100;
+    const idle = new IdleGc(
+      () => {
+        calls++;
+        used = 100;
+      },
+      10,
+      0,
+      30,
+      () => used,
+    );
+    used = 500;
+    idle.passStarting();
+    expect(calls, 'no collection before the first one: no live size known').to.equal(0);
+    idle.passEnded();
+    await waitFor('the idle collection', () => calls === 1);
+    used = 130;
+    idle.passStarting();
+    expect(calls, 'grown by the margin, not past it').to.equal(1);
+    used = 131;
+    idle.passStarting();
+    expect(calls, 'grown past the margin: collected at once').to.equal(2);
+    expect(used, 'the collection ran').to.equal(100);
+    used = 120;
+    idle.passStarting();
+    expect(calls, 'measured from the last collection').to.equal(2);
+  });
+
   it('does nothing without a gc function (node without --expose-gc)', () => {
     expect(new IdleGc(undefined).enabled).to.equal(false);
     expect(new IdleGc(() => undefined).enabled).to.equal(true);
     // No timer is armed: nothing to call, nothing that could keep the process alive.
     new IdleGc(undefined, 1, 0).passEnded();
+    new IdleGc(undefined, 1, 0, 0, () => 1e12).passStarting();
   });
 });
