@@ -40,14 +40,17 @@ function meta(obj: Raw, withLabels: boolean, annotations: readonly string[]): Ra
 
 const POD_ANNOTATIONS = [ANNOTATION.networks, ANNOTATION.networkStatus, ANNOTATION.networkStatusDeprecated];
 
-/** Containers reduced to their ports; containers without ports name nothing the model reads. */
+/**
+ * Containers reduced to their ports; containers without ports name nothing the model reads. An
+ * init container keeps its restartPolicy: `Always` makes it a sidecar, whose named ports count.
+ */
 function slimContainers(v: unknown): unknown {
   if (!Array.isArray(v)) return v;
   const out: Raw[] = [];
   for (const c of v) {
     const r = rec(c);
     if (r?.ports === undefined) continue;
-    out.push(pick(r, ['name', 'ports']));
+    out.push(pick(r, ['name', 'restartPolicy', 'ports']));
   }
   return out;
 }
