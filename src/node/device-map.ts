@@ -81,6 +81,9 @@ export function annotationLookup(nodeName: string, node: NodeInfo | undefined): 
   };
 }
 
+const NO_ADDRESS =
+  'no address in network-status: traffic to it is told apart by destination address, from this node too';
+
 /** Networks with an isolated interface on the node: only those need filters there. */
 export function isolatedNetworks(model: PolicyModel, nodeName: string): Set<string> {
   const out = new Set<string>();
@@ -131,9 +134,14 @@ export function buildDeviceMap(
       vfs.set(rep.device, { device: rep.device, iface });
     }
     const up = lookup.uplink(iface);
-    if ('missing' in up) {
+    if (iface.ips.length === 0) {
+      // Ingress is told apart by destination address (on the uplink and on same-node senders'
+      // representors): an interface without one has no filter on traffic to it.
+      lost(iface, 'ingress', NO_ADDRESS);
+    } else if ('missing' in up) {
       lost(iface, 'ingress', up.missing);
-    } else {
+    }
+    if (!('missing' in up)) {
       const list = uplinks.get(up.device);
       if (list) list.push(iface);
       else uplinks.set(up.device, [iface]);

@@ -10,6 +10,6 @@ export function unenforcedProblems(list: readonly UnenforcedInterface[]): Proble
     object: `Pod ${u.pod}`,
     path: '',
     message: `${u.interface} on ${u.network} is NOT ENFORCED on node ${u.node}: ${u.reason}`,
-    effect: `${unenforcedEffect(u.direction)}; the agent keeps looking and filters it as soon as the device appears`,
+    effect: `${unenforcedEffect(u.direction)}; the agent keeps looking and filters it as soon as its device or address appears`,
   }));
 }

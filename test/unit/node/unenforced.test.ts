@@ -39,6 +39,22 @@ const withoutRepresentor = (pod: string) => (objects: SourcedObject[]) =>
     };
   });
 
+/** Empties the addresses of one pod's interface on app/accel-net (a network without IPAM). */
+const withoutAddresses = (pod: string) => (objects: SourcedObject[]) =>
+  objects.map((s) => {
+    const o = s.obj as Obj;
+    if (o.kind !== 'Pod' || o.metadata?.name !== pod) return s;
+    const key = 'k8s.v1.cni.cncf.io/network-status';
+    const status = o.metadata.annotations![key]!.replace(
+      /("name":"app\/accel-net","interface":"net1","ips":)\[[^\]]*\]/,
+      '$1[]',
+    );
+    return {
+      ...s,
+      obj: { ...o, metadata: { ...o.metadata, annotations: { ...o.metadata.annotations, [key]: status } } },
+    };
+  });
+
 describe('unenforced pod interfaces', () => {
   it('the complete example has none: show, explain and the pipelines say nothing about it', async () => {
     const placed = await examples();
@@ -149,6 +165,31 @@ describe('unenforced pod interfaces', () => {
     const text = renderShow(placed.model, placed.unenforced);
     expect(text).to.include(
       '  egress: isolated by app/frontend-egress\n    NOT ENFORCED: no VF representor: device-info has no representor-device',
+    );
+  });
+
+  // An interface without an address (a network without IPAM, the pod sets its own addresses) is
+  // isolated, but its ingress is told apart by destination address on the uplink and on the
+  // same-node senders' representors: no filter checks traffic to it, so it must not be silent.
+  it('an ingress-isolated interface without an address: its ingress is NOT ENFORCED', async () => {
+    const placed = await examples(withoutAddresses('db'));
+    const db = placed.model.interfaces.find((i) => i.pod === 'app/db' && i.network === 'app/accel-net')!;
+    expect(db.ips).to.deep.equal([]);
+    expect(db.ingress.isolated).to.equal(true);
+    const p = compileNode(
+      placed.model,
+      'worker-1',
+      placed.snapshot.nodes.get('worker-1'),
+      DEFAULT_COMPILE_OPTIONS,
+    );
+    expect(p.unenforced!.map((u) => [u.pod, u.interface, u.direction])).to.deep.equal([
+      ['app/db', 'net1', 'ingress'],
+    ]);
+    expect(p.unenforced![0]!.reason).to.match(/^no address in network-status/);
+    const text = renderShow(placed.model, placed.unenforced);
+    const block = text.split('\n\n').find((b) => b.startsWith('app/db net1'))!;
+    expect(block).to.include(
+      '  ingress: isolated by app/allow-db-from-api, app/default-deny-ingress\n    NOT ENFORCED: no address',
     );
   });
 });
