@@ -25,6 +25,7 @@ export interface BuildModelOptions {
 }
 
 const STATUS_PATH = 'metadata.annotations["k8s.v1.cni.cncf.io/network-status"]';
+const POLICY_FOR_PATH = 'metadata.annotations["k8s.v1.cni.cncf.io/policy-for"]';
 
 /** Pods that are gone (Succeeded/Failed) or share the node's network are never enforced. */
 export function isLivePod(pod: PodInfo): boolean {
@@ -215,6 +216,22 @@ function groupInterfaces(
   return index;
 }
 
+/**
+ * policy-for names that no NetworkAttachmentDefinition defines. Legal (the NAD may come later),
+ * but the policy then isolates nothing there: a typo or a deleted NAD must not pass unnoticed.
+ */
+function undefinedNetworks(policy: NormalizedPolicy, snapshot: ClusterSnapshot): Problem[] {
+  return policy.networks
+    .filter((n) => !snapshot.networks.has(n))
+    .map((n) => ({
+      severity: 'warning',
+      object: `MultiNetworkPolicy ${policy.namespace}/${policy.name}`,
+      path: POLICY_FOR_PATH,
+      message: `names network ${n}, which no NetworkAttachmentDefinition defines`,
+      effect: 'the policy applies to no pod on that network until it is defined',
+    }));
+}
+
 export function buildPolicyModel(snapshot: ClusterSnapshot, opts: BuildModelOptions): PolicyModel {
   const problems: Problem[] = [...snapshot.problems];
 
@@ -222,7 +239,7 @@ export function buildPolicyModel(snapshot: ClusterSnapshot, opts: BuildModelOpti
   for (const raw of snapshot.policies) {
     const result = normalizePolicy(raw);
     policies.push(result.policy);
-    problems.push(...result.problems);
+    problems.push(...result.problems, ...undefinedNetworks(result.policy, snapshot));
   }
   const policyKey = (p: NormalizedPolicy): string => `${p.namespace}/${p.name}`;
   policies.sort((a, b) => compareText(policyKey(a), policyKey(b)));

@@ -58,6 +58,18 @@ describe('buildPolicyModel', () => {
     expect(snap.problems).to.have.length(1);
   });
 
+  // A policy-for that names no defined network isolates nothing: a typo ("accel-nett") or a
+  // deleted NAD would silently drop a default deny. It is legal, so a warning, not a change.
+  it('warns about policy-for networks that no NetworkAttachmentDefinition defines', () => {
+    const deny = { podSelector: {}, policyTypes: ['Ingress'] };
+    const mdl = build(world([mnp('x', 'typo', deny, 'accel-nett, accel'), mnp('x', 'ok', deny)]));
+    expect(mdl.problems.map((p) => `${p.severity} ${p.object}: ${p.message}`)).to.deep.equal([
+      'warning MultiNetworkPolicy x/typo: names network x/accel, which no NetworkAttachmentDefinition defines',
+      'warning MultiNetworkPolicy x/typo: names network x/accel-nett, which no NetworkAttachmentDefinition defines',
+    ]);
+    expect(mdl.byKey.get('x/a/default/accel/net1')?.ingress.isolated).to.equal(true);
+  });
+
   it('orders selecting policies by name and rules by policy then index', () => {
     const p = (name: string) =>
       mnp('x', name, { podSelector: {}, ingress: [{ ports: [{ port: 1 }] }, { ports: [{ port: 2 }] }] });
