@@ -28,10 +28,15 @@ function runningContainers(spec: Record<string, unknown> | undefined): unknown[]
   return [...arrayField(spec, 'containers'), ...sidecars];
 }
 
-/** Container ports that have a name, for named-port resolution. Invalid entries were reported by the schema. */
+/**
+ * Container ports that have a name, for named-port resolution. Invalid entries were reported by the
+ * schema. A name and protocol used twice (Kubernetes accepts it with a warning) is the first one,
+ * regular containers before sidecars, as FindPort picks it: opening the later ones would widen.
+ */
 function namedPorts(pod: Pod): NamedPort[] {
   const containers = runningContainers(asRecord(pod.spec));
   const out: NamedPort[] = [];
+  const seen = new Set<string>();
   for (const c of containers) {
     for (const p of arrayField(c, 'ports')) {
       const name = stringField(p, 'name');
@@ -40,6 +45,8 @@ function namedPorts(pod: Pod): NamedPort[] {
       const known = PROTOCOLS.find((x) => x === protocol);
       if (!name || !known || typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535)
         continue;
+      if (seen.has(`${known}/${name}`)) continue;
+      seen.add(`${known}/${name}`);
       out.push({ name, port, protocol: known });
     }
   }

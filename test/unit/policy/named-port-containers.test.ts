@@ -92,3 +92,48 @@ describe('named ports come from the containers that run', () => {
     expect(verdict(model, tcp(9001)).verdict).to.equal('deny');
   });
 });
+
+// Kubernetes accepts one port name in two containers (with a warning: "services and probes that
+// select ports by name will use" the first). FindPort takes the first container port with the
+// name and protocol, regular containers before sidecars; a later one must not be opened too.
+describe('a port name used twice in a pod resolves as FindPort: the first one', () => {
+  const dup = pod('dup', '10.0.0.3', {
+    containers: [
+      { name: 'app', ports: [{ name: 'metrics', containerPort: 7472 }] },
+      { name: 'debug', ports: [{ name: 'metrics', containerPort: 7473 }] },
+      { name: 'dns', ports: [{ name: 'metrics', containerPort: 7474, protocol: 'UDP' }] },
+    ],
+    initContainers: [
+      { name: 'proxy', restartPolicy: 'Always', ports: [{ name: 'metrics', containerPort: 15090 }] },
+    ],
+  });
+  const policy = {
+    apiVersion: 'k8s.cni.cncf.io/v1beta1',
+    kind: 'MultiNetworkPolicy',
+    metadata: {
+      name: 'dup',
+      namespace: 'app',
+      annotations: { 'k8s.v1.cni.cncf.io/policy-for': 'accel-net' },
+    },
+    spec: {
+      podSelector: { matchLabels: { app: 'dup' } },
+      ingress: [{ ports: [{ port: 'metrics' }, { port: 'metrics', protocol: 'UDP' }] }],
+    },
+  };
+  const snap = buildSnapshot([...objects.slice(0, 2), dup, objects[3]!, policy].map((obj) => ({ obj })));
+  const mdl = buildPolicyModel(snap, { networkPlugins: ['accelerated-bridge'] });
+  const to = (protocol: 'TCP' | 'UDP', port: number): Flow => ({
+    network: NET,
+    srcIp: '10.0.0.1',
+    dstIp: '10.0.0.3',
+    protocol,
+    port,
+  });
+
+  it('allows the first TCP "metrics" and the UDP one, not the later TCP ones', () => {
+    expect(verdict(mdl, to('TCP', 7472)).verdict).to.equal('allow');
+    expect(verdict(mdl, to('UDP', 7474)).verdict).to.equal('allow');
+    expect(verdict(mdl, to('TCP', 7473)).verdict).to.equal('deny');
+    expect(verdict(mdl, to('TCP', 15090)).verdict).to.equal('deny');
+  });
+});
