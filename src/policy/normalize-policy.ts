@@ -46,21 +46,21 @@ function effectivePolicyTypes(
     return { ingress: true, egress: true };
   }
   const result = { ingress: false, egress: false };
+  let unknown = false;
   raw.forEach((item: unknown, i) => {
     // Peers compare case-insensitively (iptables uses EqualFold); accept "ingress" as well.
     const lower = typeof item === 'string' ? item.toLowerCase() : undefined;
     if (lower === 'ingress') result.ingress = true;
     else if (lower === 'egress') result.egress = true;
     else {
+      // A typo beside a valid type ("Ingress", "Egres") may have meant the other direction.
+      unknown = true;
       problems.push(
-        scopedProblem(
-          { ...scope, effect: 'the value is ignored' },
-          `spec.policyTypes[${i}]`,
-          `unknown policy type ${show(item)} (Ingress, Egress)`,
-        ),
+        scopedProblem(both, `spec.policyTypes[${i}]`, `unknown policy type ${show(item)} (Ingress, Egress)`),
       );
     }
   });
+  if (unknown) return { ingress: true, egress: true };
   if (!result.ingress && !result.egress) {
     problems.push(scopedProblem(both, 'spec.policyTypes', 'no valid policy type'));
     return { ingress: true, egress: true };

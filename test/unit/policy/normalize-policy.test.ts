@@ -358,10 +358,13 @@ describe('normalizePolicy', () => {
       expect(types({ policyTypes: ['Ingress'], egress: [{}] })).to.equal('I-');
       expect(types({ policyTypes: ['ingress', 'EGRESS'] })).to.equal('IE');
     });
-    it('ignores unknown values, and isolates both directions when nothing valid is left', () => {
+    it('isolates both directions for an unknown value, also beside a valid one (it may have meant the other)', () => {
       const { policy, problems } = norm({ podSelector: {}, policyTypes: ['Egress', 'Sideways'] });
-      expect([policy.ingress, policy.egress]).to.deep.equal([false, true]);
-      expect(summary(problems)).to.deep.equal(['error spec.policyTypes[1]: the value is ignored']);
+      expect([policy.ingress, policy.egress]).to.deep.equal([true, true]);
+      expect(summary(problems)).to.deep.equal([
+        'error spec.policyTypes[1]: the policy isolates both ingress and egress',
+      ]);
+      expect(types({ policyTypes: ['Ingress', 'Ingres'] })).to.equal('IE');
       expect(types({ policyTypes: ['Ingres'] })).to.equal('IE');
       expect(types({ policyTypes: 'Egress' })).to.equal('IE');
     });
