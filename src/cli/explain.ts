@@ -67,6 +67,23 @@ function endpoint(model: PolicyModel, spec: string, network: string, family?: 4 
   return { label: spec, ip, iface };
 }
 
+/**
+ * The address family the flow must use: --family, else that of an endpoint given as an address
+ * (a pod's address of the other family would make a packet no host sends), else undefined (the
+ * source pod's first address decides).
+ */
+function flowFamily(args: ExplainArgs): 4 | 6 | undefined {
+  const given = [args.from, args.to].flatMap((s) => {
+    const f = parseAddress(s)?.family;
+    return f === undefined ? [] : [{ s, f }];
+  });
+  const [a, b] = given;
+  if (a && b && a.f !== b.f) throw new UsageError(`${a.s} and ${b.s} are of different address families`);
+  if (a && args.family !== undefined && a.f !== args.family)
+    throw new UsageError(`${a.s} is not an IPv${args.family} address (--family ${args.family})`);
+  return args.family ?? a?.f;
+}
+
 export interface ExplainArgs {
   from: string;
   to: string;
@@ -84,7 +101,7 @@ export function explainFlow(
   unenforced: readonly UnenforcedInterface[] = [],
 ): { json: unknown; text: string; verdict: 'allow' | 'deny'; notEnforced: UnenforcedInterface[] } {
   const network = chooseNetwork(model, args.from, args.to, args.network);
-  let family = args.family;
+  let family = flowFamily(args);
   const src0 = endpoint(model, args.from, network, family);
   family = family ?? parseAddress(src0.ip)!.family;
   const src = endpoint(model, args.from, network, family);

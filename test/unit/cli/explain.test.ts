@@ -126,6 +126,30 @@ describe('explain: one flow', () => {
     ).to.throw(UsageError, /no IPv6 address/);
   });
 
+  it('takes the address family of an endpoint given as an address, never mixing families', () => {
+    // The pod's IPv4 address with an IPv6 destination would be a packet no host sends.
+    expect(() => explain('demo/api', 'fd00::99')).to.throw(UsageError, /demo\/api has no IPv6 address/);
+    expect(() => explain('fd00::99', 'demo/db')).to.throw(UsageError, /demo\/db has no IPv6 address/);
+    expect(() =>
+      explainFlow(snapshot, model, DEFAULT_COMPILE_OPTIONS, {
+        from: '10.10.0.2',
+        to: 'fd00::99',
+        protocol: 'TCP',
+        network: NET,
+      }),
+    ).to.throw(UsageError, /different address families/);
+    expect(() =>
+      explainFlow(snapshot, model, DEFAULT_COMPILE_OPTIONS, {
+        from: 'demo/api',
+        to: '10.10.0.99',
+        protocol: 'TCP',
+        family: 6,
+      }),
+    ).to.throw(UsageError, /not an IPv6 address/);
+    const r = explain('demo/api', '10.10.0.99');
+    expect((r.json as { flow: { srcIp: string } }).flow.srcIp).to.equal(IP['demo/api']);
+  });
+
   it('the command prints the same, in text and in JSON', async () => {
     const args = ['--from', 'demo/web', '--to', 'demo/db', '--port', '5432'];
     expect(await cli(...args)).to.equal(explain('demo/web', 'demo/db').text);
