@@ -93,6 +93,15 @@ export function isolatedNetworks(model: PolicyModel, nodeName: string): Set<stri
   return out;
 }
 
+/**
+ * Whether some interface on the node is ingress-isolated: then the VFs and the uplinks of every
+ * network are filtered (each VF checks it for its pod's traffic, and the uplinks track the
+ * connections those VFs will see answered).
+ */
+export function ingressIsolatedHere(model: PolicyModel, nodeName: string): boolean {
+  return model.interfaces.some((i) => i.nodeName === nodeName && i.ingress.isolated);
+}
+
 export function buildDeviceMap(
   model: PolicyModel,
   nodeName: string,
@@ -102,12 +111,14 @@ export function buildDeviceMap(
   const warnings: string[] = [];
   const unenforced: UnenforcedInterface[] = [];
   const active = isolatedNetworks(model, nodeName);
+  const ingressHere = ingressIsolatedHere(model, nodeName);
   const vfs = new Map<string, VfAssignment>();
   const uplinks = new Map<string, ManagedInterface[]>();
   const lost = (iface: ManagedInterface, direction: 'egress' | 'ingress', reason: string) => {
-    // Only where it matters: egress when the network needs filters on this node (the pod's own
-    // egress or its same-node peers' ingress), ingress when the interface is isolated for it.
-    const matters = direction === 'egress' ? active.has(iface.network) : iface.ingress.isolated;
+    // Only where it matters: egress when the pod's VF needs filters (the pod's own network is
+    // isolated here, or some pod of the node is ingress-isolated), ingress when the interface is.
+    const matters =
+      direction === 'egress' ? active.has(iface.network) || ingressHere : iface.ingress.isolated;
     if (!matters) return;
     unenforced.push({
       key: iface.key,

@@ -13,16 +13,20 @@
 
 import type { NodeInfo } from '../../cluster/snapshot.js';
 import type { ManagedInterface, ModelDelta, PolicyModel } from '../../policy/types.js';
-import { buildDeviceMap, isolatedNetworks, type DeviceLookup } from '../../node/device-map.js';
+import {
+  buildDeviceMap,
+  ingressIsolatedHere,
+  isolatedNetworks,
+  type DeviceLookup,
+} from '../../node/device-map.js';
 import { CompileCache } from './reuse/compile-cache.js';
 import { Memo } from './reuse/memo.js';
 import { sameIps } from './reuse/same-inputs.js';
-import { sharingAddresses } from './decisions/interface-addresses.js';
 import { buildUplink, prepareUplink } from './devices/uplink.js';
-import type { PeersSince } from './devices/vf-types.js';
 import { buildVf, prepareVf } from './devices/vf.js';
 import type { CompileOptions } from './options.js';
 import { CompileMemo } from './reuse/compile-memo.js';
+import { joinLocals, type JoinedLocals, localNetwork, type LocalNetwork } from './local-interfaces.js';
 import type { DeviceKind, DevicePipeline, NodePipeline } from '../ir.js';
 
 /** A network needs filtering on a node when some interface of it on that node is isolated. */
@@ -86,6 +90,8 @@ export class NodeCompiler {
   private networks = new Map<string, readonly ManagedInterface[]>();
   /** The node's own interfaces per network, as the last compile saw them (see localNetwork). */
   private locals = new Map<string, LocalNetwork>();
+  /** The same, of every network joined (see joinLocals). */
+  private joined: JoinedLocals | undefined;
 
   /** Spread into every device: skip_sw under --offload=require, nothing by default. */
   private readonly skipSw: { skipSw?: true };
@@ -122,29 +128,30 @@ export class NodeCompiler {
     const map = buildDeviceMap(model, nodeName, node, lookup);
     const warnings = [...map.warnings];
     const active = activeNetworks(model, nodeName);
+    // A pod isolated for ingress is checked on every VF of the node, whatever its network (two
+    // networks can share L2): then every network's VFs and uplink addresses are filtered.
+    const everyNetwork = ingressIsolatedHere(model, nodeName);
+    const filtered = (net: string) => everyNetwork || active.has(net);
     const { current, stable } = this.networksOf(model);
-    const locals = new Map<string, LocalNetwork>();
+    // Every VF checks the ingress of the node's interfaces of every network (see local-interfaces.ts).
+    let joined: JoinedLocals | undefined;
     const devices: DevicePipeline[] = [];
     for (const vf of map.vfs) {
       if (wanted && !wanted({ kind: 'vf', device: vf.device })) continue;
       const net = vf.iface.network;
-      let local = locals.get(net);
-      if (!local) {
-        local = localNetwork(this.memo, current.get(net) ?? [], nodeName, this.locals.get(net));
-        locals.set(net, local);
-      }
+      joined ??= this.joinedLocals(current, nodeName);
       const input = {
         kind: 'vf' as const,
         device: vf.device,
         iface: vf.iface,
         localPeers:
-          local.peers.get(vf.iface.key) ?? local.local.filter((iface) => iface.key !== vf.iface.key),
-        peersSince: local.since.get(vf.iface.key),
+          joined.peers.get(vf.iface.key) ?? joined.local.filter((iface) => iface.key !== vf.iface.key),
+        peersSince: joined.since.get(vf.iface.key),
         networkInterfaces: stable.get(net) ?? [],
-        sharing: local.sharing,
+        sharing: joined.sharing,
         memo: this.memo,
       };
-      const prepared = active.has(net) ? prepareVf(input, this.cache) : undefined;
+      const prepared = filtered(net) ? prepareVf(input, this.cache) : undefined;
       const inputs = prepared ? ['active', ...prepared.deps] : ['idle', vf.iface.key];
       devices.push(
         this.devices.get(`vf/${vf.device}`, inputs, () => ({
@@ -159,7 +166,7 @@ export class NodeCompiler {
     }
     for (const up of map.uplinks) {
       if (wanted && !wanted({ kind: 'uplink', device: up.device })) continue;
-      const behind = up.interfaces.filter((i) => active.has(i.network));
+      const behind = up.interfaces.filter((i) => filtered(i.network));
       warnings.push(...ipClashes(behind, up.device));
       const prepared = prepareUplink(
         { kind: 'uplink', device: up.device, interfaces: behind, memo: this.memo },
@@ -176,11 +183,24 @@ export class NodeCompiler {
         })),
       );
     }
-    this.locals = locals;
     this.devices.sweep();
     this.cache?.sweep();
     devices.sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
     return { node: nodeName, devices, warnings, unenforced: map.unenforced };
+  }
+
+  /** The node's interfaces of every managed network, each network's patched from the last compile's. */
+  private joinedLocals(
+    current: ReadonlyMap<string, readonly ManagedInterface[]>,
+    nodeName: string,
+  ): JoinedLocals {
+    // In name order, so that an updated model joins them as a fresh one does.
+    const nets = [...current.keys()].sort();
+    const bases = nets.map((net) => this.locals.get(net));
+    const parts = nets.map((net, i) => localNetwork(this.memo, current.get(net)!, nodeName, bases[i]));
+    this.locals = new Map(nets.map((net, i) => [net, parts[i]!]));
+    this.joined = joinLocals(this.memo, parts, bases, this.joined);
+    return this.joined;
   }
 
   /**
@@ -212,91 +232,6 @@ export class NodeCompiler {
     this.networks = stable;
     return { current, stable };
   }
-}
-
-/** The interfaces of one network on this node, and each one's peers (the others, in order). */
-interface LocalNetwork {
-  /** The model's list of the network's interfaces this was taken from. */
-  all: readonly ManagedInterface[];
-  local: ManagedInterface[];
-  /** Per position in `all`, the position in `local` (-1: on another node). */
-  localAt: Int32Array;
-  sharing: ReadonlySet<ManagedInterface>;
-  peers: Map<string, ManagedInterface[]>;
-  /** Peers that were patched from the last compile's (see VfDeviceInput.peersSince). */
-  since: Map<string, PeersSince>;
-}
-
-/**
- * The network's interfaces on this node. When the network's list differs from the last one only
- * by interfaces replaced under the same keys on the same nodes (a pod changed), the last local
- * list and peers are copied with those replaced, instead of filtering the list again (and each
- * interface's peers again).
- */
-function localNetwork(
-  memo: CompileMemo,
-  all: readonly ManagedInterface[],
-  nodeName: string,
-  prev: LocalNetwork | undefined,
-): LocalNetwork {
-  if (prev?.all === all) return prev;
-  const patched = prev && replacedLocals(all, nodeName, prev);
-  if (!patched) {
-    const localAt = new Int32Array(all.length).fill(-1);
-    const local: ManagedInterface[] = [];
-    all.forEach((iface, i) => {
-      if (iface.nodeName === nodeName) localAt[i] = local.push(iface) - 1;
-    });
-    const peers = new Map(local.map((iface) => [iface.key, local.filter((p) => p.key !== iface.key)]));
-    return { all, local, localAt, sharing: sharingAddresses(memo, local), peers, since: new Map() };
-  }
-  // Written field by field, as below: one object shape for every LocalNetwork.
-  if (patched.length === 0) {
-    const { local, localAt, sharing, peers } = prev;
-    return { all, local, localAt, sharing, peers, since: new Map() };
-  }
-  const local = prev.local.slice();
-  for (const { at, iface } of patched) local[at] = iface;
-  const peers = new Map<string, ManagedInterface[]>();
-  const since = new Map<string, PeersSince>();
-  local.forEach((iface, self) => {
-    // The peers skip the interface itself: positions after it move down by one.
-    const last = prev.peers.get(iface.key)!;
-    const list = last.slice();
-    const changed: number[] = [];
-    for (const { at } of patched) {
-      if (at === self) continue;
-      const i = at < self ? at : at - 1;
-      list[i] = local[at]!;
-      changed.push(i);
-    }
-    peers.set(iface.key, list);
-    since.set(iface.key, { peers: last, changed });
-  });
-  return { all, local, localAt: prev.localAt, sharing: sharingAddresses(memo, local), peers, since };
-}
-
-/**
- * The local interfaces that replaced others (at their position in the last local list), when
- * `all` differs from the last list only by interfaces replaced under the same keys, on the same
- * nodes; else undefined.
- */
-function replacedLocals(
-  all: readonly ManagedInterface[],
-  nodeName: string,
-  prev: LocalNetwork,
-): { at: number; iface: ManagedInterface }[] | undefined {
-  if (all.length !== prev.all.length) return undefined;
-  const out: { at: number; iface: ManagedInterface }[] = [];
-  for (let i = 0; i < all.length; i++) {
-    const iface = all[i]!;
-    const p = prev.all[i]!;
-    if (iface === p) continue;
-    const at = prev.localAt[i]!;
-    if (iface.key !== p.key || (iface.nodeName === nodeName) !== at >= 0) return undefined;
-    if (at >= 0) out.push({ at, iface });
-  }
-  return out;
 }
 
 /** An uplink tells destinations apart by address; two networks reusing an address there collide. */

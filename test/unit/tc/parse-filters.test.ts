@@ -511,9 +511,10 @@ describe('parseFilterDump: round trip of compiled pipelines (a restart makes zer
         expectRoundTrip(d, opts.ctZone, `examples ${d.device}`, stats);
       }
     }
-    // worker-1: eth1-eth3 and p0 (eth4 carries only accel-net-2, which has no isolated pod on
-    // worker-1); worker-2: eth1-eth3 and p0; for each of the two option sets.
-    expect(stats.devices).to.equal(16);
+    // worker-1: eth1-eth4 and p0 (eth4 carries only accel-net-2, which has no isolated pod on
+    // worker-1, and checks the ingress of its isolated pods of accel-net); worker-2: eth1-eth3
+    // and p0; for each of the two option sets.
+    expect(stats.devices).to.equal(18);
     expect(stats.filters).to.be.greaterThan(800);
   });
 

@@ -312,17 +312,29 @@ describe('simulate: ICMP options', () => {
 });
 
 describe('simulate: networks without policies', () => {
-  it('an unisolated network produces no filters at all', () => {
-    const w1 = compileNode(loaded.model, 'w1', loaded.snapshot.nodes.get('w1'), DEFAULT_COMPILE_OPTIONS);
+  it('an unisolated network produces no filters while no pod of the node is isolated for ingress', () => {
+    const egressOnly = [
+      policy('x', 'a-egress', { podSelector: { matchLabels: { pod: 'a' } }, policyTypes: ['Egress'] }),
+    ];
+    const { snapshot, model } = load(clusterObjects(egressOnly));
+    const w1 = compileNode(model, 'w1', snapshot.nodes.get('w1'), DEFAULT_COMPILE_OPTIONS);
     const rep3 = w1.devices.find((d) => d.device === 'rep3')!;
     expect(rep3.networks).to.deep.equal([OTHER]);
     expect(rep3.chains).to.deep.equal([]);
     const up = w1.devices.find((d) => d.device === 'up-w1')!;
     expect(up.networks, 'the uplink carries only the isolated network').to.deep.equal(['default/accel']);
     expect(up.interfaces.some((k) => k.includes('/other/'))).to.equal(false);
+  });
+
+  it('with a pod of the node isolated for ingress, its VFs check it and its own traffic passes', () => {
+    const w1 = compileNode(loaded.model, 'w1', loaded.snapshot.nodes.get('w1'), DEFAULT_COMPILE_OPTIONS);
+    const rep3 = w1.devices.find((d) => d.device === 'rep3')!;
+    expect(rep3.networks).to.deep.equal([OTHER]);
+    expect(rep3.chains.length, 'rep3 checks the ingress of x/a and x/b').to.be.greaterThan(0);
+    const up = w1.devices.find((d) => d.device === 'up-w1')!;
+    expect(up.networks, 'the uplink tracks both networks').to.deep.equal(['default/accel', OTHER]);
     const t = simulator().trace(flow('10.1.0.4', '10.1.0.9', 'TCP', 22));
     expect(t.verdict).to.equal('allow');
-    expect(t.forward.every((h) => h.result.unclassified && h.result.hits.length === 0)).to.equal(true);
   });
 
   it('a cluster without policies (or with policies only for other networks) has no filters on any node', () => {

@@ -35,7 +35,7 @@ export function pairOverrides(list: Contribution<PortSet>[], egress: EgressPart)
 }
 
 /**
- * What `src` may open to the pod interface `dst` of the same node, per address of `dst`. `egress` is
+ * What `src` may open to the pod interface `dst` of the same node (of any network), per address of `dst`. `egress` is
  * src's egress part of the family: without named ports its pieces give what the egress rules
  * allow to an address (with named ports, those resolve on `dst` itself, so the rules are read).
  */
@@ -57,11 +57,14 @@ export function pairDecisions(
     for (const a of srcAddrs) ingress = portSetIntersect(ingress, ingressAt(memo, dst, family, a));
   }
   const named = src.egress.isolated && anyNamedPorts(memo, src.egress.rules);
+  // A named port resolves on a destination pod of the source's network: a destination of another
+  // network is an outside address for the egress rules, where it resolves on nothing.
+  const owner = dst.network === src.network ? dst : undefined;
   return dstAddrs.map((v) => {
     const allowed = !src.egress.isolated
       ? ALL_PORTS
       : named
-        ? portsForPeer(memo, src.egress.rules, family, v, dst)
+        ? portsForPeer(memo, src.egress.rules, family, v, owner)
         : egress.valueAt(v);
     return { intervals: [[v, v]], value: portSetIntersect(allowed, ingress) };
   });

@@ -14,7 +14,7 @@ export interface VfDeviceInput {
   kind: 'vf';
   device: string;
   iface: ManagedInterface;
-  /** Other managed interfaces of this node on the same network (their ingress is checked here). */
+  /** Other managed interfaces of this node, of every network (their ingress is checked here). */
   localPeers: ManagedInterface[];
   /**
    * Every managed interface on the network, cluster-wide: named ports resolve on them. Only their

@@ -13,7 +13,7 @@ import type { ManagedInterface, PortSet } from '../../../policy/types.js';
 import type { Contribution, Family } from '../../../util/ip/index.js';
 
 /**
- * What one VF's pod may open to each other pod interface of its node on the same network, per
+ * What one VF's pod may open to each other pod interface of its node (of any network), per
  * family (see prepareVf). A node has (VFs x pods) of these; a row is kept per VF and compared with
  * the next compile's peers one by one, so an unchanged pair costs an identity check.
  */
