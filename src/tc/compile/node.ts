@@ -27,6 +27,7 @@ import { buildVf, prepareVf } from './devices/vf.js';
 import type { CompileOptions } from './options.js';
 import { CompileMemo } from './reuse/compile-memo.js';
 import { joinLocals, type JoinedLocals, localNetwork, type LocalNetwork } from './local-interfaces.js';
+import { sharedConntrackWarnings } from './shared-conntrack.js';
 import type { DeviceKind, DevicePipeline, NodePipeline } from '../ir.js';
 
 /** A network needs filtering on a node when some interface of it on that node is isolated. */
@@ -92,6 +93,8 @@ export class NodeCompiler {
   private locals = new Map<string, LocalNetwork>();
   /** The same, of every network joined (see joinLocals). */
   private joined: JoinedLocals | undefined;
+  /** The last sharedConntrackWarnings and the network lists they were read from. */
+  private conntrack: { lists: (readonly ManagedInterface[])[]; warnings: string[] } | undefined;
 
   /** Spread into every device: skip_sw under --offload=require, nothing by default. */
   private readonly skipSw: { skipSw?: true };
@@ -133,6 +136,7 @@ export class NodeCompiler {
     const everyNetwork = ingressIsolatedHere(model, nodeName);
     const filtered = (net: string) => everyNetwork || active.has(net);
     const { current, stable } = this.networksOf(model);
+    warnings.push(...this.sharedConntrack(current, nodeName));
     // Every VF checks the ingress of the node's interfaces of every network (see local-interfaces.ts).
     let joined: JoinedLocals | undefined;
     const devices: DevicePipeline[] = [];
@@ -187,6 +191,20 @@ export class NodeCompiler {
     this.cache?.sweep();
     devices.sort((a, b) => (a.device < b.device ? -1 : a.device > b.device ? 1 : 0));
     return { node: nodeName, devices, warnings, unenforced: map.unenforced };
+  }
+
+  /** sharedConntrackWarnings, read again only when a network's list of interfaces changed. */
+  private sharedConntrack(
+    current: ReadonlyMap<string, readonly ManagedInterface[]>,
+    nodeName: string,
+  ): string[] {
+    const lists = [...current.values()];
+    const last = this.conntrack;
+    if (last && last.lists.length === lists.length && last.lists.every((l, i) => l === lists[i]))
+      return last.warnings;
+    const warnings = sharedConntrackWarnings(current, nodeName, this.opts.ctZone);
+    this.conntrack = { lists, warnings };
+    return warnings;
   }
 
   /** The node's interfaces of every managed network, each network's patched from the last compile's. */
