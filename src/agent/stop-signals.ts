@@ -6,23 +6,13 @@
 export type StopSignal = 'SIGTERM' | 'SIGINT';
 
 export class StopSignals {
-  private first: StopSignal | undefined;
-  /** Resolves with the first stop signal received. */
+  /** Resolves with the first stop signal received (a promise keeps its first value). */
   readonly received: Promise<StopSignal>;
 
   constructor(target: Pick<NodeJS.Process, 'on'> = process) {
     this.received = new Promise((resolve) => {
       // `on`, not `once`: execa's signal-exit re-raises a signal when no other listener is left.
-      for (const s of ['SIGTERM', 'SIGINT'] as const)
-        target.on(s, () => {
-          this.first ??= s;
-          resolve(this.first);
-        });
+      for (const s of ['SIGTERM', 'SIGINT'] as const) target.on(s, () => resolve(s));
     });
-  }
-
-  /** The first stop signal received so far, if any. */
-  get signal(): StopSignal | undefined {
-    return this.first;
   }
 }

@@ -42,6 +42,10 @@ export interface DeviceMap {
   /** Sorted by key, then direction. */
   unenforced: UnenforcedInterface[];
   warnings: string[];
+  /** Networks with an isolated interface on the node (isolatedNetworks). */
+  active: ReadonlySet<string>;
+  /** Some interface on the node is ingress-isolated (ingressIsolatedHere). */
+  ingressIsolated: boolean;
 }
 
 /** Where one interface's traffic can be filtered, or why it cannot. */
@@ -188,6 +192,8 @@ export function buildDeviceMap(
     uplinks: [...uplinks.entries()].map(([device, interfaces]) => ({ device, interfaces })).sort(byName),
     unenforced,
     warnings,
+    active,
+    ingressIsolated: ingressHere,
   };
 }
 

@@ -13,12 +13,7 @@
 
 import type { NodeInfo } from '../../cluster/snapshot.js';
 import type { ManagedInterface, ModelDelta, PolicyModel } from '../../policy/types.js';
-import {
-  buildDeviceMap,
-  ingressIsolatedHere,
-  isolatedNetworks,
-  type DeviceLookup,
-} from '../../node/device-map.js';
+import { buildDeviceMap, type DeviceLookup } from '../../node/device-map.js';
 import { CompileCache } from './reuse/compile-cache.js';
 import { Memo } from './reuse/memo.js';
 import { sameIps } from './reuse/same-inputs.js';
@@ -29,11 +24,6 @@ import { CompileMemo } from './reuse/compile-memo.js';
 import { joinLocals, type JoinedLocals, localNetwork, type LocalNetwork } from './local-interfaces.js';
 import { sharedConntrackWarnings } from './shared-conntrack.js';
 import type { DeviceKind, DevicePipeline, NodePipeline } from '../ir.js';
-
-/** A network needs filtering on a node when some interface of it on that node is isolated. */
-export function activeNetworks(model: PolicyModel, nodeName: string): Set<string> {
-  return isolatedNetworks(model, nodeName);
-}
 
 export function compileNode(
   model: PolicyModel,
@@ -130,11 +120,9 @@ export class NodeCompiler {
     this.memo.record(delta);
     const map = buildDeviceMap(model, nodeName, node, lookup);
     const warnings = [...map.warnings];
-    const active = activeNetworks(model, nodeName);
     // A pod isolated for ingress is checked on every VF of the node, whatever its network (two
     // networks can share L2): then every network's VFs and uplink addresses are filtered.
-    const everyNetwork = ingressIsolatedHere(model, nodeName);
-    const filtered = (net: string) => everyNetwork || active.has(net);
+    const filtered = (net: string) => map.ingressIsolated || map.active.has(net);
     const { current, stable } = this.networksOf(model);
     warnings.push(...this.sharedConntrack(current, nodeName));
     // Every VF checks the ingress of the node's interfaces of every network (see local-interfaces.ts).
